@@ -1,0 +1,152 @@
+# patchvet: `make` builds the harness, engines and corpora; `make test` runs
+# every suite (plain and ASan+UBSan); `make run` runs the default campaign.
+# Everything generated goes under build/ (and reports under out/).
+
+CC       ?= gcc
+BUILD    := build
+PKGS     := libelf libdw capstone unicorn json-c inih
+# pkg-config is only asked once deps are known to be installed (see deps).
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
+CFLAGS   ?= -O2 -g
+BASE_CFLAGS = -std=c17 -D_GNU_SOURCE $(WARN) -Iinclude -Iharness $(PKG_CFLAGS)
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+             -fno-omit-frame-pointer
+
+HARNESS_SRC := $(filter-out harness/main.c,$(wildcard harness/*.c harness/ptrace/*.c \
+                 emulator/*.c engines/*.c reports/*.c))
+TEST_SRC    := $(wildcard tests/test_*.c)
+
+# ---------------------------------------------------------------- harness
+OBJ      := $(HARNESS_SRC:%.c=$(BUILD)/obj/%.o)
+SAN_OBJ  := $(HARNESS_SRC:%.c=$(BUILD)/asan/obj/%.o)
+
+.PHONY: all deps run test test-unit test-asan clean corpora
+all: $(BUILD)/patchvet corpora
+
+deps:
+	@bash ci/deps.sh
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/asan/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O1 -g $(SAN_FLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libpatchvet.a: $(OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/asan/libpatchvet.a: $(SAN_OBJ)
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/patchvet: $(BUILD)/obj/harness/main.o $(BUILD)/libpatchvet.a
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -ldl -pthread
+
+$(BUILD)/asan/patchvet: $(BUILD)/asan/obj/harness/main.o $(BUILD)/asan/libpatchvet.a
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS) -ldl -pthread
+
+# ---------------------------------------------------------------- corpora
+# Targets: corpora/targets/NAME/*.{c,S} + the native runtime, one binary per
+# flavour. fentry objects are compiled with -pg but linked without it, so no
+# gmon profiling runtime is pulled in.
+FLAVOURS       := plain pad fentry cet
+FLAVOUR_plain  := -O2
+FLAVOUR_pad    := -O2 -fpatchable-function-entry=16,14
+FLAVOUR_fentry := -O2 -pg -mfentry -mnop-mcount
+FLAVOUR_cet    := -O2 -fcf-protection=full
+TARGET_CFLAGS  := -std=gnu17 -g -Wall -Wextra -Werror -Iinclude -fno-omit-frame-pointer
+
+TARGETS  := $(notdir $(wildcard corpora/targets/*))
+PATCHES  := $(basename $(notdir $(wildcard corpora/patches/*.c)))
+SCENARIO_FILES := $(wildcard corpora/scenarios/*/*)
+CORPORA  := $(foreach t,$(TARGETS),$(foreach f,$(FLAVOURS),$(BUILD)/corpora/targets/$(t)-$(f))) \
+            $(BUILD)/corpora/targets/counter-static $(BUILD)/corpora/targets/counter-nopie \
+            $(PATCHES:%=$(BUILD)/corpora/patches/%.so) \
+            $(SCENARIO_FILES:corpora/%=$(BUILD)/corpora/%) $(BUILD)/corpora/expected
+
+corpora: $(CORPORA)
+
+RUNTIME_OBJ := $(BUILD)/corpora/obj/runtime/native.o
+$(RUNTIME_OBJ): corpora/runtime/native.c include/patchvet/target.h
+	@mkdir -p $(dir $@)
+	$(CC) $(TARGET_CFLAGS) -O2 -pthread -c $< -o $@
+
+define target_rules
+$(1)_SRC := $(wildcard corpora/targets/$(1)/*.c corpora/targets/$(1)/*.S)
+$(foreach f,$(FLAVOURS),$(call flavour_rule,$(1),$(f)))
+endef
+define flavour_rule
+$(2)_$(1)_OBJ := $$(patsubst corpora/targets/$(1)/%,$(BUILD)/corpora/obj/$(2)/$(1)/%.o,$$($(1)_SRC))
+$(BUILD)/corpora/obj/$(2)/$(1)/%.o: corpora/targets/$(1)/% include/patchvet/target.h
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(TARGET_CFLAGS) $$(FLAVOUR_$(2)) -c $$< -o $$@
+$(BUILD)/corpora/targets/$(1)-$(2): $$($(2)_$(1)_OBJ) $(RUNTIME_OBJ)
+	@mkdir -p $$(dir $$@)
+	$$(CC) -o $$@ $$^ -pthread
+endef
+$(foreach t,$(TARGETS),$(eval $(call target_rules,$(t))))
+
+# Other ELF kinds the loader must handle: static ET_EXEC and dynamic ET_EXEC.
+$(BUILD)/corpora/targets/counter-static: $(plain_counter_OBJ) $(RUNTIME_OBJ)
+	$(CC) -static -no-pie -o $@ $^ -pthread
+$(BUILD)/corpora/targets/counter-nopie: corpora/targets/counter/counter.c $(RUNTIME_OBJ)
+	$(CC) $(TARGET_CFLAGS) -O2 -fno-pie -no-pie -o $@ $^ -pthread
+
+$(BUILD)/corpora/patches/%.so: corpora/patches/%.c include/patchvet/patch.h
+	@mkdir -p $(dir $@)
+	$(CC) $(TARGET_CFLAGS) -O2 -fPIC -shared -nostdlib -o $@ $<
+
+$(BUILD)/corpora/scenarios/%: corpora/scenarios/%
+	@mkdir -p $(dir $@)
+	cp $< $@
+$(BUILD)/corpora/expected: corpora/expected
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+# ---------------------------------------------------------------- tests
+TEST_LIBS = $(PKG_LIBS) $(shell pkg-config --libs criterion 2>/dev/null) -ldl -pthread
+TEST_DEFS  = -DPV_BUILD_DIR='"$(abspath $(BUILD))"' -DPV_SOURCE_DIR='"$(abspath .)"'
+
+$(BUILD)/tests/unit: $(TEST_SRC) tests/helpers.c tests/helpers.h $(BUILD)/libpatchvet.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(TEST_DEFS) -DPV_PATCHVET_BIN='"$(abspath $(BUILD))/patchvet"' \
+	  -o $@ $(TEST_SRC) tests/helpers.c $(BUILD)/libpatchvet.a $(TEST_LIBS)
+
+$(BUILD)/asan/tests/unit: $(TEST_SRC) tests/helpers.c tests/helpers.h $(BUILD)/asan/libpatchvet.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O1 -g $(SAN_FLAGS) $(TEST_DEFS) \
+	  -DPV_PATCHVET_BIN='"$(abspath $(BUILD))/asan/patchvet"' \
+	  -o $@ $(TEST_SRC) tests/helpers.c $(BUILD)/asan/libpatchvet.a $(TEST_LIBS)
+
+# The ASan+UBSan suite runs first; the plain suite's Criterion summary ends
+# the output.
+test: deps
+	@$(MAKE) --no-print-directory all $(BUILD)/tests/unit $(BUILD)/asan/tests/unit $(BUILD)/asan/patchvet
+	@echo "== ASan+UBSan build =="
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  $(BUILD)/asan/tests/unit -j2 --timeout 120
+	@echo "== plain build =="
+	$(BUILD)/tests/unit -j2 --timeout 120
+
+# ---------------------------------------------------------------- run
+run: deps
+	@$(MAKE) --no-print-directory all
+	./ci/run-default.sh $(BUILD) out
+
+clean:
+	rm -rf $(BUILD) out
+
+-include $(OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(BUILD)/obj/harness/main.d $(BUILD)/asan/obj/harness/main.d
+
+# One suite alone, for development: make build/tests/test_image
+$(BUILD)/tests/test_%: tests/test_%.c tests/helpers.c tests/helpers.h $(BUILD)/libpatchvet.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(TEST_DEFS) -DPV_PATCHVET_BIN='"$(abspath $(BUILD))/patchvet"' \
+	  -o $@ $< tests/helpers.c $(BUILD)/libpatchvet.a $(TEST_LIBS)

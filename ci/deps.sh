@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages patchvet needs, and only those that are missing.
+# Idempotent and cheap when everything is present (one dpkg-query, no apt-get).
+set -euo pipefail
+
+packages=(
+  build-essential pkg-config
+  libelf-dev libdw-dev       # ELF loading, DWARF stack unwinding (elfutils)
+  libcapstone-dev            # x86-64 disassembly for patchability analysis
+  libunicorn-dev             # the emulator backend
+  libjson-c-dev              # JSON reports and --json output
+  libinih-dev                # scenario description files (INI)
+  libcriterion-dev           # test suites
+  afl++                      # schedule and parser fuzzing
+  binutils                   # objdump, used by tests to cross-check capstone
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [ "$status" = installed ] || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "ci/deps.sh: installing ${missing[*]}" >&2
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"

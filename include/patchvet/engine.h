@@ -1,0 +1,127 @@
+/* What an engine is: the thing under test, which plans, applies and reverts a
+ * patch on a running target through a space (space.h).
+ *
+ * Engines come built in, as plugins (`--engine path/to/engine.so`: the shared
+ * object exports PV_ENGINE_ENTRY_SYMBOL, a function returning its struct
+ * pv_engine), or through the exec adapter. All of them see only this header,
+ * space.h, patch.h and error.h.
+ *
+ * ABI: struct pv_engine and struct pv_patch_desc start with their own size;
+ * members are only added at the end, and patchvet reads a member only when
+ * the engine's `sz` covers it. An engine whose abi_version differs from
+ * PV_ABI_VERSION is refused with a sentence naming both versions. */
+#ifndef PATCHVET_ENGINE_H
+#define PATCHVET_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <patchvet/error.h>
+#include <patchvet/space.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The consistency an engine guarantees; checks hold it to its claim. */
+enum pv_consistency {
+	PV_CONSISTENCY_NONE = 0,   /* no promise beyond the universal checks */
+	PV_CONSISTENCY_CALL = 1,   /* every call runs wholly old or wholly new code */
+	PV_CONSISTENCY_THREAD = 2, /* a thread runs only old code until it switches, at a
+	                              safe point, to only new code (kGraft/klp) */
+	PV_CONSISTENCY_GLOBAL = 3, /* all threads switch at one instant, none inside a
+	                              replaced function (stop_machine, Ksplice) */
+};
+
+/* Facts about the first bytes of a function, from patchvet's analysis, so an
+ * engine can plan without a disassembler of its own. */
+struct pv_prologue {
+	unsigned first_insn_len;   /* length of the first instruction, bytes */
+	unsigned padding_before;   /* NOP/int3 bytes directly before the entry */
+	int endbr64;               /* non-zero when the entry is endbr64 */
+	int fentry;                /* non-zero when a 5-byte fentry NOP is at the entry
+	                              (after endbr64, if any) */
+	uint64_t fentry_addr;      /* address of that NOP, 0 when fentry is 0 */
+	const uint8_t *boundaries; /* instruction start offsets within the first 32 bytes */
+	size_t nboundaries;        /* number of entries in boundaries */
+	unsigned hazards;          /* PV_HAZARD_* bits that apply to this function */
+};
+
+/* Hazard bits (the ids are `patchvet list checks`' analysis companions). */
+#define PV_HAZARD_TOO_SHORT (1u << 0)             /* function smaller than a 5-byte jump */
+#define PV_HAZARD_BRANCH_INTO_PROLOGUE (1u << 1)  /* a direct branch lands inside bytes 1..4 */
+#define PV_HAZARD_RIP_RELATIVE_PROLOGUE (1u << 2) /* RIP-relative operand in the first 16 bytes */
+#define PV_HAZARD_DATA_LAYOUT_CHANGE (1u << 3)    /* patch changes the size of a target object */
+#define PV_HAZARD_MISSING_FUNCTION (1u << 4)      /* a replaced function is not in the target */
+
+/* One replacement, resolved against the running target. */
+struct pv_patch_func {
+	const char *old_name;      /* the target function being replaced */
+	const char *new_name;      /* its replacement in the patch */
+	uint64_t old_addr;         /* entry of the old function in the target */
+	uint64_t old_size;         /* its size in bytes (from the symbol table) */
+	uint64_t new_addr;         /* entry of the new function, patch image loaded */
+	uint64_t new_size;         /* its size in bytes */
+	struct pv_prologue prologue; /* analysis of the old function's entry */
+};
+
+/* The patch as the harness prepared it: the patch image is already mapped
+ * into the target and relocated; the engine only redirects execution. */
+struct pv_patch_desc {
+	size_t sz;                 /* sizeof(struct pv_patch_desc) of the harness */
+	const char *path;          /* the patch file, for messages */
+	const struct pv_patch_func *funcs; /* replacements, in table order */
+	size_t nfuncs;             /* number of replacements */
+	uint64_t image_addr;       /* where the patch image starts in the target */
+	uint64_t image_size;       /* its size in bytes */
+	unsigned hazards;          /* PV_HAZARD_* bits of the whole patch */
+};
+
+/* An engine. Instances are const and stateless; per-patch state lives in the
+ * object that plan returns and release frees. */
+struct pv_engine {
+	/* sizeof(struct pv_engine) the engine was compiled with. */
+	size_t sz;
+
+	/* PV_ABI_VERSION the engine was compiled against. */
+	unsigned abi_version;
+
+	/* Short unique name, [a-z0-9-]+ ("ksplice", "naive-write"). */
+	const char *name;
+
+	/* One sentence: the strategy modelled, and where it was published. */
+	const char *description;
+
+	/* The consistency this engine guarantees (enum pv_consistency). */
+	int consistency;
+
+	/* Decides whether the engine can apply this patch and prepares its
+	 * state (*state, owned by the engine until release). Must not touch
+	 * the target. Returns 0, or PV_EREFUSED with the reason in err (the
+	 * verdict becomes REFUSED, which is correct behaviour, not a failure),
+	 * or another PV_E* code for a real error. */
+	int (*plan)(const struct pv_patch_desc *patch, void **state, struct pv_error *err);
+
+	/* Makes the target run the new functions, through the space only.
+	 * Returns 0 when every replacement is live, PV_EBUSY (with err) when it
+	 * gave up cleanly and the target is unchanged, or another code. */
+	int (*apply)(void *state, struct pv_space *space, struct pv_error *err);
+
+	/* Undoes apply: the target runs the original functions, every code byte
+	 * equals the original, and the engine's own mappings are released. Same
+	 * return convention as apply. */
+	int (*revert)(void *state, struct pv_space *space, struct pv_error *err);
+
+	/* Frees the state plan made. Never touches the target. May be NULL
+	 * when plan allocates nothing. */
+	void (*release)(void *state);
+};
+
+/* A plugin exports `const struct pv_engine *patchvet_engine(void);`. */
+#define PV_ENGINE_ENTRY_SYMBOL "patchvet_engine"
+typedef const struct pv_engine *(*pv_engine_entry_fn)(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,33 @@
+/* Shared by the Criterion suites: where the build put things, and running
+ * the real patchvet binary for end-to-end tests. */
+#ifndef PV_TESTS_HELPERS_H
+#define PV_TESTS_HELPERS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#ifndef PV_BUILD_DIR
+#error "PV_BUILD_DIR must be defined by the Makefile"
+#endif
+
+#define PV_CORPUS_TARGET(name) PV_BUILD_DIR "/corpora/targets/" name
+#define PV_CORPUS_PATCH(name) PV_BUILD_DIR "/corpora/patches/" name ".so"
+#define PV_DATA_DIR PV_BUILD_DIR "/corpora"
+
+/* The output of one child process. */
+struct pv_test_output {
+	int status;     /* exit status, or 128+signal when killed */
+	char *out;      /* stdout, NUL-terminated, malloc'd */
+	char *err;      /* stderr, NUL-terminated, malloc'd */
+};
+
+/* Runs argv (argv[0] is a path), capturing stdout and stderr, waiting at
+ * most timeout_s seconds (then SIGKILL, status 128+9). Returns 0, or -1
+ * when the process could not be started. */
+int pv_test_run(char *const argv[], unsigned timeout_s, struct pv_test_output *o);
+void pv_test_output_free(struct pv_test_output *o);
+
+/* Number of lines in s (a final line without '\n' counts). */
+size_t pv_test_count_lines(const char *s);
+
+#endif
