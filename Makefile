@@ -59,7 +59,10 @@ $(BUILD)/asan/patchvet: $(BUILD)/asan/obj/harness/main.o $(BUILD)/asan/libpatchv
 FLAVOURS       := plain pad fentry cet
 FLAVOUR_plain  := -O2
 FLAVOUR_pad    := -O2 -fpatchable-function-entry=16,14
-FLAVOUR_fentry := -O2 -pg -mfentry -mnop-mcount
+# gcc refuses -mnop-mcount with -fPIC/-fPIE (Debian's default), so fentry
+# targets are position-dependent executables, like the kernel that uses it.
+FLAVOUR_fentry := -O2 -pg -mfentry -mnop-mcount -fno-pie
+FLAVOUR_LD_fentry := -no-pie
 FLAVOUR_cet    := -O2 -fcf-protection=full
 TARGET_CFLAGS  := -std=gnu17 -g -Wall -Wextra -Werror -Iinclude -fno-omit-frame-pointer
 
@@ -89,7 +92,8 @@ $(BUILD)/corpora/obj/$(2)/$(1)/%.o: corpora/targets/$(1)/% include/patchvet/targ
 	$$(CC) $$(TARGET_CFLAGS) $$(FLAVOUR_$(2)) -c $$< -o $$@
 $(BUILD)/corpora/targets/$(1)-$(2): $$($(2)_$(1)_OBJ) $(RUNTIME_OBJ)
 	@mkdir -p $$(dir $$@)
-	$$(CC) -o $$@ $$^ -pthread
+	$$(CC) $$(FLAVOUR_LD_$(2)) -o $$@ $$^ -pthread
+
 endef
 $(foreach t,$(TARGETS),$(eval $(call target_rules,$(t))))
 

@@ -74,7 +74,12 @@ const char *pv_hazard_id(unsigned bit);
 /* Analyses code bytes of one function at link-time address `address`: fills
  * boundaries, first_insn_len, endbr64, fentry, rip_relative and the
  * too-short / rip-relative-prologue hazards of r (not padding or branches,
- * which need the whole image). Exposed for unit tests on hand-made bytes. */
+ * which need the whole image). Exposed for unit tests on hand-made bytes.
+ * len is how many bytes code holds, size the function's size; decoding stops
+ * at the function's end and at the first byte that does not decode.
+ * rip-relative-prologue is set only when an instruction starting in the first
+ * PV_JUMP_LEN bytes (the ones a jmp rel32 overwrites, which an engine must
+ * relocate) is RIP-relative; rip_relative lists those of the first 16 bytes. */
 int pv_analyze_prologue(const unsigned char *code, size_t len, uint64_t address,
                         uint64_t size, struct pv_function_report *r, struct pv_error *err);
 

@@ -28,6 +28,10 @@ struct pv_section {
 	uint64_t size;    /* sh_size */
 	uint32_t type;    /* SHT_* */
 	uint64_t flags;   /* SHF_* */
+	uint32_t link;    /* sh_link (a symbol table's string table, a relocation
+	                     section's symbol table), checked < nsections */
+	uint32_t info;    /* sh_info */
+	uint64_t entsize; /* sh_entsize */
 };
 
 struct pv_symbol {
@@ -58,8 +62,9 @@ struct pv_image {
 };
 
 /* Reads and parses path. Errors (each with the file name in err->msg):
- * PV_EIO unreadable, PV_EFORMAT not ELF or truncated/malformed,
- * PV_EUNSUPPORTED 32-bit, big-endian, not x86-64, or not ET_EXEC/ET_DYN. */
+ * PV_ENOENT no such file, PV_EIO unreadable or not a regular file,
+ * PV_EFORMAT not ELF or truncated/malformed, PV_EUNSUPPORTED 32-bit,
+ * big-endian, not x86-64, or not ET_EXEC/ET_DYN. */
 int pv_image_open(const char *path, struct pv_image **out, struct pv_error *err);
 
 /* Frees everything the image owns; NULL is fine. */
@@ -73,7 +78,8 @@ const struct pv_symbol *pv_image_find_symbol(const struct pv_image *img, const c
                                              bool *ambiguous);
 
 /* Like pv_image_find_symbol but only STT_FUNC (or STT_GNU_IFUNC) symbols;
- * PV_ENOENT with a sentence naming the function and the file when absent. */
+ * PV_ENOENT with a sentence naming the function and the file when absent or
+ * ambiguous (several local functions of that name). */
 int pv_image_find_function(const struct pv_image *img, const char *name,
                            const struct pv_symbol **out, struct pv_error *err);
 
@@ -87,6 +93,11 @@ const struct pv_section *pv_image_section_at(const struct pv_image *img, uint64_
 
 /* The section called name, or NULL. */
 const struct pv_section *pv_image_section(const struct pv_image *img, const char *name);
+
+/* The NUL-terminated string at offset off of section strtab (a string
+ * table), or NULL when the index, the offset or the terminator lies outside
+ * that section's bytes in the file. */
+const char *pv_image_string(const struct pv_image *img, size_t strtab, uint64_t off);
 
 /* The build-id as lowercase hex into buf (at least 129 bytes); "" when none. */
 void pv_image_build_id_hex(const struct pv_image *img, char *buf, size_t len);

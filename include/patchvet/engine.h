@@ -50,7 +50,7 @@ struct pv_prologue {
 /* Hazard bits (the ids are `patchvet list checks`' analysis companions). */
 #define PV_HAZARD_TOO_SHORT (1u << 0)             /* function smaller than a 5-byte jump */
 #define PV_HAZARD_BRANCH_INTO_PROLOGUE (1u << 1)  /* a direct branch lands inside bytes 1..4 */
-#define PV_HAZARD_RIP_RELATIVE_PROLOGUE (1u << 2) /* RIP-relative operand in the first 16 bytes */
+#define PV_HAZARD_RIP_RELATIVE_PROLOGUE (1u << 2) /* RIP-relative instruction starts in bytes 0..4 */
 #define PV_HAZARD_DATA_LAYOUT_CHANGE (1u << 3)    /* patch changes the size of a target object */
 #define PV_HAZARD_MISSING_FUNCTION (1u << 4)      /* a replaced function is not in the target */
 

@@ -10,7 +10,10 @@
  *     PV_REPLACE(bump, bump_v2);
  *
  * Undefined symbols of the patch (here `total`) are resolved against every
- * symbol of the target, local ones included, as kpatch does.
+ * symbol of the target, local ones included, as kpatch does. Symbols the patch
+ * defines itself are its own: a patch that defines `config` gets a new, separate
+ * `config`, and the target's is untouched (which is why a patch that changes
+ * the size of a target object carries the data-layout-change hazard).
  *
  * The table lives in the section `.patchvet.funcs` as plain strings, so it can
  * be read without relocating the patch: each record is the old symbol's name,

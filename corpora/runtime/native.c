@@ -1,0 +1,206 @@
+/* The native runtime of patchvet corpus targets (include/patchvet/target.h):
+ * supplies main, runs pv_worker on real pthreads, then pv_verify.
+ *
+ *     TARGET [WORKERS [ITERATIONS [PARAM]]]    defaults: 2 1000 0
+ *
+ * Exit status: 0 accepted, 1 rejected by pv_verify, 2 bad command line,
+ * 3 the runtime itself failed (a thread could not be started). */
+#include <patchvet/target.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------ lock */
+
+/* Drepper, "Futexes Are Tricky", mutex 3: 0 free, 1 locked, 2 locked with
+ * (possible) waiters, so an uncontended unlock makes no system call. */
+static int *lock_word(pv_lock_t *lock)
+{
+	return (int *)&lock->state;
+}
+
+static int cmpxchg(int *word, int expected, int desired)
+{
+	__atomic_compare_exchange_n(word, &expected, desired, 0, __ATOMIC_ACQUIRE,
+	                            __ATOMIC_RELAXED);
+	return expected;
+}
+
+static void futex_wait(int *word, int val)
+{
+	/* EAGAIN (the word changed) and EINTR both just mean "look again". */
+	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+}
+
+static void futex_wake_one(int *word)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+void pv_lock(pv_lock_t *lock)
+{
+	int *w = lock_word(lock);
+	int c = cmpxchg(w, 0, 1);
+	if (c == 0)
+		return;
+	if (c != 2)
+		c = __atomic_exchange_n(w, 2, __ATOMIC_ACQUIRE);
+	while (c != 0) {
+		futex_wait(w, 2);
+		c = __atomic_exchange_n(w, 2, __ATOMIC_ACQUIRE);
+	}
+}
+
+void pv_unlock(pv_lock_t *lock)
+{
+	int *w = lock_word(lock);
+	if (__atomic_fetch_sub(w, 1, __ATOMIC_RELEASE) != 1) {
+		__atomic_store_n(w, 0, __ATOMIC_RELEASE);
+		futex_wake_one(w);
+	}
+}
+
+/* ------------------------------------------------------------ the rest */
+
+void pv_yield(void)
+{
+	sched_yield();
+}
+
+void *pv_alloc(size_t size)
+{
+	return calloc(1, size ? size : 1);
+}
+
+void pv_free(void *ptr)
+{
+	free(ptr);
+}
+
+long pv_write(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = write(fd, p + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		done += (size_t)n;
+	}
+	return (long)done;
+}
+
+/* ------------------------------------------------------------------ main */
+
+struct worker_arg {
+	unsigned index;
+	const struct pv_workload *w;
+	pthread_barrier_t *start;
+};
+
+static void *worker_main(void *p)
+{
+	const struct worker_arg *a = p;
+	/* Start every worker together, so they overlap as much as possible. */
+	pthread_barrier_wait(a->start);
+	pv_worker(a->index, a->w);
+	return NULL;
+}
+
+/* Decimal only, whole string, no sign: strtoul alone accepts " -1". */
+static int parse_ulong(const char *s, unsigned long *out)
+{
+	if (*s < '0' || *s > '9')
+		return -1;
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_long(const char *s, long *out)
+{
+	const char *digits = (*s == '-' || *s == '+') ? s + 1 : s;
+	if (*digits < '0' || *digits > '9')
+		return -1;
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int usage(const char *prog, const char *why, const char *arg)
+{
+	fprintf(stderr, "%s: %s '%s'; usage: %s [WORKERS(1-%d) [ITERATIONS [PARAM]]]\n", prog,
+	        why, arg, prog, PV_MAX_WORKERS);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	const char *prog = argc > 0 ? argv[0] : "target";
+	struct pv_workload w = {.workers = 2, .iterations = 1000, .param = 0};
+	unsigned long ul;
+
+	if (argc > 4)
+		return usage(prog, "too many arguments, starting at", argv[4]);
+	if (argc > 1) {
+		if (parse_ulong(argv[1], &ul) || ul < 1 || ul > PV_MAX_WORKERS)
+			return usage(prog, "bad number of workers", argv[1]);
+		w.workers = (unsigned)ul;
+	}
+	if (argc > 2) {
+		if (parse_ulong(argv[2], &ul))
+			return usage(prog, "bad number of iterations", argv[2]);
+		w.iterations = ul;
+	}
+	if (argc > 3 && parse_long(argv[3], &w.param))
+		return usage(prog, "bad parameter", argv[3]);
+
+	pthread_t threads[PV_MAX_WORKERS];
+	struct worker_arg args[PV_MAX_WORKERS];
+	pthread_barrier_t start;
+	int e = pthread_barrier_init(&start, NULL, w.workers);
+	if (e) {
+		fprintf(stderr, "%s: cannot create the start barrier: %s\n", prog, strerror(e));
+		return 3;
+	}
+	for (unsigned i = 0; i < w.workers; i++) {
+		args[i] = (struct worker_arg){.index = i, .w = &w, .start = &start};
+		e = pthread_create(&threads[i], NULL, worker_main, &args[i]);
+		if (e) {
+			/* The started workers wait at the barrier forever; exit
+			 * ends them with the process. */
+			fprintf(stderr, "%s: cannot start worker %u of %u: %s\n", prog, i + 1,
+			        w.workers, strerror(e));
+			exit(3);
+		}
+	}
+	for (unsigned i = 0; i < w.workers; i++)
+		pthread_join(threads[i], NULL);
+	pthread_barrier_destroy(&start);
+
+	if (pv_verify(&w) != 0) {
+		fprintf(stderr, "%s: the target's self-check rejected the results "
+		                "(%u workers, %lu iterations, param %ld)\n",
+		        prog, w.workers, w.iterations, w.param);
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,30 @@
+/* The patchvet command line: one function per command, and the exit codes
+ * of DESIGN.md. */
+#ifndef PV_HARNESS_CLI_H
+#define PV_HARNESS_CLI_H
+
+#include <patchvet/error.h>
+
+#define PV_VERSION "0.1.0"
+
+enum pv_exit {
+	PV_EXIT_OK = 0,        /* all verdicts SAFE, or as expected */
+	PV_EXIT_VIOLATION = 1, /* a violation, an unexpected result or a refuted claim */
+	PV_EXIT_USAGE = 2,     /* usage or input error */
+	PV_EXIT_INTERNAL = 3,  /* internal error or inconclusive */
+};
+
+/* Exit status for a failed call's code: input problems are 2, the rest 3. */
+int pv_exit_for(int code);
+
+/* Prints "patchvet: MESSAGE" on one line of stderr and returns the exit status. */
+int pv_cli_fail(const struct pv_error *err);
+
+/* Prints "patchvet CMD: MESSAGE (see patchvet CMD --help)" and returns 2. */
+int pv_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+int pv_cmd_analyze(int argc, char **argv);
+int pv_cmd_list(int argc, char **argv);
+int pv_cmd_run(int argc, char **argv);
+
+#endif

@@ -1,0 +1,57 @@
+/* patchvet list engines|scenarios|checks */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checks.h"
+#include "cli.h"
+#include "files.h"
+#include "scenario.h"
+
+static int list_scenarios(void)
+{
+	struct pv_error err;
+	char data[4096];
+	char **names = NULL;
+	size_t n = 0;
+	pv_error_clear(&err);
+	if (pv_data_dir(data, sizeof(data), &err) || pv_scenario_list(data, &names, &n, &err))
+		return pv_cli_fail(&err);
+	int rc = PV_EXIT_OK;
+	for (size_t i = 0; i < n; i++) {
+		struct pv_scenario *sc = NULL;
+		if (pv_scenario_load(names[i], data, &sc, &err)) {
+			rc = pv_cli_fail(&err);
+		} else {
+			printf("%-22s %s\n", sc->name, sc->description);
+			pv_scenario_free(sc);
+		}
+		free(names[i]);
+	}
+	free(names);
+	return rc;
+}
+
+int pv_cmd_list(int argc, char **argv)
+{
+	if (argc != 2)
+		return pv_cli_usage("list", "say what to list: engines, scenarios or checks");
+	const char *what = argv[1];
+	if (!strcmp(what, "checks")) {
+		size_t n;
+		const struct pv_check_info *c = pv_checks(&n);
+		for (size_t i = 0; i < n; i++)
+			printf("%-18s %s\n", c[i].id, c[i].property);
+		return PV_EXIT_OK;
+	}
+	if (!strcmp(what, "scenarios"))
+		return list_scenarios();
+	if (!strcmp(what, "engines")) {
+		/* The catalogue of engines arrives with the engine issue; until then
+		 * there is nothing to list, and saying so is the honest answer. */
+		fprintf(stderr, "patchvet: no engines are built into patchvet %s yet\n",
+		        PV_VERSION);
+		return PV_EXIT_OK;
+	}
+	return pv_cli_usage("list", "cannot list '%s'; say engines, scenarios or checks", what);
+}

@@ -1,0 +1,22 @@
+/* Small file-system helpers shared by the CLI and report writers. */
+#ifndef PV_HARNESS_FILES_H
+#define PV_HARNESS_FILES_H
+
+#include <stddef.h>
+
+#include <patchvet/error.h>
+
+/* Writes len bytes to path atomically: a temporary file in the same
+ * directory, fsync, then rename, so a reader never sees a partial report. */
+int pv_file_write_atomic(const char *path, const void *data, size_t len,
+                         struct pv_error *err);
+
+/* Creates dir and its parents (mode 0755); existing directories are fine. */
+int pv_mkdir_p(const char *dir, struct pv_error *err);
+
+/* Finds the directory holding the corpora (targets/, patches/, scenarios/,
+ * expected): $PATCHVET_DATA when set, else EXE_DIR/corpora (a build tree),
+ * else EXE_DIR/../share/patchvet/corpora (an installation). */
+int pv_data_dir(char *buf, size_t len, struct pv_error *err);
+
+#endif
