@@ -129,11 +129,13 @@ $(BUILD)/asan/tests/unit: $(TEST_SRC) tests/helpers.c tests/helpers.h $(BUILD)/a
 	  -DPV_PATCHVET_BIN='"$(abspath $(BUILD))/asan/patchvet"' \
 	  -o $@ $(TEST_SRC) tests/helpers.c $(BUILD)/asan/libpatchvet.a $(TEST_LIBS)
 
-# The ASan+UBSan suite runs first; the plain suite's Criterion summary ends
+# The ASan+UBSan suite runs first (its patchvet lives in build/asan/, away
+# from the corpora, hence PATCHVET_DATA); the plain suite's Criterion summary ends
 # the output.
 test: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/tests/unit $(BUILD)/asan/tests/unit $(BUILD)/asan/patchvet
 	@echo "== ASan+UBSan build =="
+	PATCHVET_DATA=$(abspath $(BUILD))/corpora \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  $(BUILD)/asan/tests/unit -j2 --timeout 120
 	@echo "== plain build =="
