@@ -1,6 +1,9 @@
 /* Implementation of tests/helpers.h (compiled into every test binary). */
 #include "helpers.h"
 
+#include <criterion/criterion.h>
+#include <stdarg.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -116,4 +119,57 @@ size_t pv_test_count_lines(const char *s)
 	if (p > s && p[-1] != '\n')
 		n++;
 	return n;
+}
+
+char *pv_test_sh(const char *fmt, ...)
+{
+	char cmd[8192];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+	struct pv_test_output o;
+	cr_assert_eq(pv_test_run(argv, 120, &o), 0, "cannot run /bin/sh");
+	cr_assert_eq(o.status, 0, "`%s` failed (status %d): %s", cmd, o.status, o.err);
+	free(o.err);
+	return o.out;
+}
+
+unsigned char *pv_test_slurp(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	cr_assert_not_null(f, "cannot open %s (run `make corpora`)", path);
+	fseek(f, 0, SEEK_END);
+	long len = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	unsigned char *buf = malloc((size_t)len + 1);
+	cr_assert_not_null(buf);
+	cr_assert_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+	*n = (size_t)len;
+	return buf;
+}
+
+void pv_test_spill(const char *path, const void *buf, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	cr_assert_not_null(f, "cannot create %s", path);
+	cr_assert_eq(fwrite(buf, 1, n, f), n);
+	cr_assert_eq(fclose(f), 0);
+}
+
+char *pv_test_tmpdir(const char *tag)
+{
+	char *d = malloc(strlen(tag) + 32);
+	cr_assert_not_null(d);
+	sprintf(d, "/tmp/pv-test-%s-XXXXXX", tag);
+	cr_assert_not_null(mkdtemp(d));
+	return d;
+}
+
+void pv_test_rmdir_all(char *dir)
+{
+	free(pv_test_sh("rm -rf '%s'", dir));
+	free(dir);
 }

@@ -27,6 +27,21 @@ struct pv_test_output {
 int pv_test_run(char *const argv[], unsigned timeout_s, struct pv_test_output *o);
 void pv_test_output_free(struct pv_test_output *o);
 
+/* Runs a shell command line (printf-style) that must succeed, as a Criterion
+ * assertion; returns its stdout (free()). */
+char *pv_test_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The whole file (asserting it exists); *n receives its size. free() it. */
+unsigned char *pv_test_slurp(const char *path, size_t *n);
+
+/* Writes buf to path, asserting success. */
+void pv_test_spill(const char *path, const void *buf, size_t n);
+
+/* A fresh directory /tmp/pv-test-TAG-XXXXXX (free() the name, or pass it to
+ * pv_test_rmdir_all, which removes the directory and frees the name). */
+char *pv_test_tmpdir(const char *tag);
+void pv_test_rmdir_all(char *dir);
+
 /* Number of lines in s (a final line without '\n' counts). */
 size_t pv_test_count_lines(const char *s);
 

@@ -29,64 +29,11 @@ static const char *const counter_targets[] = {
 
 /* ---------------------------------------------------------------- helpers */
 
-/* Runs a shell command line, which must succeed; returns its stdout (free()). */
-__attribute__((format(printf, 1, 2))) static char *sh(const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
-	struct pv_test_output o;
-	cr_assert_eq(pv_test_run(argv, 120, &o), 0, "cannot run /bin/sh");
-	cr_assert_eq(o.status, 0, "`%s` failed (status %d): %s", cmd, o.status, o.err);
-	free(o.err);
-	return o.out;
-}
-
-static unsigned char *slurp(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	cr_assert_not_null(f, "cannot open %s (run `make corpora`)", path);
-	fseek(f, 0, SEEK_END);
-	long len = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	unsigned char *buf = malloc((size_t)len + 1);
-	cr_assert_not_null(buf);
-	cr_assert_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
-	fclose(f);
-	*n = (size_t)len;
-	return buf;
-}
-
-static void spill(const char *path, const void *buf, size_t n)
-{
-	FILE *f = fopen(path, "wb");
-	cr_assert_not_null(f, "cannot create %s", path);
-	cr_assert_eq(fwrite(buf, 1, n, f), n);
-	cr_assert_eq(fclose(f), 0);
-}
-
-/* A fresh directory for one test's files (removed by rmdir_all). */
-static char *make_tmpdir(void)
-{
-	char *d = strdup("/tmp/pv-test-image-XXXXXX");
-	cr_assert_not_null(d);
-	cr_assert_not_null(mkdtemp(d));
-	return d;
-}
-
-static void rmdir_all(char *dir)
-{
-	free(sh("rm -rf '%s'", dir));
-	free(dir);
-}
 
 /* value and size of a defined symbol, as nm sees it. */
 static void nm_symbol(const char *path, const char *name, uint64_t *value, uint64_t *size)
 {
-	char *out = sh("nm -S --defined-only '%s' | awk '$4 == \"%s\" { print $1, $2; exit }'",
+	char *out = pv_test_sh("nm -S --defined-only '%s' | awk '$4 == \"%s\" { print $1, $2; exit }'",
 	               path, name);
 	unsigned long long v, s;
 	cr_assert_eq(sscanf(out, "%llx %llx", &v, &s), 2, "nm has no '%s' in %s", name, path);
@@ -253,7 +200,7 @@ Test(image, build_id_matches_readelf)
 {
 	for (size_t t = 0; t < NTARGETS + 1; t++) {
 		const char *path = t < NTARGETS ? counter_targets[t] : PV_CORPUS_PATCH("counter-fix");
-		char *want = sh("readelf -n '%s' | sed -n 's/^ *Build ID: *//p' | tr -d '\\n'", path);
+		char *want = pv_test_sh("readelf -n '%s' | sed -n 's/^ *Build ID: *//p' | tr -d '\\n'", path);
 		struct pv_image *img = open_ok(path);
 		char hex[129];
 		pv_image_build_id_hex(img, hex, sizeof(hex));
@@ -271,7 +218,7 @@ Test(image, build_id_matches_readelf)
 Test(image, sections_have_names_and_bounds)
 {
 	struct pv_image *img = open_ok(T_PLAIN);
-	char *count = sh("readelf -SW '%s' | sed -n 's/^There are \\([0-9]*\\) section.*/\\1/p'",
+	char *count = pv_test_sh("readelf -SW '%s' | sed -n 's/^There are \\([0-9]*\\) section.*/\\1/p'",
 	                 T_PLAIN);
 	cr_assert_eq(img->nsections, strtoul(count, NULL, 10));
 	free(count);
@@ -329,13 +276,13 @@ static const char fix_b[] =
 
 static char *build_fixture(void)
 {
-	char *dir = make_tmpdir();
+	char *dir = pv_test_tmpdir("image");
 	char p[512];
 	snprintf(p, sizeof(p), "%s/a.c", dir);
-	spill(p, fix_a, strlen(fix_a));
+	pv_test_spill(p, fix_a, strlen(fix_a));
 	snprintf(p, sizeof(p), "%s/b.c", dir);
-	spill(p, fix_b, strlen(fix_b));
-	free(sh("cd '%s' && gcc -O1 -fPIC -shared -nostdlib a.c b.c -o fix.so", dir));
+	pv_test_spill(p, fix_b, strlen(fix_b));
+	free(pv_test_sh("cd '%s' && gcc -O1 -fPIC -shared -nostdlib a.c b.c -o fix.so", dir));
 	return dir;
 }
 
@@ -380,16 +327,16 @@ Test(image, find_symbol_rules)
 	cr_assert_eq(pv_image_find_function(img, "shadow", &f, &err), PV_ENOENT);
 	cr_assert_not_null(strstr(err.msg, "'shadow'"));
 	pv_image_close(img);
-	rmdir_all(dir);
+	pv_test_rmdir_all(dir);
 }
 
 /* A file without section headers (as `strip` can't make, but sstrip can)
  * still loads, with its build-id from PT_NOTE. */
 Test(image, no_section_headers)
 {
-	char *dir = make_tmpdir();
+	char *dir = pv_test_tmpdir("image");
 	size_t n;
-	unsigned char *b = slurp(T_PLAIN, &n);
+	unsigned char *b = pv_test_slurp(T_PLAIN, &n);
 	Elf64_Ehdr eh;
 	memcpy(&eh, b, sizeof(eh));
 	eh.e_shoff = 0;
@@ -398,7 +345,7 @@ Test(image, no_section_headers)
 	memcpy(b, &eh, sizeof(eh));
 	char path[512];
 	snprintf(path, sizeof(path), "%s/noshdr", dir);
-	spill(path, b, n);
+	pv_test_spill(path, b, n);
 	struct pv_image *img = open_ok(path);
 	cr_assert_eq(img->nsections, 0);
 	cr_assert_eq(img->nsymbols, 0);
@@ -407,7 +354,7 @@ Test(image, no_section_headers)
 	cr_assert_null(pv_image_find_symbol(img, "bump", NULL));
 	pv_image_close(img);
 	free(b);
-	rmdir_all(dir);
+	pv_test_rmdir_all(dir);
 }
 
 /* ---------------------------------------------------------------- bad input */
@@ -424,43 +371,43 @@ Test(image, directory_is_not_an_image)
 
 Test(image, text_and_empty_files)
 {
-	char *dir = make_tmpdir();
+	char *dir = pv_test_tmpdir("image");
 	char path[512];
 	snprintf(path, sizeof(path), "%s/text.txt", dir);
 	const char text[] = "this is not an ELF file\n";
-	spill(path, text, sizeof(text) - 1);
+	pv_test_spill(path, text, sizeof(text) - 1);
 	expect_open_error(path, PV_EFORMAT, "not an ELF file");
 	snprintf(path, sizeof(path), "%s/empty", dir);
-	spill(path, "", 0);
+	pv_test_spill(path, "", 0);
 	expect_open_error(path, PV_EFORMAT, "not an ELF file");
 	snprintf(path, sizeof(path), "%s/magic-only", dir);
-	spill(path, ELFMAG, SELFMAG);
+	pv_test_spill(path, ELFMAG, SELFMAG);
 	expect_open_error(path, PV_EFORMAT, "truncated");
-	rmdir_all(dir);
+	pv_test_rmdir_all(dir);
 }
 
 Test(image, truncated_files)
 {
-	char *dir = make_tmpdir();
+	char *dir = pv_test_tmpdir("image");
 	size_t n;
-	unsigned char *b = slurp(T_PLAIN, &n);
+	unsigned char *b = pv_test_slurp(T_PLAIN, &n);
 	const size_t lengths[] = {16, 63, 64, 100, 1000, n / 2, n - 1};
 	for (size_t i = 0; i < sizeof(lengths) / sizeof(lengths[0]); i++) {
 		char path[512];
 		snprintf(path, sizeof(path), "%s/cut-%zu", dir, lengths[i]);
-		spill(path, b, lengths[i]);
+		pv_test_spill(path, b, lengths[i]);
 		expect_open_error(path, PV_EFORMAT, "truncated");
 	}
 	free(b);
-	rmdir_all(dir);
+	pv_test_rmdir_all(dir);
 }
 
 /* A section whose data runs past the end, with both header tables intact. */
 Test(image, section_beyond_end)
 {
-	char *dir = make_tmpdir();
+	char *dir = pv_test_tmpdir("image");
 	size_t n;
-	unsigned char *b = slurp(T_PLAIN, &n);
+	unsigned char *b = pv_test_slurp(T_PLAIN, &n);
 	struct pv_image *img = open_ok(T_PLAIN);
 	const struct pv_section *dynstr = pv_image_section(img, ".dynstr");
 	cr_assert_not_null(dynstr);
@@ -475,10 +422,10 @@ Test(image, section_beyond_end)
 	memcpy(b + at, &sh, sizeof(sh));
 	char path[512];
 	snprintf(path, sizeof(path), "%s/long-dynstr", dir);
-	spill(path, b, n);
+	pv_test_spill(path, b, n);
 	expect_open_error(path, PV_EFORMAT, ".dynstr");
 	free(b);
-	rmdir_all(dir);
+	pv_test_rmdir_all(dir);
 }
 
 /* Writes a copy of the plain target with one header field changed. */
@@ -486,16 +433,16 @@ static void patched_copy(const char *dir, const char *name, size_t off, const vo
                          size_t len, char *path, size_t pathlen)
 {
 	size_t n;
-	unsigned char *b = slurp(T_PLAIN, &n);
+	unsigned char *b = pv_test_slurp(T_PLAIN, &n);
 	memcpy(b + off, val, len);
 	snprintf(path, pathlen, "%s/%s", dir, name);
-	spill(path, b, n);
+	pv_test_spill(path, b, n);
 	free(b);
 }
 
 Test(image, hand_made_32bit_header)
 {
-	char *dir = make_tmpdir();
+	char *dir = pv_test_tmpdir("image");
 	char path[512];
 	unsigned char c32 = ELFCLASS32;
 	patched_copy(dir, "class32", EI_CLASS, &c32, 1, path, sizeof(path));
@@ -506,17 +453,17 @@ Test(image, hand_made_32bit_header)
 	unsigned char msb = ELFDATA2MSB;
 	patched_copy(dir, "bigendian", EI_DATA, &msb, 1, path, sizeof(path));
 	expect_open_error(path, PV_EUNSUPPORTED, "big-endian");
-	rmdir_all(dir);
+	pv_test_rmdir_all(dir);
 }
 
 /* A real 32-bit object from gcc -m32, when this machine's gcc can make one. */
 Test(image, gcc_m32_object)
 {
-	char *dir = make_tmpdir();
+	char *dir = pv_test_tmpdir("image");
 	char src[512], obj[512];
 	snprintf(src, sizeof(src), "%s/f.c", dir);
 	snprintf(obj, sizeof(obj), "%s/f32.o", dir);
-	spill(src, "int f(void) { return 1; }\n", 26);
+	pv_test_spill(src, "int f(void) { return 1; }\n", 26);
 	char *argv[] = {"/bin/sh", "-c", NULL, NULL};
 	char cmd[1200];
 	snprintf(cmd, sizeof(cmd), "gcc -m32 -c '%s' -o '%s'", src, obj);
@@ -529,12 +476,12 @@ Test(image, gcc_m32_object)
 		expect_open_error(obj, PV_EUNSUPPORTED, "32-bit ELF");
 	else
 		cr_log_warn("gcc -m32 unavailable; the hand-made 32-bit header covers it");
-	rmdir_all(dir);
+	pv_test_rmdir_all(dir);
 }
 
 Test(image, other_machines)
 {
-	char *dir = make_tmpdir();
+	char *dir = pv_test_tmpdir("image");
 	char path[512];
 	uint16_t m = EM_AARCH64;
 	patched_copy(dir, "aarch64", offsetof(Elf64_Ehdr, e_machine), &m, 2, path, sizeof(path));
@@ -545,28 +492,28 @@ Test(image, other_machines)
 	m = 4242;
 	patched_copy(dir, "m4242", offsetof(Elf64_Ehdr, e_machine), &m, 2, path, sizeof(path));
 	expect_open_error(path, PV_EUNSUPPORTED, "4242");
-	rmdir_all(dir);
+	pv_test_rmdir_all(dir);
 }
 
 Test(image, other_elf_types)
 {
-	char *dir = make_tmpdir();
+	char *dir = pv_test_tmpdir("image");
 	char path[512];
 	uint16_t t = ET_CORE;
 	patched_copy(dir, "core", offsetof(Elf64_Ehdr, e_type), &t, 2, path, sizeof(path));
 	expect_open_error(path, PV_EUNSUPPORTED, "ET_CORE");
 	char src[512];
 	snprintf(src, sizeof(src), "%s/f.c", dir);
-	spill(src, "int f(void) { return 1; }\n", 26);
-	free(sh("gcc -c '%s' -o '%s/f.o'", src, dir));
+	pv_test_spill(src, "int f(void) { return 1; }\n", 26);
+	free(pv_test_sh("gcc -c '%s' -o '%s/f.o'", src, dir));
 	snprintf(path, sizeof(path), "%s/f.o", dir);
 	expect_open_error(path, PV_EUNSUPPORTED, "ET_REL");
-	rmdir_all(dir);
+	pv_test_rmdir_all(dir);
 }
 
 Test(image, header_fields_out_of_range)
 {
-	char *dir = make_tmpdir();
+	char *dir = pv_test_tmpdir("image");
 	char path[512];
 	uint16_t v = 1000;
 	patched_copy(dir, "phnum", offsetof(Elf64_Ehdr, e_phnum), &v, 2, path, sizeof(path));
@@ -583,7 +530,7 @@ Test(image, header_fields_out_of_range)
 	expect_open_error(path, PV_EFORMAT, "truncated");
 	patched_copy(dir, "shoff", offsetof(Elf64_Ehdr, e_shoff), &off, 8, path, sizeof(path));
 	expect_open_error(path, PV_EFORMAT, "truncated");
-	rmdir_all(dir);
+	pv_test_rmdir_all(dir);
 }
 
 /* ---------------------------------------------------------------- fault injection */
@@ -622,9 +569,9 @@ static void open_corrupted(const char *path)
 
 Test(image, corrupted_headers_never_crash)
 {
-	char *dir = make_tmpdir();
+	char *dir = pv_test_tmpdir("image");
 	size_t n;
-	unsigned char *orig = slurp(T_PLAIN, &n);
+	unsigned char *orig = pv_test_slurp(T_PLAIN, &n);
 	unsigned char *b = malloc(n);
 	cr_assert_not_null(b);
 	Elf64_Ehdr eh;
@@ -656,7 +603,7 @@ Test(image, corrupted_headers_never_crash)
 			for (size_t p = 0; p < sizeof(patterns); p++) {
 				memcpy(b, orig, n);
 				b[off] = p == 0 ? b[off] ^ 0xff : patterns[p];
-				spill(path, b, n);
+				pv_test_spill(path, b, n);
 				open_corrupted(path);
 				runs++;
 			}
@@ -664,7 +611,7 @@ Test(image, corrupted_headers_never_crash)
 	}
 	/* And truncation at many lengths. */
 	for (size_t len = 0; len < n; len += 397) {
-		spill(path, orig, len);
+		pv_test_spill(path, orig, len);
 		open_corrupted(path);
 		runs++;
 	}
@@ -672,5 +619,5 @@ Test(image, corrupted_headers_never_crash)
 	cr_assert_gt(runs, 500);
 	free(b);
 	free(orig);
-	rmdir_all(dir);
+	pv_test_rmdir_all(dir);
 }

@@ -36,58 +36,6 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-/* Runs a shell command line, which must succeed; returns its stdout (free()). */
-__attribute__((format(printf, 1, 2))) static char *sh(const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
-	struct pv_test_output o;
-	cr_assert_eq(pv_test_run(argv, 120, &o), 0, "cannot run /bin/sh");
-	cr_assert_eq(o.status, 0, "`%s` failed (status %d): %s", cmd, o.status, o.err);
-	free(o.err);
-	return o.out;
-}
-
-static unsigned char *slurp(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	cr_assert_not_null(f, "cannot open %s (run `make corpora`)", path);
-	fseek(f, 0, SEEK_END);
-	long len = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	unsigned char *buf = malloc((size_t)len + 1);
-	cr_assert_not_null(buf);
-	cr_assert_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
-	fclose(f);
-	*n = (size_t)len;
-	return buf;
-}
-
-static void spill(const char *path, const void *buf, size_t n)
-{
-	FILE *f = fopen(path, "wb");
-	cr_assert_not_null(f, "cannot create %s", path);
-	cr_assert_eq(fwrite(buf, 1, n, f), n);
-	cr_assert_eq(fclose(f), 0);
-}
-
-static char *make_tmpdir(void)
-{
-	char *d = strdup("/tmp/pv-test-patchfile-XXXXXX");
-	cr_assert_not_null(d);
-	cr_assert_not_null(mkdtemp(d));
-	return d;
-}
-
-static void rmdir_all(char *dir)
-{
-	free(sh("rm -rf '%s'", dir));
-	free(dir);
-}
 
 /* Compiles source into dir/name.so as a patch is built (see the Makefile). */
 static void build_so(const char *dir, const char *name, const char *source, char *path,
@@ -95,16 +43,16 @@ static void build_so(const char *dir, const char *name, const char *source, char
 {
 	char src[512];
 	snprintf(src, sizeof(src), "%s/%s.c", dir, name);
-	spill(src, source, strlen(source));
+	pv_test_spill(src, source, strlen(source));
 	snprintf(path, pathlen, "%s/%s.so", dir, name);
-	free(sh("gcc -std=gnu17 -O2 -I'%s/include' -fPIC -shared -nostdlib '%s' -o '%s'",
+	free(pv_test_sh("gcc -std=gnu17 -O2 -I'%s/include' -fPIC -shared -nostdlib '%s' -o '%s'",
 	        PV_SOURCE_DIR, src, path));
 }
 
 /* The value of a symbol path defines, per nm; false when it defines none. */
 static bool nm_lookup(const char *path, const char *name, uint64_t *value)
 {
-	char *out = sh("nm --defined-only '%s' | awk '$3 == \"%s\" { print $1; exit }'", path,
+	char *out = pv_test_sh("nm --defined-only '%s' | awk '$3 == \"%s\" { print $1; exit }'", path,
 	               name);
 	unsigned long long v;
 	bool found = sscanf(out, "%llx", &v) == 1;
@@ -131,7 +79,7 @@ struct rel {
 /* Every dynamic relocation of path, parsed from `readelf -rW`. */
 static size_t readelf_relocs(const char *path, struct rel *out, size_t max)
 {
-	char *text = sh("readelf -rW '%s'", path);
+	char *text = pv_test_sh("readelf -rW '%s'", path);
 	size_t n = 0;
 	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
 		unsigned long long off, info, value, addend = 0;
@@ -264,22 +212,22 @@ Test(patchfile, no_replacement_table)
 	expect_patch_error(T_PLAIN, PV_ENOENT,
 	                   "no .patchvet.funcs section; is it a patchvet patch (see "
 	                   "include/patchvet/patch.h)?");
-	char *dir = make_tmpdir();
+	char *dir = pv_test_tmpdir("patchfile");
 	char path[512];
 	build_so(dir, "plain", "int f(void) { return 1; }\n", path, sizeof(path));
 	expect_patch_error(path, PV_ENOENT, "no .patchvet.funcs section");
-	rmdir_all(dir);
+	pv_test_rmdir_all(dir);
 }
 
 Test(patchfile, bad_input_files)
 {
 	expect_patch_error("/nonexistent/x.so", PV_ENOENT, "cannot open");
-	char *dir = make_tmpdir();
+	char *dir = pv_test_tmpdir("patchfile");
 	char path[512];
 	snprintf(path, sizeof(path), "%s/text.so", dir);
-	spill(path, "hello\n", 6);
+	pv_test_spill(path, "hello\n", 6);
 	expect_patch_error(path, PV_EFORMAT, "not an ELF file");
-	rmdir_all(dir);
+	pv_test_rmdir_all(dir);
 }
 
 #define TABLE "__attribute__((section(\".patchvet.funcs\"), used)) static const char "
@@ -302,13 +250,13 @@ Test(patchfile, malformed_tables)
 		{"nobits", "__attribute__((section(\".patchvet.funcs\"), used)) static char t[8];\n"
 		           "void f(void) {}\n", ".patchvet.funcs"},
 	};
-	char *dir = make_tmpdir();
+	char *dir = pv_test_tmpdir("patchfile");
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char path[512];
 		build_so(dir, cases[i].name, cases[i].source, path, sizeof(path));
 		expect_patch_error(path, PV_EFORMAT, cases[i].word);
 	}
-	rmdir_all(dir);
+	pv_test_rmdir_all(dir);
 }
 
 /* Zero padding between records is skipped; a static (local) new function
@@ -324,7 +272,7 @@ Test(patchfile, padded_table_and_local_function)
 		"__attribute__((section(\".patchvet.funcs\"), used, aligned(16)))\n"
 		"static const char b[] = \"second\\0second_v2\";\n"
 		"PV_REPLACE(third, first_v2);\n";
-	char *dir = make_tmpdir();
+	char *dir = pv_test_tmpdir("patchfile");
 	char path[512];
 	build_so(dir, "padded", source, path, sizeof(path));
 	struct pv_patch *p = patch_ok(path);
@@ -341,7 +289,7 @@ Test(patchfile, padded_table_and_local_function)
 		cr_assert(found, "record %s -> %s", want[w][0], want[w][1]);
 	}
 	pv_patch_close(p);
-	rmdir_all(dir);
+	pv_test_rmdir_all(dir);
 }
 
 /* ---------------------------------------------------------------- relocation */
@@ -491,7 +439,7 @@ static const char rel_patch[] =
 
 Test(patchfile, relative_absolute_and_weak)
 {
-	char *dir = make_tmpdir();
+	char *dir = pv_test_tmpdir("patchfile");
 	char path[512];
 	build_so(dir, "rel", rel_patch, path, sizeof(path));
 	struct pv_patch *p = patch_ok(path);
@@ -512,20 +460,20 @@ Test(patchfile, relative_absolute_and_weak)
 	free(b);
 	pv_image_close(t);
 	pv_patch_close(p);
-	rmdir_all(dir);
+	pv_test_rmdir_all(dir);
 }
 
 Test(patchfile, ambiguous_target_symbol)
 {
-	char *dir = make_tmpdir();
+	char *dir = pv_test_tmpdir("patchfile");
 	char target[512], path[512];
 	/* A "target" with two static total_a at different addresses. */
 	char src[512];
 	snprintf(src, sizeof(src), "%s/t1.c", dir);
-	spill(src, "__attribute__((used)) static long total_a = 1;\n", 47);
+	pv_test_spill(src, "__attribute__((used)) static long total_a = 1;\n", 47);
 	snprintf(src, sizeof(src), "%s/t2.c", dir);
-	spill(src, "__attribute__((used)) static long total_a = 2;\n", 47);
-	free(sh("cd '%s' && gcc -fPIC -shared -nostdlib t1.c t2.c -o target.so", dir));
+	pv_test_spill(src, "__attribute__((used)) static long total_a = 2;\n", 47);
+	free(pv_test_sh("cd '%s' && gcc -fPIC -shared -nostdlib t1.c t2.c -o target.so", dir));
 	snprintf(target, sizeof(target), "%s/target.so", dir);
 	build_so(dir, "uses",
 	         "#include <patchvet/patch.h>\nextern long total_a;\n"
@@ -536,7 +484,7 @@ Test(patchfile, ambiguous_target_symbol)
 	expect_relocate_error(p, t, PIE_BIAS, LOAD_BASE, PV_ENOENT, "'total_a' is ambiguous");
 	pv_image_close(t);
 	pv_patch_close(p);
-	rmdir_all(dir);
+	pv_test_rmdir_all(dir);
 }
 
 /* ---------------------------------------------------------------- hand-edited entries */
@@ -552,7 +500,7 @@ static void edit_first_rela(const char *dir, const char *name, int type, uint32_
 	uint64_t at = rd->offset;
 	pv_image_close(img);
 	size_t n;
-	unsigned char *b = slurp(P_FIX, &n);
+	unsigned char *b = pv_test_slurp(P_FIX, &n);
 	Elf64_Rela r;
 	memcpy(&r, b + at, sizeof(r));
 	if (type >= 0)
@@ -561,13 +509,13 @@ static void edit_first_rela(const char *dir, const char *name, int type, uint32_
 		r.r_offset = offset;
 	memcpy(b + at, &r, sizeof(r));
 	snprintf(path, pathlen, "%s/%s.so", dir, name);
-	spill(path, b, n);
+	pv_test_spill(path, b, n);
 	free(b);
 }
 
 Test(patchfile, pc32_and_plt32)
 {
-	char *dir = make_tmpdir();
+	char *dir = pv_test_tmpdir("patchfile");
 	char path[512];
 	struct pv_image *t = image_ok(T_PLAIN);
 	uint64_t total_b = nm_value(T_PLAIN, "total_b");
@@ -598,12 +546,12 @@ Test(patchfile, pc32_and_plt32)
 		pv_patch_close(p);
 	}
 	pv_image_close(t);
-	rmdir_all(dir);
+	pv_test_rmdir_all(dir);
 }
 
 Test(patchfile, unsupported_types)
 {
-	char *dir = make_tmpdir();
+	char *dir = pv_test_tmpdir("patchfile");
 	char path[512];
 	struct pv_image *t = image_ok(T_PLAIN);
 	static const int types[] = {R_X86_64_IRELATIVE, R_X86_64_COPY, R_X86_64_TPOFF64, 99};
@@ -626,12 +574,12 @@ Test(patchfile, unsupported_types)
 	free(a);
 	pv_patch_close(p);
 	pv_image_close(t);
-	rmdir_all(dir);
+	pv_test_rmdir_all(dir);
 }
 
 Test(patchfile, offsets_and_symbols_out_of_range)
 {
-	char *dir = make_tmpdir();
+	char *dir = pv_test_tmpdir("patchfile");
 	char path[512];
 	struct pv_image *t = image_ok(T_PLAIN);
 	struct pv_patch *fix = patch_ok(P_FIX);
@@ -656,16 +604,16 @@ Test(patchfile, offsets_and_symbols_out_of_range)
 	expect_relocate_error(p, t, PIE_BIAS, LOAD_BASE, PV_EFORMAT, "symbol 999");
 	pv_patch_close(p);
 	pv_image_close(t);
-	rmdir_all(dir);
+	pv_test_rmdir_all(dir);
 }
 
 /* ---------------------------------------------------------------- fault injection */
 
 Test(patchfile, corrupted_patches_never_crash)
 {
-	char *dir = make_tmpdir();
+	char *dir = pv_test_tmpdir("patchfile");
 	size_t n;
-	unsigned char *orig = slurp(P_FIX, &n);
+	unsigned char *orig = pv_test_slurp(P_FIX, &n);
 	unsigned char *buf = malloc(n);
 	cr_assert_not_null(buf);
 	struct pv_image *t = image_ok(T_PLAIN);
@@ -697,7 +645,7 @@ Test(patchfile, corrupted_patches_never_crash)
 			for (int pat = 0; pat < 3; pat++) {
 				memcpy(buf, orig, n);
 				buf[off] = pat == 0 ? buf[off] ^ 0xff : pat == 1 ? 0 : 0x80;
-				spill(path, buf, n);
+				pv_test_spill(path, buf, n);
 				runs++;
 				struct pv_patch *p = NULL;
 				struct pv_error err = {0};
@@ -730,5 +678,5 @@ Test(patchfile, corrupted_patches_never_crash)
 	free(buf);
 	free(orig);
 	pv_image_close(t);
-	rmdir_all(dir);
+	pv_test_rmdir_all(dir);
 }
