@@ -4,7 +4,7 @@
 
 CC       ?= gcc
 BUILD    := build
-PKGS     := libelf libdw capstone unicorn json-c inih
+PKGS     := libelf libdw capstone unicorn json-c inih libcrypto
 # pkg-config is only asked once deps are known to be installed (see deps).
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -49,8 +49,10 @@ $(BUILD)/asan/libpatchvet.a: $(SAN_OBJ)
 $(BUILD)/patchvet: $(BUILD)/obj/harness/main.o $(BUILD)/libpatchvet.a
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -ldl -pthread
 
+# The sanitized binary finds the corpora as the plain one does: next to it.
 $(BUILD)/asan/patchvet: $(BUILD)/asan/obj/harness/main.o $(BUILD)/asan/libpatchvet.a
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS) -ldl -pthread
+	ln -sfn ../corpora $(BUILD)/asan/corpora
 
 # ---------------------------------------------------------------- corpora
 # Targets: corpora/targets/NAME/*.{c,S} + the native runtime, one binary per
@@ -72,7 +74,8 @@ SCENARIO_FILES := $(wildcard corpora/scenarios/*/*)
 CORPORA  := $(foreach t,$(TARGETS),$(foreach f,$(FLAVOURS),$(BUILD)/corpora/targets/$(t)-$(f))) \
             $(BUILD)/corpora/targets/counter-static $(BUILD)/corpora/targets/counter-nopie \
             $(PATCHES:%=$(BUILD)/corpora/patches/%.so) \
-            $(SCENARIO_FILES:corpora/%=$(BUILD)/corpora/%) $(BUILD)/corpora/expected
+            $(SCENARIO_FILES:corpora/%=$(BUILD)/corpora/%) $(BUILD)/corpora/expected \
+            $(foreach t,$(TARGETS),$(foreach f,$(FLAVOURS),$(BUILD)/corpora/emu/$(t)-$(f)))
 
 corpora: $(CORPORA)
 
@@ -97,10 +100,38 @@ $(BUILD)/corpora/targets/$(1)-$(2): $$($(2)_$(1)_OBJ) $(RUNTIME_OBJ)
 endef
 $(foreach t,$(TARGETS),$(eval $(call target_rules,$(t))))
 
+# Emulator builds: the same objects' sources and flavours, freestanding, with
+# the emu runtime, whose one `syscall` stub the emu backend serves; no libc,
+# no start code (the backend calls pv_worker and pv_verify itself).
+EMU_CFLAGS  := -ffreestanding -fno-stack-protector -fno-pie -fno-builtin \
+               -fno-tree-loop-distribute-patterns -Iemulator
+EMU_LDFLAGS := -nostdlib -static -no-pie -Wl,-e,pv_worker -Wl,--build-id
+EMU_RUNTIME_OBJ := $(BUILD)/corpora/obj/runtime/emu.o
+$(EMU_RUNTIME_OBJ): corpora/runtime/emu.c include/patchvet/target.h emulator/calls.h
+	@mkdir -p $(dir $@)
+	$(CC) $(TARGET_CFLAGS) -O2 $(EMU_CFLAGS) -c $< -o $@
+
+define emu_target_rules
+$(foreach f,$(FLAVOURS),$(call emu_flavour_rule,$(1),$(f)))
+endef
+define emu_flavour_rule
+emu_$(2)_$(1)_OBJ := $$(patsubst corpora/targets/$(1)/%,$(BUILD)/corpora/obj/emu-$(2)/$(1)/%.o,$$($(1)_SRC))
+$(BUILD)/corpora/obj/emu-$(2)/$(1)/%.o: corpora/targets/$(1)/% include/patchvet/target.h
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(TARGET_CFLAGS) $$(FLAVOUR_$(2)) $$(EMU_CFLAGS) -c $$< -o $$@
+$(BUILD)/corpora/emu/$(1)-$(2): $$(emu_$(2)_$(1)_OBJ) $(EMU_RUNTIME_OBJ)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(EMU_LDFLAGS) -o $$@ $$^
+
+endef
+$(foreach t,$(TARGETS),$(eval $(call emu_target_rules,$(t))))
+
 # Other ELF kinds the loader must handle: static ET_EXEC and dynamic ET_EXEC.
 $(BUILD)/corpora/targets/counter-static: $(plain_counter_OBJ) $(RUNTIME_OBJ)
+	@mkdir -p $(dir $@)
 	$(CC) -static -no-pie -o $@ $^ -pthread
 $(BUILD)/corpora/targets/counter-nopie: corpora/targets/counter/counter.c $(RUNTIME_OBJ)
+	@mkdir -p $(dir $@)
 	$(CC) $(TARGET_CFLAGS) -O2 -fno-pie -no-pie -o $@ $^ -pthread
 
 $(BUILD)/corpora/patches/%.so: corpora/patches/%.c include/patchvet/patch.h
@@ -129,13 +160,11 @@ $(BUILD)/asan/tests/unit: $(TEST_SRC) tests/helpers.c tests/helpers.h $(BUILD)/a
 	  -DPV_PATCHVET_BIN='"$(abspath $(BUILD))/asan/patchvet"' \
 	  -o $@ $(TEST_SRC) tests/helpers.c $(BUILD)/asan/libpatchvet.a $(TEST_LIBS)
 
-# The ASan+UBSan suite runs first (its patchvet lives in build/asan/, away
-# from the corpora, hence PATCHVET_DATA); the plain suite's Criterion summary ends
+# The ASan+UBSan suite runs first; the plain suite's Criterion summary ends
 # the output.
 test: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/tests/unit $(BUILD)/asan/tests/unit $(BUILD)/asan/patchvet
 	@echo "== ASan+UBSan build =="
-	PATCHVET_DATA=$(abspath $(BUILD))/corpora \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  $(BUILD)/asan/tests/unit -j2 --timeout 120
 	@echo "== plain build =="
@@ -145,6 +174,11 @@ test: deps
 run: deps
 	@$(MAKE) --no-print-directory all
 	./ci/run-default.sh $(BUILD) out
+
+# Schedules per second of the emu backend (bench/emu.c), one core.
+$(BUILD)/bench/emu: bench/emu.c $(BUILD)/libpatchvet.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libpatchvet.a $(PKG_LIBS) -ldl -pthread
 
 clean:
 	rm -rf $(BUILD) out

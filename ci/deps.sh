@@ -10,6 +10,7 @@ packages=(
   libunicorn-dev             # the emulator backend
   libjson-c-dev              # JSON reports and --json output
   libinih-dev                # scenario description files (INI)
+  libssl-dev                 # SHA-256 (libcrypto EVP) of binaries in reports and reproducers
   libcriterion-dev           # test suites
   afl++                      # schedule and parser fuzzing
   binutils                   # objdump, used by tests to cross-check capstone

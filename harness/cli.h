@@ -26,5 +26,6 @@ int pv_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(pr
 int pv_cmd_analyze(int argc, char **argv);
 int pv_cmd_list(int argc, char **argv);
 int pv_cmd_run(int argc, char **argv);
+int pv_cmd_replay(int argc, char **argv);
 
 #endif

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../engines/catalogue.h"
 #include "checks.h"
 #include "cli.h"
 #include "files.h"
@@ -32,6 +33,32 @@ static int list_scenarios(void)
 	return rc;
 }
 
+static const char *consistency_name(int c)
+{
+	switch (c) {
+	case PV_CONSISTENCY_GLOBAL: return "global";
+	case PV_CONSISTENCY_THREAD: return "thread";
+	case PV_CONSISTENCY_CALL: return "call";
+	default: return "none";
+	}
+}
+
+/* One line per engine: name, kind, consistency claimed, description; a
+ * mutant's defect on an indented second line. */
+static int list_engines(void)
+{
+	size_t n;
+	const struct pv_engine_entry *cat = pv_engine_catalogue(&n);
+	for (size_t i = 0; i < n; i++) {
+		const struct pv_engine *e = cat[i].engine;
+		printf("%-14s %-9s %-7s %s\n", e->name, cat[i].mutant ? "mutant" : "reference",
+		       consistency_name(e->consistency), e->description);
+		if (cat[i].defect)
+			printf("%-14s defect: %s\n", "", cat[i].defect);
+	}
+	return PV_EXIT_OK;
+}
+
 int pv_cmd_list(int argc, char **argv)
 {
 	if (argc != 2)
@@ -46,12 +73,7 @@ int pv_cmd_list(int argc, char **argv)
 	}
 	if (!strcmp(what, "scenarios"))
 		return list_scenarios();
-	if (!strcmp(what, "engines")) {
-		/* The catalogue of engines arrives with the engine issue; until then
-		 * there is nothing to list, and saying so is the honest answer. */
-		fprintf(stderr, "patchvet: no engines are built into patchvet %s yet\n",
-		        PV_VERSION);
-		return PV_EXIT_OK;
-	}
+	if (!strcmp(what, "engines"))
+		return list_engines();
 	return pv_cli_usage("list", "cannot list '%s'; say engines, scenarios or checks", what);
 }

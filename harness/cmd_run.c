@@ -1,7 +1,13 @@
-/* patchvet run: the default campaign. Until engines and backends exist, a
- * campaign is the patchability analysis of every scenario in every flavour it
- * suits, compared with corpora/expected, and written as a report. */
+/* patchvet run. Two campaigns share the command:
+ * - the default one (no --engine, no --backend): the patchability analysis of
+ *   every scenario in every flavour it suits, then every engine verdict line
+ *   of corpora/expected run on its backend, all compared with
+ *   corpora/expected;
+ * - an engine campaign (--engine and/or --backend): engines x scenarios on a
+ *   backend, judged by the verdicts alone (harness/run_engines.c). */
+#include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +15,7 @@
 
 #include <json-c/json.h>
 
+#include "../engines/catalogue.h"
 #include "analysis.h"
 #include "analysis_output.h"
 #include "cli.h"
@@ -16,28 +23,36 @@
 #include "files.h"
 #include "image.h"
 #include "patchfile.h"
+#include "run.h"
 #include "scenario.h"
 
 static const char run_help[] =
-	"usage: patchvet run [--scenario S]... [--out DIR] [--format text,json]\n"
+	"usage: patchvet run [--engine E]... [--scenario S]... [--backend emu]\n"
+	"                    [--schedules N] [--seed N] [--flavour F] [--explore random]\n"
+	"                    [--out DIR] [--format text,json]\n"
 	"\n"
-	"Runs the campaign over the built-in scenarios (or those named; a name or a\n"
-	"path to a scenario file) and compares every result with corpora/expected.\n"
-	"This version analyses patchability (no engines are built in yet); the report\n"
-	"goes to DIR (default out/) as report.txt and report.json.\n";
-
-struct run_options {
-	const char **scenarios;
-	size_t nscenarios;
-	const char *out_dir;
-	bool text, json;
-};
+	"Without --engine and --backend: the default campaign. The patchability\n"
+	"analysis of the built-in scenarios (or those named) in every flavour, then\n"
+	"every `verdict` line of corpora/expected (of the named scenarios) run on its\n"
+	"backend; each result is compared with corpora/expected. Reports: DIR/report.txt\n"
+	"and report.json (analysis), DIR/results.json and results.txt (verdicts).\n"
+	"\n"
+	"With --engine or --backend: an engine campaign. Every engine named (default:\n"
+	"all built-in ones, `patchvet list engines`) on every scenario named (a name or\n"
+	"a path; default: the built-in ones that list the backend), N schedules each\n"
+	"(default 1000) from the random explorer seeded with --seed (default 1), the\n"
+	"targets in flavour F (default plain). Writes DIR/results.json, results.txt and,\n"
+	"for the first violation of each check, DIR/repro/ENGINE--SCENARIO--CHECK.pvr\n"
+	"(`patchvet replay` runs it again). DIR defaults to out/.\n"
+	"\n"
+	"exit status: 0 every verdict SAFE or REFUSED (or as expected), 1 a violation\n"
+	"(or an unexpected result), 2 bad input, 3 an ERROR verdict\n";
 
 struct run_totals {
 	size_t results, as_expected, unexpected;
 };
 
-static int parse_formats(const char *list, struct run_options *o)
+static int parse_formats(const char *list, struct pv_run_options *o)
 {
 	o->text = o->json = false;
 	char buf[256];
@@ -114,7 +129,7 @@ out:
 	return e;
 }
 
-static int write_reports(const struct run_options *o, struct json_object *root,
+static int write_reports(const struct pv_run_options *o, struct json_object *root,
                          const char *text, size_t text_len, struct pv_error *err)
 {
 	char path[PATH_MAX];
@@ -134,27 +149,21 @@ static int write_reports(const struct run_options *o, struct json_object *root,
 	return e;
 }
 
-static int run_campaign(const struct run_options *o, struct pv_error *err, int *exit_code)
+static int run_campaign(const struct pv_run_options *o, const char *data,
+                        const struct pv_expected *expected, struct pv_error *err,
+                        int *exit_code)
 {
-	char data[PATH_MAX], expected_path[PATH_MAX];
+	const char *expected_path = expected->path;
 	char **names = NULL;
 	size_t nnames = 0;
-	struct pv_expected *expected = NULL;
 	char *text = NULL;
 	size_t text_len = 0;
 	FILE *tf = NULL;
 	struct json_object *root = json_object_new_object();
 	struct json_object *results = json_object_new_array();
 	struct run_totals t = {0};
-	int e = pv_data_dir(data, sizeof(data), err);
-	if (!e) {
-		if (snprintf(expected_path, sizeof(expected_path), "%s/expected", data) >=
-		    (int)sizeof(expected_path))
-			e = pv_error_set(err, PV_ERANGE, "%s: path too long", data);
-		else
-			e = pv_expected_load(expected_path, &expected, err);
-	}
-	if (!e && o->nscenarios == 0)
+	int e = 0;
+	if (o->nscenarios == 0)
 		e = pv_scenario_list(data, &names, &nnames, err);
 	if (e)
 		goto out;
@@ -208,11 +217,62 @@ out:
 	free(text);
 	json_object_put(results);
 	json_object_put(root);
-	pv_expected_free(expected);
 	for (size_t i = 0; i < nnames; i++)
 		free(names[i]);
 	free(names);
 	return e;
+}
+
+/* Parses a whole decimal number in [min, max]. */
+static int parse_count(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int load_expected(const char *data, struct pv_expected **out, struct pv_error *err)
+{
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof(path), "%s/expected", data) >= (int)sizeof(path))
+		return pv_error_set(err, PV_ERANGE, "%s: path too long", data);
+	return pv_expected_load(path, out, err);
+}
+
+/* The default campaign: analysis, then the verdict lines; the worse exit
+ * status of the two (a mismatch, 1, before an error, 3). */
+static int run_default(const struct pv_run_options *o, struct pv_error *err, int *exit_code)
+{
+	char data[PATH_MAX];
+	struct pv_expected *expected = NULL;
+	int analysis = PV_EXIT_OK, verdicts = PV_EXIT_OK;
+	int e = pv_data_dir(data, sizeof(data), err);
+	if (!e)
+		e = load_expected(data, &expected, err);
+	if (!e)
+		e = run_campaign(o, data, expected, err, &analysis);
+	if (!e)
+		e = pv_run_engines(o, data, expected, true, &verdicts, err);
+	if (!e)
+		*exit_code = analysis == PV_EXIT_VIOLATION || verdicts == PV_EXIT_VIOLATION
+		                     ? PV_EXIT_VIOLATION
+		                     : analysis != PV_EXIT_OK ? analysis : verdicts;
+	pv_expected_free(expected);
+	return e;
+}
+
+static int run_engine_campaign(const struct pv_run_options *o, struct pv_error *err,
+                               int *exit_code)
+{
+	char data[PATH_MAX];
+	int e = pv_data_dir(data, sizeof(data), err);
+	return e ? e : pv_run_engines(o, data, NULL, false, exit_code, err);
 }
 
 int pv_cmd_run(int argc, char **argv)
@@ -220,30 +280,72 @@ int pv_cmd_run(int argc, char **argv)
 	static const struct option opts[] = {
 		{"scenario", required_argument, NULL, 's'},
 		{"engine", required_argument, NULL, 'e'},
+		{"backend", required_argument, NULL, 'b'},
+		{"schedules", required_argument, NULL, 'n'},
+		{"seed", required_argument, NULL, 'S'},
+		{"flavour", required_argument, NULL, 'f'},
+		{"explore", required_argument, NULL, 'x'},
 		{"out", required_argument, NULL, 'o'},
 		{"format", required_argument, NULL, 'F'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
-	struct run_options o = {.out_dir = "out", .text = true, .json = true};
+	struct pv_run_options o = {.out_dir = "out", .text = true, .json = true,
+	                           .flavour = PV_FLAVOUR_PLAIN, .schedules = 1000, .seed = 1};
 	o.scenarios = calloc((size_t)argc, sizeof(*o.scenarios));
-	if (!o.scenarios)
+	o.engines = calloc((size_t)argc, sizeof(*o.engines));
+	if (!o.scenarios || !o.engines) {
+		free(o.scenarios);
+		free(o.engines);
 		return PV_EXIT_INTERNAL;
+	}
 	int c, rc = -1;
 	optind = 1;
 	opterr = 0;
-	while (rc < 0 && (c = getopt_long(argc, argv, "+s:e:o:F:h", opts, NULL)) != -1) {
+	while (rc < 0 && (c = getopt_long(argc, argv, "+s:e:b:n:S:f:x:o:F:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': o.scenarios[o.nscenarios++] = optarg; break;
+		case 'e': o.engines[o.nengines++] = optarg; break;
 		case 'o': o.out_dir = optarg; break;
+		case 'b':
+			if (strcmp(optarg, "emu") && strcmp(optarg, "ptrace") && strcmp(optarg, "all"))
+				rc = pv_cli_usage("run", "unknown backend '%s' (emu, ptrace or all)", optarg);
+			else if (strcmp(optarg, "emu"))
+				rc = pv_cli_usage("run", "backend '%s' is not available in patchvet %s yet; "
+				                         "use --backend emu", optarg, PV_VERSION);
+			else
+				o.backend = optarg;
+			break;
+		case 'n':
+			if (parse_count(optarg, 1, 1000000000, &o.schedules))
+				rc = pv_cli_usage("run", "--schedules wants a number from 1 to 1000000000, "
+				                         "not '%s'", optarg);
+			break;
+		case 'S':
+			if (parse_count(optarg, 0, UINT64_MAX, &o.seed))
+				rc = pv_cli_usage("run", "--seed wants an unsigned 64-bit number, not '%s'",
+				                  optarg);
+			break;
+		case 'f': {
+			unsigned fl = 0;
+			for (unsigned b = 1; b <= PV_FLAVOUR_ALL; b <<= 1)
+				if (!strcmp(optarg, pv_flavour_name(b)))
+					fl = b;
+			if (!fl)
+				rc = pv_cli_usage("run", "unknown flavour '%s' (plain, pad, fentry or cet)",
+				                  optarg);
+			o.flavour = fl;
+			break;
+		}
+		case 'x':
+			if (strcmp(optarg, "random"))
+				rc = pv_cli_usage("run", "explorer '%s' is not available in patchvet %s "
+				                         "(it has random)", optarg, PV_VERSION);
+			break;
 		case 'F':
 			if (parse_formats(optarg, &o))
 				rc = pv_cli_usage("run", "unknown format in '%s' (this version writes "
 				                         "text and json)", optarg);
-			break;
-		case 'e':
-			rc = pv_cli_usage("run", "unknown engine '%s'; `patchvet list engines` "
-			                         "shows the built-in ones", optarg);
 			break;
 		case 'h': fputs(run_help, stdout); rc = PV_EXIT_OK; break;
 		default:
@@ -252,12 +354,18 @@ int pv_cmd_run(int argc, char **argv)
 	}
 	if (rc < 0 && optind != argc)
 		rc = pv_cli_usage("run", "unexpected argument '%s'", argv[optind]);
+	for (size_t i = 0; rc < 0 && i < o.nengines; i++)
+		if (!pv_engine_find(o.engines[i]))
+			rc = pv_cli_usage("run", "unknown engine '%s'; `patchvet list engines` shows "
+			                         "the built-in ones", o.engines[i]);
 	if (rc < 0) {
 		struct pv_error err;
 		pv_error_clear(&err);
-		if (run_campaign(&o, &err, &rc))
+		bool engines = o.nengines || o.backend;
+		if ((engines ? run_engine_campaign(&o, &err, &rc) : run_default(&o, &err, &rc)))
 			rc = pv_cli_fail(&err);
 	}
 	free(o.scenarios);
+	free(o.engines);
 	return rc;
 }

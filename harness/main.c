@@ -10,8 +10,12 @@ static const char usage[] =
 	"usage: patchvet COMMAND [OPTIONS]\n"
 	"\n"
 	"commands:\n"
-	"  run      [--scenario S]... [--engine E]... [--out DIR] [--format LIST]\n"
-	"           run the default campaign and compare with corpora/expected\n"
+	"  run      [--engine E]... [--scenario S]... [--backend emu] [--schedules N]\n"
+	"           [--seed N] [--flavour F] [--out DIR] [--format LIST]\n"
+	"           without --engine/--backend: the default campaign, compared with\n"
+	"           corpora/expected; with them: engines x scenarios on a backend\n"
+	"  replay   REPRO [--trace]\n"
+	"           run a reproducer again; exit 1 when its violation reproduces\n"
 	"  analyze  TARGET [--patch PATCH] [--function NAME]... [--json]\n"
 	"           patchability analysis of a target's functions\n"
 	"  list     engines|scenarios|checks\n"
@@ -74,12 +78,13 @@ int main(int argc, char **argv)
 	} commands[] = {
 		{"analyze", pv_cmd_analyze},
 		{"list", pv_cmd_list},
+		{"replay", pv_cmd_replay},
 		{"run", pv_cmd_run},
 	};
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(cmd, commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);
-	static const char *const later[] = {"replay", "minimize", "bench", "certify", "merge"};
+	static const char *const later[] = {"minimize", "bench", "certify", "merge"};
 	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++)
 		if (!strcmp(cmd, later[i])) {
 			fprintf(stderr, "patchvet: '%s' is not available in patchvet %s yet\n", cmd,

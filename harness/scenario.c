@@ -630,8 +630,10 @@ static int resolve(const struct pv_scenario *sc, const char *path, char *buf, si
 	return put_path(buf, len, err, "%s/%s", sc->dir, path);
 }
 
-int pv_scenario_target_path(const struct pv_scenario *sc, const char *data_dir,
-                            unsigned flavour, char *buf, size_t len, struct pv_error *err)
+/* A built-in target lives in data_dir/KIND/NAME-FLAVOUR ("targets" for
+ * native builds, "emu" for emulator builds); a path is resolved as is. */
+static int target_path(const struct pv_scenario *sc, const char *data_dir, const char *kind,
+                       unsigned flavour, char *buf, size_t len, struct pv_error *err)
 {
 	if (!sc || !buf || !len)
 		return pv_error_set(err, PV_EINVAL, "pv_scenario_target_path: no scenario or buffer");
@@ -645,7 +647,20 @@ int pv_scenario_target_path(const struct pv_scenario *sc, const char *data_dir,
 		return pv_error_set(err, PV_EINVAL,
 		                    "%s: no data directory to find built-in target '%s' in", sc->name,
 		                    sc->target);
-	return put_path(buf, len, err, "%s/targets/%s-%s", data_dir, sc->target, fl);
+	return put_path(buf, len, err, "%s/%s/%s-%s", data_dir, kind, sc->target, fl);
+}
+
+int pv_scenario_target_path(const struct pv_scenario *sc, const char *data_dir,
+                            unsigned flavour, char *buf, size_t len, struct pv_error *err)
+{
+	return target_path(sc, data_dir, "targets", flavour, buf, len, err);
+}
+
+int pv_scenario_emu_target_path(const struct pv_scenario *sc, const char *data_dir,
+                                unsigned flavour, char *buf, size_t len,
+                                struct pv_error *err)
+{
+	return target_path(sc, data_dir, "emu", flavour, buf, len, err);
 }
 
 int pv_scenario_patch_path(const struct pv_scenario *sc, const char *data_dir, char *buf,

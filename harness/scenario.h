@@ -64,6 +64,15 @@ void pv_scenario_free(struct pv_scenario *sc);
 int pv_scenario_target_path(const struct pv_scenario *sc, const char *data_dir,
                             unsigned flavour, char *buf, size_t len, struct pv_error *err);
 
+/* Path of the scenario's target as the emu backend runs it (its
+ * freestanding emulator build): built-in names become
+ * data_dir/emu/NAME-FLAVOUR; a path is used as written (resolved against
+ * the scenario's directory), so a scenario that names its target by path
+ * must name an emulator build to run on emu. */
+int pv_scenario_emu_target_path(const struct pv_scenario *sc, const char *data_dir,
+                                unsigned flavour, char *buf, size_t len,
+                                struct pv_error *err);
+
 /* Path of the scenario's patch: data_dir/patches/NAME.so or a resolved path. */
 int pv_scenario_patch_path(const struct pv_scenario *sc, const char *data_dir, char *buf,
                            size_t len, struct pv_error *err);

@@ -317,11 +317,21 @@ Test(cli, run_default_campaign_matches_expected)
 	cr_expect_gt(json_object_get_int(get(sum, "results")), 5);
 	cr_expect_eq(json_object_get_int(get(sum, "unexpected")), 0);
 	json_object_put(j);
-	unlink(path);
 	snprintf(path, sizeof(path), "%s/report.txt", dir);
 	cr_expect_eq(access(path, R_OK), 0);
-	unlink(path);
-	rmdir(dir);
+	/* the verdict lines of corpora/expected ran too, all as expected */
+	snprintf(path, sizeof(path), "%s/results.json", dir);
+	j = json_object_from_file(path);
+	cr_assert_not_null(j, "no results at %s", path);
+	sum = get(j, "summary");
+	cr_expect_geq(json_object_get_int(get(sum, "results")), 3);
+	cr_expect_eq(json_object_get_int(get(sum, "unexpected")), 0);
+	cr_expect_geq(json_object_get_int(get(sum, "unsafe")), 2, "the mutants are caught");
+	json_object_put(j);
+	cr_expect(strstr(o.out, "naive-write") && strstr(o.out, "as expected"), "%s", o.out);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_expect_eq(system(cmd), 0);
 	pv_test_output_free(&o);
 }
 
@@ -345,6 +355,32 @@ Test(cli, run_reports_unexpected_results)
 	unsetenv("PATCHVET_DATA");
 	cr_expect_eq(o.status, 1, "exit %d:\n%s%s", o.status, o.out, o.err);
 	cr_expect(strstr(o.out, "UNEXPECTED") != NULL, "%s", o.out);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_expect_eq(system(cmd), 0);
+	pv_test_output_free(&o);
+}
+
+/* An engine verdict that differs from its verdict line is exit 1 too. */
+Test(cli, run_reports_unexpected_verdicts)
+{
+	char dir[] = "/tmp/pvdata.XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd),
+	         "cp -r %s/. %s/ && sed -i 's/^verdict[ \\t]\\+counter[ \\t]\\+stw-jmp[ \\t].*/"
+	         "verdict counter stw-jmp emu UNSAFE/' %s/expected && grep -q "
+	         "'^verdict counter stw-jmp emu UNSAFE' %s/expected",
+	         PV_DATA_DIR, dir, dir, dir);
+	cr_assert_eq(system(cmd), 0, "could not prepare a modified corpus");
+	setenv("PATCHVET_DATA", dir, 1);
+	char out[256];
+	snprintf(out, sizeof(out), "%s/out", dir);
+	struct pv_test_output o =
+		run_pv((char *[]){BIN, "run", "--scenario", "counter", "--schedules", "200", "--out",
+		                  out, NULL});
+	unsetenv("PATCHVET_DATA");
+	cr_expect_eq(o.status, 1, "exit %d:\n%s%s", o.status, o.out, o.err);
+	cr_expect(strstr(o.out, "UNEXPECTED: expected UNSAFE") != NULL, "%s", o.out);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	cr_expect_eq(system(cmd), 0);
 	pv_test_output_free(&o);

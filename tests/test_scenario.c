@@ -13,7 +13,7 @@
 #include "helpers.h"
 #include "scenario.h"
 
-static const char *const builtin[] = {"counter-fix", "counter-identity", "datachange",
+static const char *const builtin[] = {"counter", "counter-fix", "counter-identity", "datachange",
                                       "prologue-branch", "tiny"};
 #define NBUILTIN (sizeof(builtin) / sizeof(builtin[0]))
 

@@ -149,7 +149,22 @@ struct pv_space_ops {
 	/* Records a note in the run's trace (reproducers show it next to the
 	 * schedule). Never fails in a way that matters; may be NULL. */
 	void (*note)(struct pv_space *s, const char *text);
+
+	/* Like call, but leaves out the parts of the restore that `flags`
+	 * names (PV_CALL_* below); flags == 0 is exactly call. For engines
+	 * that save and restore those parts themselves, as a light-weight
+	 * injector does (and for mutants that forget to). Added after ABI 1's
+	 * first release: PV_EUNSUPPORTED on backends that predate it. */
+	int (*call_flags)(struct pv_space *s, unsigned id, uint64_t fn, const uint64_t *args,
+	                  unsigned nargs, unsigned flags, uint64_t *ret);
 };
+
+/* Bits of call_flags' `flags`: what the backend does not restore. */
+#define PV_CALL_NO_EXT (1u << 0)     /* x87/SSE/AVX registers (the xstate): the thread
+                                        keeps what the function left there */
+#define PV_CALL_NO_FLAGS (1u << 1)   /* rflags: likewise */
+#define PV_CALL_NO_RESTART (1u << 2) /* a system call the thread was stopped in is not
+                                        restarted: it returns -EINTR to the thread */
 
 /* A backend's space: the operations and whatever the backend keeps after. */
 struct pv_space {
@@ -198,6 +213,8 @@ static inline int pv_space_thread_slot(struct pv_space *s, unsigned id, unsigned
 { return PV__SPACE_CALL(s, thread_slot, id, slot, value, addr); }
 static inline void pv_space_note(struct pv_space *s, const char *text)
 { if (PV_SPACE_HAS(s, note)) s->ops->note(s, text); }
+static inline int pv_space_call_flags(struct pv_space *s, unsigned id, uint64_t fn, const uint64_t *args, unsigned nargs, unsigned flags, uint64_t *ret)
+{ return PV__SPACE_CALL(s, call_flags, id, fn, args, nargs, flags, ret); }
 
 #ifdef __cplusplus
 }

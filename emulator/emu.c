@@ -1,0 +1,340 @@
+/* The emu backend's entry points (emu.h): open and close, and one run from
+ * reset to verdicts. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "internal.h"
+#include "judge_rollback.h"
+
+static int bad_config(const struct pv_emu_config *cfg, struct pv_error *err)
+{
+	if (!cfg || !cfg->target_path || !cfg->patch_path)
+		return pv_error_set(err, PV_EINVAL,
+		                    "the emu backend needs a target and a patch (one was not given)");
+	if (cfg->workload.workers < 1 || cfg->workload.workers > PV_MAX_WORKERS)
+		return pv_error_set(err, PV_EINVAL, "%u workers: the emu backend runs 1 to %d",
+		                    cfg->workload.workers, PV_MAX_WORKERS);
+	if (cfg->mem_model != PV_MEM_BYTE && cfg->mem_model != PV_MEM_WORD8)
+		return pv_error_set(err, PV_EINVAL, "unknown memory model %d (byte or word8)",
+		                    (int)cfg->mem_model);
+	return 0;
+}
+
+void pv_emu_close(struct pv_emu *e)
+{
+	if (!e)
+		return;
+	pv_exec_judge_close(e->exec);
+	pv_global_judge_close(e->global);
+	if (e->fn)
+		emu_frames_free(e);
+	free(e->fn);
+	free(e->hot);
+	free(e->funcs);
+	free(e->boundaries);
+	pv_analysis_free(e->analysis);
+	pv_patch_close(e->patch);
+	pv_image_close(e->target);
+	for (unsigned i = 0; i < PV_MAX_WORKERS + 1; i++)
+		if (e->threads[i].ctx)
+			uc_context_free(e->threads[i].ctx);
+	if (e->blank)
+		uc_context_free(e->blank);
+	if (e->saved)
+		uc_context_free(e->saved);
+	if (e->uc)
+		uc_close(e->uc);
+	for (size_t i = 0; i < e->nblocks; i++)
+		munmap(e->blocks[i].mem, e->blocks[i].size);
+	if (e->cs_open)
+		cs_close(&e->cs);
+	free(e->target_path);
+	free(e->patch_path);
+	free(e);
+}
+
+static int open_engines(struct pv_emu *e, struct pv_error *err)
+{
+	uc_err ue = uc_open(UC_ARCH_X86, UC_MODE_64, &e->uc);
+	if (ue != UC_ERR_OK)
+		return pv_error_set(err, PV_EINTERNAL,
+		                    "cannot start the Unicorn x86-64 emulator (%s); check that "
+		                    "libunicorn 2 is installed",
+		                    uc_strerror(ue));
+	e->ctx_size = uc_context_size(e->uc);
+	/* The registers of a fresh CPU are every thread's starting point. */
+	if (uc_context_alloc(e->uc, &e->blank) != UC_ERR_OK ||
+	    uc_context_alloc(e->uc, &e->saved) != UC_ERR_OK ||
+	    uc_context_save(e->uc, e->blank) != UC_ERR_OK)
+		return pv_error_set(err, PV_ENOMEM, "out of memory for emulator contexts");
+	for (unsigned i = 0; i < e->nthreads; i++)
+		if (uc_context_alloc(e->uc, &e->threads[i].ctx) != UC_ERR_OK)
+			return pv_error_set(err, PV_ENOMEM, "out of memory for thread contexts");
+	cs_err ce = cs_open(CS_ARCH_X86, CS_MODE_64, &e->cs);
+	if (ce != CS_ERR_OK)
+		return pv_error_set(err, PV_EINTERNAL,
+		                    "capstone could not open an x86-64 disassembler (%s)",
+		                    cs_strerror(ce));
+	e->cs_open = true;
+	cs_option(e->cs, CS_OPT_DETAIL, CS_OPT_ON);
+	return 0;
+}
+
+int pv_emu_open(const struct pv_emu_config *cfg, struct pv_emu **out, struct pv_error *err)
+{
+	*out = NULL;
+	int rc = bad_config(cfg, err);
+	if (rc)
+		return rc;
+	struct pv_emu *e = calloc(1, sizeof(*e));
+	if (!e)
+		return pv_error_set(err, PV_ENOMEM, "out of memory opening the emulator");
+	e->cfg = *cfg;
+	e->target_path = strdup(cfg->target_path);
+	e->patch_path = strdup(cfg->patch_path);
+	e->cfg.target_path = e->target_path;
+	e->cfg.patch_path = e->patch_path;
+	e->nthreads = cfg->workload.workers + 1;
+	e->space.ops = &emu_space_ops;
+	e->loaded = -1;
+	if (!e->target_path || !e->patch_path)
+		rc = pv_error_set(err, PV_ENOMEM, "out of memory opening the emulator");
+	if (!rc)
+		rc = open_engines(e, err);
+	if (!rc)
+		rc = emu_load(e, err);
+	if (!rc)
+		rc = emu_hooks_install(e, err);
+	if (rc) {
+		pv_emu_close(e);
+		return rc;
+	}
+	*out = e;
+	return 0;
+}
+
+const struct pv_patch_desc *pv_emu_patch(const struct pv_emu *e)
+{
+	return &e->desc;
+}
+
+void pv_emu_set_trace(struct pv_emu *e, FILE *out)
+{
+	e->trace = out;
+}
+
+const char *pv_emu_output(const struct pv_emu *e)
+{
+	return e->run.output;
+}
+
+/* ------------------------------------------------------------ one run */
+
+static void reset(struct pv_emu *e, const struct pv_engine *engine, const uint8_t *stream,
+                  size_t len, struct pv_run_result *res)
+{
+	emu_reset_memory(e); /* uses what the last run recorded */
+	memset(&e->run, 0, sizeof(e->run));
+	struct emu_run *r = &e->run;
+	r->res = res;
+	r->stream = (struct emu_stream){.bytes = stream, .len = len};
+	r->engine = engine;
+	r->budget = e->cfg.step_budget ? e->cfg.step_budget : EMU_BUDGET_DEFAULT;
+	r->slots_owner = -1;
+	r->last_tid = e->cfg.workload.workers; /* so the default starts at thread 0 */
+	emu_threads_reset(e);
+	pv_exec_judge_reset(e->exec);
+	memset(&e->slice, 0, sizeof(e->slice));
+	e->loaded = -1;
+}
+
+static void phase(struct pv_emu *e)
+{
+	unsigned n = emu_decide_phase(e);
+	for (unsigned i = 0; i < n; i++)
+		if (!emu_decide_slice(e, false))
+			break;
+}
+
+typedef int (*engine_op_fn)(void *state, struct pv_space *space, struct pv_error *err);
+
+/* apply or revert, with torn-exec judged over the operation and every
+ * thread the engine left stopped resumed (a `liveness` violation). */
+static int engine_op(struct pv_emu *e, const char *name, engine_op_fn fn, void *state,
+                     int *rc_out, struct pv_error *err)
+{
+	struct emu_run *r = &e->run;
+	int rc = pv_exec_judge_op_begin(e->exec, err);
+	if (rc)
+		return rc;
+	r->in_op = true;
+	r->op = name;
+	r->op_ops = 0;
+	r->op_over = false;
+	emu_trace(e, "%s begins", name);
+	struct pv_error eerr;
+	pv_error_clear(&eerr);
+	*rc_out = fn(state, &e->space, &eerr);
+	r->in_op = false;
+	emu_trace(e, "%s returns %d%s%s", name, *rc_out, eerr.msg[0] ? ": " : "", eerr.msg);
+	if (*rc_out)
+		snprintf(r->res->engine_error, sizeof(r->res->engine_error), "%s: %.180s", name,
+		         eerr.msg[0] ? eerr.msg : pv_strerror(*rc_out));
+
+	struct pv_exec_finding f[1];
+	size_t nf = 0;
+	rc = pv_exec_judge_op_end(e->exec, f, 1, &nf, err);
+	if (rc)
+		return rc;
+	if (nf) {
+		char where[160];
+		size_t before = r->res->nviolations;
+		emu_symbolize(e, f[0].addr, where, sizeof(where));
+		emu_violation(e, "torn-exec", f[0].thread, f[0].addr,
+		              "thread %d executed %u byte(s) at %s during %s that %s", f[0].thread,
+		              f[0].len, where, name,
+		              f[0].boundary ? "mix bytes of two versions of the code"
+		                            : "do not start an instruction of any version of the "
+		                              "code");
+		/* The violation's step is when it ran, not when it was judged. */
+		if (r->res->nviolations > before)
+			r->res->violations[before].step = f[0].step;
+	}
+	unsigned stopped = 0, first = 0;
+	for (unsigned i = 0; i < e->cfg.workload.workers; i++) {
+		if (e->threads[i].stopped && !e->threads[i].done && !stopped++)
+			first = i;
+		e->threads[i].stopped = false;
+	}
+	if (stopped)
+		emu_violation(e, "liveness", (int)first, e->threads[first].pc,
+		              "%s returned with %u thread(s) still stopped (thread %u first); "
+		              "they were resumed",
+		              name, stopped, first);
+	return 0;
+}
+
+static bool any_crashed(const struct pv_emu *e)
+{
+	for (unsigned i = 0; i < e->nthreads; i++)
+		if (e->threads[i].crashed)
+			return true;
+	return false;
+}
+
+/* rollback-bytes: every code byte the engine wrote is the loaded one again. */
+static void check_rollback(struct pv_emu *e)
+{
+	struct emu_run *r = &e->run;
+	bool all = r->dirty_overflow;
+	for (size_t i = 0; i < e->nregions; i++) {
+		const struct emu_region *g = &e->regions[i];
+		if (g->kind != EMU_R_TARGET || !(g->prot & UC_PROT_EXEC))
+			continue;
+		for (size_t k = 0; k < (all ? 1 : r->ndirty); k++) {
+			uint64_t lo = all ? g->addr : r->dirty[k].addr;
+			uint64_t hi = all ? g->addr + g->size : lo + r->dirty[k].len;
+			if (lo < g->addr)
+				lo = g->addr;
+			if (hi > g->addr + g->size)
+				hi = g->addr + g->size;
+			if (lo >= hi)
+				continue;
+			struct pv_rollback_finding f;
+			if (!pv_judge_rollback(lo, g->host + (lo - g->addr),
+			                       g->pristine + (lo - g->addr), (size_t)(hi - lo), &f))
+				continue;
+			char where[160];
+			emu_symbolize(e, f.addr, where, sizeof(where));
+			emu_violation(e, "rollback-bytes", -1, f.addr,
+			              "after %s, %s holds 0x%02x where the original has 0x%02x (%zu "
+			              "byte(s) differ there)",
+			              r->res->revert_rc == 1 ? "apply gave up" : "revert", where, f.now,
+			              f.orig, f.ndiff);
+			return;
+		}
+	}
+}
+
+/* pv_verify on a fresh thread once every worker has finished. */
+static void verify(struct pv_emu *e)
+{
+	struct pv_run_result *res = e->run.res;
+	unsigned v = e->cfg.workload.workers;
+	if (emu_thread_start(e, v, e->verify_fn, EMU_WORKLOAD, 0))
+		return;
+	uint64_t start = res->instructions;
+	for (;;) {
+		uint64_t used = res->instructions - start;
+		if (used >= EMU_VERIFY_BUDGET) {
+			emu_violation(e, "liveness", -1, e->threads[v].pc,
+			              "pv_verify did not return within %u instructions",
+			              EMU_VERIFY_BUDGET);
+			return;
+		}
+		enum emu_stop stop = emu_run_slice(e, v, EMU_VERIFY_BUDGET - used, false);
+		if (stop == EMU_STOP_CRASH)
+			return;
+		if (stop == EMU_STOP_BLOCKED) {
+			emu_violation(e, "liveness", -1, e->threads[v].pc,
+			              "pv_verify blocked on a lock that no thread will release");
+			return;
+		}
+		if (stop == EMU_STOP_DONE)
+			break;
+	}
+	res->verify_status = (int)(int32_t)emu_thread_reg(e, v, UC_X86_REG_RAX);
+	if (res->verify_status != 0)
+		emu_violation(e, "target-verify", -1, 0, "pv_verify returned %d%s%s",
+		              res->verify_status, e->run.noutput ? "; the target wrote: " : "",
+		              e->run.output);
+}
+
+int pv_emu_run(struct pv_emu *e, const struct pv_engine *engine, void *engine_state,
+               const uint8_t *stream, size_t len, struct pv_run_result *res,
+               struct pv_error *err)
+{
+	if (!e || !engine || !engine->apply || !engine->revert || !res || (!stream && len))
+		return pv_error_set(err, PV_EINVAL,
+		                    "pv_emu_run needs an emulator, an engine with apply and revert, "
+		                    "and a result");
+	memset(res, 0, sizeof(*res));
+	res->revert_rc = 1;
+	res->verify_status = -1;
+	reset(e, engine, stream, len, res);
+	for (unsigned i = 0; i < e->cfg.workload.workers; i++)
+		if (emu_thread_start(e, i, e->worker_fn, i, EMU_WORKLOAD))
+			return pv_error_set(err, PV_EINTERNAL, "cannot set up thread %u's stack", i);
+
+	phase(e);
+	int rc = engine_op(e, "apply", engine->apply, engine_state, &res->apply_rc, err);
+	if (rc)
+		return rc;
+	phase(e);
+	if (res->apply_rc == 0) {
+		rc = engine_op(e, "revert", engine->revert, engine_state, &res->revert_rc, err);
+		if (rc)
+			return rc;
+	}
+	emu_run_to_end(e);
+	struct emu_run *r = &e->run;
+	if (r->over_budget)
+		emu_violation(e, "liveness", -1, 0,
+		              "the workers did not finish within the step budget of %llu "
+		              "instructions (an endless loop, a livelock, or a budget too small "
+		              "for the workload)",
+		              (unsigned long long)r->budget);
+	if ((res->apply_rc == 0 && res->revert_rc == 0) || res->apply_rc == PV_EBUSY)
+		check_rollback(e);
+	bool finished = true;
+	for (unsigned i = 0; i < e->cfg.workload.workers; i++)
+		finished &= e->threads[i].done;
+	/* Results of crashed or unfinished workers are known to be incomplete:
+	 * the crash or liveness violation is the finding. */
+	if (finished && !any_crashed(e))
+		verify(e);
+	res->code_writes = r->code_writes;
+	res->sync_cores = r->sync_cores;
+	return 0;
+}

@@ -1,0 +1,151 @@
+/* The emu backend: one Unicorn x86-64 instance holding a target (its
+ * freestanding emulator build) and a relocated patch, running the target's
+ * workers as register contexts switched by a scheduler that a decision
+ * stream drives. The same stream gives the same run, byte for byte.
+ *
+ * Lifecycle: pv_emu_open (load once) -> pv_emu_run (many times; each run
+ * starts from a reset machine) -> pv_emu_close.
+ *
+ * The decision stream. Every choice of a run reads the next byte; once the
+ * bytes are used up, a fixed default answers every further choice, so any
+ * stream (the empty one included) gives a run that ends. Choices, in the
+ * order a run makes them:
+ *
+ *   phase byte     how many slice decisions run before apply (and, the
+ *                  second time, between apply and revert): byte & 15.
+ *                  Default 2.
+ *   slice byte     which thread runs and for how long, among R, the workers
+ *                  that can run (not done, not stopped by the engine, not
+ *                  blocked on a lock), in index order: thread
+ *                  R[(byte >> 2) % |R|], at most {0, 5, 50, 500}[byte & 3]
+ *                  instructions (0: nobody runs this time). Default: the
+ *                  next runnable worker after the previous choice, 500
+ *                  instructions. No byte is read when R is empty.
+ *   preempt byte   read before each instruction a thread is about to execute
+ *                  inside a hot window while apply or revert runs, except
+ *                  the first instruction of a slice: preempt (end the slice
+ *                  before it) when byte < 0x20. Default: no.
+ *
+ * Where slice decisions happen: `pre` of them before apply (phase byte);
+ * one before every space operation of the engine; one between consecutive
+ * atomic units of a space write; `hint - 1` more in advance(hint); `mid` of
+ * them between apply and revert (phase byte); then as many as it takes for
+ * every worker to finish. A slice also ends early when its thread blocks on
+ * a lock, yields, finishes, crashes or is preempted. Hot windows: every
+ * replaced function from its entry - 16 to entry + max(size, 32) + 16, the
+ * patch's code, and the engine mapping area. pv_run_result.decisions counts
+ * every choice made (bytes read plus defaults); violations record that count
+ * as their `step`. */
+#ifndef PV_EMULATOR_EMU_H
+#define PV_EMULATOR_EMU_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <patchvet/engine.h>
+#include <patchvet/error.h>
+#include <patchvet/target.h>
+
+/* How a space write is split into atomic units other threads can observe. */
+enum pv_mem_model {
+	PV_MEM_BYTE = 0,  /* every byte is its own store */
+	PV_MEM_WORD8 = 1, /* aligned 8-byte words (partial words at the edges) */
+};
+
+struct pv_emu_config {
+	const char *target_path;       /* emulator build of the target */
+	const char *patch_path;        /* the patch .so (required) */
+	struct pv_workload workload;   /* workers, iterations, param */
+	enum pv_mem_model mem_model;   /* default PV_MEM_BYTE */
+	uint64_t step_budget;          /* instructions per run before `liveness`
+	                                  fails; 0 picks a default (20 million) */
+};
+
+/* One violation seen in a run. */
+struct pv_violation {
+	char check[24];      /* a check id of harness/checks.h ("torn-exec") */
+	int thread;          /* thread index (workers = pv_verify's thread), -1 when
+	                        not about one thread */
+	uint64_t address;    /* instruction or code byte concerned, 0 when none */
+	uint64_t step;       /* scheduler decision count when it was seen */
+	char detail[200];    /* one sentence for people */
+};
+
+#define PV_RUN_MAX_VIOLATIONS 16
+
+/* What one run gave. Violations are de-duplicated by check: the first of each
+ * check is kept. */
+struct pv_run_result {
+	int apply_rc;        /* engine apply's return (0, PV_EBUSY, ...) */
+	int revert_rc;       /* engine revert's return, or 1 when not called */
+	int verify_status;   /* pv_verify's return, or -1 when it could not run */
+	uint64_t decisions;  /* scheduler decisions made */
+	uint64_t instructions; /* instructions emulated */
+	size_t nviolations;
+	struct pv_violation violations[PV_RUN_MAX_VIOLATIONS];
+	char engine_error[200]; /* err->msg of the last apply/revert that failed, "" */
+	char space_error[200];  /* the last space operation that failed, "" */
+	uint64_t code_writes;   /* atomic units that changed code */
+	uint64_t sync_cores;    /* sync_core calls */
+};
+
+struct pv_emu;
+
+/* Loads the target's PT_LOAD segments and the patch image (mapped within
+ * +-2 GiB of the target so a jmp rel32 reaches it, relocated against the
+ * target), analyses every replaced function, and prepares threads. */
+int pv_emu_open(const struct pv_emu_config *cfg, struct pv_emu **out, struct pv_error *err);
+
+void pv_emu_close(struct pv_emu *emu);
+
+/* The patch as loaded, for engine->plan. Valid until pv_emu_close. */
+const struct pv_patch_desc *pv_emu_patch(const struct pv_emu *emu);
+
+/* One run: reset memory and threads; run the workers a stream-chosen while;
+ * engine->apply through the emu space (every space operation and every atomic
+ * unit of a write is a decision point); run on; engine->revert (only when
+ * apply returned 0); run to the end; run pv_verify; judge the checks. An
+ * exhausted stream continues with a fixed default rule. Returns 0 when the
+ * run happened (violations are in *res), a negative code when it could not.
+ *
+ * The checks of a run:
+ *   crash          a thread faults (unmapped or protected access, invalid
+ *                  instruction, CPU exception, int3 without a trap redirect,
+ *                  hlt or syscall outside the runtime); that thread ends.
+ *   torn-exec      an instruction executed inside a hot window (not the
+ *                  engine mapping area) starts on no instruction boundary of
+ *                  the original code, the code when the current apply/revert
+ *                  began or when it ended, or mixes their bytes
+ *                  (harness/judge_exec.h).
+ *   consistency    engines declaring PV_CONSISTENCY_GLOBAL: when an atomic
+ *                  unit changes code of a replaced function (padding before
+ *                  its entry included), every unfinished worker is stopped
+ *                  and none has its pc or a return address in a replaced
+ *                  function (harness/judge_global.h).
+ *   rollback-bytes after revert returned 0, or after apply returned PV_EBUSY
+ *                  (nothing changed, it says): every target code byte the
+ *                  engine wrote equals the file's.
+ *   liveness       the workers do not finish within step_budget
+ *                  instructions; they deadlock on locks (not after a crash);
+ *                  apply or revert makes more than 100,000 space operations
+ *                  (later ones fail with PV_ETIMEDOUT) or returns with
+ *                  threads stopped (they are resumed); a hijacked call
+ *                  blocks; pv_verify blocks or runs over 10 million
+ *                  instructions.
+ *   target-verify  pv_verify returns non-zero; it runs, on thread index
+ *                  `workers`, only when every worker finished and none
+ *                  crashed. */
+int pv_emu_run(struct pv_emu *emu, const struct pv_engine *engine, void *engine_state,
+               const uint8_t *stream, size_t len, struct pv_run_result *res,
+               struct pv_error *err);
+
+/* Writes a line per decision, space operation, note and violation of every
+ * later run to out (NULL: no trace, the default; tracing slows runs). */
+void pv_emu_set_trace(struct pv_emu *emu, FILE *out);
+
+/* What the target wrote with pv_write during the last run (every fd,
+ * truncated to 1 KiB), NUL-terminated. */
+const char *pv_emu_output(const struct pv_emu *emu);
+
+#endif

@@ -1,0 +1,226 @@
+/* What Unicorn calls back while a slice runs. Installed once, before the
+ * first uc_emu_start: Unicorn 2.0.1 never calls a hook added later on code
+ * it already translated (FACTS.md).
+ *
+ * - Every instruction: counts it, ends the slice at its quantum (uc_emu_stop
+ *   in a code hook stops before that instruction), and inside hot windows
+ *   asks the stream whether to preempt (during an engine operation) and
+ *   hands the instruction to the torn-exec judge. uc_emu_start always gets
+ *   count 0: this hook is the counter, so Unicorn's own count hook (which
+ *   would cost the same again) is never installed, and count never
+ *   alternates between zero and non-zero (which flushes everything).
+ * - `syscall`: the runtime's calls (emulator/calls.h), only from its stub.
+ * - Interrupts: int3 with a trap redirect continues at its target; any other
+ *   trap or exception is a crash of the thread. */
+#include <string.h>
+
+#include "calls.h"
+#include "internal.h"
+
+static void stop(struct pv_emu *e, enum emu_stop why)
+{
+	e->slice.stop = why;
+	uc_emu_stop(e->uc);
+}
+
+/* Ends the slice with a crash; why completes "thread N ... at WHERE". */
+static void crash(struct pv_emu *e, uint64_t pc, const char *why)
+{
+	e->slice.crash_pc = pc;
+	snprintf(e->slice.why, sizeof(e->slice.why), "%s", why);
+	stop(e, EMU_STOP_CRASH);
+}
+
+static bool trapped(const struct pv_emu *e, uint64_t addr, uint64_t *to)
+{
+	for (size_t i = 0; i < e->run.ntraps; i++) {
+		if (e->run.traps[i].addr == addr) {
+			if (to)
+				*to = e->run.traps[i].to;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void observe(struct pv_emu *e, const struct emu_hot *h, uint64_t addr, uint32_t size)
+{
+	const uint8_t *bytes = h->host ? h->host + (addr - h->lo) : emu_host(e, addr, size);
+	if (!bytes)
+		return; /* Unicorn will fault on the fetch itself */
+	/* The engine's breakpoint: the thread traps there, it does not run
+	 * the byte as an instruction of either version. */
+	if (size == 1 && bytes[0] == 0xcc && trapped(e, addr, NULL))
+		return;
+	struct pv_exec_finding f;
+	if (pv_exec_judge_insn(e->exec, h->judge, e->slice.tid, e->run.res->decisions, addr,
+	                       bytes, size, &f) == 1) {
+		char where[160];
+		emu_symbolize(e, addr, where, sizeof(where));
+		emu_violation(e, "torn-exec", f.thread, addr,
+		              "thread %d executed %u byte(s) at %s that %s", f.thread, f.len, where,
+		              f.boundary ? "mix bytes of two versions of the code"
+		                         : "do not start an instruction of any version of the code");
+	}
+}
+
+static void on_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
+{
+	(void)uc;
+	struct pv_emu *e = user;
+	struct emu_slice *s = &e->slice;
+	if (s->executed >= s->quantum) {
+		stop(e, EMU_STOP_QUANTUM);
+		return;
+	}
+	if (addr - e->hot_lo < e->hot_hi - e->hot_lo) {
+		for (size_t i = 0; i < e->nhot; i++) {
+			const struct emu_hot *h = &e->hot[i];
+			if (addr < h->lo || addr >= h->hi)
+				continue;
+			/* Never at the instruction a slice resumes at: it was
+			 * preempted there already, or just chosen to run. */
+			if (s->preemptible && s->executed > 0 && emu_decide_preempt(e)) {
+				if (e->trace)
+					emu_trace(e, "decision %llu: preempt thread %d at 0x%llx",
+					          (unsigned long long)e->run.res->decisions, s->tid,
+					          (unsigned long long)addr);
+				stop(e, EMU_STOP_PREEMPT);
+				return;
+			}
+			if (h->judge >= 0)
+				observe(e, h, addr, size);
+			break;
+		}
+	}
+	s->executed++;
+}
+
+static uint64_t reg(uc_engine *uc, int r)
+{
+	uint64_t v = 0;
+	uc_reg_read(uc, r, &v);
+	return v;
+}
+
+static uint64_t call_alloc(struct pv_emu *e, uint64_t size)
+{
+	struct emu_run *r = &e->run;
+	uint64_t n = (size + 15) & ~15ull;
+	if (n < size || n > EMU_HEAP_SIZE - r->heap_used)
+		return 0;
+	uint64_t a = EMU_HEAP + r->heap_used;
+	r->heap_used += n;
+	return a;
+}
+
+static uint64_t call_write(struct pv_emu *e, uint64_t buf, uint64_t len)
+{
+	struct emu_run *r = &e->run;
+	size_t room = sizeof(r->output) - 1 - r->noutput;
+	size_t n = len < room ? (size_t)len : room;
+	if (n && emu_read(e, buf, r->output + r->noutput, n))
+		return (uint64_t)-1;
+	r->noutput += n;
+	r->output[r->noutput] = '\0';
+	return len;
+}
+
+static void on_syscall(uc_engine *uc, void *user)
+{
+	struct pv_emu *e = user;
+	struct emu_thread *t = &e->threads[e->slice.tid];
+	uint64_t pc = reg(uc, UC_X86_REG_RIP);
+	if (pc < e->emu_call || pc >= e->emu_call_end) {
+		crash(e, pc, "executed a syscall instruction outside the runtime's stub");
+		return;
+	}
+	uint64_t nr = reg(uc, UC_X86_REG_RAX), a = reg(uc, UC_X86_REG_RDI),
+	         b = reg(uc, UC_X86_REG_RSI), c = reg(uc, UC_X86_REG_RDX);
+	uint64_t ret = 0;
+	switch (nr) {
+	case PV_EMU_CALL_WAIT: {
+		int32_t v;
+		if (emu_read(e, a, &v, sizeof(v))) {
+			crash(e, pc, "waited on an unreadable lock word");
+			return;
+		}
+		if (v == (int32_t)b) {
+			t->blocked = true;
+			t->wait_word = a;
+			t->wait_seq = ++e->run.wait_seq;
+			stop(e, EMU_STOP_BLOCKED);
+		}
+		break;
+	}
+	case PV_EMU_CALL_WAKE:
+		emu_wake(e, a);
+		break;
+	case PV_EMU_CALL_YIELD:
+		stop(e, EMU_STOP_YIELD);
+		break;
+	case PV_EMU_CALL_ALLOC:
+		ret = call_alloc(e, a);
+		break;
+	case PV_EMU_CALL_WRITE: /* (fd, buf, len): every fd goes to one buffer */
+		ret = call_write(e, b, c);
+		break;
+	default: {
+		char why[64];
+		snprintf(why, sizeof(why), "made the unknown runtime call %llu",
+		         (unsigned long long)nr);
+		crash(e, pc, why);
+		return;
+	}
+	}
+	uc_reg_write(uc, UC_X86_REG_RAX, &ret);
+}
+
+static void on_intr(uc_engine *uc, uint32_t intno, void *user)
+{
+	struct pv_emu *e = user;
+	uint64_t pc = reg(uc, UC_X86_REG_RIP);
+	uint64_t to;
+	/* int3 is a trap: RIP is already past it. */
+	if (intno == 3 && trapped(e, pc - 1, &to)) {
+		uc_reg_write(uc, UC_X86_REG_RIP, &to);
+		return;
+	}
+	if (intno == 3) {
+		crash(e, pc - 1, "hit a breakpoint (int3) that no trap redirect covers");
+		return;
+	}
+	char why[64];
+	snprintf(why, sizeof(why), "raised CPU exception or interrupt %u", intno);
+	crash(e, pc, why);
+}
+
+/* A stack grows into the rest of its 64 KiB on first touch; any other
+ * unmapped access faults (a crash). */
+static bool on_unmapped(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
+                        int64_t value, void *user)
+{
+	(void)uc;
+	(void)type;
+	(void)size;
+	(void)value;
+	return emu_stack_grow(user, addr);
+}
+
+int emu_hooks_install(struct pv_emu *e, struct pv_error *err)
+{
+	uc_err ue = uc_hook_add(e->uc, &e->h_code, UC_HOOK_CODE, (void *)on_code, e, 1, 0);
+	if (ue == UC_ERR_OK)
+		ue = uc_hook_add(e->uc, &e->h_sys, UC_HOOK_INSN, (void *)on_syscall, e, 1, 0,
+		                 UC_X86_INS_SYSCALL);
+	if (ue == UC_ERR_OK)
+		ue = uc_hook_add(e->uc, &e->h_intr, UC_HOOK_INTR, (void *)on_intr, e, 1, 0);
+	if (ue == UC_ERR_OK)
+		ue = uc_hook_add(e->uc, &e->h_unmapped,
+		                 UC_HOOK_MEM_READ_UNMAPPED | UC_HOOK_MEM_WRITE_UNMAPPED,
+		                 (void *)on_unmapped, e, 1, 0);
+	if (ue != UC_ERR_OK)
+		return pv_error_set(err, PV_EINTERNAL, "cannot install emulator hooks: %s",
+		                    uc_strerror(ue));
+	return 0;
+}

@@ -1,0 +1,22 @@
+/* The engines patchvet knows by name: reference engines and mutants. */
+#ifndef PV_ENGINES_CATALOGUE_H
+#define PV_ENGINES_CATALOGUE_H
+
+#include <stddef.h>
+
+#include <patchvet/engine.h>
+
+struct pv_engine_entry {
+	const struct pv_engine *engine;
+	int mutant;             /* non-zero for a mutant (carries a known defect) */
+	const char *defect;     /* for a mutant: the defect and the check that must
+	                           catch it; NULL otherwise */
+};
+
+/* Every built-in engine, reference engines first; *count receives the size. */
+const struct pv_engine_entry *pv_engine_catalogue(size_t *count);
+
+/* The built-in engine called name, or NULL. */
+const struct pv_engine_entry *pv_engine_find(const char *name);
+
+#endif

@@ -1,0 +1,46 @@
+/* A backend as the campaign driver sees it: open a target with a patch
+ * loaded, hand out the patch description for planning, run one schedule
+ * from a decision stream, close. The driver is written against this table so
+ * that tests drive it with a mock and the ptrace backend can slot in. */
+#ifndef PV_HARNESS_BACKEND_H
+#define PV_HARNESS_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <patchvet/engine.h>
+#include <patchvet/error.h>
+#include <patchvet/target.h>
+
+/* struct pv_run_result, struct pv_violation and enum pv_mem_model: the emu
+ * backend defines them, and every backend reports runs in those terms. */
+#include "../emulator/emu.h"
+
+struct pv_backend_config {
+	const char *target_path;      /* the binary this backend runs */
+	const char *patch_path;       /* the patch .so */
+	struct pv_workload workload;
+	enum pv_mem_model mem_model;
+	uint64_t step_budget;         /* 0: the backend's default */
+};
+
+struct pv_backend_ops {
+	const char *name;             /* "emu" */
+	int (*open)(const struct pv_backend_config *cfg, void **handle, struct pv_error *err);
+	/* Valid until close. */
+	const struct pv_patch_desc *(*patch)(void *handle);
+	int (*run)(void *handle, const struct pv_engine *engine, void *engine_state,
+	           const uint8_t *stream, size_t len, struct pv_run_result *res,
+	           struct pv_error *err);
+	void (*close)(void *handle);
+};
+
+/* The Unicorn backend (harness/backend_emu.c over emulator/emu.h). */
+extern const struct pv_backend_ops pv_backend_emu_ops;
+
+/* "byte", "word8"; NULL for anything else. */
+const char *pv_mem_model_name(enum pv_mem_model m);
+/* PV_EINVAL for an unknown name. */
+int pv_mem_model_parse(const char *name, enum pv_mem_model *m);
+
+#endif

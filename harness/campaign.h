@@ -1,0 +1,107 @@
+/* The result model of a campaign: per engine x scenario x backend, a verdict
+ * and the violations found, by check. Plain data and the rules that judge it;
+ * nothing here runs a backend or prints. Report writers (reports/) see only
+ * this header. */
+#ifndef PV_HARNESS_CAMPAIGN_H
+#define PV_HARNESS_CAMPAIGN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <patchvet/error.h>
+
+#include "hash.h"
+
+enum pv_verdict {
+	PV_VERDICT_SAFE = 0,    /* every schedule kept every check */
+	PV_VERDICT_UNSAFE = 1,  /* at least one violation */
+	PV_VERDICT_REFUSED = 2, /* the engine declined the patch, with a reason */
+	PV_VERDICT_ERROR = 3,   /* the backend or the engine failed; see reason */
+};
+
+/* "SAFE", "UNSAFE", "REFUSED", "ERROR". */
+const char *pv_verdict_name(enum pv_verdict v);
+/* PV_EINVAL for anything else. */
+int pv_verdict_parse(const char *name, enum pv_verdict *v);
+
+/* One check that failed, summed over the schedules of one result. */
+struct pv_violation_stat {
+	char check[24];          /* check id (harness/checks.h) */
+	uint64_t count;          /* schedules in which it failed */
+	uint64_t first_schedule; /* index of the first of them */
+	int thread;              /* of the first: thread, -1 when none */
+	uint64_t address;        /* of the first: address, 0 when none */
+	char detail[200];        /* of the first: one sentence */
+	char *reproducer;        /* owned: path relative to the campaign's output
+	                            directory, NULL when none was written */
+};
+
+struct pv_result {
+	char *engine, *scenario, *backend, *flavour; /* owned */
+	char *target, *patch;    /* owned: the binaries run */
+	char target_sha256[PV_SHA256_HEX_LEN + 1];
+	char patch_sha256[PV_SHA256_HEX_LEN + 1];
+	enum pv_verdict verdict; /* set by pv_result_judge */
+	bool refused;            /* plan said PV_EREFUSED */
+	bool failed;             /* the backend or the engine failed */
+	char *reason;            /* owned: why REFUSED or ERROR; NULL otherwise */
+	uint64_t schedules;      /* runs made */
+	uint64_t applied;        /* runs whose apply succeeded */
+	uint64_t gave_up;        /* runs whose apply gave up cleanly (PV_EBUSY) */
+	struct pv_violation_stat *violations; /* owned, in order of discovery */
+	size_t nviolations;
+	char *expected;          /* owned: the expectation compared with, as
+	                            written ("UNSAFE torn-exec crash"), or NULL */
+	int as_expected;         /* -1 when not compared, else 0 or 1 */
+};
+
+struct pv_campaign {
+	const char *explorer;    /* "random" (static string) */
+	uint64_t seed;
+	uint64_t schedules;      /* requested per result */
+	size_t stream_len;       /* bytes per decision stream */
+	struct pv_result *results; /* owned */
+	size_t nresults;
+	uint64_t total_schedules; /* runs made, all results */
+	double seconds;          /* time spent running schedules (timing) */
+};
+
+void pv_campaign_init(struct pv_campaign *c);
+/* Frees everything the campaign owns (not c itself). */
+void pv_campaign_free(struct pv_campaign *c);
+
+/* Appends an empty result; its index goes to *index (pointers into
+ * c->results move when results are added). */
+int pv_campaign_add(struct pv_campaign *c, const char *engine, const char *scenario,
+                    const char *backend, const char *flavour, size_t *index,
+                    struct pv_error *err);
+
+/* Records that `check` failed in `schedule`. *first is set when this is the
+ * check's first failure in r (then thread, address and detail are kept).
+ * Returns the check's entry, NULL when out of memory. */
+struct pv_violation_stat *pv_result_violation(struct pv_result *r, const char *check,
+                                              uint64_t schedule, int thread,
+                                              uint64_t address, const char *detail,
+                                              bool *first);
+
+/* The entry of check in r, or NULL. */
+const struct pv_violation_stat *pv_result_find(const struct pv_result *r, const char *check);
+
+/* Replaces r->reason (printf-style). Returns 0 or PV_ENOMEM. */
+int pv_result_reason(struct pv_result *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* The verdict: REFUSED when refused, else UNSAFE when any violation, else
+ * ERROR when failed, else SAFE. Sets and returns r->verdict. */
+enum pv_verdict pv_result_judge(struct pv_result *r);
+
+/* Exit status for the verdicts alone (not compared with expectations):
+ * 1 when any is UNSAFE, else 3 when any is ERROR, else 0 (SAFE and REFUSED
+ * are both acceptable answers). */
+int pv_campaign_exit_status(const struct pv_campaign *c);
+
+/* Runs per second over the time spent running, 0 when nothing ran. */
+double pv_campaign_rate(const struct pv_campaign *c);
+
+#endif

@@ -1,0 +1,291 @@
+#include "driver.h"
+
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "files.h"
+#include "reproducer.h"
+
+static const char *const mem_model_names[] = {[PV_MEM_BYTE] = "byte",
+                                              [PV_MEM_WORD8] = "word8"};
+
+const char *pv_mem_model_name(enum pv_mem_model m)
+{
+	return (unsigned)m < 2 ? mem_model_names[m] : NULL;
+}
+
+int pv_mem_model_parse(const char *name, enum pv_mem_model *m)
+{
+	for (unsigned i = 0; name && i < 2; i++)
+		if (!strcmp(name, mem_model_names[i])) {
+			*m = (enum pv_mem_model)i;
+			return 0;
+		}
+	return PV_EINVAL;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void put_safe(char **p, char *end, const char *s)
+{
+	for (; *s && *p < end; s++) {
+		char c = *s;
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		          (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+		*(*p)++ = ok ? c : '_';
+	}
+}
+
+int pv_repro_name(const char *engine, const char *scenario, const char *check, char *buf,
+                  size_t len)
+{
+	size_t need = strlen("repro/--") + strlen(engine) + 2 + strlen(scenario) +
+	              strlen(check) + strlen(".pvr") + 1;
+	if (len < need)
+		return PV_ERANGE;
+	char *p = buf, *end = buf + len - 1;
+	put_safe(&p, end, "repro/");
+	p[-1] = '/'; /* put_safe maps '/' to '_' */
+	put_safe(&p, end, engine);
+	put_safe(&p, end, "--");
+	put_safe(&p, end, scenario);
+	put_safe(&p, end, "--");
+	put_safe(&p, end, check);
+	put_safe(&p, end, ".pvr");
+	*p = '\0';
+	return 0;
+}
+
+/* State of one drive, shared by the helpers below. */
+struct drive {
+	const struct pv_drive_config *cfg;
+	struct pv_campaign *c;
+	struct pv_progress prog;
+	double run_start;    /* when the current job's runs started */
+	bool repro_dir_made;
+	uint8_t *stream;
+	size_t stream_cap;
+	struct pv_reproducer *repro; /* scratch, formatted and saved per violation */
+};
+
+static void report(struct drive *d, const struct pv_result *finished)
+{
+	if (!d->cfg->progress)
+		return;
+	d->prog.seconds = d->c->seconds + (d->run_start ? now_s() - d->run_start : 0);
+	d->prog.job_finished = finished != NULL;
+	d->prog.result = finished;
+	d->cfg->progress(d->cfg->progress_ctx, &d->prog);
+}
+
+static int save_reproducer(struct drive *d, const struct pv_job *job, uint64_t schedule,
+                           const struct pv_violation *v, size_t stream_len,
+                           struct pv_violation_stat *stat, struct pv_error *err)
+{
+	char rel[PATH_MAX], path[PATH_MAX];
+	if (pv_repro_name(job->engine->name, job->scenario, v->check, rel, sizeof(rel)) ||
+	    snprintf(path, sizeof(path), "%s/%s", d->cfg->out_dir, rel) >= (int)sizeof(path))
+		return pv_error_set(err, PV_ERANGE, "%s: reproducer path too long", d->cfg->out_dir);
+	if (!d->repro_dir_made) {
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s/repro", d->cfg->out_dir);
+		int rc = pv_mkdir_p(dir, err);
+		if (rc)
+			return rc;
+		d->repro_dir_made = true;
+	}
+	struct pv_reproducer *r = d->repro;
+	memset(r, 0, sizeof(*r));
+	snprintf(r->patchvet_version, sizeof(r->patchvet_version), "%s", PV_VERSION);
+	snprintf(r->engine, sizeof(r->engine), "%s", job->engine->name);
+	snprintf(r->scenario, sizeof(r->scenario), "%s", job->scenario);
+	snprintf(r->scenario_file, sizeof(r->scenario_file), "%s", job->scenario_file);
+	snprintf(r->backend, sizeof(r->backend), "%s", d->cfg->backend->name);
+	snprintf(r->flavour, sizeof(r->flavour), "%s", job->flavour);
+	snprintf(r->mem_model, sizeof(r->mem_model), "%s", pv_mem_model_name(d->cfg->mem_model));
+	r->workers = job->workload.workers;
+	r->iterations = job->workload.iterations;
+	r->param = job->workload.param;
+	snprintf(r->target, sizeof(r->target), "%s", job->target);
+	memcpy(r->target_sha256, job->target_sha256, sizeof(r->target_sha256));
+	snprintf(r->patch, sizeof(r->patch), "%s", job->patch);
+	memcpy(r->patch_sha256, job->patch_sha256, sizeof(r->patch_sha256));
+	snprintf(r->explorer, sizeof(r->explorer), "%s", pv_explorer_name(d->cfg->explorer.kind));
+	r->seed = d->cfg->explorer.seed;
+	r->schedule = schedule;
+	snprintf(r->check, sizeof(r->check), "%s", v->check);
+	r->thread = v->thread;
+	r->address = v->address;
+	r->step = v->step;
+	snprintf(r->detail, sizeof(r->detail), "%s", v->detail);
+	r->stream = d->stream;
+	r->stream_len = stream_len;
+	int rc = pv_reproducer_save(path, r, err);
+	if (!rc && !(stat->reproducer = strdup(rel)))
+		rc = pv_error_set(err, PV_ENOMEM, "out of memory");
+	return rc;
+}
+
+/* Records an engine's failing return (not 0, not a clean PV_EBUSY give-up,
+ * not revert's "not called"); the first one becomes the job's reason. */
+static int engine_failed(struct pv_result *r, const char *engine, const char *what, int rc,
+                         const char *msg, uint64_t schedule)
+{
+	if (r->failed)
+		return 0;
+	r->failed = true;
+	return pv_result_reason(r, "%s: %s returned %d (%s) in schedule %" PRIu64 "%s%s", engine,
+	                        what, rc, pv_strerror(rc), schedule, msg[0] ? ": " : "", msg);
+}
+
+/* One job. Returns non-zero only for failures that end the campaign. */
+static int drive_job(struct drive *d, const struct pv_job *job, size_t index,
+                     struct pv_error *err)
+{
+	const struct pv_drive_config *cfg = d->cfg;
+	struct pv_campaign *c = d->c;
+	const struct pv_engine *engine = job->engine;
+	size_t ri;
+	int rc = pv_campaign_add(c, engine->name, job->scenario, cfg->backend->name, job->flavour,
+	                         &ri, err);
+	if (rc)
+		return rc;
+	struct pv_result *r = &c->results[ri];
+	r->target = strdup(job->target);
+	r->patch = strdup(job->patch);
+	if (!r->target || !r->patch)
+		return pv_error_set(err, PV_ENOMEM, "out of memory");
+	memcpy(r->target_sha256, job->target_sha256, sizeof(r->target_sha256));
+	memcpy(r->patch_sha256, job->patch_sha256, sizeof(r->patch_sha256));
+
+	d->prog.job = index;
+	d->prog.engine = engine->name;
+	d->prog.scenario = job->scenario;
+	d->prog.done = 0;
+	d->prog.schedules = cfg->schedules;
+	d->run_start = 0;
+
+	struct pv_backend_config bc = {.target_path = job->target, .patch_path = job->patch,
+	                               .workload = job->workload, .mem_model = cfg->mem_model};
+	struct pv_error jerr;
+	pv_error_clear(&jerr);
+	void *h = NULL, *state = NULL;
+	int fatal = 0;
+	if ((rc = cfg->backend->open(&bc, &h, &jerr))) {
+		r->failed = true;
+		fatal = pv_result_reason(r, "%s", jerr.msg[0] ? jerr.msg : pv_strerror(rc));
+		goto done;
+	}
+	rc = engine->plan(cfg->backend->patch(h), &state, &jerr);
+	if (rc == PV_EREFUSED) {
+		r->refused = true;
+		fatal = pv_result_reason(r, "%s", jerr.msg[0] ? jerr.msg : "refused, no reason given");
+		goto done;
+	}
+	if (rc) {
+		r->failed = true;
+		fatal = pv_result_reason(r, "%s: plan failed: %s", engine->name,
+		                         jerr.msg[0] ? jerr.msg : pv_strerror(rc));
+		goto done;
+	}
+
+	d->run_start = now_s();
+	for (uint64_t i = 0; !fatal && i < cfg->schedules; i++) {
+		size_t len;
+		if ((fatal = pv_explore_stream(&cfg->explorer, i, d->stream, d->stream_cap, &len,
+		                               err)))
+			break;
+		struct pv_run_result res;
+		memset(&res, 0, sizeof(res));
+		pv_error_clear(&jerr);
+		rc = cfg->backend->run(h, engine, state, d->stream, len, &res, &jerr);
+		if (rc) {
+			r->failed = true;
+			fatal = pv_result_reason(r, "schedule %" PRIu64 " could not run: %s", i,
+			                         jerr.msg[0] ? jerr.msg : pv_strerror(rc));
+			break;
+		}
+		r->schedules++;
+		c->total_schedules++;
+		if (res.apply_rc == 0)
+			r->applied++;
+		else if (res.apply_rc == PV_EBUSY)
+			r->gave_up++;
+		else
+			fatal = engine_failed(r, engine->name, "apply", res.apply_rc, res.engine_error,
+			                      i);
+		if (!fatal && res.revert_rc != 0 && res.revert_rc != 1 && res.revert_rc != PV_EBUSY)
+			fatal = engine_failed(r, engine->name, "revert", res.revert_rc,
+			                      res.engine_error, i);
+		size_t nv = res.nviolations < PV_RUN_MAX_VIOLATIONS ? res.nviolations
+		                                                    : PV_RUN_MAX_VIOLATIONS;
+		for (size_t k = 0; !fatal && k < nv; k++) {
+			const struct pv_violation *v = &res.violations[k];
+			bool first;
+			struct pv_violation_stat *s = pv_result_violation(
+				r, v->check, i, v->thread, v->address, v->detail, &first);
+			if (!s)
+				fatal = pv_error_set(err, PV_ENOMEM, "out of memory");
+			else if (first && cfg->out_dir)
+				fatal = save_reproducer(d, job, i, v, len, s, err);
+		}
+		if (nv)
+			d->prog.violating++;
+		d->prog.done++;
+		d->prog.campaign_done++;
+		report(d, NULL);
+	}
+	c->seconds += now_s() - d->run_start;
+	d->run_start = 0;
+done:
+	if (state && engine->release)
+		engine->release(state);
+	if (h)
+		cfg->backend->close(h);
+	/* The campaign's total assumed every job runs all its schedules. */
+	d->prog.campaign_schedules -= cfg->schedules - d->prog.done;
+	pv_result_judge(r);
+	if (fatal == PV_ENOMEM) /* pv_result_reason does not fill err */
+		pv_error_set(err, PV_ENOMEM, "out of memory");
+	if (!fatal)
+		report(d, r);
+	return fatal;
+}
+
+int pv_drive(const struct pv_drive_config *cfg, const struct pv_job *jobs, size_t njobs,
+             struct pv_campaign *c, struct pv_error *err)
+{
+	if (!cfg || !cfg->backend || (njobs && !jobs) || !c)
+		return pv_error_set(err, PV_EINVAL, "pv_drive: no configuration, jobs or campaign");
+	struct drive d = {.cfg = cfg, .c = c};
+	c->explorer = pv_explorer_name(cfg->explorer.kind);
+	c->seed = cfg->explorer.seed;
+	c->schedules = cfg->schedules;
+	c->stream_len = pv_explore_stream_len(&cfg->explorer);
+	d.stream_cap = c->stream_len;
+	d.stream = malloc(d.stream_cap);
+	d.repro = malloc(sizeof(*d.repro));
+	if (!d.stream || !d.repro) {
+		free(d.stream);
+		free(d.repro);
+		return pv_error_set(err, PV_ENOMEM, "out of memory");
+	}
+	d.prog.njobs = njobs;
+	d.prog.campaign_schedules = cfg->schedules * njobs;
+	int rc = 0;
+	for (size_t i = 0; !rc && i < njobs; i++)
+		rc = drive_job(&d, &jobs[i], i, err);
+	free(d.stream);
+	free(d.repro);
+	return rc;
+}

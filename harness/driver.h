@@ -1,0 +1,71 @@
+/* The campaign driver: for each job (engine x scenario on one backend), open
+ * the backend, let the engine plan, run the explorer's schedules, and record
+ * the verdict and the violations in the campaign's result model; the first
+ * violation of each check becomes a reproducer file. No printing: progress
+ * goes to a callback. */
+#ifndef PV_HARNESS_DRIVER_H
+#define PV_HARNESS_DRIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <patchvet/engine.h>
+#include <patchvet/error.h>
+#include <patchvet/target.h>
+
+#include "backend.h"
+#include "campaign.h"
+#include "explore.h"
+#include "hash.h"
+
+/* One engine on one scenario, everything resolved and checked by the caller. */
+struct pv_job {
+	const struct pv_engine *engine;
+	const char *scenario;         /* name */
+	const char *scenario_file;    /* its description file, for reproducers */
+	const char *flavour;          /* "plain", ... */
+	const char *target;           /* the backend's binary of the target */
+	const char *patch;            /* the patch .so */
+	char target_sha256[PV_SHA256_HEX_LEN + 1];
+	char patch_sha256[PV_SHA256_HEX_LEN + 1];
+	struct pv_workload workload;
+};
+
+/* What the progress callback sees: this job and the whole campaign. */
+struct pv_progress {
+	size_t job, njobs;            /* 0-based index of the job, number of jobs */
+	const char *engine, *scenario;
+	uint64_t done, schedules;     /* runs made and planned for this job */
+	uint64_t campaign_done, campaign_schedules;
+	uint64_t violating;           /* runs with a violation, whole campaign */
+	double seconds;               /* running time so far, whole campaign */
+	bool job_finished;            /* the last call for this job */
+	const struct pv_result *result; /* when job_finished: its result */
+};
+
+struct pv_drive_config {
+	const struct pv_backend_ops *backend;
+	struct pv_explorer explorer;
+	uint64_t schedules;           /* per job */
+	enum pv_mem_model mem_model;
+	const char *out_dir;          /* reproducers go to OUT_DIR/repro/; NULL: none */
+	void (*progress)(void *ctx, const struct pv_progress *p); /* may be NULL */
+	void *progress_ctx;
+};
+
+/* Runs every job, appending one result per job to c (whose explorer, seed,
+ * schedules and stream_len it sets). A job's own failure (the backend cannot
+ * open the target, a run fails, the engine errs) becomes its ERROR verdict
+ * and the campaign goes on; the return is non-zero only when the campaign
+ * itself cannot go on (out of memory, a reproducer cannot be written). */
+int pv_drive(const struct pv_drive_config *cfg, const struct pv_job *jobs, size_t njobs,
+             struct pv_campaign *c, struct pv_error *err);
+
+/* OUT_DIR-relative name of the reproducer of (engine, scenario, check):
+ * "repro/ENGINE--SCENARIO--CHECK.pvr", with any character outside
+ * [A-Za-z0-9._-] replaced by '_'. PV_ERANGE when buf is too small. */
+int pv_repro_name(const char *engine, const char *scenario, const char *check, char *buf,
+                  size_t len);
+
+#endif

@@ -1,0 +1,41 @@
+/* patchvet run, shared by its two parts: the patchability analysis campaign
+ * (harness/cmd_run.c) and the engine campaign on a backend
+ * (harness/run_engines.c). */
+#ifndef PV_HARNESS_RUN_H
+#define PV_HARNESS_RUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <patchvet/error.h>
+
+#include "expected.h"
+
+struct pv_run_options {
+	const char **scenarios;  /* names or paths, as given */
+	size_t nscenarios;
+	const char **engines;    /* names, as given */
+	size_t nengines;
+	const char *backend;     /* as given, NULL when not */
+	unsigned flavour;        /* one enum pv_flavour bit */
+	uint64_t schedules;
+	uint64_t seed;
+	const char *out_dir;
+	bool text, json;         /* report formats */
+};
+
+/* The engine campaign. With from_expected, the jobs are the verdict lines
+ * of `expected` (those of the named scenarios when scenarios are given) and
+ * every result is compared with its line; otherwise the engines (default:
+ * every built-in one) times the scenarios (default: every built-in one
+ * that lists the backend). Prints the table to stdout and progress to
+ * stderr, writes OUT/results.json (json) and OUT/results.txt (text) and
+ * reproducers under OUT/repro/. *exit_code receives the exit status of the
+ * results; the return is non-zero (err filled) on an input or internal
+ * error. */
+int pv_run_engines(const struct pv_run_options *o, const char *data_dir,
+                   const struct pv_expected *expected, bool from_expected, int *exit_code,
+                   struct pv_error *err);
+
+#endif

@@ -1,0 +1,402 @@
+/* The engine campaign of patchvet run: resolve and check every input before
+ * anything runs (so bad input is exit 2 with one line), drive the jobs on
+ * the backend, show progress, print the table, write the reports. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../engines/catalogue.h"
+#include "../reports/report.h"
+#include "backend.h"
+#include "campaign.h"
+#include "cli.h"
+#include "driver.h"
+#include "files.h"
+#include "hash.h"
+#include "run.h"
+#include "scenario.h"
+
+/* A scenario with everything its jobs need, resolved and hashed once. */
+struct scen {
+	struct pv_scenario *sc;
+	char file[PATH_MAX];
+	char target[PATH_MAX];
+	char patch[PATH_MAX];
+	char target_sha256[PV_SHA256_HEX_LEN + 1];
+	char patch_sha256[PV_SHA256_HEX_LEN + 1];
+};
+
+struct plan {
+	struct scen **scens;     /* each allocated alone: jobs point into them */
+	size_t nscens;
+	struct pv_job *jobs;
+	const struct pv_expectation **expect; /* per job; NULL when not compared */
+	size_t njobs;
+};
+
+static void plan_free(struct plan *p)
+{
+	for (size_t i = 0; i < p->nscens; i++) {
+		pv_scenario_free(p->scens[i]->sc);
+		free(p->scens[i]);
+	}
+	free(p->scens);
+	free(p->jobs);
+	free(p->expect);
+}
+
+/* Loads scenario `what` (or finds it when loaded already) and checks that it
+ * can run on emu in `flavour`: its files exist and are hashed. `where`
+ * prefixes messages about it (an expected file's line), may be "". */
+static int plan_scenario(struct plan *p, const char *what, const char *data,
+                         unsigned flavour, const char *where, size_t *index,
+                         struct pv_error *err)
+{
+	for (size_t i = 0; i < p->nscens; i++)
+		if (!strcmp(p->scens[i]->sc->name, what) || !strcmp(p->scens[i]->sc->file, what)) {
+			*index = i;
+			return 0;
+		}
+	struct scen **v = realloc(p->scens, (p->nscens + 1) * sizeof(*v));
+	if (!v)
+		return pv_error_set(err, PV_ENOMEM, "out of memory");
+	p->scens = v;
+	struct scen *s = calloc(1, sizeof(*s));
+	if (!s)
+		return pv_error_set(err, PV_ENOMEM, "out of memory");
+	int rc = pv_scenario_load(what, data, &s->sc, err);
+	if (rc) {
+		free(s);
+		if (*where) {
+			char msg[PV_ERROR_MSG_MAX];
+			snprintf(msg, sizeof(msg), "%s", err->msg);
+			pv_error_set(err, rc, "%s%s", where, msg);
+		}
+		return rc;
+	}
+	v[p->nscens++] = s;
+	const struct pv_scenario *sc = s->sc;
+	if (!(sc->backends & PV_BACKEND_EMU))
+		return pv_error_set(err, PV_EINVAL, "%sscenario %s does not list emu among its "
+		                                    "backends (%s)", where, sc->name, sc->file);
+	if (!(sc->flavours & flavour))
+		return pv_error_set(err, PV_EINVAL, "%sscenario %s is not built in flavour %s (%s)",
+		                    where, sc->name, pv_flavour_name(flavour), sc->file);
+	if (!sc->patch)
+		return pv_error_set(err, PV_EINVAL, "%sscenario %s has no patch, and an engine "
+		                                    "needs one (%s)", where, sc->name, sc->file);
+	if ((rc = pv_scenario_emu_target_path(sc, data, flavour, s->target, sizeof(s->target),
+	                                      err)) ||
+	    (rc = pv_scenario_patch_path(sc, data, s->patch, sizeof(s->patch), err)))
+		return rc;
+	if (!realpath(sc->file, s->file))
+		snprintf(s->file, sizeof(s->file), "%s", sc->file);
+	/* Hashing reads both files: a missing one is found here, before any run. */
+	if ((rc = pv_sha256_file(s->target, s->target_sha256, err)) ||
+	    (rc = pv_sha256_file(s->patch, s->patch_sha256, err))) {
+		if (rc == PV_ENOENT) {
+			char msg[PV_ERROR_MSG_MAX];
+			snprintf(msg, sizeof(msg), "%s", err->msg);
+			pv_error_set(err, rc, "%sscenario %s: %s (run `make` to build the corpora)",
+			             where, sc->name, msg);
+		}
+		return rc;
+	}
+	*index = p->nscens - 1;
+	return 0;
+}
+
+static int plan_job(struct plan *p, size_t scen, const struct pv_engine *engine,
+                    unsigned flavour, const struct pv_expectation *x, struct pv_error *err)
+{
+	struct pv_job *jobs = realloc(p->jobs, (p->njobs + 1) * sizeof(*jobs));
+	if (jobs)
+		p->jobs = jobs;
+	const struct pv_expectation **ex = realloc(p->expect, (p->njobs + 1) * sizeof(*ex));
+	if (ex)
+		p->expect = ex;
+	if (!jobs || !ex)
+		return pv_error_set(err, PV_ENOMEM, "out of memory");
+	const struct scen *s = p->scens[scen];
+	struct pv_job *j = &jobs[p->njobs];
+	memset(j, 0, sizeof(*j));
+	j->engine = engine;
+	j->scenario = s->sc->name;
+	j->scenario_file = s->file;
+	j->flavour = pv_flavour_name(flavour);
+	j->target = s->target;
+	j->patch = s->patch;
+	memcpy(j->target_sha256, s->target_sha256, sizeof(j->target_sha256));
+	memcpy(j->patch_sha256, s->patch_sha256, sizeof(j->patch_sha256));
+	j->workload = (struct pv_workload){.workers = s->sc->workers,
+	                                   .iterations = s->sc->iterations,
+	                                   .param = s->sc->param};
+	ex[p->njobs] = x;
+	p->njobs++;
+	return 0;
+}
+
+static int unknown_engine(const char *name, const char *where, struct pv_error *err)
+{
+	return pv_error_set(err, PV_ENOENT, "%sunknown engine '%s'; `patchvet list engines` "
+	                                    "shows the built-in ones", where, name);
+}
+
+/* Jobs from the command line: engines x scenarios. */
+static int plan_explicit(struct plan *p, const struct pv_run_options *o, const char *data,
+                         struct pv_error *err)
+{
+	size_t ncat;
+	const struct pv_engine_entry *cat = pv_engine_catalogue(&ncat);
+	const struct pv_engine **engines = calloc(o->nengines ? o->nengines : ncat,
+	                                          sizeof(*engines));
+	if (!engines)
+		return pv_error_set(err, PV_ENOMEM, "out of memory");
+	size_t nengines = 0;
+	int rc = 0;
+	for (size_t i = 0; !rc && i < (o->nengines ? o->nengines : ncat); i++) {
+		const struct pv_engine_entry *e = o->nengines ? pv_engine_find(o->engines[i]) : &cat[i];
+		if (!e)
+			rc = unknown_engine(o->engines[i], "", err);
+		else
+			engines[nengines++] = e->engine;
+	}
+	char **names = NULL;
+	size_t nnames = 0;
+	if (!rc && !o->nscenarios)
+		rc = pv_scenario_list(data, &names, &nnames, err);
+	for (size_t i = 0; !rc && i < (o->nscenarios ? o->nscenarios : nnames); i++) {
+		size_t si;
+		if (!o->nscenarios) {
+			/* The default list: built-in scenarios that run on emu. */
+			struct pv_scenario *sc = NULL;
+			if ((rc = pv_scenario_load(names[i], data, &sc, err)))
+				break;
+			bool fits = (sc->backends & PV_BACKEND_EMU) && (sc->flavours & o->flavour) &&
+			            sc->patch;
+			pv_scenario_free(sc);
+			if (!fits)
+				continue;
+		}
+		rc = plan_scenario(p, o->nscenarios ? o->scenarios[i] : names[i], data, o->flavour,
+		                   "", &si, err);
+		for (size_t k = 0; !rc && k < nengines; k++)
+			rc = plan_job(p, si, engines[k], o->flavour, NULL, err);
+	}
+	for (size_t i = 0; i < nnames; i++)
+		free(names[i]);
+	free(names);
+	free(engines);
+	return rc;
+}
+
+/* Jobs from the verdict lines of expected on emu. */
+static int plan_expected(struct plan *p, const struct pv_run_options *o, const char *data,
+                         const struct pv_expected *x, struct pv_error *err)
+{
+	for (size_t i = 0; i < x->count; i++) {
+		const struct pv_expectation *it = &x->items[i];
+		if (strcmp(it->kind, "verdict") || strcmp(it->backend, "emu"))
+			continue;
+		bool wanted = !o->nscenarios;
+		for (size_t k = 0; !wanted && k < o->nscenarios; k++)
+			wanted = !strcmp(o->scenarios[k], it->scenario);
+		if (!wanted)
+			continue;
+		char where[PATH_MAX + 32];
+		snprintf(where, sizeof(where), "%s:%d: ", x->path, it->line);
+		const struct pv_engine_entry *e = pv_engine_find(it->engine);
+		if (!e)
+			return unknown_engine(it->engine, where, err);
+		size_t si;
+		int rc = plan_scenario(p, it->scenario, data, o->flavour, where, &si, err);
+		if (!rc)
+			rc = plan_job(p, si, e->engine, o->flavour, it, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- progress */
+
+struct progress {
+	FILE *f;
+	bool tty;
+	double last;     /* when the last line was printed */
+	bool drawn;      /* a \r line is on the terminal */
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void fmt_duration(double s, char *buf, size_t len)
+{
+	if (s < 0 || s > 359999)
+		snprintf(buf, len, "?");
+	else if (s >= 60)
+		snprintf(buf, len, "%dm%02ds", (int)s / 60, (int)s % 60);
+	else
+		snprintf(buf, len, "%.0fs", s);
+}
+
+static void on_progress(void *ctx, const struct pv_progress *p)
+{
+	struct progress *pr = ctx;
+	double t = now_s();
+	if (p->job_finished) {
+		const struct pv_result *r = p->result;
+		if (pr->tty && pr->drawn)
+			fputs("\r\033[K", pr->f);
+		pr->drawn = false;
+		if (!pr->tty)
+			fprintf(pr->f, "patchvet: [%zu/%zu] %s on %s: %s after %llu schedules\n",
+			        p->job + 1, p->njobs, r->engine, r->scenario,
+			        pv_verdict_name(r->verdict), (unsigned long long)r->schedules);
+		fflush(pr->f);
+		pr->last = t;
+		return;
+	}
+	/* A terminal gets a redrawn line 10 times a second, a log a line every
+	 * 10 seconds. */
+	if (t - pr->last < (pr->tty ? 0.1 : 10.0))
+		return;
+	pr->last = t;
+	double rate = p->seconds > 0 ? (double)p->campaign_done / p->seconds : 0;
+	char left[32];
+	fmt_duration(rate > 0 ? (double)(p->campaign_schedules - p->campaign_done) / rate : -1,
+	             left, sizeof(left));
+	fprintf(pr->f, "%s[%zu/%zu] %s on %s: %llu/%llu schedules, %.0f/s, %llu violating, %s "
+	               "left%s",
+	        pr->tty ? "\r\033[K" : "patchvet: ", p->job + 1, p->njobs, p->engine, p->scenario,
+	        (unsigned long long)p->done, (unsigned long long)p->schedules, rate,
+	        (unsigned long long)p->violating, left, pr->tty ? "" : "\n");
+	fflush(pr->f);
+	pr->drawn = pr->tty;
+}
+
+/* ----------------------------------------------------------------- reports */
+
+static int write_reports(const struct pv_run_options *o, const struct pv_campaign *c,
+                         struct pv_error *err)
+{
+	char path[PATH_MAX];
+	int rc = pv_mkdir_p(o->out_dir, err);
+	if (!rc && o->json) {
+		char *text = NULL;
+		size_t len = 0;
+		if (snprintf(path, sizeof(path), "%s/results.json", o->out_dir) >= (int)sizeof(path))
+			return pv_error_set(err, PV_ERANGE, "%s: path too long", o->out_dir);
+		rc = pv_report_json(c, &text, &len, err);
+		if (!rc)
+			rc = pv_file_write_atomic(path, text, len, err);
+		free(text);
+	}
+	if (!rc && o->text) {
+		char *text = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&text, &len);
+		if (!f)
+			return pv_error_set(err, PV_ENOMEM, "out of memory");
+		pv_report_text(c, o->out_dir, f);
+		fclose(f);
+		if (snprintf(path, sizeof(path), "%s/results.txt", o->out_dir) >= (int)sizeof(path))
+			rc = pv_error_set(err, PV_ERANGE, "%s: path too long", o->out_dir);
+		else
+			rc = pv_file_write_atomic(path, text, len, err);
+		free(text);
+	}
+	return rc;
+}
+
+/* With expectations: 1 when a result differs from its line (3 when that
+ * result is an ERROR), else 0. */
+static int compare(struct pv_campaign *c, const struct plan *p, struct pv_error *err)
+{
+	bool unexpected = false, error = false;
+	for (size_t i = 0; i < c->nresults && i < p->njobs; i++) {
+		struct pv_result *r = &c->results[i];
+		const struct pv_expectation *x = p->expect[i];
+		if (!x)
+			continue;
+		char want[256];
+		pv_expectation_format(x, want, sizeof(want));
+		if (!(r->expected = strdup(want)))
+			return pv_error_set(err, PV_ENOMEM, "out of memory");
+		r->as_expected = pv_expected_holds(x, r);
+		if (!r->as_expected) {
+			unexpected |= r->verdict != PV_VERDICT_ERROR;
+			error |= r->verdict == PV_VERDICT_ERROR;
+		}
+	}
+	return unexpected ? PV_EXIT_VIOLATION : error ? PV_EXIT_INTERNAL : PV_EXIT_OK;
+}
+
+int pv_run_engines(const struct pv_run_options *o, const char *data_dir,
+                   const struct pv_expected *expected, bool from_expected, int *exit_code,
+                   struct pv_error *err)
+{
+	if (o->backend && strcmp(o->backend, "emu"))
+		return pv_error_set(err, PV_EUNSUPPORTED, "backend '%s' is not available in patchvet "
+		                                          "%s (it runs emu)", o->backend, PV_VERSION);
+	struct plan p = {0};
+	struct pv_campaign c;
+	pv_campaign_init(&c);
+	int rc = from_expected ? plan_expected(&p, o, data_dir, expected, err)
+	                       : plan_explicit(&p, o, data_dir, err);
+	if (rc || !p.njobs) {
+		if (!rc && !from_expected)
+			rc = pv_error_set(err, PV_ENOENT, "no scenario to run on emu in flavour %s",
+			                  pv_flavour_name(o->flavour));
+		*exit_code = PV_EXIT_OK;
+		plan_free(&p);
+		return rc;
+	}
+	struct progress pr = {.f = stderr, .tty = isatty(fileno(stderr)), .last = now_s()};
+	struct pv_drive_config cfg = {
+		.backend = &pv_backend_emu_ops,
+		.explorer = {.kind = PV_EXPLORE_RANDOM, .seed = o->seed},
+		.schedules = o->schedules,
+		.mem_model = PV_MEM_BYTE,
+		.out_dir = o->out_dir,
+		.progress = on_progress,
+		.progress_ctx = &pr,
+	};
+	if (!(rc = pv_mkdir_p(o->out_dir, err)))
+		rc = pv_drive(&cfg, p.jobs, p.njobs, &c, err);
+	if (pr.drawn)
+		fputs("\r\033[K", stderr);
+	int status = PV_EXIT_OK;
+	if (!rc) {
+		status = from_expected ? compare(&c, &p, err) : pv_campaign_exit_status(&c);
+		if (status < 0)
+			rc = status;
+	}
+	if (!rc) {
+		printf("%spatchvet %s campaign: %zu engine run%s on %s (flavour %s, %s explorer, "
+		       "seed %llu, %llu schedules each)%s\n\n",
+		       from_expected ? "\n" : "", PV_VERSION, p.njobs, p.njobs == 1 ? "" : "s", cfg.backend->name,
+		       pv_flavour_name(o->flavour), pv_explorer_name(cfg.explorer.kind),
+		       (unsigned long long)o->seed, (unsigned long long)o->schedules,
+		       from_expected ? ", compared with corpora/expected" : "");
+		pv_report_text(&c, o->out_dir, stdout);
+		rc = write_reports(o, &c, err);
+	}
+	if (!rc) {
+		if (o->json)
+			printf("results: %s/results.json\n", o->out_dir);
+		if (o->text)
+			printf("results: %s/results.txt\n", o->out_dir);
+		*exit_code = status;
+	}
+	pv_campaign_free(&c);
+	plan_free(&p);
+	return rc;
+}

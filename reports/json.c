@@ -1,0 +1,111 @@
+#include "report.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "cli.h"
+
+static struct json_object *str_or_null(const char *s)
+{
+	return s ? json_object_new_string(s) : json_object_new_null();
+}
+
+static struct json_object *violation_json(const struct pv_violation_stat *v)
+{
+	struct json_object *o = json_object_new_object();
+	char addr[24];
+	snprintf(addr, sizeof(addr), "0x%" PRIx64, v->address);
+	json_object_object_add(o, "check", json_object_new_string(v->check));
+	json_object_object_add(o, "count", json_object_new_uint64(v->count));
+	json_object_object_add(o, "first_schedule", json_object_new_uint64(v->first_schedule));
+	json_object_object_add(o, "thread", json_object_new_int(v->thread));
+	json_object_object_add(o, "address", json_object_new_string(addr));
+	json_object_object_add(o, "detail", json_object_new_string(v->detail));
+	json_object_object_add(o, "reproducer", str_or_null(v->reproducer));
+	return o;
+}
+
+static struct json_object *result_json(const struct pv_result *r)
+{
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "engine", json_object_new_string(r->engine));
+	json_object_object_add(o, "scenario", json_object_new_string(r->scenario));
+	json_object_object_add(o, "backend", json_object_new_string(r->backend));
+	json_object_object_add(o, "flavour", json_object_new_string(r->flavour));
+	json_object_object_add(o, "verdict", json_object_new_string(pv_verdict_name(r->verdict)));
+	json_object_object_add(o, "reason", str_or_null(r->reason));
+	json_object_object_add(o, "schedules", json_object_new_uint64(r->schedules));
+	json_object_object_add(o, "applied", json_object_new_uint64(r->applied));
+	json_object_object_add(o, "gave_up", json_object_new_uint64(r->gave_up));
+	struct json_object *vs = json_object_new_array();
+	for (size_t i = 0; i < r->nviolations; i++)
+		json_object_array_add(vs, violation_json(&r->violations[i]));
+	json_object_object_add(o, "violations", vs);
+	json_object_object_add(o, "target", str_or_null(r->target));
+	json_object_object_add(o, "target_sha256",
+	                       r->target_sha256[0] ? json_object_new_string(r->target_sha256)
+	                                           : json_object_new_null());
+	json_object_object_add(o, "patch", str_or_null(r->patch));
+	json_object_object_add(o, "patch_sha256",
+	                       r->patch_sha256[0] ? json_object_new_string(r->patch_sha256)
+	                                          : json_object_new_null());
+	json_object_object_add(o, "expected", str_or_null(r->expected));
+	json_object_object_add(o, "as_expected", r->as_expected < 0
+	                                             ? json_object_new_null()
+	                                             : json_object_new_boolean(r->as_expected));
+	return o;
+}
+
+int pv_report_json(const struct pv_campaign *c, char **text, size_t *len,
+                   struct pv_error *err)
+{
+	struct json_object *root = json_object_new_object();
+	json_object_object_add(root, "patchvet_version", json_object_new_string(PV_VERSION));
+	json_object_object_add(root, "kind", json_object_new_string("campaign"));
+	json_object_object_add(root, "explorer", str_or_null(c->explorer));
+	json_object_object_add(root, "seed", json_object_new_uint64(c->seed));
+	json_object_object_add(root, "schedules", json_object_new_uint64(c->schedules));
+	json_object_object_add(root, "stream_length", json_object_new_uint64(c->stream_len));
+	struct json_object *results = json_object_new_array();
+	uint64_t counts[4] = {0};
+	uint64_t unexpected = 0;
+	for (size_t i = 0; i < c->nresults; i++) {
+		json_object_array_add(results, result_json(&c->results[i]));
+		if ((unsigned)c->results[i].verdict < 4)
+			counts[c->results[i].verdict]++;
+		unexpected += c->results[i].as_expected == 0;
+	}
+	json_object_object_add(root, "results", results);
+	struct json_object *sum = json_object_new_object();
+	json_object_object_add(sum, "results", json_object_new_uint64(c->nresults));
+	json_object_object_add(sum, "safe", json_object_new_uint64(counts[PV_VERDICT_SAFE]));
+	json_object_object_add(sum, "unsafe", json_object_new_uint64(counts[PV_VERDICT_UNSAFE]));
+	json_object_object_add(sum, "refused", json_object_new_uint64(counts[PV_VERDICT_REFUSED]));
+	json_object_object_add(sum, "error", json_object_new_uint64(counts[PV_VERDICT_ERROR]));
+	json_object_object_add(sum, "unexpected", json_object_new_uint64(unexpected));
+	json_object_object_add(sum, "total_schedules", json_object_new_uint64(c->total_schedules));
+	json_object_object_add(root, "summary", sum);
+	/* Timing, and nothing else that varies between two runs of one seed. */
+	json_object_object_add(root, "schedules_per_second",
+	                       json_object_new_double(pv_campaign_rate(c)));
+	json_object_object_add(root, "elapsed_seconds", json_object_new_double(c->seconds));
+
+	const char *s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+	                                                      JSON_C_TO_STRING_NOSLASHESCAPE);
+	int rc = 0;
+	*len = s ? strlen(s) : 0;
+	*text = s ? malloc(*len + 2) : NULL;
+	if (!*text) {
+		rc = pv_error_set(err, PV_ENOMEM, "out of memory");
+	} else {
+		memcpy(*text, s, *len);
+		(*text)[(*len)++] = '\n';
+		(*text)[*len] = '\0';
+	}
+	json_object_put(root);
+	return rc;
+}
