@@ -63,6 +63,7 @@
 #define EMU_TRAPS_MAX 64
 #define EMU_OUTPUT_MAX 1024
 #define EMU_SLOT_COUNT 8
+#define EMU_STALE_MAX 8
 
 /* ------------------------------------------------------------ memory */
 
@@ -91,6 +92,15 @@ struct emu_region {
 struct emu_block {
 	uint8_t *mem;
 	size_t size;
+};
+
+/* Code bytes changed since the last uc_emu_start, within one page: their
+ * translations are dropped right before the next start (or before a
+ * protection change), once per page instead of once per atomic unit. One
+ * page each because Unicorn maps a range to host RAM through its first page
+ * only. */
+struct emu_stale {
+	uint64_t lo, hi;
 };
 
 /* A range the engine wrote in this run (restored at reset when changed). */
@@ -209,6 +219,9 @@ struct pv_emu {
 	struct emu_hot *hot;              /* owned, sorted, disjoint */
 	size_t nhot;
 	int loaded;                       /* thread whose registers the CPU holds, -1 */
+	struct emu_stale stale[EMU_STALE_MAX]; /* survives resets: flushed at the next start */
+	size_t nstale;
+	bool exec_granted;                /* the engine once made a page executable */
 	struct pv_emu_config cfg;
 	char *target_path, *patch_path; /* owned copies of the config's strings */
 	uc_engine *uc;
@@ -272,6 +285,12 @@ void emu_reset_memory(struct pv_emu *e);
  * in no thread's stack. */
 bool emu_stack_grow(struct pv_emu *e, uint64_t addr);
 bool emu_is_exec(struct pv_emu *e, uint64_t addr);
+/* The bytes of [addr, addr + len) changed behind Unicorn's back: their
+ * translations go at the next emu_flush_stale. */
+void emu_code_changed(struct pv_emu *e, uint64_t addr, uint64_t len);
+/* Drops the translations of every code range changed since the last call;
+ * before every uc_emu_start and uc_mem_protect. */
+void emu_flush_stale(struct pv_emu *e);
 
 /* threads.c */
 void emu_threads_reset(struct pv_emu *e);

@@ -208,6 +208,7 @@ static int sp_map_near(struct pv_space *s, uint64_t near, uint64_t len, unsigned
 			continue;
 		if (distance(a, near) >= GIB2 || distance(a + len, near) > GIB2)
 			break;
+		emu_flush_stale(e); /* protections never change under pending flushes */
 		uc_mem_protect(e->uc, a, (size_t)len, prot_of(prot));
 		r->maps[r->nmaps++] = (struct emu_map){.addr = a, .len = len};
 		*addr = a;
@@ -235,8 +236,9 @@ static int sp_unmap(struct pv_space *s, uint64_t addr, uint64_t len)
 		if (r->maps[i].addr != addr || r->maps[i].len != len)
 			continue;
 		memset(emu_host(e, addr, len), 0, (size_t)len);
+		emu_code_changed(e, addr, len);
+		emu_flush_stale(e);
 		uc_mem_protect(e->uc, addr, (size_t)len, UC_PROT_NONE);
-		uc_ctl_remove_cache(e->uc, addr, addr + len);
 		r->maps[i] = r->maps[--r->nmaps];
 		return 0;
 	}
@@ -266,6 +268,9 @@ static int sp_protect(struct pv_space *s, uint64_t addr, uint64_t len, unsigned 
 	if (!ok)
 		return fail(e, PV_EFAULT, "protect of 0x%llx bytes at 0x%llx: not mapped",
 		            (unsigned long long)len, (unsigned long long)addr);
+	if (prot & PV_PROT_EXEC)
+		e->exec_granted = true;
+	emu_flush_stale(e);
 	uc_mem_protect(e->uc, addr, (size_t)len, prot_of(prot));
 	if (r->nprots < EMU_PROTS_MAX)
 		r->prots[r->nprots++] = (struct emu_range){.addr = addr, .len = len};

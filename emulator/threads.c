@@ -106,6 +106,7 @@ enum emu_stop emu_run_slice(struct pv_emu *e, unsigned tid, uint64_t quantum, bo
 	s->preemptible = preemptible;
 	s->stop = EMU_STOP_NONE;
 	s->why[0] = '\0';
+	emu_flush_stale(e);
 	uc_err ue = uc_emu_start(e->uc, t->pc, EMU_UNTIL, 0, 0);
 	uc_context_save(e->uc, t->ctx);
 	e->loaded = (int)tid;
