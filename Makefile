@@ -46,12 +46,18 @@ $(BUILD)/asan/libpatchvet.a: $(SAN_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+# Engine plugins (dlopen'ed) call the error helpers of include/patchvet/error.h,
+# which the binary must therefore export.
+PLUGIN_EXPORTS := -Wl,--export-dynamic-symbol=pv_error_set \
+                  -Wl,--export-dynamic-symbol=pv_error_clear \
+                  -Wl,--export-dynamic-symbol=pv_strerror
+
 $(BUILD)/patchvet: $(BUILD)/obj/harness/main.o $(BUILD)/libpatchvet.a
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -ldl -pthread
+	$(CC) $(CFLAGS) $(PLUGIN_EXPORTS) -o $@ $^ $(PKG_LIBS) -ldl -pthread
 
 # The sanitized binary finds the corpora as the plain one does: next to it.
 $(BUILD)/asan/patchvet: $(BUILD)/asan/obj/harness/main.o $(BUILD)/asan/libpatchvet.a
-	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS) -ldl -pthread
+	$(CC) $(SAN_FLAGS) $(PLUGIN_EXPORTS) -o $@ $^ $(PKG_LIBS) -ldl -pthread
 	ln -sfn ../corpora $(BUILD)/asan/corpora
 
 # ---------------------------------------------------------------- corpora
@@ -177,6 +183,22 @@ run: deps
 
 # Schedules per second of the emu backend (bench/emu.c), one core.
 $(BUILD)/bench/emu: bench/emu.c $(BUILD)/libpatchvet.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libpatchvet.a $(PKG_LIBS) -ldl -pthread
+
+# `make bench`: the figures DESIGN.md budgets (counter x stw-jmp, 2 threads,
+# 40 iterations), measured for 5 s of CPU time; docs/performance.md.
+.PHONY: bench
+bench: deps
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/emu $(BUILD)/bench/ptrace
+	$(BUILD)/bench/emu $(BUILD)/corpora/emu/counter-plain \
+	  $(BUILD)/corpora/patches/counter-fix.so stw-jmp 40 5
+	$(BUILD)/bench/ptrace $(BUILD)/corpora/targets/counter-plain \
+	  $(BUILD)/corpora/patches/counter-fix.so 200
+
+# The longest pause under stw-jmp on the ptrace backend, and what patchvet
+# adds to it (bench/ptrace.c).
+$(BUILD)/bench/ptrace: bench/ptrace.c $(BUILD)/libpatchvet.a
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libpatchvet.a $(PKG_LIBS) -ldl -pthread
 

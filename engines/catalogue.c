@@ -4,17 +4,63 @@
 
 #include <string.h>
 
+#include "../harness/scenario.h"
+#include "hijack.h"
 #include "jmp.h"
+#include "strategies.h"
+
+#define BOTH (PV_BACKEND_EMU | PV_BACKEND_PTRACE)
+#define PTRACE PV_BACKEND_PTRACE
 
 static const struct pv_engine_entry catalogue[] = {
-	{&pv_engine_stw_jmp, 0, NULL},
+	{&pv_engine_stw_jmp, 0, NULL, BOTH},
+	{&pv_engine_ksplice, 0, NULL, BOTH},
+	{&pv_engine_hotpatch_pad, 0, NULL, BOTH},
+	{&pv_engine_pulp, 0, NULL, BOTH},
+	{&pv_engine_int3_live, 0, NULL, BOTH},
+	{&pv_engine_klp, 0, NULL, BOTH},
+	{&pv_engine_got, 0, NULL, BOTH},
+	{&pv_engine_hijack_jmp, 0, NULL, PTRACE},
 	{&pv_engine_naive_write, 1,
 	 "never stops the threads and writes the jmp one byte per write, so a thread can "
-	 "execute a half-written jmp (caught by torn-exec or crash)"},
+	 "execute a half-written jmp (caught by torn-exec or crash)", BOTH},
 	{&pv_engine_no_quiesce, 1,
 	 "never checks where the stopped threads are, so one paused inside the first 5 bytes "
 	 "or inside the old function resumes in the middle of the new jmp or in old code "
-	 "after the switch (caught by torn-exec, crash or consistency)"},
+	 "after the switch (caught by torn-exec, crash or consistency)", BOTH},
+	{&pv_engine_clobber, 1,
+	 "the thread it hijacks to checksum the patch image gets its general registers back "
+	 "but not its SSE/AVX registers or flags (caught by state-regs on ptrace)", PTRACE},
+	{&pv_engine_eintr, 1,
+	 "kicks threads blocked in a system call out of the kernel without restart handling, "
+	 "so the call returns EINTR (caught by syscall-disrupted on ptrace)", PTRACE},
+	{&pv_engine_skip_thread, 1,
+	 "stops every thread but checks the stack of all but the newest, so the jmp goes in "
+	 "while that thread is inside or returns into the old function (caught by consistency "
+	 "or torn-exec)", BOTH},
+	{&pv_engine_bad_revert, 1,
+	 "revert restores the opcode byte of the 5 the jmp overwrote but not the displacement, "
+	 "which stays in the old function (caught by rollback-bytes, then torn-exec or crash)",
+	 BOTH},
+	{&pv_engine_no_sync, 1,
+	 "runs the breakpoint protocol without sync_core, so other cores may keep executing "
+	 "stale code bytes (caught by xmc-unsynced: pending, the emulator's strict CPU model "
+	 "is not in yet)", BOTH},
+	{&pv_engine_no_stack_check, 1,
+	 "switches every thread to the new code at once, even one inside or returning into a "
+	 "replaced function, which then runs old and new code in one thread (caught by "
+	 "consistency for `thread`: pending on emu; by target-verify on nested, where the old "
+	 "caller then calls the new callee)", BOTH},
+	{&pv_engine_free_early, 1,
+	 "revert unmaps the trampoline while a thread may still run in it (caught by crash "
+	 "now; use-after-revert once the emulator has it)", BOTH},
+	{&pv_engine_leaky, 1,
+	 "revert never unmaps the trampoline it mapped (caught by rollback-leak: pending, "
+	 "the emulator does not judge it yet)", BOTH},
+	{&pv_engine_redzone, 1,
+	 "its injected call puts its frame at the thread's rsp, overwriting the 128-byte red "
+	 "zone a leaf function may use (caught by state-mem or target-verify on ptrace: "
+	 "pending, the ptrace backend must honour PV_CALL_NO_REDZONE)", PTRACE},
 };
 
 const struct pv_engine_entry *pv_engine_catalogue(size_t *count)

@@ -11,6 +11,9 @@ struct pv_engine_entry {
 	int mutant;             /* non-zero for a mutant (carries a known defect) */
 	const char *defect;     /* for a mutant: the defect and the check that must
 	                           catch it; NULL otherwise */
+	unsigned backends;      /* enum pv_backend bits (harness/scenario.h): where
+	                           the engine is meaningful; a campaign on a backend
+	                           without --engine leaves the others out */
 };
 
 /* Every built-in engine, reference engines first; *count receives the size. */

@@ -16,7 +16,6 @@
  * stw-jmp by exactly one defect (engines/catalogue.c states it). */
 #include "jmp.h"
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,24 +23,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define JMP_LEN 5
-#define ENDBR64_LEN 4
+#include "common.h"
+
+#define JMP_LEN PV_ENG_JMP_LEN
+#define ENDBR64_LEN PV_ENG_ENDBR64_LEN
 /* How often apply/revert look again for quiet threads before giving up. */
 #define ATTEMPTS 20
-/* Deeper stacks are treated as unsafe: frames beyond this were not seen. */
-#define MAX_FRAMES 128
-/* Threads looked at without an allocation. */
-#define STACK_THREADS 64
+/* ksplice: fewer, longer waits (1, 2, 4, ... up to BACKOFF_MAX). */
+#define BACKOFF_ATTEMPTS 12
+#define BACKOFF_MAX 32u
 
 struct jmp_flags {
-	bool stop;     /* stop every thread around the writes */
-	bool quiesce;  /* refuse while a thread is inside a window (needs stop) */
-	bool bytewise; /* one space write per byte instead of one per jmp */
+	bool stop;          /* stop every thread around the writes */
+	bool quiesce;       /* refuse while a thread is inside a window (needs stop) */
+	bool bytewise;      /* one space write per byte instead of one per jmp */
+	bool backoff;       /* waits double between attempts (ksplice) */
+	bool skip_newest;   /* mutant: the newest thread's stack is never looked at */
+	unsigned restore_len; /* mutant: bytes revert puts back (0: all JMP_LEN) */
 };
 
 /* One replacement: where the jmp goes and what it must not race with. */
 struct jmp_site {
 	const char *name;    /* the old function's name, for messages */
+	char new_name[80];   /* "the replacement of NAME", for messages */
 	uint64_t at;         /* address of the jmp */
 	uint64_t old_lo, old_hi; /* the old function, jmp included: [lo, hi) */
 	uint64_t new_lo, new_hi; /* the new function */
@@ -59,55 +63,23 @@ struct jmp_state {
 
 /* ------------------------------------------------------------------ plan */
 
-static int refuse(struct pv_error *err, const struct pv_engine *e, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int refuse(struct pv_error *err, const struct pv_engine *e, const char *fmt, ...)
-{
-	char what[PV_ERROR_MSG_MAX - 64];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	return pv_error_set(err, PV_EREFUSED, "%s: %s", e->name, what);
-}
-
 static int jmp_plan(const struct pv_engine *e, const struct jmp_flags *flags,
                     const struct pv_patch_desc *patch, void **state, struct pv_error *err)
 {
 	*state = NULL;
-	if (!patch || patch->sz < offsetof(struct pv_patch_desc, hazards) + sizeof(unsigned))
-		return pv_error_set(err, PV_EABI, "%s: the patch description is from an older "
-		                                  "harness than this engine", e->name);
-	if (!patch->nfuncs || !patch->funcs)
-		return pv_error_set(err, PV_EINVAL, "%s: %s replaces no function", e->name,
-		                    patch->path ? patch->path : "the patch");
-	/* A redirect moves code, never data: the new code would use other data. */
-	if (patch->hazards & PV_HAZARD_DATA_LAYOUT_CHANGE)
-		return refuse(err, e, "the patch changes the layout of target data "
-		                      "(data-layout-change), which a jmp redirect cannot migrate");
-	if (patch->hazards & PV_HAZARD_MISSING_FUNCTION)
-		return refuse(err, e, "the patch replaces a function the target does not have "
-		                      "(missing-function)");
+	int rc = pv_eng_check_patch(e, patch, err);
+	if (rc)
+		return rc;
 	for (size_t i = 0; i < patch->nfuncs; i++) {
 		const struct pv_patch_func *f = &patch->funcs[i];
 		const char *name = f->old_name ? f->old_name : "?";
-		if ((f->prologue.hazards & PV_HAZARD_MISSING_FUNCTION) || !f->old_addr)
-			return refuse(err, e, "%s is not in the target (missing-function)", name);
 		unsigned off = f->prologue.endbr64 ? ENDBR64_LEN : 0;
-		if ((f->prologue.hazards & PV_HAZARD_TOO_SHORT) || f->old_size < off + JMP_LEN)
-			return refuse(err, e, "%s is too short for a 5-byte jmp (too-short)", name);
-		if (f->prologue.hazards & PV_HAZARD_BRANCH_INTO_PROLOGUE)
-			return refuse(err, e, "a branch in the target lands inside the first 5 bytes "
-			                      "of %s, which the jmp overwrites (branch-into-prologue)",
-			              name);
-		if (!f->new_addr)
-			return pv_error_set(err, PV_EINVAL, "%s: no address for the replacement of %s",
-			                    e->name, name);
-		int64_t disp = (int64_t)(f->new_addr - (f->old_addr + off + JMP_LEN));
-		if (disp < INT32_MIN || disp > INT32_MAX)
-			return refuse(err, e, "the replacement of %s is out of a jmp rel32's reach "
-			                      "(more than 2 GiB away)", name);
+		if (f->old_size < off + JMP_LEN)
+			return pv_eng_refuse(err, e, "%s is too short for a 5-byte jmp (too-short)",
+			                     name);
+		if (!pv_eng_rel32_reaches(f->old_addr + off + JMP_LEN, f->new_addr))
+			return pv_eng_refuse(err, e, "the replacement of %s is out of a jmp rel32's "
+			                             "reach (more than 2 GiB away)", name);
 	}
 
 	struct jmp_state *st = calloc(1, sizeof(*st) + patch->nfuncs * sizeof(st->sites[0]));
@@ -120,6 +92,7 @@ static int jmp_plan(const struct pv_engine *e, const struct jmp_flags *flags,
 		const struct pv_patch_func *f = &patch->funcs[i];
 		struct jmp_site *s = &st->sites[i];
 		s->name = f->old_name ? f->old_name : "?";
+		snprintf(s->new_name, sizeof(s->new_name), "the replacement of %s", s->name);
 		s->at = f->old_addr + (f->prologue.endbr64 ? ENDBR64_LEN : 0);
 		s->old_lo = f->old_addr;
 		s->old_hi = f->old_addr + f->old_size;
@@ -127,10 +100,7 @@ static int jmp_plan(const struct pv_engine *e, const struct jmp_flags *flags,
 			s->old_hi = s->at + JMP_LEN;
 		s->new_lo = f->new_addr;
 		s->new_hi = f->new_addr + (f->new_size ? f->new_size : 1);
-		uint32_t rel = (uint32_t)(f->new_addr - (s->at + JMP_LEN));
-		s->jmp[0] = 0xe9;
-		for (unsigned b = 0; b < 4; b++)
-			s->jmp[1 + b] = (uint8_t)(rel >> (8 * b));
+		pv_eng_jmp_rel32(s->jmp, s->at, f->new_addr);
 	}
 	*state = st;
 	return 0;
@@ -138,74 +108,38 @@ static int jmp_plan(const struct pv_engine *e, const struct jmp_flags *flags,
 
 /* ---------------------------------------------------------------- safety */
 
-/* Which site's window holds pc: the old function while applying; the new
- * function and the jmp's own bytes while reverting. NULL when none. */
-static const struct jmp_site *window_of(const struct jmp_state *st, bool reverting,
-                                        uint64_t pc)
-{
-	for (size_t i = 0; i < st->nsites; i++) {
-		const struct jmp_site *s = &st->sites[i];
-		if (!reverting && pc >= s->old_lo && pc < s->old_hi)
-			return s;
-		if (reverting && ((pc >= s->new_lo && pc < s->new_hi) ||
-		                  (pc >= s->at && pc < s->at + JMP_LEN)))
-			return s;
-	}
-	return NULL;
-}
-
-/* 0 when every live thread is clear of the windows, 1 when one is not (the
- * reason in why), or a negative code from the space. */
+/* 0 when every live thread is clear of the windows (the old functions while
+ * applying; the new functions and the jmps' own bytes while reverting), 1
+ * when one is not (the reason in why), or a negative code from the space. */
 static int threads_busy(const struct jmp_state *st, struct pv_space *space, bool reverting,
                         char *why, size_t whylen)
 {
-	struct pv_thread_info local[STACK_THREADS], *th = local;
-	size_t n = 0;
-	int rc = pv_space_threads(space, local, STACK_THREADS, &n);
-	if (!rc && n > STACK_THREADS) {
-		if (!(th = calloc(n, sizeof(*th))))
-			return PV_ENOMEM;
-		rc = pv_space_threads(space, th, n, &n);
-	}
-	uint64_t pcs[MAX_FRAMES];
-	int busy = 0;
-	for (size_t i = 0; !rc && !busy && i < n; i++) {
-		if (th[i].state == PV_THREAD_DONE)
-			continue;
-		size_t frames = 0;
-		rc = pv_space_backtrace(space, th[i].id, pcs, MAX_FRAMES, &frames);
-		if (rc == PV_EBUSY || (!rc && frames >= MAX_FRAMES)) {
-			/* Like livepatch: an unreliable stack is an unsafe one. */
-			snprintf(why, whylen, "the stack of thread %u cannot be walked reliably",
-			         th[i].id);
-			rc = 0;
-			busy = 1;
-			break;
-		}
-		for (size_t f = 0; !rc && f < frames; f++) {
-			const struct jmp_site *s = window_of(st, reverting, pcs[f]);
-			if (s) {
-				snprintf(why, whylen, "thread %u %s 0x%llx in %s%s", th[i].id,
-				         f ? "has a return address" : "is at", (unsigned long long)pcs[f],
-				         reverting ? "the replacement of " : "", s->name);
-				busy = 1;
-				break;
-			}
+	size_t nw = reverting ? 2 * st->nsites : st->nsites;
+	struct pv_eng_window *w = calloc(nw, sizeof(*w));
+	if (!w)
+		return PV_ENOMEM;
+	for (size_t i = 0; i < st->nsites; i++) {
+		const struct jmp_site *s = &st->sites[i];
+		if (!reverting) {
+			w[i] = (struct pv_eng_window){s->old_lo, s->old_hi, s->name};
+		} else {
+			w[2 * i] = (struct pv_eng_window){s->new_lo, s->new_hi, s->new_name};
+			w[2 * i + 1] = (struct pv_eng_window){s->at, s->at + JMP_LEN, s->name};
 		}
 	}
-	if (th != local)
-		free(th);
-	return rc ? rc : busy;
+	int rc = pv_eng_stacks_busy(space, w, nw, st->flags->skip_newest, why, whylen);
+	free(w);
+	return rc;
 }
 
 /* ---------------------------------------------------------------- writes */
 
 static int write_bytes(const struct jmp_state *st, struct pv_space *space, uint64_t at,
-                       const uint8_t *bytes)
+                       const uint8_t *bytes, unsigned len)
 {
 	if (!st->flags->bytewise)
-		return pv_space_write(space, at, bytes, JMP_LEN);
-	for (unsigned b = 0; b < JMP_LEN; b++) {
+		return pv_space_write(space, at, bytes, len);
+	for (unsigned b = 0; b < len; b++) {
 		int rc = pv_space_write(space, at + b, &bytes[b], 1);
 		if (rc)
 			return rc;
@@ -226,13 +160,15 @@ static int write_sites(struct jmp_state *st, struct pv_space *space, bool revert
 				return pv_error_set(err, rc, "%s: cannot read the entry of %s: %s", name,
 				                    st->sites[i].name, pv_strerror(rc));
 		}
+	/* bad-revert's defect: it puts back only the opcode byte. */
+	unsigned len = reverting && st->flags->restore_len ? st->flags->restore_len : JMP_LEN;
 	for (size_t i = 0; i < st->nsites; i++) {
 		struct jmp_site *s = &st->sites[i];
-		int rc = write_bytes(st, space, s->at, reverting ? s->saved : s->jmp);
+		int rc = write_bytes(st, space, s->at, reverting ? s->saved : s->jmp, len);
 		if (rc) {
 			for (size_t j = 0; j <= i; j++)
 				write_bytes(st, space, st->sites[j].at,
-				            reverting ? st->sites[j].jmp : st->sites[j].saved);
+				            reverting ? st->sites[j].jmp : st->sites[j].saved, JMP_LEN);
 			return pv_error_set(err, rc, "%s: cannot write %u bytes at 0x%llx (%s): %s",
 			                    name, JMP_LEN, (unsigned long long)s->at, s->name,
 			                    pv_strerror(rc));
@@ -255,9 +191,13 @@ static int jmp_switch(struct jmp_state *st, struct pv_space *space, bool reverti
 	const struct jmp_flags *fl = st->flags;
 	char why[160] = "";
 	char note[200];
-	for (unsigned attempt = 0; attempt < (fl->quiesce ? ATTEMPTS : 1u); attempt++) {
+	unsigned attempts = !fl->quiesce ? 1u : fl->backoff ? BACKOFF_ATTEMPTS : ATTEMPTS;
+	for (unsigned attempt = 0; attempt < attempts; attempt++) {
 		int rc;
-		if (attempt && (rc = pv_space_advance(space, attempt)) && rc != PV_EUNSUPPORTED)
+		unsigned wait = attempt;
+		if (fl->backoff && attempt)
+			wait = attempt < 6 ? 1u << (attempt - 1) : BACKOFF_MAX;
+		if (attempt && (rc = pv_space_advance(space, wait)) && rc != PV_EUNSUPPORTED)
 			return pv_error_set(err, rc, "%s: %s: letting the threads run failed: %s",
 			                    name, verb, pv_strerror(rc));
 		if (fl->stop && (rc = pv_space_stop_all(space)))
@@ -296,7 +236,7 @@ static int jmp_switch(struct jmp_state *st, struct pv_space *space, bool reverti
 		return rc;
 	}
 	return pv_error_set(err, PV_EBUSY, "%s: %s gave up after %u attempts, target unchanged: %s",
-	                    name, verb, ATTEMPTS, why);
+	                    name, verb, attempts, why);
 }
 
 static int jmp_apply(void *state, struct pv_space *space, struct pv_error *err)
@@ -330,6 +270,12 @@ static void jmp_release(void *state)
 static const struct jmp_flags stw_flags = {.stop = true, .quiesce = true};
 static const struct jmp_flags naive_flags = {.bytewise = true};
 static const struct jmp_flags no_quiesce_flags = {.stop = true};
+static const struct jmp_flags ksplice_flags = {.stop = true, .quiesce = true,
+                                               .backoff = true};
+static const struct jmp_flags skip_thread_flags = {.stop = true, .quiesce = true,
+                                                   .skip_newest = true};
+static const struct jmp_flags bad_revert_flags = {.stop = true, .quiesce = true,
+                                                  .restore_len = 1};
 
 static int stw_plan(const struct pv_patch_desc *p, void **s, struct pv_error *err)
 {
@@ -346,13 +292,70 @@ static int no_quiesce_plan(const struct pv_patch_desc *p, void **s, struct pv_er
 	return jmp_plan(&pv_engine_no_quiesce, &no_quiesce_flags, p, s, err);
 }
 
+static int ksplice_plan(const struct pv_patch_desc *p, void **s, struct pv_error *err)
+{
+	return jmp_plan(&pv_engine_ksplice, &ksplice_flags, p, s, err);
+}
+
+static int skip_thread_plan(const struct pv_patch_desc *p, void **s, struct pv_error *err)
+{
+	return jmp_plan(&pv_engine_skip_thread, &skip_thread_flags, p, s, err);
+}
+
+static int bad_revert_plan(const struct pv_patch_desc *p, void **s, struct pv_error *err)
+{
+	return jmp_plan(&pv_engine_bad_revert, &bad_revert_flags, p, s, err);
+}
+
+const struct pv_engine pv_engine_ksplice = {
+	.sz = sizeof(struct pv_engine),
+	.abi_version = PV_ABI_VERSION,
+	.name = "ksplice",
+	.description = "Stops the world, walks every thread's stack (an unreliable walk counts "
+	               "as unsafe) and writes a jmp rel32 over each entry only when no frame is "
+	               "in a replaced function, retrying with doubling waits up to a bound, else "
+	               "gives up with the target unchanged (Ksplice, Arnold and Kaashoek, "
+	               "EuroSys 2009).",
+	.consistency = PV_CONSISTENCY_GLOBAL,
+	.plan = ksplice_plan,
+	.apply = jmp_apply,
+	.revert = jmp_revert,
+	.release = jmp_release,
+};
+
+const struct pv_engine pv_engine_skip_thread = {
+	.sz = sizeof(struct pv_engine),
+	.abi_version = PV_ABI_VERSION,
+	.name = "skip-thread",
+	.description = "Mutant of stw-jmp: checks the stack of every thread but the newest "
+	               "before writing the jmp.",
+	.consistency = PV_CONSISTENCY_GLOBAL,
+	.plan = skip_thread_plan,
+	.apply = jmp_apply,
+	.revert = jmp_revert,
+	.release = jmp_release,
+};
+
+const struct pv_engine pv_engine_bad_revert = {
+	.sz = sizeof(struct pv_engine),
+	.abi_version = PV_ABI_VERSION,
+	.name = "bad-revert",
+	.description = "Mutant of stw-jmp: revert puts back only the first of the 5 bytes the "
+	               "jmp overwrote.",
+	.consistency = PV_CONSISTENCY_GLOBAL,
+	.plan = bad_revert_plan,
+	.apply = jmp_apply,
+	.revert = jmp_revert,
+	.release = jmp_release,
+};
+
 const struct pv_engine pv_engine_stw_jmp = {
 	.sz = sizeof(struct pv_engine),
 	.abi_version = PV_ABI_VERSION,
 	.name = "stw-jmp",
 	.description = "Stops every thread, retries until none is inside or returns into a "
-	               "replaced function, then writes a 5-byte jmp rel32 over each entry "
-	               "(Ksplice, EuroSys 2009; kpatch's stop_machine model).",
+	               "replaced function, then writes a 5-byte jmp rel32 over each entry, "
+	               "retrying at a steady pace (kpatch's stop_machine model, 2014).",
 	.consistency = PV_CONSISTENCY_GLOBAL,
 	.plan = stw_plan,
 	.apply = jmp_apply,

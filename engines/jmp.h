@@ -15,4 +15,13 @@ extern const struct pv_engine pv_engine_naive_write;
 /* Mutant: stops the threads but never looks where they are. */
 extern const struct pv_engine pv_engine_no_quiesce;
 
+/* stw-jmp with doubling waits between a bounded number of attempts. */
+extern const struct pv_engine pv_engine_ksplice;
+
+/* Mutant: the newest thread's stack is never checked. */
+extern const struct pv_engine pv_engine_skip_thread;
+
+/* Mutant: revert restores only the first of the 5 bytes. */
+extern const struct pv_engine pv_engine_bad_revert;
+
 #endif

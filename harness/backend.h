@@ -38,6 +38,10 @@ struct pv_backend_ops {
 /* The Unicorn backend (harness/backend_emu.c over emulator/emu.h). */
 extern const struct pv_backend_ops pv_backend_emu_ops;
 
+/* The ptrace backend: the native target as a real process
+ * (harness/ptrace/backend.c). */
+extern const struct pv_backend_ops pv_backend_ptrace_ops;
+
 /* "byte", "word8"; NULL for anything else. */
 const char *pv_mem_model_name(enum pv_mem_model m);
 /* PV_EINVAL for an unknown name. */

@@ -43,16 +43,30 @@ static const char *consistency_name(int c)
 	}
 }
 
-/* One line per engine: name, kind, consistency claimed, description; a
- * mutant's defect on an indented second line. */
+/* "emu,ptrace" for a mask of enum pv_backend bits. */
+static const char *backends_name(unsigned mask)
+{
+	switch (mask & PV_BACKEND_ALL) {
+	case PV_BACKEND_EMU: return "emu";
+	case PV_BACKEND_PTRACE: return "ptrace";
+	case PV_BACKEND_ALL: return "emu,ptrace";
+	default: return "-";
+	}
+}
+
+/* One line per engine: name, kind, consistency claimed, backends,
+ * description; a mutant's defect on an indented second line. */
 static int list_engines(void)
 {
 	size_t n;
 	const struct pv_engine_entry *cat = pv_engine_catalogue(&n);
+	printf("%-14s %-9s %-11s %-10s %s\n", "ENGINE", "KIND", "CONSISTENCY", "BACKENDS",
+	       "DESCRIPTION");
 	for (size_t i = 0; i < n; i++) {
 		const struct pv_engine *e = cat[i].engine;
-		printf("%-14s %-9s %-7s %s\n", e->name, cat[i].mutant ? "mutant" : "reference",
-		       consistency_name(e->consistency), e->description);
+		printf("%-14s %-9s %-11s %-10s %s\n", e->name, cat[i].mutant ? "mutant" : "reference",
+		       consistency_name(e->consistency), backends_name(cat[i].backends),
+		       e->description);
 		if (cat[i].defect)
 			printf("%-14s defect: %s\n", "", cat[i].defect);
 	}

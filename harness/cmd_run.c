@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "../engines/catalogue.h"
+#include "../engines/plugin.h"
 #include "analysis.h"
 #include "analysis_output.h"
 #include "cli.h"
@@ -27,21 +28,24 @@
 #include "scenario.h"
 
 static const char run_help[] =
-	"usage: patchvet run [--engine E]... [--scenario S]... [--backend emu]\n"
+	"usage: patchvet run [--engine E]... [--scenario S]... [--backend emu|ptrace|all]\n"
 	"                    [--schedules N] [--seed N] [--flavour F] [--explore random]\n"
 	"                    [--out DIR] [--format text,json]\n"
 	"\n"
 	"Without --engine and --backend: the default campaign. The patchability\n"
 	"analysis of the built-in scenarios (or those named) in every flavour, then\n"
 	"every `verdict` line of corpora/expected (of the named scenarios) run on its\n"
-	"backend; each result is compared with corpora/expected. Reports: DIR/report.txt\n"
-	"and report.json (analysis), DIR/results.json and results.txt (verdicts).\n"
+	"backend (ptrace ones with at most 20 schedules: real processes are slow); each\n"
+	"result is compared with corpora/expected. Reports: DIR/report.txt and\n"
+	"report.json (analysis), DIR/results.json and results.txt (verdicts).\n"
 	"\n"
-	"With --engine or --backend: an engine campaign. Every engine named (default:\n"
-	"all built-in ones, `patchvet list engines`) on every scenario named (a name or\n"
-	"a path; default: the built-in ones that list the backend), N schedules each\n"
-	"(default 1000) from the random explorer seeded with --seed (default 1), the\n"
-	"targets in flavour F (default plain). Writes DIR/results.json, results.txt and,\n"
+	"With --engine or --backend: an engine campaign on a backend (default emu: the\n"
+	"emulator; ptrace: the native targets as real processes; all: both). Every\n"
+	"engine named (default: all built-in ones, `patchvet list engines`) on every\n"
+	"scenario named (a name or a path; default: the built-in ones that list the\n"
+	"backend), N schedules each (default 1000) from the random explorer seeded\n"
+	"with --seed (default 1), the targets in flavour F (default plain). Writes\n"
+	"DIR/results.json, results.txt and,\n"
 	"for the first violation of each check, DIR/repro/ENGINE--SCENARIO--CHECK.pvr\n"
 	"(`patchvet replay` runs it again). DIR defaults to out/.\n"
 	"\n"
@@ -310,9 +314,6 @@ int pv_cmd_run(int argc, char **argv)
 		case 'b':
 			if (strcmp(optarg, "emu") && strcmp(optarg, "ptrace") && strcmp(optarg, "all"))
 				rc = pv_cli_usage("run", "unknown backend '%s' (emu, ptrace or all)", optarg);
-			else if (strcmp(optarg, "emu"))
-				rc = pv_cli_usage("run", "backend '%s' is not available in patchvet %s yet; "
-				                         "use --backend emu", optarg, PV_VERSION);
 			else
 				o.backend = optarg;
 			break;
@@ -335,6 +336,7 @@ int pv_cmd_run(int argc, char **argv)
 				rc = pv_cli_usage("run", "unknown flavour '%s' (plain, pad, fentry or cet)",
 				                  optarg);
 			o.flavour = fl;
+			o.flavour_given = true;
 			break;
 		}
 		case 'x':
@@ -354,8 +356,9 @@ int pv_cmd_run(int argc, char **argv)
 	}
 	if (rc < 0 && optind != argc)
 		rc = pv_cli_usage("run", "unexpected argument '%s'", argv[optind]);
+	/* Plugins are loaded (and checked) by the campaign. */
 	for (size_t i = 0; rc < 0 && i < o.nengines; i++)
-		if (!pv_engine_find(o.engines[i]))
+		if (!pv_plugin_is_path(o.engines[i]) && !pv_engine_find(o.engines[i]))
 			rc = pv_cli_usage("run", "unknown engine '%s'; `patchvet list engines` shows "
 			                         "the built-in ones", o.engines[i]);
 	if (rc < 0) {

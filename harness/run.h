@@ -19,6 +19,9 @@ struct pv_run_options {
 	size_t nengines;
 	const char *backend;     /* as given, NULL when not */
 	unsigned flavour;        /* one enum pv_flavour bit */
+	bool flavour_given;      /* --flavour was given; otherwise a scenario not
+	                            built in `flavour` runs in its first flavour
+	                            (counter-pad: pad) */
 	uint64_t schedules;
 	uint64_t seed;
 	const char *out_dir;

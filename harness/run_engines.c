@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../engines/catalogue.h"
+#include "../engines/plugin.h"
 #include "../reports/report.h"
 #include "backend.h"
 #include "campaign.h"
@@ -19,23 +20,38 @@
 #include "run.h"
 #include "scenario.h"
 
-/* A scenario with everything its jobs need, resolved and hashed once. */
+/* A scenario on one backend with everything its jobs need, resolved and
+ * hashed once (each backend runs its own build of the target). */
 struct scen {
 	struct pv_scenario *sc;
+	unsigned backend;        /* one enum pv_backend bit */
 	char file[PATH_MAX];
 	char target[PATH_MAX];
 	char patch[PATH_MAX];
 	char target_sha256[PV_SHA256_HEX_LEN + 1];
 	char patch_sha256[PV_SHA256_HEX_LEN + 1];
+	unsigned flavour;        /* the one its jobs run in */
 };
 
 struct plan {
 	struct scen **scens;     /* each allocated alone: jobs point into them */
 	size_t nscens;
-	struct pv_job *jobs;
+	struct pv_job *jobs;     /* grouped by backend, emu first */
 	const struct pv_expectation **expect; /* per job; NULL when not compared */
+	unsigned *backend;       /* per job: its enum pv_backend bit */
 	size_t njobs;
+	struct pv_plugin **plugins; /* --engine FILE.so, open until the end */
+	size_t nplugins;
 };
+
+/* Ptrace runs are real processes (about a tenth of a second each): the
+ * default campaign runs at most this many schedules of each ptrace job. */
+#define DEFAULT_PTRACE_SCHEDULES 20
+
+static const struct pv_backend_ops *backend_ops(unsigned backend)
+{
+	return backend == PV_BACKEND_PTRACE ? &pv_backend_ptrace_ops : &pv_backend_emu_ops;
+}
 
 static void plan_free(struct plan *p)
 {
@@ -46,17 +62,62 @@ static void plan_free(struct plan *p)
 	free(p->scens);
 	free(p->jobs);
 	free(p->expect);
+	free(p->backend);
+	for (size_t i = 0; i < p->nplugins; i++)
+		pv_plugin_close(p->plugins[i]);
+	free(p->plugins);
+}
+
+/* The engine of --engine ARG: a built-in one, or a plugin loaded into p. */
+static int find_engine(struct plan *p, const char *arg, const struct pv_engine **e,
+                       unsigned *backends, struct pv_error *err)
+{
+	if (!pv_plugin_is_path(arg)) {
+		const struct pv_engine_entry *b = pv_engine_find(arg);
+		if (!b)
+			return pv_error_set(err, PV_ENOENT, "unknown engine '%s'; `patchvet list "
+			                                    "engines` shows the built-in ones, and a "
+			                                    "plugin is given by its path", arg);
+		*e = b->engine;
+		*backends = b->backends;
+		return 0;
+	}
+	struct pv_plugin **v = realloc(p->plugins, (p->nplugins + 1) * sizeof(*v));
+	if (!v)
+		return pv_error_set(err, PV_ENOMEM, "out of memory");
+	p->plugins = v;
+	int rc = pv_plugin_open(arg, &v[p->nplugins], err);
+	if (rc)
+		return rc;
+	*e = pv_plugin_engine(v[p->nplugins++]);
+	*backends = PV_BACKEND_ALL;
+	return 0;
+}
+
+/* The flavour a scenario's jobs run in: the one asked for, or, when
+ * --flavour was not given and the scenario is not built in it, the
+ * scenario's first (so counter-pad runs in pad). */
+static unsigned job_flavour(unsigned flavour, bool given, const struct pv_scenario *sc)
+{
+	if (given || (sc->flavours & flavour))
+		return flavour;
+	for (unsigned b = 1; b <= PV_FLAVOUR_ALL; b <<= 1)
+		if (sc->flavours & b)
+			return b;
+	return flavour;
 }
 
 /* Loads scenario `what` (or finds it when loaded already) and checks that it
- * can run on emu in `flavour`: its files exist and are hashed. `where`
- * prefixes messages about it (an expected file's line), may be "". */
+ * can run on `backend` in its job flavour (job_flavour): its files exist and
+ * are hashed. `where` prefixes messages about it (an expected file's line),
+ * may be "". */
 static int plan_scenario(struct plan *p, const char *what, const char *data,
-                         unsigned flavour, const char *where, size_t *index,
-                         struct pv_error *err)
+                         const struct pv_run_options *o, unsigned backend,
+                         const char *where, size_t *index, struct pv_error *err)
 {
 	for (size_t i = 0; i < p->nscens; i++)
-		if (!strcmp(p->scens[i]->sc->name, what) || !strcmp(p->scens[i]->sc->file, what)) {
+		if (p->scens[i]->backend == backend &&
+		    (!strcmp(p->scens[i]->sc->name, what) || !strcmp(p->scens[i]->sc->file, what))) {
 			*index = i;
 			return 0;
 		}
@@ -78,18 +139,24 @@ static int plan_scenario(struct plan *p, const char *what, const char *data,
 		return rc;
 	}
 	v[p->nscens++] = s;
+	s->backend = backend;
 	const struct pv_scenario *sc = s->sc;
-	if (!(sc->backends & PV_BACKEND_EMU))
-		return pv_error_set(err, PV_EINVAL, "%sscenario %s does not list emu among its "
-		                                    "backends (%s)", where, sc->name, sc->file);
+	unsigned flavour = s->flavour = job_flavour(o->flavour, o->flavour_given, sc);
+	if (!(sc->backends & backend))
+		return pv_error_set(err, PV_EINVAL, "%sscenario %s does not list %s among its "
+		                                    "backends (%s)", where, sc->name,
+		                    pv_backend_name(backend), sc->file);
 	if (!(sc->flavours & flavour))
 		return pv_error_set(err, PV_EINVAL, "%sscenario %s is not built in flavour %s (%s)",
 		                    where, sc->name, pv_flavour_name(flavour), sc->file);
 	if (!sc->patch)
 		return pv_error_set(err, PV_EINVAL, "%sscenario %s has no patch, and an engine "
 		                                    "needs one (%s)", where, sc->name, sc->file);
-	if ((rc = pv_scenario_emu_target_path(sc, data, flavour, s->target, sizeof(s->target),
-	                                      err)) ||
+	if ((rc = backend == PV_BACKEND_EMU
+	                  ? pv_scenario_emu_target_path(sc, data, flavour, s->target,
+	                                                sizeof(s->target), err)
+	                  : pv_scenario_target_path(sc, data, flavour, s->target,
+	                                            sizeof(s->target), err)) ||
 	    (rc = pv_scenario_patch_path(sc, data, s->patch, sizeof(s->patch), err)))
 		return rc;
 	if (!realpath(sc->file, s->file))
@@ -110,7 +177,7 @@ static int plan_scenario(struct plan *p, const char *what, const char *data,
 }
 
 static int plan_job(struct plan *p, size_t scen, const struct pv_engine *engine,
-                    unsigned flavour, const struct pv_expectation *x, struct pv_error *err)
+                    const struct pv_expectation *x, struct pv_error *err)
 {
 	struct pv_job *jobs = realloc(p->jobs, (p->njobs + 1) * sizeof(*jobs));
 	if (jobs)
@@ -118,7 +185,10 @@ static int plan_job(struct plan *p, size_t scen, const struct pv_engine *engine,
 	const struct pv_expectation **ex = realloc(p->expect, (p->njobs + 1) * sizeof(*ex));
 	if (ex)
 		p->expect = ex;
-	if (!jobs || !ex)
+	unsigned *bk = realloc(p->backend, (p->njobs + 1) * sizeof(*bk));
+	if (bk)
+		p->backend = bk;
+	if (!jobs || !ex || !bk)
 		return pv_error_set(err, PV_ENOMEM, "out of memory");
 	const struct scen *s = p->scens[scen];
 	struct pv_job *j = &jobs[p->njobs];
@@ -126,7 +196,7 @@ static int plan_job(struct plan *p, size_t scen, const struct pv_engine *engine,
 	j->engine = engine;
 	j->scenario = s->sc->name;
 	j->scenario_file = s->file;
-	j->flavour = pv_flavour_name(flavour);
+	j->flavour = pv_flavour_name(s->flavour);
 	j->target = s->target;
 	j->patch = s->patch;
 	memcpy(j->target_sha256, s->target_sha256, sizeof(j->target_sha256));
@@ -135,6 +205,7 @@ static int plan_job(struct plan *p, size_t scen, const struct pv_engine *engine,
 	                                   .iterations = s->sc->iterations,
 	                                   .param = s->sc->param};
 	ex[p->njobs] = x;
+	bk[p->njobs] = s->backend;
 	p->njobs++;
 	return 0;
 }
@@ -145,61 +216,87 @@ static int unknown_engine(const char *name, const char *where, struct pv_error *
 	                                    "shows the built-in ones", where, name);
 }
 
-/* Jobs from the command line: engines x scenarios. */
+/* Jobs from the command line: engines x scenarios, on each backend of
+ * `backends` (emu first). */
 static int plan_explicit(struct plan *p, const struct pv_run_options *o, const char *data,
-                         struct pv_error *err)
+                         unsigned backends, struct pv_error *err)
 {
 	size_t ncat;
 	const struct pv_engine_entry *cat = pv_engine_catalogue(&ncat);
-	const struct pv_engine **engines = calloc(o->nengines ? o->nengines : ncat,
-	                                          sizeof(*engines));
-	if (!engines)
+	size_t cap = o->nengines ? o->nengines : ncat;
+	const struct pv_engine **engines = calloc(cap, sizeof(*engines));
+	unsigned *cat_backends = calloc(cap, sizeof(*cat_backends));
+	if (!engines || !cat_backends) {
+		free(engines);
+		free(cat_backends);
 		return pv_error_set(err, PV_ENOMEM, "out of memory");
+	}
 	size_t nengines = 0;
 	int rc = 0;
-	for (size_t i = 0; !rc && i < (o->nengines ? o->nengines : ncat); i++) {
-		const struct pv_engine_entry *e = o->nengines ? pv_engine_find(o->engines[i]) : &cat[i];
-		if (!e)
-			rc = unknown_engine(o->engines[i], "", err);
-		else
-			engines[nengines++] = e->engine;
+	for (size_t i = 0; !rc && i < cap; i++) {
+		if (o->nengines) {
+			rc = find_engine(p, o->engines[i], &engines[nengines], &cat_backends[nengines],
+			                 err);
+			nengines += !rc;
+		} else {
+			cat_backends[nengines] = cat[i].backends;
+			engines[nengines++] = cat[i].engine;
+		}
 	}
 	char **names = NULL;
 	size_t nnames = 0;
 	if (!rc && !o->nscenarios)
 		rc = pv_scenario_list(data, &names, &nnames, err);
-	for (size_t i = 0; !rc && i < (o->nscenarios ? o->nscenarios : nnames); i++) {
-		size_t si;
-		if (!o->nscenarios) {
-			/* The default list: built-in scenarios that run on emu. */
-			struct pv_scenario *sc = NULL;
-			if ((rc = pv_scenario_load(names[i], data, &sc, err)))
-				break;
-			bool fits = (sc->backends & PV_BACKEND_EMU) && (sc->flavours & o->flavour) &&
-			            sc->patch;
-			pv_scenario_free(sc);
-			if (!fits)
-				continue;
+	for (unsigned b = PV_BACKEND_EMU; !rc && b <= PV_BACKEND_PTRACE; b <<= 1) {
+		if (!(backends & b))
+			continue;
+		for (size_t i = 0; !rc && i < (o->nscenarios ? o->nscenarios : nnames); i++) {
+			size_t si;
+			if (!o->nscenarios) {
+				/* The default list: built-in scenarios that run on b. */
+				struct pv_scenario *sc = NULL;
+				if ((rc = pv_scenario_load(names[i], data, &sc, err)))
+					break;
+				bool fits = (sc->backends & b) && sc->patch &&
+				            (sc->flavours & job_flavour(o->flavour, o->flavour_given, sc));
+				pv_scenario_free(sc);
+				if (!fits)
+					continue;
+			} else if (backends != b) {
+				/* --backend all: a named scenario runs on the backends it
+				 * lists (one listing none of them is still an error). */
+				struct pv_scenario *sc = NULL;
+				if ((rc = pv_scenario_load(o->scenarios[i], data, &sc, err)))
+					break;
+				bool skip = !(sc->backends & b) && (sc->backends & backends);
+				pv_scenario_free(sc);
+				if (skip)
+					continue;
+			}
+			rc = plan_scenario(p, o->nscenarios ? o->scenarios[i] : names[i], data, o, b,
+			                   "", &si, err);
+			/* Without --engine, each engine runs where it means something. */
+			for (size_t k = 0; !rc && k < nengines; k++)
+				if (o->nengines || (cat_backends[k] & b))
+					rc = plan_job(p, si, engines[k], NULL, err);
 		}
-		rc = plan_scenario(p, o->nscenarios ? o->scenarios[i] : names[i], data, o->flavour,
-		                   "", &si, err);
-		for (size_t k = 0; !rc && k < nengines; k++)
-			rc = plan_job(p, si, engines[k], o->flavour, NULL, err);
 	}
 	for (size_t i = 0; i < nnames; i++)
 		free(names[i]);
 	free(names);
 	free(engines);
+	free(cat_backends);
 	return rc;
 }
 
-/* Jobs from the verdict lines of expected on emu. */
+/* Jobs from the verdict lines of expected, on their backend (emu's first). */
 static int plan_expected(struct plan *p, const struct pv_run_options *o, const char *data,
                          const struct pv_expected *x, struct pv_error *err)
 {
-	for (size_t i = 0; i < x->count; i++) {
-		const struct pv_expectation *it = &x->items[i];
-		if (strcmp(it->kind, "verdict") || strcmp(it->backend, "emu"))
+	for (size_t n = 0; n < 2 * x->count; n++) {
+		const struct pv_expectation *it = &x->items[n % x->count];
+		unsigned b = n < x->count ? PV_BACKEND_EMU : PV_BACKEND_PTRACE;
+		if (strcmp(it->kind, "verdict") || strcmp(it->backend, pv_backend_name(b)))
 			continue;
 		bool wanted = !o->nscenarios;
 		for (size_t k = 0; !wanted && k < o->nscenarios; k++)
@@ -212,9 +309,9 @@ static int plan_expected(struct plan *p, const struct pv_run_options *o, const c
 		if (!e)
 			return unknown_engine(it->engine, where, err);
 		size_t si;
-		int rc = plan_scenario(p, it->scenario, data, o->flavour, where, &si, err);
+		int rc = plan_scenario(p, it->scenario, data, o, b, where, &si, err);
 		if (!rc)
-			rc = plan_job(p, si, e->engine, o->flavour, it, err);
+			rc = plan_job(p, si, e->engine, it, err);
 		if (rc)
 			return rc;
 	}
@@ -339,38 +436,68 @@ static int compare(struct pv_campaign *c, const struct plan *p, struct pv_error 
 	return unexpected ? PV_EXIT_VIOLATION : error ? PV_EXIT_INTERNAL : PV_EXIT_OK;
 }
 
+/* The backends a campaign runs on: --backend, else emu (an explicit
+ * campaign) or those of the verdict lines (the default one). */
+static int select_backends(const char *name, bool from_expected, unsigned *out,
+                           struct pv_error *err)
+{
+	if (!name)
+		*out = from_expected ? PV_BACKEND_ALL : PV_BACKEND_EMU;
+	else if (!strcmp(name, "all"))
+		*out = PV_BACKEND_ALL;
+	else if (!strcmp(name, "emu"))
+		*out = PV_BACKEND_EMU;
+	else if (!strcmp(name, "ptrace"))
+		*out = PV_BACKEND_PTRACE;
+	else
+		return pv_error_set(err, PV_EINVAL, "unknown backend '%s' (emu, ptrace or all)",
+		                    name);
+	return 0;
+}
+
 int pv_run_engines(const struct pv_run_options *o, const char *data_dir,
                    const struct pv_expected *expected, bool from_expected, int *exit_code,
                    struct pv_error *err)
 {
-	if (o->backend && strcmp(o->backend, "emu"))
-		return pv_error_set(err, PV_EUNSUPPORTED, "backend '%s' is not available in patchvet "
-		                                          "%s (it runs emu)", o->backend, PV_VERSION);
+	unsigned backends;
+	int rc = select_backends(o->backend, from_expected, &backends, err);
+	if (rc)
+		return rc;
+	const char *bnames = backends == PV_BACKEND_ALL ? "emu and ptrace"
+	                                                : pv_backend_name(backends);
 	struct plan p = {0};
 	struct pv_campaign c;
 	pv_campaign_init(&c);
-	int rc = from_expected ? plan_expected(&p, o, data_dir, expected, err)
-	                       : plan_explicit(&p, o, data_dir, err);
+	rc = from_expected ? plan_expected(&p, o, data_dir, expected, err)
+	                   : plan_explicit(&p, o, data_dir, backends, err);
 	if (rc || !p.njobs) {
 		if (!rc && !from_expected)
-			rc = pv_error_set(err, PV_ENOENT, "no scenario to run on emu in flavour %s",
-			                  pv_flavour_name(o->flavour));
+			rc = pv_error_set(err, PV_ENOENT, "no scenario to run on %s in flavour %s",
+			                  bnames, pv_flavour_name(o->flavour));
 		*exit_code = PV_EXIT_OK;
 		plan_free(&p);
 		return rc;
 	}
 	struct progress pr = {.f = stderr, .tty = isatty(fileno(stderr)), .last = now_s()};
 	struct pv_drive_config cfg = {
-		.backend = &pv_backend_emu_ops,
 		.explorer = {.kind = PV_EXPLORE_RANDOM, .seed = o->seed},
-		.schedules = o->schedules,
 		.mem_model = PV_MEM_BYTE,
 		.out_dir = o->out_dir,
 		.progress = on_progress,
 		.progress_ctx = &pr,
 	};
-	if (!(rc = pv_mkdir_p(o->out_dir, err)))
-		rc = pv_drive(&cfg, p.jobs, p.njobs, &c, err);
+	uint64_t ptrace_schedules = o->schedules;
+	if (from_expected && ptrace_schedules > DEFAULT_PTRACE_SCHEDULES)
+		ptrace_schedules = DEFAULT_PTRACE_SCHEDULES;
+	rc = pv_mkdir_p(o->out_dir, err);
+	/* One drive per backend, over its run of jobs (they are grouped). */
+	for (size_t lo = 0, hi; !rc && lo < p.njobs; lo = hi) {
+		for (hi = lo; hi < p.njobs && p.backend[hi] == p.backend[lo]; hi++)
+			;
+		cfg.backend = backend_ops(p.backend[lo]);
+		cfg.schedules = p.backend[lo] == PV_BACKEND_PTRACE ? ptrace_schedules : o->schedules;
+		rc = pv_drive(&cfg, p.jobs + lo, hi - lo, &c, err);
+	}
 	if (pr.drawn)
 		fputs("\r\033[K", stderr);
 	int status = PV_EXIT_OK;
@@ -380,11 +507,21 @@ int pv_run_engines(const struct pv_run_options *o, const char *data_dir,
 			rc = status;
 	}
 	if (!rc) {
+		char each[64];
+		if (from_expected && ptrace_schedules != o->schedules &&
+		    (backends & PV_BACKEND_PTRACE))
+			snprintf(each, sizeof(each), "%llu schedules each, %llu on ptrace",
+			         (unsigned long long)o->schedules, (unsigned long long)ptrace_schedules);
+		else
+			snprintf(each, sizeof(each), "%llu schedules each",
+			         (unsigned long long)o->schedules);
 		printf("%spatchvet %s campaign: %zu engine run%s on %s (flavour %s, %s explorer, "
-		       "seed %llu, %llu schedules each)%s\n\n",
-		       from_expected ? "\n" : "", PV_VERSION, p.njobs, p.njobs == 1 ? "" : "s", cfg.backend->name,
-		       pv_flavour_name(o->flavour), pv_explorer_name(cfg.explorer.kind),
-		       (unsigned long long)o->seed, (unsigned long long)o->schedules,
+		       "seed %llu, %s)%s\n\n",
+		       from_expected ? "\n" : "", PV_VERSION, p.njobs, p.njobs == 1 ? "" : "s", bnames,
+		       o->flavour_given ? pv_flavour_name(o->flavour)
+		                        : "plain, or the scenario's own",
+		       pv_explorer_name(cfg.explorer.kind),
+		       (unsigned long long)o->seed, each,
 		       from_expected ? ", compared with corpora/expected" : "");
 		pv_report_text(&c, o->out_dir, stdout);
 		rc = write_reports(o, &c, err);

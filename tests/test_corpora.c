@@ -14,7 +14,8 @@
 
 #include "helpers.h"
 
-static const char *const targets[] = {"counter", "datachange", "prologue-branch", "tiny"};
+static const char *const targets[] = {"counter", "datachange", "prologue-branch", "tiny",
+                                      "blocking", "fpu", "signals", "hotpatch", "nested"};
 #define NTARGETS (sizeof(targets) / sizeof(targets[0]))
 static const char *const flavours[] = {"plain", "pad", "fentry", "cet"};
 #define NFLAVOURS (sizeof(flavours) / sizeof(flavours[0]))
@@ -68,6 +69,42 @@ Test(corpora, counter_runs) { runs_in_every_flavour("counter"); }
 Test(corpora, datachange_runs) { runs_in_every_flavour("datachange"); }
 Test(corpora, prologue_branch_runs) { runs_in_every_flavour("prologue-branch"); }
 Test(corpora, tiny_runs) { runs_in_every_flavour("tiny"); }
+Test(corpora, hotpatch_runs) { runs_in_every_flavour("hotpatch"); }
+Test(corpora, nested_runs) { runs_in_every_flavour("nested"); }
+
+/* The native-only targets of the ptrace backend: their workloads are
+ * measured in time (items 50 us apart, signals), so smaller runs. */
+static void runs_natively(const char *target, const char *const args[][3], size_t n)
+{
+	for (size_t f = 0; f < NFLAVOURS; f++) {
+		char path[512];
+		snprintf(path, sizeof(path), PV_BUILD_DIR "/corpora/targets/%s-%s", target,
+		         flavours[f]);
+		for (size_t i = 0; i < n; i++)
+			expect_runs(path, args[i][0], args[i][1], args[i][2]);
+	}
+}
+
+Test(corpora, blocking_runs)
+{
+	static const char *const args[][3] = {{NULL, NULL, NULL}, {"4", "200", NULL},
+	                                      {"7", "50", "0"}};
+	runs_natively("blocking", args, 3);
+}
+
+Test(corpora, fpu_runs)
+{
+	static const char *const args[][3] = {{NULL, NULL, NULL}, {"2", "5000", NULL},
+	                                      {"1", "7", NULL}};
+	runs_natively("fpu", args, 3);
+}
+
+Test(corpora, signals_runs)
+{
+	static const char *const args[][3] = {{NULL, NULL, NULL}, {"3", "100000", NULL},
+	                                      {"2", "1", NULL}};
+	runs_natively("signals", args, 3);
+}
 
 Test(corpora, counter_static_and_nopie_run)
 {
@@ -190,6 +227,7 @@ Test(corpora, flavour_entry_bytes)
 		const char *fn = !strcmp(targets[t], "counter")      ? "bump"
 		                 : !strcmp(targets[t], "datachange") ? "config_add"
 		                 : !strcmp(targets[t], "tiny")       ? "tiny_zero"
+		                 : !strcmp(targets[t], "nested")     ? "outer"
 		                                                     : NULL;
 		if (!fn)
 			continue;
@@ -216,6 +254,24 @@ Test(corpora, flavour_entry_bytes)
 		cr_assert(find_sym(path, fn, &s), "%s: no %s", path, fn);
 		cr_expect_eq(memcmp(s.bytes, endbr64, 4), 0, "%s: %s does not start with endbr64", path,
 		             fn);
+	}
+}
+
+/* hotpatch's bump is hot-patchable in every flavour: an 8-byte first
+ * instruction and at least 5 padding bytes before it. */
+Test(corpora, hotpatch_bump_is_hot_patchable)
+{
+	static const unsigned char lea[] = {0x48, 0x8d, 0xa4, 0x24, 0, 0, 0, 0};
+	struct sym s;
+	for (size_t f = 0; f < NFLAVOURS; f++) {
+		char path[512];
+		snprintf(path, sizeof(path), PV_BUILD_DIR "/corpora/targets/hotpatch-%s", flavours[f]);
+		cr_assert(find_sym(path, "bump", &s), "%s: no bump", path);
+		cr_expect_eq(memcmp(s.bytes, lea, sizeof(lea)), 0, "%s: bump does not start with "
+		             "lea 0x0(%%rsp),%%rsp", path);
+		for (size_t i = 11; i < 16; i++)
+			cr_expect(s.before[i] == 0xcc || s.before[i] == 0x90, "%s: byte %zd before bump "
+			          "is %02x", path, (ssize_t)i - 16, s.before[i]);
 	}
 }
 

@@ -4,6 +4,7 @@
 #include <json-c/json.h>
 
 #include <ftw.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -318,4 +319,167 @@ Test(e2e_emu, list_engines_shows_the_catalogue)
 		cr_expect(strstr(o.out, names[i]) != NULL, "%s not in:\n%s", names[i], o.out);
 	cr_expect(strstr(o.out, "defect:") != NULL, "%s", o.out);
 	pv_test_output_free(&o);
+}
+
+/* ------------------------------------------------------------ issue 5 */
+
+/* The reference engines of issue 5 on the scenarios of their layouts (and
+ * where they refuse), with the mutants of those scenarios, compared with
+ * corpora/expected by the default campaign: every line as expected. */
+Test(e2e_emu, reference_engines_match_the_expected_matrix)
+{
+	struct tmp t;
+	tmp_make(&t);
+	struct pv_test_output o = run_pv((char *[]){
+		BIN, "run", "--scenario", "counter-pad", "--scenario", "counter-fentry", "--scenario",
+		"hotpatch", "--scenario", "nested", "--schedules", "300", "--out", t.dir, NULL});
+	cr_expect_eq(o.status, 0, "exit %d\n%s\n%s", o.status, o.out, o.err);
+	cr_expect(strstr(o.out, "0 unexpected") != NULL, "%s", o.out);
+	struct json_object *j = results_of(t.dir);
+	static const struct {
+		const char *engine, *scenario, *verdict, *flavour;
+	} want[] = {
+		{"pulp", "counter-pad", "SAFE", "pad"},
+		{"hotpatch-pad", "counter-pad", "REFUSED", "pad"},
+		{"int3-live", "counter-fentry", "SAFE", "fentry"},
+		{"klp", "counter-fentry", "SAFE", "fentry"},
+		{"got", "counter-fentry", "REFUSED", "fentry"},
+		{"hotpatch-pad", "hotpatch", "SAFE", "plain"},
+		{"klp", "nested", "SAFE", "fentry"},
+		{"int3-live", "nested", "UNSAFE", "fentry"},
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		struct json_object *r = result_for(j, want[i].engine, want[i].scenario);
+		cr_expect_str_eq(json_object_get_string(get(r, "verdict")), want[i].verdict, "%s: %s",
+		                 want[i].engine, json_object_to_json_string(r));
+		cr_expect_str_eq(json_object_get_string(get(r, "flavour")), want[i].flavour, "%s",
+		                 want[i].engine);
+		if (!strcmp(want[i].verdict, "SAFE"))
+			cr_expect_gt(json_object_get_int64(get(r, "applied")), 150, "%s: %s",
+			             want[i].engine, json_object_to_json_string(r));
+	}
+	json_object_put(j);
+	pv_test_output_free(&o);
+	tmp_clean(&t);
+}
+
+/* A mutant the emulator's checks catch now: exit 1, UNSAFE with its check. */
+static void mutant_caught_by(const char *engine, const char *scenario, const char *check)
+{
+	struct tmp t;
+	tmp_make(&t);
+	struct pv_test_output o = campaign(engine, scenario, NULL, "500", t.dir);
+	cr_expect_eq(o.status, 1, "%s: exit %d\n%s\n%s", engine, o.status, o.out, o.err);
+	pv_test_output_free(&o);
+	struct json_object *j = results_of(t.dir);
+	struct json_object *r = result_for(j, engine, scenario);
+	cr_expect_str_eq(json_object_get_string(get(r, "verdict")), "UNSAFE", "%s", engine);
+	struct json_object *vs = get(r, "violations");
+	bool found = false;
+	for (size_t i = 0; i < json_object_array_length(vs); i++)
+		found |= !strcmp(json_object_get_string(get(json_object_array_get_idx(vs, i),
+		                                            "check")), check);
+	cr_expect(found, "%s on %s: no %s in %s", engine, scenario, check,
+	          json_object_to_json_string(vs));
+	json_object_put(j);
+	tmp_clean(&t);
+}
+
+Test(e2e_emu, skip_thread_is_caught_by_consistency)
+{
+	mutant_caught_by("skip-thread", "counter", "consistency");
+}
+
+Test(e2e_emu, bad_revert_is_caught_by_rollback_bytes)
+{
+	mutant_caught_by("bad-revert", "counter", "rollback-bytes");
+}
+
+Test(e2e_emu, free_early_is_caught_by_crash)
+{
+	mutant_caught_by("free-early", "counter-fentry", "crash");
+}
+
+Test(e2e_emu, no_stack_check_is_caught_by_target_verify_on_nested)
+{
+	mutant_caught_by("no-stack-check", "nested", "target-verify");
+}
+
+Test(e2e_emu, a_campaign_without_engine_leaves_out_ptrace_only_engines)
+{
+	struct tmp t;
+	tmp_make(&t);
+	struct pv_test_output o = run_pv((char *[]){
+		BIN, "run", "--backend", "emu", "--scenario", "tiny", "--schedules", "5", "--out",
+		t.dir, NULL});
+	cr_expect_eq(o.status, 0, "exit %d\n%s\n%s", o.status, o.out, o.err);
+	struct json_object *j = results_of(t.dir);
+	struct json_object *rs = get(j, "results");
+	cr_expect_geq(json_object_array_length(rs), 15);
+	for (size_t i = 0; i < json_object_array_length(rs); i++) {
+		const char *e = json_object_get_string(get(json_object_array_get_idx(rs, i), "engine"));
+		cr_expect(strcmp(e, "redzone") && strcmp(e, "clobber") && strcmp(e, "hijack-jmp"),
+		          "ptrace-only %s ran on emu", e);
+	}
+	json_object_put(j);
+	pv_test_output_free(&o);
+	tmp_clean(&t);
+}
+
+/* ------------------------------------------------------------ plugins */
+
+/* Builds docs/examples/stw-engine into dir/name with make, as an engine
+ * author would (only include/ on the include path). */
+static void build_example(const char *dir, const char *name, const char *abi)
+{
+	free(pv_test_sh("make -s -C %s/docs/examples/stw-engine PATCHVET_INCLUDE=%s/include "
+	                "OUT=%s/%s %s%s 2>&1",
+	                PV_SOURCE_DIR, PV_SOURCE_DIR, dir, name, abi ? "EXAMPLE_ABI_VERSION=" : "",
+	                abi ? abi : ""));
+}
+
+Test(e2e_emu, example_plugin_engine_is_safe_on_counter)
+{
+	struct tmp t;
+	tmp_make(&t);
+	build_example(t.dir, "example-stw.so", NULL);
+	char so[128];
+	snprintf(so, sizeof(so), "%s/example-stw.so", t.dir);
+	struct pv_test_output o = campaign(so, "counter", NULL, "300", t.dir);
+	cr_expect_eq(o.status, 0, "exit %d\n%s\n%s", o.status, o.out, o.err);
+	struct json_object *j = results_of(t.dir);
+	struct json_object *r = result_for(j, "example-stw", "counter");
+	cr_expect_str_eq(json_object_get_string(get(r, "verdict")), "SAFE", "%s",
+	                 json_object_to_json_string(r));
+	cr_expect_gt(json_object_get_int64(get(r, "applied")), 150);
+	json_object_put(j);
+	pv_test_output_free(&o);
+	tmp_clean(&t);
+}
+
+Test(e2e_emu, plugin_for_another_abi_is_refused)
+{
+	struct tmp t;
+	tmp_make(&t);
+	build_example(t.dir, "abi99.so", "99");
+	char so[128];
+	snprintf(so, sizeof(so), "%s/abi99.so", t.dir);
+	struct pv_test_output o = run_pv((char *[]){BIN, "run", "--backend", "emu", "--engine", so,
+	                                            "--scenario", "counter", "--out", t.dir, NULL});
+	cr_expect_eq(o.status, 2, "exit %d\n%s\n%s", o.status, o.out, o.err);
+	cr_expect_eq(pv_test_count_lines(o.err), 1, "%s", o.err);
+	cr_expect(strstr(o.err, "ABI 99") && strstr(o.err, "ABI 1"), "both versions not in: %s",
+	          o.err);
+	cr_expect(strstr(o.err, so) != NULL, "%s", o.err);
+	pv_test_output_free(&o);
+	/* not a shared object, or none at all: exit 2 as well */
+	o = run_pv((char *[]){BIN, "run", "--backend", "emu", "--engine", "/etc/passwd", NULL});
+	cr_expect_eq(o.status, 2, "exit %d: %s", o.status, o.err);
+	cr_expect_eq(pv_test_count_lines(o.err), 1, "%s", o.err);
+	pv_test_output_free(&o);
+	o = run_pv((char *[]){BIN, "run", "--backend", "emu", "--engine", "/nonexistent/x.so", NULL});
+	cr_expect_eq(o.status, 2, "exit %d: %s", o.status, o.err);
+	cr_expect(strstr(o.err, "/nonexistent/x.so") != NULL, "%s", o.err);
+	pv_test_output_free(&o);
+	tmp_clean(&t);
 }

@@ -1,4 +1,4 @@
-/* Suite `engines`: the jmp-redirect family and the catalogue, against a mock
+/* Suite `engines`: every built-in engine and the catalogue, against a mock
  * space (an in-memory struct pv_space_ops that records every call). */
 #include <criterion/criterion.h>
 
@@ -11,17 +11,20 @@
 #include "../engines/catalogue.h"
 
 #define MEM_BASE 0x401000u
-#define MEM_SIZE 0x2000u
+#define MEM_SIZE 0x4000u
 #define OLD_ADDR 0x401100u
 #define OLD_SIZE 0x30u
 #define NEW_ADDR 0x402000u
 #define NEW_SIZE 0x20u
-#define MAX_LOG 512
+#define MAX_LOG 4096
 #define MAX_THREADS 4
 #define MAX_FRAMES 8
+#define MAP_ADDR 0x403000u  /* where map_near puts the engine's page */
+#define SLOT_ADDR 0x7e0000020000ull
+#define GOT_ADDR 0x401800u
 
 enum op { OP_READ, OP_WRITE, OP_STOP, OP_RESUME, OP_THREADS, OP_BACKTRACE, OP_SYNC,
-          OP_ADVANCE, OP_NOTE };
+          OP_ADVANCE, OP_ATOMIC, OP_MAP, OP_UNMAP, OP_PROTECT, OP_TRAP, OP_SLOT, OP_NOTE };
 
 struct call {
 	enum op op;
@@ -41,6 +44,11 @@ struct mock {
 	int backtrace_rc;        /* returned by backtrace when non-zero */
 	unsigned leave_after;    /* advance calls after which every thread moves out */
 	bool stopped;
+	bool mapped;             /* the engine holds MAP_ADDR's page */
+	uint64_t slots[MAX_THREADS];
+	uint64_t trap_at, trap_to; /* the one trap redirect, 0 when none */
+	unsigned tramp_on_stop;  /* at this stop_all, thread 0 is in the trampoline */
+	bool unmapped_busy;      /* unmap came while thread 0 was in the trampoline */
 };
 
 static struct mock *of(struct pv_space *s)
@@ -77,7 +85,12 @@ static int mock_write(struct pv_space *s, uint64_t addr, const void *buf, size_t
 
 static int mock_stop_all(struct pv_space *s)
 {
-	record(of(s), OP_STOP, 0, 0);
+	struct mock *m = of(s);
+	record(m, OP_STOP, 0, 0);
+	if (m->tramp_on_stop && m->counts[OP_STOP] == m->tramp_on_stop) {
+		m->frames[0][0] = MAP_ADDR + 14;
+		m->nframes[0] = 1;
+	}
 	of(s)->stopped = true;
 	return 0;
 }
@@ -135,6 +148,71 @@ static int mock_advance(struct pv_space *s, unsigned hint)
 	return 0;
 }
 
+static int mock_store_atomic(struct pv_space *s, uint64_t addr, uint64_t value, unsigned size)
+{
+	struct mock *m = of(s);
+	record(m, OP_ATOMIC, addr, size);
+	if ((size != 1 && size != 2 && size != 4 && size != 8) || addr % size)
+		return PV_EINVAL;
+	if (addr < MEM_BASE || addr + size > MEM_BASE + MEM_SIZE)
+		return PV_EFAULT;
+	for (unsigned i = 0; i < size; i++)
+		m->mem[addr - MEM_BASE + i] = (uint8_t)(value >> (8 * i));
+	return 0;
+}
+
+static int mock_map_near(struct pv_space *s, uint64_t near, uint64_t len, unsigned prot,
+                         uint64_t *addr)
+{
+	struct mock *m = of(s);
+	(void)near;
+	(void)prot;
+	record(m, OP_MAP, MAP_ADDR, len);
+	cr_assert(!m->mapped, "a second mapping");
+	cr_assert_leq(len, 0x1000);
+	m->mapped = true;
+	*addr = MAP_ADDR;
+	return 0;
+}
+
+static int mock_unmap(struct pv_space *s, uint64_t addr, uint64_t len)
+{
+	struct mock *m = of(s);
+	record(m, OP_UNMAP, addr, len);
+	cr_assert(m->mapped && addr == MAP_ADDR, "unmap of 0x%llx", (unsigned long long)addr);
+	m->mapped = false;
+	m->unmapped_busy = m->frames[0][0] >= MAP_ADDR && m->frames[0][0] < MAP_ADDR + 0x1000;
+	return 0;
+}
+
+static int mock_protect(struct pv_space *s, uint64_t addr, uint64_t len, unsigned prot)
+{
+	(void)prot;
+	record(of(s), OP_PROTECT, addr, len);
+	return 0;
+}
+
+static int mock_trap_redirect(struct pv_space *s, uint64_t addr, uint64_t to)
+{
+	struct mock *m = of(s);
+	record(m, OP_TRAP, addr, to);
+	m->trap_at = to ? addr : 0;
+	m->trap_to = to;
+	return 0;
+}
+
+static int mock_thread_slot(struct pv_space *s, unsigned id, unsigned slot, uint64_t value,
+                            uint64_t *addr)
+{
+	struct mock *m = of(s);
+	record(m, OP_SLOT, id, value);
+	cr_assert_lt(id, MAX_THREADS);
+	cr_assert_eq(slot, 0);
+	m->slots[id] = value;
+	*addr = SLOT_ADDR;
+	return 0;
+}
+
 static void mock_note(struct pv_space *s, const char *text)
 {
 	(void)text;
@@ -151,6 +229,12 @@ static const struct pv_space_ops mock_ops = {
 	.backtrace = mock_backtrace,
 	.sync_core = mock_sync_core,
 	.advance = mock_advance,
+	.store_atomic = mock_store_atomic,
+	.map_near = mock_map_near,
+	.unmap = mock_unmap,
+	.protect = mock_protect,
+	.trap_redirect = mock_trap_redirect,
+	.thread_slot = mock_thread_slot,
 	.note = mock_note,
 };
 
@@ -396,24 +480,83 @@ Test(engines, stw_jmp_revert_waits_for_new_code)
 
 /* ------------------------------------------------------------------ plan */
 
-static void expect_refused(void (*spoil)(struct fixture *), const char *mention)
+/* A fixture every engine accepts: a 5-byte first instruction (the fentry
+ * NOP), 16 bytes of padding and a GOT slot; pulp gets its own layout (two
+ * 1-byte NOPs at the entry). */
+static const uint8_t fentry_boundaries[] = {0, 5, 6, 9};
+static const uint8_t pulp_boundaries[] = {0, 1, 2, 3, 6};
+static const struct pv_got_slot got_slot = {.func = 0, .addr = GOT_ADDR};
+
+static void fixture_for(struct fixture *f, const struct pv_engine *e)
+{
+	fixture_init(f);
+	struct pv_prologue *pr = &f->func.prologue;
+	pr->padding_before = 16;
+	f->desc.got_slots = &got_slot;
+	f->desc.ngot_slots = 1;
+	if (!strcmp(e->name, "pulp")) {
+		pr->boundaries = pulp_boundaries;
+		pr->nboundaries = sizeof(pulp_boundaries);
+		return;
+	}
+	pr->first_insn_len = 5;
+	pr->fentry = 1;
+	pr->fentry_addr = OLD_ADDR;
+	pr->boundaries = fentry_boundaries;
+	pr->nboundaries = sizeof(fentry_boundaries);
+}
+
+static bool named(const struct pv_engine *e, const char *const *names)
+{
+	for (; *names; names++)
+		if (!strcmp(e->name, *names))
+			return true;
+	return false;
+}
+
+/* Engines that need no rel32 reach (absolute jumps, GOT pointers) and that
+ * write fewer than 5 bytes into the function. */
+static const char *const absolute[] = {"pulp", "got", NULL};
+static const char *const two_bytes[] = {"pulp", "got", "hotpatch-pad", NULL};
+/* Engines that put a jmp after endbr64 (so a cet function needs 9 bytes). */
+static const char *const after_endbr[] = {"stw-jmp", "ksplice", "naive-write", "no-quiesce",
+                                          "skip-thread", "bad-revert", "hijack-jmp",
+                                          "clobber", "eintr", "redzone", NULL};
+
+/* Every engine (but those in `except`, or only those in `only`) refuses
+ * the spoiled fixture, mentioning `mention`. */
+static void expect_refused_by(void (*spoil)(struct fixture *), const char *mention,
+                              const char *const *except, const char *const *only)
 {
 	size_t n;
 	const struct pv_engine_entry *cat = pv_engine_catalogue(&n);
 	for (size_t i = 0; i < n; i++) {
+		const struct pv_engine *e = cat[i].engine;
+		if ((except && named(e, except)) || (only && !named(e, only)))
+			continue;
 		struct fixture f;
 		struct pv_error err;
-		fixture_init(&f);
+		fixture_for(&f, e);
+		void *st = NULL;
+		pv_error_clear(&err);
+		cr_assert_eq(e->plan(&f.desc, &st, &err), 0, "%s refuses the base fixture: %s",
+		             e->name, err.msg);
+		e->release(st);
 		spoil(&f);
 		pv_error_clear(&err);
-		void *st = (void *)&f;
-		cr_expect_eq(cat[i].engine->plan(&f.desc, &st, &err), PV_EREFUSED,
-		             "%s planned a patch with %s", cat[i].engine->name, mention);
-		cr_expect_null(st, "%s: state left after refusing", cat[i].engine->name);
-		cr_expect(strstr(err.msg, mention) != NULL, "%s: '%s' not in: %s",
-		          cat[i].engine->name, mention, err.msg);
-		cr_expect(strstr(err.msg, cat[i].engine->name) == err.msg, "%s", err.msg);
+		st = (void *)&f;
+		cr_expect_eq(e->plan(&f.desc, &st, &err), PV_EREFUSED,
+		             "%s planned a patch with %s", e->name, mention);
+		cr_expect_null(st, "%s: state left after refusing", e->name);
+		cr_expect(strstr(err.msg, mention) != NULL, "%s: '%s' not in: %s", e->name, mention,
+		          err.msg);
+		cr_expect(strstr(err.msg, e->name) == err.msg, "%s", err.msg);
 	}
+}
+
+static void expect_refused(void (*spoil)(struct fixture *), const char *mention)
+{
+	expect_refused_by(spoil, mention, NULL, NULL);
 }
 
 /* Each spoils the fixture with one reason to refuse. */
@@ -453,19 +596,21 @@ static void spoil_far(struct fixture *f)
 static void spoil_far_below(struct fixture *f)
 {
 	f->func.old_addr = 0x7f0000000000ull;
+	if (f->func.prologue.fentry)
+		f->func.prologue.fentry_addr = f->func.old_addr;
 }
 
 Test(engines, plan_refuses_each_hazard)
 {
 	expect_refused(spoil_too_short_bit, "too-short");
-	expect_refused(spoil_too_short_size, "too-short");
-	expect_refused(spoil_cet_short, "too-short");
+	expect_refused_by(spoil_too_short_size, "too-short", two_bytes, NULL);
+	expect_refused_by(spoil_cet_short, "too-short", NULL, after_endbr);
 	expect_refused(spoil_branch, "branch-into-prologue");
 	expect_refused(spoil_data, "data-layout-change");
 	expect_refused(spoil_missing, "missing-function");
 	expect_refused(spoil_missing_func, "missing-function");
-	expect_refused(spoil_far, "reach");
-	expect_refused(spoil_far_below, "reach");
+	expect_refused_by(spoil_far, "reach", absolute, NULL);
+	expect_refused_by(spoil_far_below, "reach", absolute, NULL);
 }
 
 Test(engines, plan_accepts_rip_relative_prologue_and_edge_of_reach)
@@ -564,4 +709,417 @@ Test(engines, catalogue_is_consistent)
 	}
 	cr_expect_null(pv_engine_find("no-such-engine"));
 	cr_expect_null(pv_engine_find(NULL));
+}
+
+/* ---------------------------------------------------- issue 5's engines */
+
+static void *plan_for(const char *name, struct fixture *f)
+{
+	const struct pv_engine *e = engine(name);
+	fixture_for(f, e);
+	return plan_ok(e, f);
+}
+
+static void log_reset(struct mock *m)
+{
+	m->nlog = 0;
+	memset(m->counts, 0, sizeof(m->counts));
+}
+
+Test(engines, ksplice_waits_longer_each_time_then_gives_up)
+{
+	struct mock m;
+	struct fixture f;
+	struct pv_error err;
+	mock_init(&m);
+	m.frames[1][0] = OLD_ADDR + 8;
+	const struct pv_engine *e = engine("ksplice");
+	cr_expect_eq(e->consistency, PV_CONSISTENCY_GLOBAL);
+	void *st = plan_for("ksplice", &f);
+	cr_expect_eq(e->apply(st, &m.space, &err), PV_EBUSY, "%s", err.msg);
+	cr_expect_eq(m.counts[OP_WRITE], 0);
+	cr_expect_eq(m.counts[OP_STOP], m.counts[OP_RESUME]);
+	unsigned hints[16], n = 0;
+	for (size_t i = 0; i < m.nlog && n < 16; i++)
+		if (m.log[i].op == OP_ADVANCE)
+			hints[n++] = (unsigned)m.log[i].addr;
+	cr_assert_geq(n, 6);
+	for (unsigned i = 0; i + 1 < n; i++)
+		cr_expect(hints[i + 1] >= hints[i], "waits %u then %u", hints[i], hints[i + 1]);
+	cr_expect_eq(hints[0], 1);
+	cr_expect_eq(hints[3], 8, "the 4th wait is %u, not doubling", hints[3]);
+	cr_expect_lt(m.counts[OP_STOP], 20u, "ksplice tries fewer times than stw-jmp");
+	e->release(st);
+}
+
+Test(engines, skip_thread_never_looks_at_the_newest_thread)
+{
+	struct mock m;
+	struct fixture f;
+	struct pv_error err;
+	mock_init(&m);
+	m.frames[1][0] = OLD_ADDR + 8; /* the newest thread is inside bump */
+	const struct pv_engine *e = engine("skip-thread");
+	void *st = plan_for("skip-thread", &f);
+	cr_assert_eq(e->apply(st, &m.space, &err), 0, "apply: %s", err.msg);
+	cr_expect_eq(m.counts[OP_BACKTRACE], 1, "walked %u stacks", m.counts[OP_BACKTRACE]);
+	expect_jmp(&m, OLD_ADDR, NEW_ADDR);
+	e->release(st);
+	/* the older thread is still looked at */
+	mock_init(&m);
+	m.frames[0][0] = OLD_ADDR + 8;
+	st = plan_for("skip-thread", &f);
+	cr_expect_eq(e->apply(st, &m.space, &err), PV_EBUSY);
+	e->release(st);
+}
+
+Test(engines, bad_revert_restores_only_the_opcode)
+{
+	struct mock m;
+	struct fixture f;
+	struct pv_error err;
+	mock_init(&m);
+	uint8_t orig[5];
+	memcpy(orig, at(&m, OLD_ADDR), 5);
+	const struct pv_engine *e = engine("bad-revert");
+	void *st = plan_for("bad-revert", &f);
+	cr_assert_eq(e->apply(st, &m.space, &err), 0, "apply: %s", err.msg);
+	cr_assert_eq(e->revert(st, &m.space, &err), 0, "revert: %s", err.msg);
+	cr_expect_eq(at(&m, OLD_ADDR)[0], orig[0]);
+	cr_expect_neq(memcmp(at(&m, OLD_ADDR), orig, 5), 0, "bad-revert restored everything");
+	e->release(st);
+}
+
+Test(engines, hotpatch_pad_padding_first_then_one_atomic_store)
+{
+	struct mock m;
+	struct fixture f;
+	struct pv_error err;
+	mock_init(&m);
+	m.frames[0][0] = OLD_ADDR; /* at the entry: fine without stopping */
+	uint8_t before[MEM_SIZE];
+	memcpy(before, m.mem, MEM_SIZE);
+	const struct pv_engine *e = engine("hotpatch-pad");
+	cr_expect_eq(e->consistency, PV_CONSISTENCY_CALL);
+	void *st = plan_for("hotpatch-pad", &f);
+	cr_assert_eq(e->apply(st, &m.space, &err), 0, "apply: %s", err.msg);
+	cr_expect_eq(m.counts[OP_STOP], 0, "hotpatch-pad stopped the threads");
+	expect_jmp(&m, OLD_ADDR - 5, NEW_ADDR);
+	cr_expect_eq(at(&m, OLD_ADDR)[0], 0xeb);
+	cr_expect_eq(at(&m, OLD_ADDR)[1], 0xf9, "short jmp to entry - 5");
+	size_t w = index_of(&m, OP_WRITE, 0), a = index_of(&m, OP_ATOMIC, 0);
+	cr_assert_neq(a, SIZE_MAX);
+	cr_expect(w < a, "the entry changed before the padding was ready");
+	cr_expect_eq(m.log[a].addr, OLD_ADDR);
+	cr_expect_eq(m.log[a].len, 2);
+	cr_expect_eq(memcmp(at(&m, OLD_ADDR + 2), before + (OLD_ADDR + 2 - MEM_BASE), 3), 0);
+	for (size_t i = 0; i < m.nlog; i++)
+		if (m.log[i].op == OP_WRITE)
+			cr_expect(m.log[i].addr + m.log[i].len <= OLD_ADDR, "a plain write at the entry");
+
+	/* revert waits while a thread is about to run the long jmp */
+	log_reset(&m);
+	m.frames[1][0] = OLD_ADDR - 5;
+	m.leave_after = 2;
+	cr_assert_eq(e->revert(st, &m.space, &err), 0, "revert: %s", err.msg);
+	cr_expect_geq(m.counts[OP_STOP], 3);
+	cr_expect_eq(memcmp(m.mem, before, MEM_SIZE), 0, "revert left bytes changed");
+	cr_expect(!m.stopped);
+	e->release(st);
+}
+
+static void spoil_no_padding(struct fixture *f)
+{
+	f->func.prologue.padding_before = 4;
+}
+static void spoil_one_byte_first(struct fixture *f)
+{
+	f->func.prologue.first_insn_len = 1;
+}
+static void spoil_odd_entry(struct fixture *f)
+{
+	f->func.old_addr = OLD_ADDR + 1;
+}
+static void spoil_no_fentry(struct fixture *f)
+{
+	f->func.prologue.fentry = 0;
+	f->func.prologue.fentry_addr = 0;
+	f->func.prologue.boundaries = boundaries;
+	f->func.prologue.nboundaries = sizeof(boundaries);
+}
+static void spoil_no_got(struct fixture *f)
+{
+	f->desc.got_slots = NULL;
+	f->desc.ngot_slots = 0;
+}
+
+Test(engines, layout_engines_refuse_what_their_layout_lacks)
+{
+	static const char *const hp[] = {"hotpatch-pad", NULL};
+	static const char *const pulp[] = {"pulp", NULL};
+	static const char *const fentry[] = {"klp", "no-stack-check", "free-early", "leaky",
+	                                     NULL};
+	static const char *const int3[] = {"int3-live", "no-sync", NULL};
+	static const char *const got[] = {"got", NULL};
+	expect_refused_by(spoil_no_padding, "padding", NULL, hp);
+	expect_refused_by(spoil_no_padding, "padding", NULL, pulp);
+	expect_refused_by(spoil_one_byte_first, "first instruction", NULL, hp);
+	expect_refused_by(spoil_odd_entry, "aligned", NULL, hp);
+	expect_refused_by(spoil_no_fentry, "fentry", NULL, fentry);
+	expect_refused_by(spoil_no_fentry, "inside the 5 bytes", NULL, int3);
+	expect_refused_by(spoil_no_got, "GOT", NULL, got);
+}
+
+Test(engines, pulp_writes_padding_and_entry_with_threads_stopped)
+{
+	struct mock m;
+	struct fixture f;
+	struct pv_error err;
+	mock_init(&m);
+	m.frames[0][0] = OLD_ADDR + 1; /* between the two NOPs: must wait */
+	m.leave_after = 2;
+	uint8_t before[MEM_SIZE];
+	memcpy(before, m.mem, MEM_SIZE);
+	const struct pv_engine *e = engine("pulp");
+	void *st = plan_for("pulp", &f);
+	cr_assert_eq(e->apply(st, &m.space, &err), 0, "apply: %s", err.msg);
+	cr_expect_eq(m.counts[OP_STOP], 3, "%u stops", m.counts[OP_STOP]);
+	const uint8_t *pad = at(&m, OLD_ADDR - 14);
+	static const uint8_t jmp_rip[6] = {0xff, 0x25, 0, 0, 0, 0};
+	cr_expect_eq(memcmp(pad, jmp_rip, 6), 0, "no jmp *0(%%rip) in the padding");
+	uint64_t to;
+	memcpy(&to, pad + 6, 8);
+	cr_expect_eq(to, NEW_ADDR);
+	cr_expect_eq(at(&m, OLD_ADDR)[0], 0xeb);
+	cr_expect_eq(at(&m, OLD_ADDR)[1], 0xf0);
+	for (size_t i = 0; i < m.nlog; i++)
+		if (m.log[i].op == OP_WRITE) {
+			size_t s = i;
+			while (s > 0 && m.log[s].op != OP_STOP && m.log[s].op != OP_RESUME)
+				s--;
+			cr_expect_eq(m.log[s].op, OP_STOP, "a write while the threads run");
+		}
+	cr_assert_eq(e->revert(st, &m.space, &err), 0, "revert: %s", err.msg);
+	cr_expect_eq(memcmp(m.mem, before, MEM_SIZE), 0, "revert left bytes changed");
+	cr_expect(!m.stopped);
+	e->release(st);
+}
+
+static void expect_int3_protocol(const char *name, unsigned syncs_per_poke)
+{
+	struct mock m;
+	struct fixture f;
+	struct pv_error err;
+	mock_init(&m);
+	uint8_t before[MEM_SIZE];
+	memcpy(before, m.mem, MEM_SIZE);
+	const struct pv_engine *e = engine(name);
+	cr_expect_eq(e->consistency, PV_CONSISTENCY_CALL);
+	void *st = plan_for(name, &f);
+	cr_assert_eq(e->apply(st, &m.space, &err), 0, "%s: apply: %s", name, err.msg);
+	expect_jmp(&m, OLD_ADDR, NEW_ADDR);
+	cr_expect_eq(m.counts[OP_STOP], 0, "%s stopped the threads", name);
+	cr_expect_eq(m.counts[OP_SYNC], syncs_per_poke, "%s: %u sync_core", name,
+	             m.counts[OP_SYNC]);
+	cr_expect_eq(m.trap_at, 0, "%s left a trap redirect", name);
+	/* trap on, int3, tail, first byte, trap off: in that order */
+	static const enum op want[] = {OP_TRAP, OP_WRITE, OP_WRITE, OP_WRITE, OP_TRAP};
+	size_t k = 0;
+	for (size_t i = 0; i < m.nlog && k < 5; i++) {
+		if (m.log[i].op != OP_TRAP && m.log[i].op != OP_WRITE)
+			continue;
+		cr_expect_eq(m.log[i].op, want[k], "%s: step %zu", name, k);
+		if (k == 0)
+			cr_expect(m.log[i].addr == OLD_ADDR && m.log[i].len == NEW_ADDR,
+			          "%s: the trap must lead to the replacement", name);
+		if (k == 1)
+			cr_expect(m.log[i].addr == OLD_ADDR && m.log[i].len == 1, "%s: int3 first", name);
+		if (k == 2)
+			cr_expect(m.log[i].addr == OLD_ADDR + 1 && m.log[i].len == 4, "%s: tail", name);
+		if (k == 3)
+			cr_expect(m.log[i].addr == OLD_ADDR && m.log[i].len == 1, "%s: opcode", name);
+		k++;
+	}
+	cr_expect_eq(k, 5, "%s: %zu steps", name, k);
+	cr_assert_eq(e->revert(st, &m.space, &err), 0, "%s: revert: %s", name, err.msg);
+	cr_expect_eq(memcmp(m.mem, before, MEM_SIZE), 0, "%s: revert left bytes changed", name);
+	e->release(st);
+}
+
+Test(engines, int3_live_runs_the_breakpoint_protocol)
+{
+	expect_int3_protocol("int3-live", 3);
+}
+
+Test(engines, no_sync_runs_it_without_sync_core)
+{
+	expect_int3_protocol("no-sync", 0);
+}
+
+/* klp: the trampoline stub at MAP_ADDR reads the slot and branches. */
+static void expect_stub(const struct mock *m)
+{
+	const uint8_t *p = at(m, MAP_ADDR);
+	cr_expect(p[0] == 0x49 && p[1] == 0xbb, "no movabs to r11");
+	uint64_t slot;
+	memcpy(&slot, p + 2, 8);
+	cr_expect_eq(slot, SLOT_ADDR);
+	cr_expect(p[10] == 0x49 && p[11] == 0x83 && p[12] == 0x3b && p[13] == 0, "no cmpq");
+	cr_expect(p[14] == 0x0f && p[15] == 0x85, "no jne");
+	int32_t rel;
+	memcpy(&rel, p + 16, 4);
+	cr_expect_eq(MAP_ADDR + 20 + (int64_t)rel, NEW_ADDR, "jne goes elsewhere");
+	cr_expect_eq(p[20], 0xe9);
+	memcpy(&rel, p + 21, 4);
+	cr_expect_eq(MAP_ADDR + 25 + (int64_t)rel, OLD_ADDR + 5, "jmp goes elsewhere");
+}
+
+Test(engines, klp_switches_each_thread_at_a_safe_point)
+{
+	struct mock m;
+	struct fixture f;
+	struct pv_error err;
+	mock_init(&m);
+	uint8_t before[MEM_SIZE];
+	memcpy(before, m.mem, MEM_SIZE);
+	m.frames[1][1] = OLD_ADDR + 9; /* thread 1 returns into bump: not yet */
+	m.leave_after = 3;
+	const struct pv_engine *e = engine("klp");
+	cr_expect_eq(e->consistency, PV_CONSISTENCY_THREAD);
+	void *st = plan_for("klp", &f);
+	cr_assert_eq(e->apply(st, &m.space, &err), 0, "apply: %s", err.msg);
+	cr_expect(m.mapped);
+	expect_stub(&m);
+	expect_jmp(&m, OLD_ADDR, MAP_ADDR);
+	cr_expect_eq(m.slots[0], 1);
+	cr_expect_eq(m.slots[1], 1);
+	/* thread 0 switched in the first round, thread 1 only after leaving */
+	size_t first = SIZE_MAX, second = SIZE_MAX, adv = index_of(&m, OP_ADVANCE, 0);
+	for (size_t i = 0; i < m.nlog; i++)
+		if (m.log[i].op == OP_SLOT && m.log[i].len == 1)
+			*(m.log[i].addr == 0 ? &first : &second) = i;
+	cr_expect(first < adv && adv < second, "slot %zu, advance %zu, slot %zu", first, adv,
+	          second);
+	cr_expect(!m.stopped);
+
+	log_reset(&m);
+	cr_assert_eq(e->revert(st, &m.space, &err), 0, "revert: %s", err.msg);
+	cr_expect_eq(m.slots[0], 0);
+	cr_expect_eq(m.slots[1], 0);
+	cr_expect(!m.mapped, "the trampoline is still mapped");
+	cr_expect_eq(memcmp(m.mem, before, MAP_ADDR - MEM_BASE), 0, "revert left bytes changed");
+	e->release(st);
+}
+
+/* Revert with thread 0 entering the trampoline just before the NOPs go
+ * back (the second stop_all of revert), leaving after 5 waits. */
+static void revert_with_thread_in_trampoline(const char *name, struct mock *m)
+{
+	struct fixture f;
+	struct pv_error err;
+	mock_init(m);
+	const struct pv_engine *e = engine(name);
+	void *st = plan_for(name, &f);
+	cr_assert_eq(e->apply(st, &m->space, &err), 0, "%s: apply: %s", name, err.msg);
+	log_reset(m);
+	m->tramp_on_stop = 2;
+	m->leave_after = 5;
+	cr_assert_eq(e->revert(st, &m->space, &err), 0, "%s: revert: %s", name, err.msg);
+	cr_expect(!m->mapped, "%s: the trampoline is still mapped", name);
+	e->release(st);
+}
+
+Test(engines, klp_unmaps_only_when_the_trampoline_is_empty)
+{
+	struct mock m;
+	revert_with_thread_in_trampoline("klp", &m);
+	cr_expect(!m.unmapped_busy, "klp unmapped the trampoline with a thread inside");
+	cr_expect_geq(m.counts[OP_ADVANCE], 5);
+	revert_with_thread_in_trampoline("free-early", &m);
+	cr_expect(m.unmapped_busy, "free-early waited for the thread");
+	cr_expect_eq(m.counts[OP_ADVANCE], 0);
+}
+
+Test(engines, no_stack_check_switches_without_walking)
+{
+	struct mock m;
+	struct fixture f;
+	struct pv_error err;
+	mock_init(&m);
+	m.frames[1][0] = OLD_ADDR + 9; /* inside bump, switched anyway */
+	const struct pv_engine *e = engine("no-stack-check");
+	void *st = plan_for("no-stack-check", &f);
+	cr_assert_eq(e->apply(st, &m.space, &err), 0, "apply: %s", err.msg);
+	cr_expect_eq(m.counts[OP_BACKTRACE], 0);
+	cr_expect_eq(m.slots[1], 1);
+	cr_assert_eq(e->revert(st, &m.space, &err), 0, "revert: %s", err.msg);
+	e->release(st);
+}
+
+Test(engines, leaky_never_unmaps)
+{
+	struct mock m;
+	struct fixture f;
+	struct pv_error err;
+	mock_init(&m);
+	const struct pv_engine *e = engine("leaky");
+	void *st = plan_for("leaky", &f);
+	cr_assert_eq(e->apply(st, &m.space, &err), 0, "apply: %s", err.msg);
+	cr_assert_eq(e->revert(st, &m.space, &err), 0, "revert: %s", err.msg);
+	cr_expect(m.mapped);
+	cr_expect_eq(m.counts[OP_UNMAP], 0);
+	cr_expect_neq(at(&m, OLD_ADDR)[0], 0xe9, "the fentry NOP is not back");
+	e->release(st);
+}
+
+Test(engines, got_stores_pointers_atomically)
+{
+	struct mock m;
+	struct fixture f;
+	struct pv_error err;
+	mock_init(&m);
+	uint64_t old_ptr = OLD_ADDR;
+	memcpy(m.mem + (GOT_ADDR - MEM_BASE), &old_ptr, 8);
+	const struct pv_engine *e = engine("got");
+	void *st = plan_for("got", &f);
+	cr_assert_eq(e->apply(st, &m.space, &err), 0, "apply: %s", err.msg);
+	uint64_t now;
+	memcpy(&now, at(&m, GOT_ADDR), 8);
+	cr_expect_eq(now, NEW_ADDR);
+	cr_expect_eq(m.counts[OP_ATOMIC], 1);
+	cr_expect_eq(m.counts[OP_WRITE], 0, "got wrote code");
+	cr_expect_eq(m.counts[OP_STOP], 0);
+	cr_assert_eq(e->revert(st, &m.space, &err), 0, "revert: %s", err.msg);
+	memcpy(&now, at(&m, GOT_ADDR), 8);
+	cr_expect_eq(now, OLD_ADDR);
+	e->release(st);
+}
+
+/* Issue 5's acceptance: at least 6 reference engines and 10 mutants, each
+ * mutant naming a check id (`patchvet list checks`) that must catch it, and
+ * every engine meaningful on some backend. */
+Test(engines, catalogue_has_the_zoo)
+{
+	static const char *const checks[] = {"crash", "torn-exec", "xmc-unsynced", "consistency",
+	                                     "ineffective", "state-mem", "state-regs", "state-os",
+	                                     "syscall-disrupted", "rollback-bytes",
+	                                     "rollback-leak", "use-after-revert", "liveness",
+	                                     "target-verify", NULL};
+	size_t n, refs = 0, mutants = 0;
+	const struct pv_engine_entry *cat = pv_engine_catalogue(&n);
+	for (size_t i = 0; i < n; i++) {
+		cr_expect_neq(cat[i].backends, 0u, "%s runs nowhere", cat[i].engine->name);
+		if (!cat[i].mutant) {
+			refs++;
+			continue;
+		}
+		mutants++;
+		bool named_check = false;
+		for (size_t k = 0; checks[k]; k++)
+			named_check |= strstr(cat[i].defect, checks[k]) != NULL;
+		cr_expect(named_check, "%s: its defect names no check: %s", cat[i].engine->name,
+		          cat[i].defect);
+	}
+	cr_expect_geq(refs, 6);
+	cr_expect_geq(mutants, 10);
 }

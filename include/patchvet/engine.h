@@ -65,6 +65,13 @@ struct pv_patch_func {
 	struct pv_prologue prologue; /* analysis of the old function's entry */
 };
 
+/* A GOT (or PLT GOT) slot of a dynamic target: a pointer through which the
+ * target calls a replaced function. */
+struct pv_got_slot {
+	size_t func;               /* index into pv_patch_desc.funcs */
+	uint64_t addr;             /* the 8-byte slot, 8-byte aligned */
+};
+
 /* The patch as the harness prepared it: the patch image is already mapped
  * into the target and relocated; the engine only redirects execution. */
 struct pv_patch_desc {
@@ -75,6 +82,11 @@ struct pv_patch_desc {
 	uint64_t image_addr;       /* where the patch image starts in the target */
 	uint64_t image_size;       /* its size in bytes */
 	unsigned hazards;          /* PV_HAZARD_* bits of the whole patch */
+	/* Added after ABI 1's first release (read them only when sz covers
+	 * them): the GOT slots that lead to replaced functions; none (NULL, 0)
+	 * for a static target, whose calls are all direct. */
+	const struct pv_got_slot *got_slots;
+	size_t ngot_slots;
 };
 
 /* An engine. Instances are const and stateless; per-patch state lives in the

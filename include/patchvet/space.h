@@ -165,6 +165,11 @@ struct pv_space_ops {
 #define PV_CALL_NO_FLAGS (1u << 1)   /* rflags: likewise */
 #define PV_CALL_NO_RESTART (1u << 2) /* a system call the thread was stopped in is not
                                         restarted: it returns -EINTR to the thread */
+#define PV_CALL_NO_REDZONE (1u << 3) /* the call's frame starts right at the thread's rsp
+                                        instead of 128 bytes below: it overwrites the
+                                        System V red zone, where a leaf function may keep
+                                        live data (added with issue 5; older backends
+                                        answer PV_EINVAL) */
 
 /* A backend's space: the operations and whatever the backend keeps after. */
 struct pv_space {

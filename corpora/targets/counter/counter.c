@@ -14,9 +14,15 @@ static long total_b __attribute__((used));
 /* Calls each worker made; one slot per worker, so no lock is needed. */
 static unsigned long calls[PV_MAX_WORKERS];
 
+/* Extra attributes of bump: corpora/targets/hotpatch gives it a
+ * hot-patchable prologue and includes this file. */
+#ifndef PV_BUMP_ATTRS
+#define PV_BUMP_ATTRS
+#endif
+
 /* noipa: bump stays one real function that every call goes through, so an
  * engine that redirects it redirects every call. */
-__attribute__((noipa)) void bump(void)
+__attribute__((noipa)) PV_BUMP_ATTRS void bump(void)
 {
 	pv_lock(&counter_lock);
 	total_a += 1;

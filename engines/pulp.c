@@ -1,0 +1,212 @@
+/* pulp: libpulp, SUSE's user-space live patching (Cunha et al., 2019+), on
+ * targets built with -fpatchable-function-entry=16,14: 14 NOP bytes before
+ * each entry and a 2-byte NOP at it. With every thread stopped, the engine
+ * writes `jmp *0(%rip)` and the replacement's 8-byte address into the 14
+ * padding bytes and `jmp rel8` back to them (eb f0) over the entry's 2
+ * bytes. The absolute jump reaches a replacement anywhere, so the patch need
+ * not be near the target.
+ *
+ * libpulp does not walk stacks: a thread inside an old function finishes
+ * that call in old code, the next one runs new code (consistency `call`).
+ * What it must avoid is a stopped thread between the entry's two bytes
+ * (two 1-byte NOPs in gcc's layout), which would resume in the middle of
+ * the short jmp: it waits for that thread to move on. */
+#include "strategies.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+#define PAD_LEN 14    /* ff 25 00 00 00 00 + 8-byte address */
+#define ENTRY_LEN 2   /* eb f0 */
+#define ATTEMPTS 20
+
+struct pulp_site {
+	const char *name;
+	uint64_t entry;
+	uint8_t pad[PAD_LEN], entry_jmp[ENTRY_LEN];
+	uint8_t saved_pad[PAD_LEN], saved_entry[ENTRY_LEN];
+};
+
+struct pulp_state {
+	const struct pv_engine *engine;
+	bool applied;
+	size_t nsites;
+	struct pulp_site sites[];
+};
+
+static bool boundary_at(const struct pv_prologue *pr, unsigned off)
+{
+	for (size_t i = 0; pr->boundaries && i < pr->nboundaries; i++)
+		if (pr->boundaries[i] == off)
+			return true;
+	return false;
+}
+
+static int pulp_plan(const struct pv_patch_desc *patch, void **state, struct pv_error *err)
+{
+	const struct pv_engine *e = &pv_engine_pulp;
+	*state = NULL;
+	int rc = pv_eng_check_patch(e, patch, err);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < patch->nfuncs; i++) {
+		const struct pv_patch_func *f = &patch->funcs[i];
+		const struct pv_prologue *pr = &f->prologue;
+		const char *name = f->old_name ? f->old_name : "?";
+		if (pr->endbr64)
+			return pv_eng_refuse(err, e, "%s starts with endbr64, which the short jmp at "
+			                             "the entry would replace", name);
+		if (pr->padding_before < PAD_LEN)
+			return pv_eng_refuse(err, e, "%s has %u byte(s) of padding before its entry; "
+			                             "libpulp's layout (-fpatchable-function-entry=16,14)"
+			                             " has 14", name, pr->padding_before);
+		if (f->old_size < ENTRY_LEN || !boundary_at(pr, ENTRY_LEN))
+			return pv_eng_refuse(err, e, "the first 2 bytes of %s are not whole "
+			                             "instructions (libpulp's entry is a 2-byte NOP)",
+			                     name);
+	}
+	struct pulp_state *st = calloc(1, sizeof(*st) + patch->nfuncs * sizeof(st->sites[0]));
+	if (!st)
+		return pv_error_set(err, PV_ENOMEM, "%s: out of memory", e->name);
+	st->engine = e;
+	st->nsites = patch->nfuncs;
+	for (size_t i = 0; i < patch->nfuncs; i++) {
+		const struct pv_patch_func *f = &patch->funcs[i];
+		struct pulp_site *s = &st->sites[i];
+		s->name = f->old_name ? f->old_name : "?";
+		s->entry = f->old_addr;
+		static const uint8_t jmp_rip[6] = {0xff, 0x25, 0, 0, 0, 0};
+		memcpy(s->pad, jmp_rip, sizeof(jmp_rip));
+		for (unsigned b = 0; b < 8; b++)
+			s->pad[6 + b] = (uint8_t)(f->new_addr >> (8 * b));
+		s->entry_jmp[0] = 0xeb;
+		s->entry_jmp[1] = (uint8_t)-(PAD_LEN + ENTRY_LEN);
+	}
+	*state = st;
+	return 0;
+}
+
+/* 1 when a stopped thread is where the bytes about to change would catch
+ * it: between the entry's bytes and, when reverting, in the padding (a
+ * thread at the entry itself resumes on a whole instruction either way).
+ * 0 when none, < 0 on a space error. */
+static int caught(const struct pulp_state *st, struct pv_space *sp, bool reverting, char *why,
+                  size_t whylen)
+{
+	for (size_t i = 0; i < st->nsites; i++) {
+		const struct pulp_site *s = &st->sites[i];
+		unsigned id;
+		int rc = pv_eng_pc_in(sp, s->entry + 1, s->entry + ENTRY_LEN, &id);
+		if (!rc && reverting)
+			rc = pv_eng_pc_in(sp, s->entry - PAD_LEN, s->entry, &id);
+		if (rc > 0)
+			snprintf(why, whylen, "thread %u is inside the bytes being rewritten at %s", id,
+			         s->name);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int write_all(struct pulp_state *st, struct pv_space *sp, bool reverting)
+{
+	int rc = 0;
+	/* Apply: the padding before the entry that leads there; revert: the
+	 * entry first, so nothing reaches the padding while it changes. */
+	for (size_t i = 0; !rc && i < st->nsites; i++) {
+		struct pulp_site *s = &st->sites[i];
+		if (!reverting) {
+			rc = pv_space_read(sp, s->entry - PAD_LEN, s->saved_pad, PAD_LEN);
+			if (!rc)
+				rc = pv_space_read(sp, s->entry, s->saved_entry, ENTRY_LEN);
+			if (!rc)
+				rc = pv_space_write(sp, s->entry - PAD_LEN, s->pad, PAD_LEN);
+			if (!rc)
+				rc = pv_space_write(sp, s->entry, s->entry_jmp, ENTRY_LEN);
+		} else {
+			rc = pv_space_write(sp, s->entry, s->saved_entry, ENTRY_LEN);
+			if (!rc)
+				rc = pv_space_write(sp, s->entry - PAD_LEN, s->saved_pad, PAD_LEN);
+		}
+	}
+	if (!rc) {
+		rc = pv_space_sync_core(sp);
+		if (rc == PV_EUNSUPPORTED)
+			rc = 0;
+	}
+	return rc;
+}
+
+static int pulp_switch(struct pulp_state *st, struct pv_space *sp, bool reverting,
+                       struct pv_error *err)
+{
+	const char *name = st->engine->name;
+	const char *verb = reverting ? "revert" : "apply";
+	char why[160] = "";
+	for (unsigned attempt = 0; attempt < ATTEMPTS; attempt++) {
+		int rc;
+		if (attempt && (rc = pv_space_advance(sp, attempt)) && rc != PV_EUNSUPPORTED)
+			return pv_error_set(err, rc, "%s: %s: letting the threads run failed: %s", name,
+			                    verb, pv_strerror(rc));
+		if ((rc = pv_space_stop_all(sp)))
+			return pv_error_set(err, rc, "%s: %s: cannot stop the threads: %s", name, verb,
+			                    pv_strerror(rc));
+		int busy = caught(st, sp, reverting, why, sizeof(why));
+		if (!busy)
+			rc = write_all(st, sp, reverting);
+		int rrc = pv_space_resume_all(sp);
+		if (busy < 0 || rc || rrc)
+			return pv_error_set(err, busy < 0 ? busy : rc ? rc : rrc, "%s: %s failed: %s",
+			                    name, verb, pv_strerror(busy < 0 ? busy : rc ? rc : rrc));
+		if (!busy) {
+			st->applied = !reverting;
+			return 0;
+		}
+	}
+	return pv_error_set(err, PV_EBUSY, "%s: %s gave up after %u attempts, target unchanged: "
+	                                   "%s", name, verb, ATTEMPTS, why);
+}
+
+static int pulp_apply(void *state, struct pv_space *sp, struct pv_error *err)
+{
+	struct pulp_state *st = state;
+	if (!st || !sp)
+		return pv_error_set(err, PV_EINVAL, "pulp: apply without a plan or a space");
+	st->applied = false;
+	return pulp_switch(st, sp, false, err);
+}
+
+static int pulp_revert(void *state, struct pv_space *sp, struct pv_error *err)
+{
+	struct pulp_state *st = state;
+	if (!st || !sp)
+		return pv_error_set(err, PV_EINVAL, "pulp: revert without a plan or a space");
+	if (!st->applied)
+		return pv_error_set(err, PV_ESTATE, "%s: revert before a successful apply",
+		                    st->engine->name);
+	return pulp_switch(st, sp, true, err);
+}
+
+static void pulp_release(void *state)
+{
+	free(state);
+}
+
+const struct pv_engine pv_engine_pulp = {
+	.sz = sizeof(struct pv_engine),
+	.abi_version = PV_ABI_VERSION,
+	.name = "pulp",
+	.description = "With every thread stopped, writes `jmp *0(%rip)` and the replacement's "
+	               "address into the 14 NOP bytes before each entry and a short jmp back to "
+	               "them over the entry's 2-byte NOP (libpulp, SUSE's user-space live "
+	               "patching, on -fpatchable-function-entry=16,14 targets).",
+	.consistency = PV_CONSISTENCY_CALL,
+	.plan = pulp_plan,
+	.apply = pulp_apply,
+	.revert = pulp_revert,
+	.release = pulp_release,
+};

@@ -1,0 +1,694 @@
+/* The ptrace backend behind the driver's table (harness/backend.h).
+ *
+ * open: reads target and patch, learns where they load (one dry spawn: the
+ * target runs without ASLR, so every run has the same addresses and the
+ * engine plans once), relocates the patch, describes it for planning.
+ *
+ * One run:
+ *   spawn (stopped at exec), map the harness page and the patch area, write
+ *   the relocated patch, park main at pv_verify (a `jmp .` at its entry:
+ *   main reaches it when every worker is done and spins there until the
+ *   engine has reverted, so the target's end never races the engine), start;
+ *   wait until every worker runs, then a stream-chosen delay;
+ *   apply (pauses probed by space.c), a stream-chosen delay, revert;
+ *   rollback-bytes and rollback-leak; release main; wait for the exit;
+ *   crash, liveness and target-verify from how the process ended.
+ *
+ * Stream bytes, in the order a run reads them: the pre-apply delay
+ * ((byte & 15) * 500 us, default 2), then one per fault point of every space
+ * operation and one per stop_all (space.c), then the delay between apply and
+ * revert (same rule). Exhausted: no delays, no signals, natural order. */
+#include "ptrace.h"
+
+#include <errno.h>
+#include <elf.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "../analysis.h"
+#include "../judge_rollback.h"
+
+#define DELAY_UNIT_S 500e-6
+
+struct pt_backend {
+	char *target_path;            /* owned */
+	char *patch_path;             /* owned */
+	enum pv_mem_model mem_model;
+	struct pv_image *target;      /* owned */
+	struct pv_patch *patch;       /* owned */
+	struct pv_analysis *analysis; /* owned */
+	unsigned char *image;         /* owned: the relocated patch */
+	uint64_t bias, patch_base;
+	bool placed;                  /* bias and patch_base are known */
+	struct pv_patch_func *funcs;  /* owned */
+	uint8_t (*boundaries)[PV_PROLOGUE_WINDOW]; /* owned */
+	struct pv_patch_desc desc;
+	uint64_t verify;              /* link-time pv_verify, 0 when none */
+	struct pv_global_judge *global; /* owned: `consistency` of global engines */
+	unsigned workers;
+	char args[3][32];
+	char *argv[5];
+	enum pt_probes probes;
+	double last_pause_ms, last_probe_ms; /* of the last run */
+};
+
+/* ------------------------------------------------------------ setup */
+
+static uint64_t min_vaddr(const struct pv_image *img)
+{
+	uint64_t lo = UINT64_MAX;
+	for (size_t i = 0; i < img->nsegments; i++)
+		if (img->segments[i].vaddr < lo)
+			lo = img->segments[i].vaddr;
+	return lo == UINT64_MAX ? 0 : lo & ~(PT_PAGE - 1);
+}
+
+static int seg_prot(uint32_t flags)
+{
+	return (flags & PF_R ? PROT_READ : 0) | (flags & PF_W ? PROT_WRITE : 0) |
+	       (flags & PF_X ? PROT_EXEC : 0);
+}
+
+/* Maps the patch area, writes the image, protects each page as its
+ * segments say (r-x code, r-- data, rw- writable data). */
+static int load_patch(struct pt_backend *b, struct pt_proc *p, struct pv_error *err)
+{
+	const struct pv_patch *pa = b->patch;
+	uint64_t span = pa->span;
+	int rc;
+	if (!b->placed && (rc = pt_find_gap(p, p->exe_lo, span, &b->patch_base)))
+		return rc;
+	if ((rc = pt_map_fixed(p, b->patch_base, span, PROT_READ | PROT_WRITE)))
+		return rc;
+	if (!b->image && (rc = pv_patch_relocate(pa, b->target, b->bias, b->patch_base, &b->image,
+	                                         err)))
+		return rc;
+	if ((rc = pt_write(p, b->patch_base, b->image, span)))
+		return rc;
+	p->patch_lo = b->patch_base;
+	p->patch_hi = b->patch_base + span;
+	size_t npages = span / PT_PAGE;
+	int *prot = calloc(npages ? npages : 1, sizeof(*prot));
+	if (!prot)
+		return pv_error_set(err, PV_ENOMEM, "out of memory");
+	const struct pv_image *img = pa->image;
+	for (size_t i = 0; i < img->nsegments; i++) {
+		const struct pv_segment *s = &img->segments[i];
+		uint64_t lo = (s->vaddr - pa->min_vaddr) / PT_PAGE;
+		uint64_t hi = (s->vaddr - pa->min_vaddr + s->memsz + PT_PAGE - 1) / PT_PAGE;
+		for (uint64_t k = lo; k < hi && k < npages; k++)
+			prot[k] |= seg_prot(s->flags);
+	}
+	for (size_t k = 0; !rc && k < npages;) {
+		size_t e = k + 1;
+		while (e < npages && prot[e] == prot[k])
+			e++;
+		uint64_t a[3] = {b->patch_base + k * PT_PAGE, (e - k) * PT_PAGE, (uint64_t)prot[k]};
+		int64_t r;
+		struct pt_thread *t = &p->threads[0];
+		if (!(rc = pt_syscall(p, t, SYS_mprotect, a, 3, &r)) && r)
+			rc = pv_error_set(err, PV_EIO, "cannot protect the patch area: %s",
+			                  strerror((int)-r));
+		k = e;
+	}
+	free(prot);
+	return rc;
+}
+
+/* Spawns the target and prepares it, stopped at its exec. */
+static int setup(struct pt_backend *b, struct pt_proc *p, struct pv_error *err)
+{
+	int rc = pt_spawn(b->argv, p, err);
+	if (rc)
+		return rc;
+	uint64_t bias = b->target->elf_type == ET_DYN ? p->exe_lo - min_vaddr(b->target) : 0;
+	if (b->placed && bias != b->bias) {
+		rc = pv_error_set(err, PV_EUNSUPPORTED, "%s loaded at another address than in the "
+		                                        "first run (0x%llx, not 0x%llx): is address "
+		                                        "space randomisation forced on?",
+		                  b->target_path, (unsigned long long)bias,
+		                  (unsigned long long)b->bias);
+		goto fail;
+	}
+	b->bias = bias;
+	p->bias = bias;
+	for (size_t i = 0; i < b->target->nsegments && p->ntext < 8; i++) {
+		const struct pv_segment *sg = &b->target->segments[i];
+		if (sg->flags & PF_X) {
+			p->text[p->ntext][0] = sg->vaddr + bias;
+			p->text[p->ntext][1] = sg->vaddr + bias + sg->memsz;
+			p->ntext++;
+		}
+	}
+	if ((rc = pt_map_page(p, &p->threads[0])) || (rc = load_patch(b, p, err)))
+		goto fail;
+	/* sync_core's membarrier needs a registration, which waits for an RCU
+	 * grace period: milliseconds that belong to no engine's pause. */
+	uint64_t mb[2] = {1u << 6 /* REGISTER_PRIVATE_EXPEDITED_SYNC_CORE */, 0};
+	int64_t r;
+	if (!pt_syscall(p, &p->threads[0], SYS_membarrier, mb, 2, &r) && r == 0)
+		p->membarrier_ready = true;
+	b->placed = true;
+	if (b->verify) {
+		/* `jmp .`: main spins there, no signal involved (a breakpoint's
+		 * SIGTRAP would be pending across the engine's pauses). */
+		static const uint8_t spin[2] = {0xeb, 0xfe};
+		p->park_addr = b->verify + bias;
+		if ((rc = pt_read(p, p->park_addr, p->park_orig, 2)) ||
+		    (rc = pt_write(p, p->park_addr, spin, 2)))
+			goto fail;
+		p->park_live = true;
+	}
+	return 0;
+fail:
+	pt_release(p);
+	return rc;
+}
+
+/* ------------------------------------------------------------ open/close */
+
+static const struct pv_function_report *report_of(const struct pv_analysis *a, const char *name)
+{
+	for (size_t i = 0; i < a->nfunctions; i++)
+		if (!strcmp(a->functions[i].name, name))
+			return &a->functions[i];
+	return NULL;
+}
+
+static int build_desc(struct pt_backend *b, struct pv_error *err)
+{
+	const struct pv_patch *p = b->patch;
+	int rc = pv_analyze(b->target, p, NULL, 0, &b->analysis, err);
+	if (rc)
+		return rc;
+	size_t n = p->nreplacements;
+	b->funcs = calloc(n ? n : 1, sizeof(*b->funcs));
+	b->boundaries = calloc(n ? n : 1, sizeof(*b->boundaries));
+	if (!b->funcs || !b->boundaries)
+		return pv_error_set(err, PV_ENOMEM, "out of memory describing the patch");
+	for (size_t i = 0; i < n; i++) {
+		const struct pv_replacement *r = &p->replacements[i];
+		struct pv_patch_func *f = &b->funcs[i];
+		f->old_name = r->old_name;
+		f->new_name = r->new_name;
+		f->new_addr = b->patch_base + r->new_sym->value - p->min_vaddr;
+		f->new_size = r->new_sym->size;
+		const struct pv_symbol *old = NULL;
+		if (pv_image_find_function(b->target, r->old_name, &old, NULL) == 0) {
+			f->old_addr = old->value + b->bias;
+			f->old_size = old->size;
+		}
+		const struct pv_function_report *fr = report_of(b->analysis, r->old_name);
+		if (!old || !fr) {
+			f->prologue.hazards = PV_HAZARD_MISSING_FUNCTION;
+			continue;
+		}
+		memcpy(b->boundaries[i], fr->boundaries, sizeof(b->boundaries[i]));
+		f->prologue = (struct pv_prologue){
+			.first_insn_len = fr->first_insn_len,
+			.padding_before = fr->padding_before,
+			.endbr64 = fr->endbr64,
+			.fentry = fr->fentry,
+			.fentry_addr = fr->fentry ? f->old_addr + (fr->endbr64 ? 4 : 0) : 0,
+			.boundaries = b->boundaries[i],
+			.nboundaries = fr->nboundaries,
+			.hazards = fr->hazards,
+		};
+	}
+	b->desc = (struct pv_patch_desc){
+		.sz = sizeof(struct pv_patch_desc),
+		.path = b->patch_path,
+		.funcs = b->funcs,
+		.nfuncs = n,
+		.image_addr = b->patch_base,
+		.image_size = p->span,
+		.hazards = b->analysis->patch ? b->analysis->patch->hazards : 0,
+	};
+	return 0;
+}
+
+/* The replaced functions, with their original bytes from the file, for the
+ * `consistency` judge of global engines. */
+static int open_judge(struct pt_backend *b, struct pv_error *err)
+{
+	size_t n = b->desc.nfuncs, k = 0;
+	struct pv_global_func_spec *spec = calloc(n ? n : 1, sizeof(*spec));
+	if (!spec)
+		return pv_error_set(err, PV_ENOMEM, "out of memory");
+	int rc = 0;
+	for (size_t i = 0; !rc && i < n; i++) {
+		const struct pv_patch_func *f = &b->desc.funcs[i];
+		if (!f->old_addr)
+			continue;
+		size_t avail = 0;
+		const unsigned char *code = pv_image_at(b->target, f->old_addr - b->bias, &avail);
+		if (!code || avail < f->old_size) {
+			rc = pv_error_set(err, PV_EFORMAT, "%s: function %s is not inside one loaded "
+			                                   "segment", b->target_path, f->old_name);
+			break;
+		}
+		spec[k++] = (struct pv_global_func_spec){
+			.name = f->old_name,
+			.lo = f->old_addr - f->prologue.padding_before,
+			.hi = f->old_addr + f->old_size,
+			.entry = f->old_addr,
+			.size = f->old_size,
+			.code = code,
+		};
+	}
+	if (!rc)
+		rc = pv_global_judge_open(spec, k, &b->global, err);
+	free(spec);
+	return rc;
+}
+
+static void bk_close(void *handle)
+{
+	struct pt_backend *b = handle;
+	if (!b)
+		return;
+	free(b->target_path);
+	free(b->patch_path);
+	pv_image_close(b->target);
+	pv_patch_close(b->patch);
+	pv_analysis_free(b->analysis);
+	pv_global_judge_close(b->global);
+	free(b->image);
+	free(b->funcs);
+	free(b->boundaries);
+	free(b);
+}
+
+/* Times one traced run of the target without an engine, and scales its
+ * iterations up until such a run lasts PT_MIN_RUN_MS: a run must still be
+ * working while the engine applies and reverts, whatever the scenario's
+ * count (chosen for the emulator) makes of it natively. */
+static int calibrate(struct pt_backend *b, unsigned long iters, struct pv_error *err)
+{
+	struct pt_proc *p = calloc(1, sizeof(*p));
+	if (!p)
+		return pv_error_set(err, PV_ENOMEM, "out of memory");
+	int rc = pt_spawn(b->argv, p, err);
+	double ms = 0;
+	if (!rc) {
+		double t0 = pt_now();
+		pt_resume_thread(p, &p->threads[0]);
+		pt_pump_until(p, t0 + PT_FINISH_TIMEOUT_MS / 1e3, NULL, NULL);
+		ms = (pt_now() - t0) * 1e3;
+		bool ok = p->exited && WIFEXITED(p->status) && WEXITSTATUS(p->status) == 0;
+		pt_release(p);
+		if (!ok)
+			rc = pv_error_set(err, PV_EIO, "%s %s %s %s does not run to a successful end "
+			                               "natively (%s)", b->argv[0], b->argv[1], b->argv[2],
+			                  b->argv[3], p->output[0] ? p->output : "no message");
+	}
+	free(p);
+	if (rc || ms >= PT_MIN_RUN_MS)
+		return rc;
+	unsigned long scale = (unsigned long)(PT_MIN_RUN_MS / (ms > 0.1 ? ms : 0.1)) + 1;
+	if (scale > PT_SCALE_MAX)
+		scale = PT_SCALE_MAX;
+	snprintf(b->args[1], sizeof(b->args[1]), "%lu", iters * scale);
+	return 0;
+}
+
+static int bk_open(const struct pv_backend_config *cfg, void **handle, struct pv_error *err)
+{
+	*handle = NULL;
+	if (!cfg || !cfg->target_path || !cfg->patch_path)
+		return pv_error_set(err, PV_EINVAL, "ptrace backend: a target and a patch are needed");
+	struct pt_backend *b = calloc(1, sizeof(*b));
+	if (!b)
+		return pv_error_set(err, PV_ENOMEM, "out of memory");
+	b->probes = PT_PROBES_LAZY;
+	b->mem_model = cfg->mem_model;
+	b->workers = cfg->workload.workers;
+	b->target_path = strdup(cfg->target_path);
+	b->patch_path = strdup(cfg->patch_path);
+	int rc = 0;
+	if (!b->target_path || !b->patch_path)
+		rc = pv_error_set(err, PV_ENOMEM, "out of memory");
+	if (!rc)
+		rc = pv_image_open(cfg->target_path, &b->target, err);
+	if (!rc)
+		rc = pv_patch_open(cfg->patch_path, &b->patch, err);
+	if (rc) {
+		bk_close(b);
+		return rc;
+	}
+	const struct pv_symbol *v = NULL;
+	if (!pv_image_find_function(b->target, "pv_verify", &v, NULL))
+		b->verify = v->value;
+	snprintf(b->args[0], sizeof(b->args[0]), "%u", cfg->workload.workers);
+	snprintf(b->args[2], sizeof(b->args[2]), "%ld", cfg->workload.param);
+	b->argv[0] = b->target_path;
+	b->argv[1] = b->args[0];
+	b->argv[2] = b->args[1];
+	b->argv[3] = b->args[2];
+	b->argv[4] = NULL;
+	unsigned long iters = cfg->workload.iterations * PT_ITERATION_SCALE;
+	snprintf(b->args[1], sizeof(b->args[1]), "%lu", iters);
+	if ((rc = calibrate(b, iters, err))) {
+		bk_close(b);
+		return rc;
+	}
+	/* A dry spawn: where the target and the patch land. */
+	struct pt_proc *p = calloc(1, sizeof(*p));
+	if (!p) {
+		bk_close(b);
+		return pv_error_set(err, PV_ENOMEM, "out of memory");
+	}
+	p->err = err;
+	rc = setup(b, p, err);
+	if (!rc)
+		pt_release(p);
+	free(p);
+	if (!rc)
+		rc = build_desc(b, err);
+	if (!rc)
+		rc = open_judge(b, err);
+	if (rc) {
+		bk_close(b);
+		return rc;
+	}
+	*handle = b;
+	return 0;
+}
+
+static const struct pv_patch_desc *bk_patch(void *handle)
+{
+	return &((struct pt_backend *)handle)->desc;
+}
+
+/* ------------------------------------------------------------ judging */
+
+static void symbolize(const struct pt_backend *b, uint64_t addr, char *buf, size_t len)
+{
+	const struct pv_image *img = b->target;
+	for (size_t i = 0; i < img->nsymbols; i++) {
+		const struct pv_symbol *s = &img->symbols[i];
+		uint64_t lo = s->value + b->bias;
+		if ((s->type == STT_FUNC || s->type == STT_GNU_IFUNC) && s->shndx != SHN_UNDEF &&
+		    addr >= lo && addr < lo + s->size) {
+			snprintf(buf, len, "%s+%llu (0x%llx)", s->name, (unsigned long long)(addr - lo),
+			         (unsigned long long)addr);
+			return;
+		}
+	}
+	for (size_t i = 0; i < b->desc.nfuncs; i++) {
+		const struct pv_patch_func *f = &b->desc.funcs[i];
+		if (addr >= f->new_addr && addr < f->new_addr + f->new_size) {
+			snprintf(buf, len, "%s+%llu (0x%llx, patch)", f->new_name,
+			         (unsigned long long)(addr - f->new_addr), (unsigned long long)addr);
+			return;
+		}
+	}
+	snprintf(buf, len, "0x%llx", (unsigned long long)addr);
+}
+
+/* rollback-bytes: every executable byte of the target against its file, and
+ * every other code range the engine wrote against what it held before. */
+static void check_rollback(struct pt_backend *b, struct pt_proc *p, const char *after)
+{
+	const struct pv_image *img = b->target;
+	for (size_t i = 0; i < img->nsegments && !pt_has_violation(p, "rollback-bytes"); i++) {
+		const struct pv_segment *s = &img->segments[i];
+		size_t avail = 0;
+		const unsigned char *orig = pv_image_at(img, s->vaddr, &avail);
+		if (!(s->flags & PF_X) || !orig || !avail)
+			continue;
+		uint8_t *now = malloc(avail);
+		uint64_t at = s->vaddr + b->bias;
+		if (now && !pt_read(p, at, now, avail)) {
+			for (unsigned k = 0; p->park_live && k < 2; k++)
+				if (p->park_addr + k >= at && p->park_addr + k < at + avail)
+					now[p->park_addr + k - at] = p->park_orig[k];
+			struct pv_rollback_finding f;
+			if (pv_judge_rollback(at, now, orig, avail, &f)) {
+				char where[160];
+				symbolize(b, f.addr, where, sizeof(where));
+				pt_violation(p, "rollback-bytes", -1, f.addr,
+				             "after %s, %zu code byte%s differ from the file, the first at "
+				             "%s (0x%02x, the file has 0x%02x)", after, f.ndiff,
+				             f.ndiff == 1 ? "" : "s", where, f.now, f.orig);
+			}
+		}
+		free(now);
+	}
+	const struct pt_run *run = p->run;
+	for (size_t i = 0; i < run->nwrites && !pt_has_violation(p, "rollback-bytes"); i++) {
+		const struct pt_write *w = &run->writes[i];
+		if (w->addr >= p->exe_lo && w->addr < p->exe_hi)
+			continue; /* judged against the file above */
+		bool own = w->addr >= p->patch_lo && w->addr < p->patch_hi;
+		for (size_t k = 0; k < run->nmaps; k++)
+			own |= w->addr >= run->maps[k].addr &&
+			       w->addr < run->maps[k].addr + run->maps[k].len;
+		uint8_t *now = malloc(w->len);
+		struct pv_rollback_finding f;
+		if (!own && now && !pt_read(p, w->addr, now, w->len) &&
+		    pv_judge_rollback(w->addr, now, w->orig, w->len, &f))
+			pt_violation(p, "rollback-bytes", -1, f.addr,
+			             "after %s, %zu byte%s the engine wrote at 0x%llx differ from what "
+			             "was there before (0x%02x, was 0x%02x)", after, f.ndiff,
+			             f.ndiff == 1 ? "" : "s", (unsigned long long)f.addr, f.now, f.orig);
+		free(now);
+	}
+	pv_error_clear(p->err);
+}
+
+/* rollback-leak: every map_near of the run is gone, in the books and in
+ * /proc/PID/maps. */
+static void check_leak(struct pt_proc *p, const char *after)
+{
+	const struct pt_run *run = p->run;
+	char path[64], line[512];
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)p->pid);
+	for (size_t i = 0; i < run->nmaps; i++) {
+		const struct pt_map *m = &run->maps[i];
+		bool mapped = m->live;
+		FILE *f = mapped ? NULL : fopen(path, "re");
+		while (f && fgets(line, sizeof(line), f)) {
+			unsigned long long lo, hi;
+			if (sscanf(line, "%llx-%llx", &lo, &hi) == 2 && lo < m->addr + m->len &&
+			    hi > m->addr)
+				mapped = true;
+		}
+		if (f)
+			fclose(f);
+		if (mapped) {
+			pt_violation(p, "rollback-leak", -1, m->addr,
+			             "after %s, the engine's mapping of %llu bytes at 0x%llx is still "
+			             "there", after, (unsigned long long)m->len,
+			             (unsigned long long)m->addr);
+			return;
+		}
+	}
+}
+
+/* After apply or revert: the engine must not leave the world stopped. */
+static void after_engine(struct pt_proc *p, const char *what, int rc, double started,
+                         const struct pv_error *eerr, struct pv_run_result *res)
+{
+	double ms = (pt_now() - started) * 1e3;
+	if (ms > PT_ENGINE_TIMEOUT_MS)
+		pt_violation(p, "liveness", -1, 0, "%s took %.0f ms, beyond its bound of %d ms", what,
+		             ms, PT_ENGINE_TIMEOUT_MS);
+	size_t held = 0;
+	for (size_t i = 0; i < p->nthreads; i++)
+		held += p->threads[i].live && p->threads[i].engine_stopped;
+	if (held) {
+		pt_violation(p, "liveness", -1, 0, "%s returned with %zu thread%s still stopped",
+		             what, held, held == 1 ? "" : "s");
+		pt_pause_check(p);
+		pt_resume_all(p);
+	}
+	if (rc && rc != PV_EBUSY && eerr->msg[0])
+		snprintf(res->engine_error, sizeof(res->engine_error), "%.199s", eerr->msg);
+	if (p->err->code && p->err->msg[0])
+		snprintf(res->space_error, sizeof(res->space_error), "%.199s", p->err->msg);
+}
+
+static bool workers_started(struct pt_proc *p, void *arg)
+{
+	const struct pt_backend *b = arg;
+	/* Every worker was born (some may have finished already). */
+	return p->nthreads >= b->workers + 1;
+}
+
+static void delay(struct pt_proc *p)
+{
+	unsigned b = pt_decide(p, 2);
+	pt_pump(p, pt_now() + (b & 15) * DELAY_UNIT_S);
+}
+
+static void judge_exit(struct pt_backend *b, struct pt_proc *p, struct pv_run_result *res,
+                       bool killed)
+{
+	char where[160];
+	if (p->crash.seen) {
+		symbolize(b, p->crash.pc, where, sizeof(where));
+		pt_violation(p, "crash", p->crash.thread, p->crash.pc,
+		             "thread %d died of %s at %s (fault address 0x%llx)", p->crash.thread,
+		             sigabbrev_np(p->crash.sig) ? sigabbrev_np(p->crash.sig) : "?", where,
+		             (unsigned long long)p->crash.addr);
+		return;
+	}
+	if (!p->exited || killed)
+		return;
+	if (WIFSIGNALED(p->status)) {
+		int sig = WTERMSIG(p->status);
+		pt_violation(p, "crash", -1, 0, "the target died of SIG%s",
+		             sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+		return;
+	}
+	int code = WEXITSTATUS(p->status);
+	res->verify_status = code;
+	if (code) {
+		char first[160];
+		snprintf(first, sizeof(first), "%.159s", p->output);
+		first[strcspn(first, "\n")] = '\0';
+		pt_violation(p, "target-verify", -1, 0, "the target exited with status %d%s%s", code,
+		             first[0] ? ": " : "", first);
+	}
+}
+
+static int bk_run(void *handle, const struct pv_engine *engine, void *engine_state,
+                  const uint8_t *stream, size_t len, struct pv_run_result *res,
+                  struct pv_error *err)
+{
+	struct pt_backend *b = handle;
+	memset(res, 0, sizeof(*res));
+	res->revert_rc = 1;
+	res->verify_status = -1;
+	struct pt_run *run = calloc(1, sizeof(*run));
+	struct pt_proc *p = calloc(1, sizeof(*p));
+	if (!run || !p) {
+		free(run);
+		free(p);
+		return pv_error_set(err, PV_ENOMEM, "out of memory");
+	}
+	struct pv_error serr, eerr;
+	pv_error_clear(&serr);
+	run->res = res;
+	run->stream = (struct pt_stream){.bytes = stream, .len = len};
+	run->probes = b->probes;
+	if (engine->consistency == PV_CONSISTENCY_GLOBAL)
+		run->global = b->global;
+	p->run = run;
+	int rc = setup(b, p, &serr);
+	if (rc) {
+		pv_error_set(err, rc, "%s", serr.msg);
+		free(run);
+		free(p);
+		return rc;
+	}
+	p->err = &serr;
+	struct pt_space sp;
+	pt_space_init(&sp, p, b->mem_model);
+	sp.target = b->target;
+	sp.patch_path = b->patch_path;
+	sp.patch_bias = b->patch_base - b->patch->min_vaddr;
+
+	bool killed = false;
+	pt_resume_thread(p, &p->threads[0]);
+	if (pt_pump_until(p, pt_now() + PT_START_TIMEOUT_MS / 1e3, workers_started, b) ==
+	    PV_ETIMEDOUT)
+		pt_violation(p, "liveness", -1, 0, "the %u workers did not all start within %d ms",
+		             b->workers, PT_START_TIMEOUT_MS);
+	/* The unwinder reads every module now, outside the engine's pauses. */
+	pt_unwind_open(p, sp.patch_path, sp.patch_bias, &sp.unwind);
+	delay(p);
+	if (p->exited) {
+		/* Nothing to patch any more: the target ended on its own. */
+		res->apply_rc = PV_EBUSY;
+		snprintf(res->engine_error, sizeof(res->engine_error),
+		         "the target ended before apply");
+		goto finish;
+	}
+
+	pv_error_clear(&eerr);
+	run->in_engine = true;
+	run->op = "apply";
+	double t0 = pt_now();
+	run->engine_deadline = t0 + PT_ENGINE_TIMEOUT_MS / 1e3;
+	res->apply_rc = engine->apply(engine_state, &sp.space, &eerr);
+	run->in_engine = false;
+	after_engine(p, "apply", res->apply_rc, t0, &eerr, res);
+	if (res->apply_rc == PV_EBUSY && !p->exited) {
+		check_rollback(b, p, "an apply that gave up");
+		check_leak(p, "an apply that gave up");
+	}
+	if (res->apply_rc == 0 && !p->exited) {
+		delay(p);
+		pv_error_clear(&eerr);
+		pv_error_clear(&serr);
+		run->in_engine = true;
+		run->op = "revert";
+		t0 = pt_now();
+		run->engine_deadline = t0 + PT_ENGINE_TIMEOUT_MS / 1e3;
+		res->revert_rc = engine->revert(engine_state, &sp.space, &eerr);
+		run->in_engine = false;
+		after_engine(p, "revert", res->revert_rc, t0, &eerr, res);
+		if (res->revert_rc == 0 && !p->exited) {
+			check_rollback(b, p, "revert");
+			check_leak(p, "revert");
+		}
+	}
+
+finish:
+	/* Let main verify: put pv_verify's bytes back, main stopped meanwhile
+	 * (it may be spinning on them). */
+	if (p->park_live && !p->exited) {
+		struct pt_thread *m = &p->threads[0];
+		if (!pt_stop_thread(p, m) && m->live) {
+			pt_write(p, p->park_addr, p->park_orig, 2);
+			p->park_live = false;
+			pt_resume_thread(p, m);
+		}
+	}
+	if (pt_pump_until(p, pt_now() + PT_FINISH_TIMEOUT_MS / 1e3, NULL, NULL) == PV_ETIMEDOUT) {
+		pt_violation(p, "liveness", -1, 0, "the target did not finish within %d ms after "
+		                                   "the engine was done", PT_FINISH_TIMEOUT_MS);
+		killed = true;
+	}
+	pt_release(p);
+	judge_exit(b, p, res, killed);
+	b->last_pause_ms = run->longest_pause_ms;
+	b->last_probe_ms = run->probe_ms;
+	pt_space_fini(&sp);
+	for (size_t i = 0; i < run->nwrites; i++)
+		free(run->writes[i].orig);
+	pt_os_free(run->pause_os);
+	free(run->pause_mem);
+	res->decisions = run->stream.decisions;
+	free(run);
+	free(p);
+	return 0;
+}
+
+const struct pv_backend_ops pv_backend_ptrace_ops = {
+	.name = "ptrace",
+	.open = bk_open,
+	.patch = bk_patch,
+	.run = bk_run,
+	.close = bk_close,
+};
+
+void pt_backend_set_probes(void *handle, enum pt_probes mode)
+{
+	((struct pt_backend *)handle)->probes = mode;
+}
+
+void pt_backend_last_pause(void *handle, double *pause_ms, double *probe_ms)
+{
+	const struct pt_backend *b = handle;
+	*pause_ms = b->last_pause_ms;
+	*probe_ms = b->last_probe_ms;
+}
