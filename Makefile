@@ -151,6 +151,15 @@ $(BUILD)/corpora/expected: corpora/expected
 	@mkdir -p $(dir $@)
 	cp $< $@
 
+# ---------------------------------------------------------------- tools
+# pv-patcher: a standalone patcher built from stw-jmp, driven through
+# `--engine exec:FILE` (docs/exec-adapter.md, tests/test_exec.c).
+TOOLS := $(BUILD)/tools/pv-patcher
+all: $(TOOLS)
+$(BUILD)/tools/%: tools/%.c $(BUILD)/libpatchvet.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libpatchvet.a $(PKG_LIBS) -ldl -pthread
+
 # ---------------------------------------------------------------- tests
 TEST_LIBS = $(PKG_LIBS) $(shell pkg-config --libs criterion 2>/dev/null) -ldl -pthread
 TEST_DEFS  = -DPV_BUILD_DIR='"$(abspath $(BUILD))"' -DPV_SOURCE_DIR='"$(abspath .)"'

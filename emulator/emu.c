@@ -27,10 +27,14 @@ void pv_emu_close(struct pv_emu *e)
 		return;
 	pv_exec_judge_close(e->exec);
 	pv_global_judge_close(e->global);
+	pv_xmc_judge_close(e->xmc);
+	pv_version_judge_close(e->version);
+	pv_global_judge_close(e->global_new);
 	if (e->fn)
 		emu_frames_free(e);
 	free(e->fn);
 	free(e->hot);
+	free(e->watch);
 	free(e->funcs);
 	free(e->boundaries);
 	pv_analysis_free(e->analysis);
@@ -104,6 +108,10 @@ int pv_emu_open(const struct pv_emu_config *cfg, struct pv_emu **out, struct pv_
 		rc = open_engines(e, err);
 	if (!rc)
 		rc = emu_load(e, err);
+	if (!rc && !(e->watch = calloc(e->desc.nfuncs + 1, sizeof(*e->watch))))
+		rc = pv_error_set(err, PV_ENOMEM, "out of memory opening the emulator");
+	if (!rc)
+		rc = pv_xmc_judge_open(e->nthreads, &e->xmc, err);
 	if (!rc)
 		rc = emu_hooks_install(e, err);
 	if (rc) {
@@ -145,6 +153,11 @@ static void reset(struct pv_emu *e, const struct pv_engine *engine, const uint8_
 	r->last_tid = e->cfg.workload.workers; /* so the default starts at thread 0 */
 	emu_threads_reset(e);
 	pv_exec_judge_reset(e->exec);
+	pv_xmc_judge_reset(e->xmc);
+	pv_version_judge_reset(e->version);
+	if (engine->consistency == PV_CONSISTENCY_THREAD ||
+	    engine->consistency == PV_CONSISTENCY_CALL)
+		r->vmode = engine->consistency;
 	memset(&e->slice, 0, sizeof(e->slice));
 	e->loaded = -1;
 }
@@ -168,6 +181,7 @@ static int engine_op(struct pv_emu *e, const char *name, engine_op_fn fn, void *
 	int rc = pv_exec_judge_op_begin(e->exec, err);
 	if (rc)
 		return rc;
+	r->nwatch = 0; /* revert begins: the old code may run again */
 	r->in_op = true;
 	r->op = name;
 	r->op_ops = 0;
@@ -215,6 +229,35 @@ static int engine_op(struct pv_emu *e, const char *name, engine_op_fn fn, void *
 	return 0;
 }
 
+/* ineffective: where each replaced function's old code goes on when a call
+ * is not redirected (harness/judge_ineffective.h). */
+static void arm_ineffective(struct pv_emu *e)
+{
+	struct emu_run *r = &e->run;
+	r->nwatch = 0;
+	for (size_t i = 0; i < e->desc.nfuncs; i++) {
+		const struct pv_patch_func *f = &e->funcs[i];
+		size_t len = f->old_size < PV_PROLOGUE_WINDOW ? (size_t)f->old_size
+		                                              : PV_PROLOGUE_WINDOW;
+		const uint8_t *now = emu_host(e, f->old_addr, len);
+		const uint8_t *orig = emu_pristine(e, f->old_addr, len);
+		if (!f->old_addr || !len || !now || !orig)
+			continue;
+		struct pv_ineffective_func in = {
+			.entry = f->old_addr, .len = len, .now = now, .orig = orig,
+			.boundaries = f->prologue.boundaries,
+			.nboundaries = f->prologue.nboundaries};
+		uint64_t w = pv_ineffective_watch(&in);
+		if (!w)
+			continue;
+		uint64_t exempt = 0;
+		for (unsigned t = 0; t < e->cfg.workload.workers && t < 64; t++)
+			if (!e->threads[t].done && e->threads[t].pc == w)
+				exempt |= 1ull << t;
+		e->watch[r->nwatch++] = (struct emu_watch){.addr = w, .exempt = exempt};
+	}
+}
+
 static bool any_crashed(const struct pv_emu *e)
 {
 	for (unsigned i = 0; i < e->nthreads; i++)
@@ -255,6 +298,22 @@ static void check_rollback(struct pv_emu *e)
 			return;
 		}
 	}
+}
+
+/* rollback-leak: the engine released every mapping it made. */
+static void check_leak(struct pv_emu *e)
+{
+	struct emu_run *r = &e->run;
+	struct pv_release_range held[EMU_MAPS_MAX];
+	for (size_t i = 0; i < r->nmaps; i++)
+		held[i] = (struct pv_release_range){.addr = r->maps[i].addr, .len = r->maps[i].len};
+	int i = pv_judge_leak(held, r->nmaps);
+	if (i >= 0)
+		emu_violation(e, "rollback-leak", -1, held[i].addr,
+		              "after %s, the engine still holds %zu mapping(s) it made with "
+		              "map_near (0x%llx bytes at 0x%llx first)",
+		              r->res->revert_rc == 1 ? "apply gave up" : "revert", r->nmaps,
+		              (unsigned long long)held[i].len, (unsigned long long)held[i].addr);
 }
 
 /* pv_verify on a fresh thread once every worker has finished. */
@@ -311,6 +370,8 @@ int pv_emu_run(struct pv_emu *e, const struct pv_engine *engine, void *engine_st
 	int rc = engine_op(e, "apply", engine->apply, engine_state, &res->apply_rc, err);
 	if (rc)
 		return rc;
+	if (res->apply_rc == 0)
+		arm_ineffective(e);
 	phase(e);
 	if (res->apply_rc == 0) {
 		rc = engine_op(e, "revert", engine->revert, engine_state, &res->revert_rc, err);
@@ -325,8 +386,10 @@ int pv_emu_run(struct pv_emu *e, const struct pv_engine *engine, void *engine_st
 		              "instructions (an endless loop, a livelock, or a budget too small "
 		              "for the workload)",
 		              (unsigned long long)r->budget);
-	if ((res->apply_rc == 0 && res->revert_rc == 0) || res->apply_rc == PV_EBUSY)
+	if ((res->apply_rc == 0 && res->revert_rc == 0) || res->apply_rc == PV_EBUSY) {
 		check_rollback(e);
+		check_leak(e);
+	}
 	bool finished = true;
 	for (unsigned i = 0; i < e->cfg.workload.workers; i++)
 		finished &= e->threads[i].done;

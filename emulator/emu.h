@@ -118,11 +118,29 @@ const struct pv_patch_desc *pv_emu_patch(const struct pv_emu *emu);
  *                  the original code, the code when the current apply/revert
  *                  began or when it ended, or mixes their bytes
  *                  (harness/judge_exec.h).
+ *   xmc-unsynced   a thread executes an instruction overlapping code bytes
+ *                  that changed while it was not stopped, with neither a
+ *                  sync_core nor a stop of it since; a single byte changed
+ *                  to or from int3 is exempt (harness/judge_xmc.h).
  *   consistency    engines declaring PV_CONSISTENCY_GLOBAL: when an atomic
  *                  unit changes code of a replaced function (padding before
  *                  its entry included), every unfinished worker is stopped
  *                  and none has its pc or a return address in a replaced
- *                  function (harness/judge_global.h).
+ *                  function (harness/judge_global.h). PV_CONSISTENCY_THREAD:
+ *                  a thread that changes between old and new code has no
+ *                  frame of the version it leaves on its stack;
+ *                  PV_CONSISTENCY_CALL: no activation of a replaced function
+ *                  runs code of both versions (harness/judge_version.h).
+ *   ineffective    after apply returned 0 and before revert begins, a
+ *                  thread executes the old code right after the bytes the
+ *                  engine changed in a replaced function (its entry when it
+ *                  changed none); threads already there then pass once
+ *                  (harness/judge_ineffective.h).
+ *   use-after-revert  a thread fetches an instruction in a range the engine
+ *                  unmapped during the run (instead of `crash`).
+ *   rollback-leak  after revert returned 0, or apply returned PV_EBUSY, a
+ *                  mapping the engine made with map_near is still there
+ *                  (harness/judge_release.h).
  *   rollback-bytes after revert returned 0, or after apply returned PV_EBUSY
  *                  (nothing changed, it says): every target code byte the
  *                  engine wrote equals the file's.

@@ -5,7 +5,9 @@
  * - Every instruction: counts it, ends the slice at its quantum (uc_emu_stop
  *   in a code hook stops before that instruction), and inside hot windows
  *   asks the stream whether to preempt (during an engine operation) and
- *   hands the instruction to the torn-exec judge. uc_emu_start always gets
+ *   hands the instruction to the judges of torn-exec, ineffective,
+ *   xmc-unsynced and (thread and call engines) consistency; all of that
+ *   work stays inside hot windows. uc_emu_start always gets
  *   count 0: this hook is the counter, so Unicorn's own count hook (which
  *   would cost the same again) is never installed, and count never
  *   alternates between zero and non-zero (which flushes everything).
@@ -64,6 +66,97 @@ static void observe(struct pv_emu *e, const struct emu_hot *h, uint64_t addr, ui
 	}
 }
 
+/* ineffective: a call reached a replaced function's old code after apply
+ * returned 0. */
+static void watch(struct pv_emu *e, uint64_t addr)
+{
+	for (size_t i = 0; i < e->run.nwatch; i++) {
+		struct emu_watch *w = &e->watch[i];
+		uint64_t me = e->slice.tid < 64 ? 1ull << e->slice.tid : 0;
+		if (w->addr != addr)
+			continue;
+		if (w->exempt & me) {
+			w->exempt &= ~me; /* its call began before apply returned */
+			continue;
+		}
+		char where[160];
+		emu_symbolize(e, addr, where, sizeof(where));
+		emu_violation(e, "ineffective", e->slice.tid, addr,
+		              "thread %d ran the old code at %s after apply had returned 0 (the "
+		              "call was not redirected)",
+		              e->slice.tid, where);
+	}
+}
+
+/* xmc-unsynced: the thread runs code changed since it last serialized. */
+static void stale(struct pv_emu *e, uint64_t addr, uint32_t size)
+{
+	struct pv_xmc_finding f;
+	if (pv_xmc_judge_insn(e->xmc, (unsigned)e->slice.tid, addr, size, &f) != 1 ||
+	    emu_has_violation(e, "xmc-unsynced"))
+		return;
+	char where[160];
+	emu_symbolize(e, addr, where, sizeof(where));
+	emu_violation(e, "xmc-unsynced", f.thread, addr,
+	              "thread %d executed %s, whose bytes 0x%llx..0x%llx changed while it ran, "
+	              "with no sync_core or stop since: it may run stale code (Intel SDM 8.1.3)",
+	              f.thread, where, (unsigned long long)f.stale_lo,
+	              (unsigned long long)f.stale_hi);
+}
+
+/* thread: does thread tid have a frame of version v on its stack? */
+static bool frame_of(struct pv_emu *e, unsigned tid, enum pv_version v)
+{
+	const struct emu_thread *t = &e->threads[tid];
+	uint64_t sp = 0;
+	uc_reg_read(e->uc, UC_X86_REG_RSP, &sp);
+	const uint8_t *h = sp >= t->stack_lo && sp < t->stack_hi
+	                           ? emu_host(e, sp, t->stack_hi - sp)
+	                           : NULL;
+	struct pv_global_thread th = {
+		.id = (int)tid, .stopped = true, .pc = 0, .sp = sp, .stack = (const uint64_t *)h,
+		.nwords = h ? (size_t)(t->stack_hi - sp) / 8 : 0};
+	struct pv_global_finding f;
+	return pv_global_judge_threads(v == PV_VERSION_OLD ? e->global : e->global_new, &th, 1,
+	                               &f) == 1;
+}
+
+/* consistency for thread and call engines (harness/judge_version.h). */
+static void versions(struct pv_emu *e, const struct emu_hot *h, uint64_t addr, uint32_t size)
+{
+	const uint8_t *bytes = h->host ? h->host + (addr - h->lo) : emu_host(e, addr, size);
+	int fi = -1;
+	unsigned tid = (unsigned)e->slice.tid;
+	if (!bytes)
+		return;
+	enum pv_version v = pv_version_classify(e->version, addr, bytes, size, &fi);
+	if (v == PV_VERSION_NONE)
+		return;
+	static const char *const names[] = {"", "old", "new"};
+	char where[160];
+	if (e->run.vmode == PV_CONSISTENCY_THREAD) {
+		enum pv_version was = pv_version_thread_step(e->version, tid, v);
+		if (was == PV_VERSION_NONE || emu_has_violation(e, "consistency") ||
+		    !frame_of(e, tid, was))
+			return;
+		emu_symbolize(e, addr, where, sizeof(where));
+		emu_violation(e, "consistency", (int)tid, addr,
+		              "thread %u ran %s code at %s with %s code still on its stack: it "
+		              "switched away from a safe point (the engine declares thread "
+		              "consistency)",
+		              tid, names[v], where, names[was]);
+		return;
+	}
+	struct pv_version_finding f;
+	if (pv_version_call_step(e->version, tid, fi, v, bytes, size, &f) != 1)
+		return;
+	emu_symbolize(e, addr, where, sizeof(where));
+	emu_violation(e, "consistency", f.thread, addr,
+	              "thread %d ran %s code of %s at %s in a call that began in its %s code "
+	              "(the engine declares call consistency)",
+	              f.thread, names[f.now], f.func, where, names[f.was]);
+}
+
 static void on_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
 {
 	(void)uc;
@@ -90,6 +183,11 @@ static void on_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
 			}
 			if (h->judge >= 0)
 				observe(e, h, addr, size);
+			if (e->run.nwatch)
+				watch(e, addr);
+			stale(e, addr, size);
+			if (e->run.vmode)
+				versions(e, h, addr, size);
 			break;
 		}
 	}

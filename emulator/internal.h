@@ -26,6 +26,10 @@
 #include "image.h"
 #include "judge_exec.h"
 #include "judge_global.h"
+#include "judge_ineffective.h"
+#include "judge_release.h"
+#include "judge_version.h"
+#include "judge_xmc.h"
 #include "patchfile.h"
 
 /* ------------------------------------------------------------ layout */
@@ -163,6 +167,14 @@ struct emu_func {
 	uint16_t *frame;          /* frame state per byte, computed on demand (frames.c) */
 };
 
+/* ineffective: an instruction of old code no call may reach after apply.
+ * Threads already at it when apply returned are inside their call: each
+ * passes once (a bit per worker). */
+struct emu_watch {
+	uint64_t addr;
+	uint64_t exempt;
+};
+
 struct emu_trap {
 	uint64_t addr, to;
 };
@@ -196,6 +208,12 @@ struct emu_run {
 	bool dirty_overflow;      /* reset restores every code region instead */
 	struct emu_map maps[EMU_MAPS_MAX];
 	size_t nmaps;
+	/* What the engine unmapped (use-after-revert); a range mapped again
+	 * leaves the list. */
+	struct pv_release_range released[EMU_MAPS_MAX];
+	size_t nreleased;
+	size_t nwatch;            /* ineffective: e->watch armed from apply's 0 to revert */
+	int vmode;                /* PV_CONSISTENCY_THREAD or _CALL when judged, else 0 */
 	struct emu_range prots[EMU_PROTS_MAX];
 	size_t nprots;
 	bool prots_overflow;
@@ -253,8 +271,12 @@ struct pv_emu {
 	csh cs;                           /* with details, for frames.c */
 	bool cs_open;
 
+	struct emu_watch *watch;          /* owned, one per replaced function (ineffective) */
 	struct pv_exec_judge *exec;
 	struct pv_global_judge *global;
+	struct pv_xmc_judge *xmc;
+	struct pv_version_judge *version;  /* consistency for thread and call engines */
+	struct pv_global_judge *global_new; /* frames of the replacements */
 
 	unsigned nthreads;                /* workers + 1 (verify / spare) */
 	struct emu_thread threads[PV_MAX_WORKERS + 1];

@@ -358,6 +358,40 @@ static int judge_read(void *ctx, uint64_t addr, uint8_t *buf, size_t len)
 	return 0;
 }
 
+/* consistency for thread and call engines: the versions of every replaced
+ * function, and the return sites of the replacements. */
+static int version_judges(struct pv_emu *e, struct pv_error *err)
+{
+	size_t n = e->desc.nfuncs, nv = 0, ng = 0;
+	struct pv_version_func_spec *v = calloc(n ? n : 1, sizeof(*v));
+	struct pv_global_func_spec *g = calloc(n ? n : 1, sizeof(*g));
+	int rc = 0;
+	if (!v || !g)
+		rc = pv_error_set(err, PV_ENOMEM, "out of memory preparing the consistency check");
+	for (size_t i = 0; !rc && i < n; i++) {
+		const struct pv_patch_func *f = &e->funcs[i];
+		const uint8_t *code = f->old_addr ? emu_pristine(e, f->old_addr, f->old_size) : NULL;
+		uint64_t nsize = f->new_size ? f->new_size : 1;
+		if (!code || !f->old_size)
+			continue;
+		v[nv++] = (struct pv_version_func_spec){
+			.name = f->old_name, .old_lo = f->old_addr, .old_hi = f->old_addr + f->old_size,
+			.old_code = code, .new_lo = f->new_addr, .new_hi = f->new_addr + nsize};
+		const uint8_t *ncode = f->new_size ? emu_pristine(e, f->new_addr, f->new_size) : NULL;
+		if (ncode)
+			g[ng++] = (struct pv_global_func_spec){
+				.name = f->new_name, .lo = f->new_addr, .hi = f->new_addr + f->new_size,
+				.entry = f->new_addr, .size = f->new_size, .code = ncode};
+	}
+	if (!rc)
+		rc = pv_version_judge_open(v, nv, e->nthreads, &e->version, err);
+	if (!rc)
+		rc = pv_global_judge_open(g, ng, &e->global_new, err);
+	free(v);
+	free(g);
+	return rc;
+}
+
 /* Hot windows: each replaced function's entry -16 .. entry + max(size, 32)
  * + 16 (merged where they meet), the patch's code and the engine mapping
  * area. The first two are judged by torn-exec; engine mappings only get
@@ -458,6 +492,8 @@ static int build_windows(struct pv_emu *e, struct pv_error *err)
 	rc = pv_exec_judge_open(spec, njudged, judge_read, e, &e->exec, err);
 	if (!rc)
 		rc = pv_global_judge_open(gspec, ng, &e->global, err);
+	if (!rc)
+		rc = version_judges(e, err);
 out:
 	free(anchors);
 	free(spec);

@@ -111,9 +111,20 @@ static void unit(struct pv_emu *e, uint64_t addr, const uint8_t *bytes, size_t n
 	bool change = !now || memcmp(now, bytes, n) != 0;
 	if (change && e->global && e->run.engine->consistency == PV_CONSISTENCY_GLOBAL)
 		judge_global(e, addr, n);
+	bool code = change && emu_is_exec(e, addr);
+	uint8_t old[8];
+	if (code && now && n <= sizeof(old))
+		memcpy(old, now, n);
 	emu_store(e, addr, bytes, n);
-	if (change && emu_is_exec(e, addr))
+	if (code)
 		e->run.code_writes++;
+	/* xmc-unsynced: threads not stopped may hold the old bytes. */
+	if (code && now && n <= sizeof(old)) {
+		bool running[PV_MAX_WORKERS + 1] = {false};
+		for (unsigned i = 0; i < e->cfg.workload.workers; i++)
+			running[i] = !e->threads[i].stopped && !e->threads[i].done;
+		pv_xmc_judge_write(e->xmc, addr, old, bytes, n, running);
+	}
 	if (e->trace)
 		emu_trace(e, "  unit: %zu byte(s) at 0x%llx", n, (unsigned long long)addr);
 }
@@ -210,6 +221,13 @@ static int sp_map_near(struct pv_space *s, uint64_t near, uint64_t len, unsigned
 			break;
 		emu_flush_stale(e); /* protections never change under pending flushes */
 		uc_mem_protect(e->uc, a, (size_t)len, prot_of(prot));
+		for (size_t i = 0; i < r->nreleased;) {
+			const struct pv_release_range *g = &r->released[i];
+			if (a < g->addr + g->len && g->addr < a + len)
+				r->released[i] = r->released[--r->nreleased];
+			else
+				i++;
+		}
 		r->maps[r->nmaps++] = (struct emu_map){.addr = a, .len = len};
 		*addr = a;
 		emu_trace(e, "  map_near: 0x%llx bytes at 0x%llx", (unsigned long long)len,
@@ -240,6 +258,8 @@ static int sp_unmap(struct pv_space *s, uint64_t addr, uint64_t len)
 		emu_flush_stale(e);
 		uc_mem_protect(e->uc, addr, (size_t)len, UC_PROT_NONE);
 		r->maps[i] = r->maps[--r->nmaps];
+		if (r->nreleased < EMU_MAPS_MAX)
+			r->released[r->nreleased++] = (struct pv_release_range){.addr = addr, .len = len};
 		return 0;
 	}
 	return fail(e, PV_EINVAL,
@@ -287,9 +307,12 @@ static int sp_stop_all(struct pv_space *s)
 	int rc = emu_space_point(e);
 	if (rc)
 		return rc;
-	for (unsigned i = 0; i < e->cfg.workload.workers; i++)
+	/* A stop is serializing (the IPI, or a trip through the kernel). */
+	for (unsigned i = 0; i < e->cfg.workload.workers; i++) {
 		if (!e->threads[i].done)
 			e->threads[i].stopped = true;
+		pv_xmc_judge_serialize(e->xmc, i);
+	}
 	emu_trace(e, "  stop_all");
 	return 0;
 }
@@ -401,6 +424,7 @@ static int sp_sync_core(struct pv_space *s)
 	if (rc)
 		return rc;
 	e->run.sync_cores++;
+	pv_xmc_judge_sync_all(e->xmc);
 	emu_trace(e, "  sync_core");
 	return 0;
 }

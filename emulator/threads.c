@@ -116,6 +116,19 @@ enum emu_stop emu_run_slice(struct pv_emu *e, unsigned tid, uint64_t quantum, bo
 	enum emu_stop stop = s->stop;
 	if (stop == EMU_STOP_CRASH) {
 		crash(e, tid, s->crash_pc, s->why);
+	} else if ((ue == UC_ERR_FETCH_PROT || ue == UC_ERR_FETCH_UNMAPPED) &&
+	           pv_judge_released_fetch(e->run.released, e->run.nreleased, t->pc) >= 0) {
+		/* Not a crash of the target's making: the engine took the code
+		 * away under it. */
+		char where[160];
+		emu_symbolize(e, t->pc, where, sizeof(where));
+		t->done = t->crashed = true;
+		t->blocked = false;
+		emu_violation(e, "use-after-revert", (int)tid, t->pc,
+		              "thread %u fetched an instruction at %s, in memory the engine "
+		              "had unmapped",
+		              tid, where);
+		stop = EMU_STOP_CRASH;
 	} else if (ue != UC_ERR_OK) {
 		char why[120];
 		snprintf(why, sizeof(why), "faulted (%s)", uc_strerror(ue));

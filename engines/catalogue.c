@@ -42,21 +42,30 @@ static const struct pv_engine_entry catalogue[] = {
 	 "revert restores the opcode byte of the 5 the jmp overwrote but not the displacement, "
 	 "which stays in the old function (caught by rollback-bytes, then torn-exec or crash)",
 	 BOTH},
+	{&pv_engine_no_op, 1,
+	 "reports success without writing the jmp, so every call still reaches the old code "
+	 "(caught by ineffective)", BOTH},
+	{&pv_engine_no_resume, 1,
+	 "returns from apply and revert with every thread still stopped, so the target makes "
+	 "no progress until the harness resumes it (caught by liveness)", BOTH},
 	{&pv_engine_no_sync, 1,
 	 "runs the breakpoint protocol without sync_core, so other cores may keep executing "
-	 "stale code bytes (caught by xmc-unsynced: pending, the emulator's strict CPU model "
-	 "is not in yet)", BOTH},
+	 "stale code bytes (caught by xmc-unsynced on counter-fentry)", BOTH},
 	{&pv_engine_no_stack_check, 1,
 	 "switches every thread to the new code at once, even one inside or returning into a "
 	 "replaced function, which then runs old and new code in one thread (caught by "
-	 "consistency for `thread`: pending on emu; by target-verify on nested, where the old "
-	 "caller then calls the new callee)", BOTH},
+	 "consistency for `thread` on nested, where the old caller then calls the new callee; "
+	 "target-verify there too)", BOTH},
 	{&pv_engine_free_early, 1,
-	 "revert unmaps the trampoline while a thread may still run in it (caught by crash "
-	 "now; use-after-revert once the emulator has it)", BOTH},
+	 "revert unmaps the trampoline while a thread may still run in it (caught by "
+	 "use-after-revert on counter-fentry)", BOTH},
 	{&pv_engine_leaky, 1,
-	 "revert never unmaps the trampoline it mapped (caught by rollback-leak: pending, "
-	 "the emulator does not judge it yet)", BOTH},
+	 "revert never unmaps the trampoline it mapped (caught by rollback-leak on "
+	 "counter-fentry)", BOTH},
+	{&pv_engine_wx_left, 1,
+	 "makes the text pages it patches writable and executable with an injected mprotect "
+	 "and never restores them, so the target's mappings change across the pause (caught "
+	 "by state-os on ptrace)", PTRACE},
 	{&pv_engine_redzone, 1,
 	 "its injected call puts its frame at the thread's rsp, overwriting the 128-byte red "
 	 "zone a leaf function may use (caught by state-mem or target-verify on ptrace: "

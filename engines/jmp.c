@@ -40,6 +40,9 @@ struct jmp_flags {
 	bool backoff;       /* waits double between attempts (ksplice) */
 	bool skip_newest;   /* mutant: the newest thread's stack is never looked at */
 	unsigned restore_len; /* mutant: bytes revert puts back (0: all JMP_LEN) */
+	bool no_write;      /* mutant: does everything but write the jmp */
+	bool no_resume;     /* mutant: leaves the threads stopped after writing */
+	bool wx_left;       /* mutant: makes the text writable and leaves it so */
 };
 
 /* One replacement: where the jmp goes and what it must not race with. */
@@ -160,6 +163,21 @@ static int write_sites(struct jmp_state *st, struct pv_space *space, bool revert
 				return pv_error_set(err, rc, "%s: cannot read the entry of %s: %s", name,
 				                    st->sites[i].name, pv_strerror(rc));
 		}
+	/* no-op's defect: success, with nothing written. */
+	if (st->flags->no_write)
+		return 0;
+	/* wx-left's defect: the pages of the sites become writable and
+	 * executable (as patchers that poke text through their own mapping
+	 * do), and nothing puts their protection back. */
+	for (size_t i = 0; !reverting && st->flags->wx_left && i < st->nsites; i++) {
+		uint64_t lo = st->sites[i].at & ~4095ull;
+		uint64_t hi = (st->sites[i].at + JMP_LEN + 4095) & ~4095ull;
+		int rc = pv_space_protect(space, lo, hi - lo,
+		                          PV_PROT_READ | PV_PROT_WRITE | PV_PROT_EXEC);
+		if (rc)
+			return pv_error_set(err, rc, "%s: cannot make 0x%llx writable: %s", name,
+			                    (unsigned long long)lo, pv_strerror(rc));
+	}
 	/* bad-revert's defect: it puts back only the opcode byte. */
 	unsigned len = reverting && st->flags->restore_len ? st->flags->restore_len : JMP_LEN;
 	for (size_t i = 0; i < st->nsites; i++) {
@@ -225,7 +243,8 @@ static int jmp_switch(struct jmp_state *st, struct pv_space *space, bool reverti
 		         st->nsites == 1 ? "" : "s");
 		pv_space_note(space, note);
 		rc = write_sites(st, space, reverting, err);
-		if (fl->stop) {
+		/* no-resume's defect: the world stays stopped. */
+		if (fl->stop && !fl->no_resume) {
 			int rrc = pv_space_resume_all(space);
 			if (!rc && rrc)
 				rc = pv_error_set(err, rrc, "%s: %s: cannot resume the threads: %s", name,
@@ -276,6 +295,30 @@ static const struct jmp_flags skip_thread_flags = {.stop = true, .quiesce = true
                                                    .skip_newest = true};
 static const struct jmp_flags bad_revert_flags = {.stop = true, .quiesce = true,
                                                   .restore_len = 1};
+
+static const struct jmp_flags no_op_flags = {.stop = true, .quiesce = true,
+                                             .no_write = true};
+
+static const struct jmp_flags no_resume_flags = {.stop = true, .quiesce = true,
+                                                 .no_resume = true};
+
+static int no_resume_plan(const struct pv_patch_desc *p, void **s, struct pv_error *err)
+{
+	return jmp_plan(&pv_engine_no_resume, &no_resume_flags, p, s, err);
+}
+
+static const struct jmp_flags wx_left_flags = {.stop = true, .quiesce = true,
+                                               .wx_left = true};
+
+static int wx_left_plan(const struct pv_patch_desc *p, void **s, struct pv_error *err)
+{
+	return jmp_plan(&pv_engine_wx_left, &wx_left_flags, p, s, err);
+}
+
+static int no_op_plan(const struct pv_patch_desc *p, void **s, struct pv_error *err)
+{
+	return jmp_plan(&pv_engine_no_op, &no_op_flags, p, s, err);
+}
 
 static int stw_plan(const struct pv_patch_desc *p, void **s, struct pv_error *err)
 {
@@ -384,6 +427,45 @@ const struct pv_engine pv_engine_no_quiesce = {
 	               "are before writing the jmp.",
 	.consistency = PV_CONSISTENCY_GLOBAL,
 	.plan = no_quiesce_plan,
+	.apply = jmp_apply,
+	.revert = jmp_revert,
+	.release = jmp_release,
+};
+
+const struct pv_engine pv_engine_no_op = {
+	.sz = sizeof(struct pv_engine),
+	.abi_version = PV_ABI_VERSION,
+	.name = "no-op",
+	.description = "Mutant of stw-jmp: stops the threads and waits for them as stw-jmp "
+	               "does, then reports success without writing a single byte.",
+	.consistency = PV_CONSISTENCY_GLOBAL,
+	.plan = no_op_plan,
+	.apply = jmp_apply,
+	.revert = jmp_revert,
+	.release = jmp_release,
+};
+
+const struct pv_engine pv_engine_no_resume = {
+	.sz = sizeof(struct pv_engine),
+	.abi_version = PV_ABI_VERSION,
+	.name = "no-resume",
+	.description = "Mutant of stw-jmp: writes the jmp with every thread stopped and returns "
+	               "without resuming them.",
+	.consistency = PV_CONSISTENCY_GLOBAL,
+	.plan = no_resume_plan,
+	.apply = jmp_apply,
+	.revert = jmp_revert,
+	.release = jmp_release,
+};
+
+const struct pv_engine pv_engine_wx_left = {
+	.sz = sizeof(struct pv_engine),
+	.abi_version = PV_ABI_VERSION,
+	.name = "wx-left",
+	.description = "Mutant of stw-jmp: makes the pages it patches writable and executable "
+	               "with an injected mprotect and never restores their protection.",
+	.consistency = PV_CONSISTENCY_GLOBAL,
+	.plan = wx_left_plan,
 	.apply = jmp_apply,
 	.revert = jmp_revert,
 	.release = jmp_release,

@@ -24,4 +24,13 @@ extern const struct pv_engine pv_engine_skip_thread;
 /* Mutant: revert restores only the first of the 5 bytes. */
 extern const struct pv_engine pv_engine_bad_revert;
 
+/* Mutant: reports success and changes nothing (a silent failure). */
+extern const struct pv_engine pv_engine_no_op;
+
+/* Mutant: returns with every thread still stopped. */
+extern const struct pv_engine pv_engine_no_resume;
+
+/* Mutant: leaves the patched text pages writable (ptrace: state-os). */
+extern const struct pv_engine pv_engine_wx_left;
+
 #endif

@@ -20,6 +20,7 @@
 #include "analysis.h"
 #include "analysis_output.h"
 #include "cli.h"
+#include "exec_adapter.h"
 #include "expected.h"
 #include "files.h"
 #include "image.h"
@@ -48,6 +49,9 @@ static const char run_help[] =
 	"DIR/results.json, results.txt and,\n"
 	"for the first violation of each check, DIR/repro/ENGINE--SCENARIO--CHECK.pvr\n"
 	"(`patchvet replay` runs it again). DIR defaults to out/.\n"
+	"\n"
+	"An engine is a built-in name, a plugin (path/to/engine.so), or exec:FILE: an\n"
+	"external patcher described by FILE, run on ptrace (docs/exec-adapter.md).\n"
 	"\n"
 	"exit status: 0 every verdict SAFE or REFUSED (or as expected), 1 a violation\n"
 	"(or an unexpected result), 2 bad input, 3 an ERROR verdict\n";
@@ -358,7 +362,8 @@ int pv_cmd_run(int argc, char **argv)
 		rc = pv_cli_usage("run", "unexpected argument '%s'", argv[optind]);
 	/* Plugins are loaded (and checked) by the campaign. */
 	for (size_t i = 0; rc < 0 && i < o.nengines; i++)
-		if (!pv_plugin_is_path(o.engines[i]) && !pv_engine_find(o.engines[i]))
+		if (!pv_plugin_is_path(o.engines[i]) && !pv_exec_is_spec(o.engines[i]) &&
+		    !pv_engine_find(o.engines[i]))
 			rc = pv_cli_usage("run", "unknown engine '%s'; `patchvet list engines` shows "
 			                         "the built-in ones", o.engines[i]);
 	if (rc < 0) {

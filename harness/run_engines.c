@@ -15,6 +15,7 @@
 #include "campaign.h"
 #include "cli.h"
 #include "driver.h"
+#include "exec_adapter.h"
 #include "files.h"
 #include "hash.h"
 #include "run.h"
@@ -42,6 +43,8 @@ struct plan {
 	size_t njobs;
 	struct pv_plugin **plugins; /* --engine FILE.so, open until the end */
 	size_t nplugins;
+	struct pv_exec **execs;  /* --engine exec:FILE, open until the end */
+	size_t nexecs;
 };
 
 /* Ptrace runs are real processes (about a tenth of a second each): the
@@ -66,12 +69,52 @@ static void plan_free(struct plan *p)
 	for (size_t i = 0; i < p->nplugins; i++)
 		pv_plugin_close(p->plugins[i]);
 	free(p->plugins);
+	for (size_t i = 0; i < p->nexecs; i++)
+		pv_exec_close(p->execs[i]);
+	free(p->execs);
 }
 
-/* The engine of --engine ARG: a built-in one, or a plugin loaded into p. */
+/* Jobs of exec engines run on the exec adapter, a backend of its own. */
+static const struct pv_backend_ops *job_ops(const struct plan *p, size_t job)
+{
+	return pv_exec_engine_is(p->jobs[job].engine) ? &pv_backend_exec_ops
+	                                              : backend_ops(p->backend[job]);
+}
+
+/* --engine exec:FILE runs only on ptrace, which it picks when --backend is
+ * not given. */
+static int exec_backend(const struct pv_run_options *o, const char **backend,
+                        struct pv_error *err)
+{
+	for (size_t i = 0; i < o->nengines; i++) {
+		if (!pv_exec_is_spec(o->engines[i]))
+			continue;
+		if (o->backend && strcmp(o->backend, "ptrace"))
+			return pv_error_set(err, PV_EINVAL, "--engine %s: exec engines run only on the "
+			                                    "ptrace backend, not on %s (use --backend "
+			                                    "ptrace)", o->engines[i], o->backend);
+		*backend = "ptrace";
+	}
+	return 0;
+}
+
+/* The engine of --engine ARG: a built-in one, or a plugin or an exec file
+ * loaded into p. */
 static int find_engine(struct plan *p, const char *arg, const struct pv_engine **e,
                        unsigned *backends, struct pv_error *err)
 {
+	if (pv_exec_is_spec(arg)) {
+		struct pv_exec **x = realloc(p->execs, (p->nexecs + 1) * sizeof(*x));
+		if (!x)
+			return pv_error_set(err, PV_ENOMEM, "out of memory");
+		p->execs = x;
+		int rc = pv_exec_open(arg, &x[p->nexecs], err);
+		if (rc)
+			return rc;
+		*e = pv_exec_engine(x[p->nexecs++]);
+		*backends = PV_BACKEND_PTRACE;
+		return 0;
+	}
 	if (!pv_plugin_is_path(arg)) {
 		const struct pv_engine_entry *b = pv_engine_find(arg);
 		if (!b)
@@ -460,7 +503,10 @@ int pv_run_engines(const struct pv_run_options *o, const char *data_dir,
                    struct pv_error *err)
 {
 	unsigned backends;
-	int rc = select_backends(o->backend, from_expected, &backends, err);
+	const char *bname = o->backend;
+	int rc = exec_backend(o, &bname, err);
+	if (!rc)
+		rc = select_backends(bname, from_expected, &backends, err);
 	if (rc)
 		return rc;
 	const char *bnames = backends == PV_BACKEND_ALL ? "emu and ptrace"
@@ -490,11 +536,12 @@ int pv_run_engines(const struct pv_run_options *o, const char *data_dir,
 	if (from_expected && ptrace_schedules > DEFAULT_PTRACE_SCHEDULES)
 		ptrace_schedules = DEFAULT_PTRACE_SCHEDULES;
 	rc = pv_mkdir_p(o->out_dir, err);
-	/* One drive per backend, over its run of jobs (they are grouped). */
+	/* One drive per run of jobs on the same backend (they are grouped by
+	 * backend; exec engines' jobs have the exec adapter's). */
 	for (size_t lo = 0, hi; !rc && lo < p.njobs; lo = hi) {
-		for (hi = lo; hi < p.njobs && p.backend[hi] == p.backend[lo]; hi++)
+		for (hi = lo; hi < p.njobs && job_ops(&p, hi) == job_ops(&p, lo); hi++)
 			;
-		cfg.backend = backend_ops(p.backend[lo]);
+		cfg.backend = job_ops(&p, lo);
 		cfg.schedules = p.backend[lo] == PV_BACKEND_PTRACE ? ptrace_schedules : o->schedules;
 		rc = pv_drive(&cfg, p.jobs + lo, hi - lo, &c, err);
 	}

@@ -2,7 +2,9 @@
  * (seize, stop, injected system calls with restart semantics, hijacked calls
  * that restore every register), then whole runs of engines on the native
  * corpora: stw-jmp SAFE on counter, blocking, fpu and signals; the mutants
- * clobber and eintr caught by state-regs and syscall-disrupted. */
+ * clobber and eintr caught by state-regs and syscall-disrupted; then the
+ * timing faults of the stream (a steered thread, stop order, signals mid
+ * apply) and the replay of a ptrace reproducer. */
 #include <criterion/criterion.h>
 
 #include <dirent.h>
@@ -296,4 +298,162 @@ Test(ptrace_runs, eager_probes_find_nothing_under_correct_engines, .timeout = 18
 	                    &pv_engine_stw_jmp, 5, NULL, PT_PROBES_EAGER);
 	cr_expect_eq(o.violating, 0, "blocking: %u of %u runs violated: %s", o.violating, o.runs,
 	             o.first);
+}
+
+/* ------------------------------------------------------------ timing faults */
+
+static void *open_backend(const char *target, const char *patch, unsigned workers,
+                          unsigned long iterations)
+{
+	struct pv_backend_config cfg = {
+		.target_path = target,
+		.patch_path = patch,
+		.workload = {.workers = workers, .iterations = iterations},
+	};
+	struct pv_error err;
+	pv_error_clear(&err);
+	void *h = NULL;
+	cr_assert_eq(pv_backend_ptrace_ops.open(&cfg, &h, &err), 0, "%s", err.msg);
+	return h;
+}
+
+/* Steering parks the chosen thread on the chosen boundary of bump's first
+ * bytes before apply (stream: no delay, steer function 0, boundary k,
+ * thread 0, then nothing), and stw-jmp, which finds it there, waits. */
+Test(ptrace_faults, steering_parks_a_thread_on_a_prologue_boundary, .timeout = 120)
+{
+	void *h = open_backend(TARGET("counter"), PV_CORPUS_PATCH("counter-fix"), 2, 1000);
+	const struct pv_patch_desc *d = pv_backend_ptrace_ops.patch(h);
+	const struct pv_patch_func *f = &d->funcs[0];
+	struct pv_error err;
+	void *state = NULL;
+	cr_assert_eq(pv_engine_stw_jmp.plan(d, &state, &err), 0, "%s", err.msg);
+	unsigned parked = 0, inside = 0;
+	for (unsigned k = 0; k < 8; k++) {
+		uint8_t stream[64];
+		memset(stream, 0xff, sizeof(stream));
+		stream[0] = 0;
+		stream[1] = 0;
+		stream[2] = (uint8_t)k;
+		stream[3] = (uint8_t)(k / 4);
+		struct pv_run_result res;
+		cr_assert_eq(pv_backend_ptrace_ops.run(h, &pv_engine_stw_jmp, state, stream,
+		                                       sizeof(stream), &res, &err), 0, "%s", err.msg);
+		cr_expect_eq(res.nviolations, 0, "run %u: %s: %s", k, res.violations[0].check,
+		             res.violations[0].detail);
+		uint64_t at;
+		int thread;
+		pt_backend_last_steer(h, &at, &thread);
+		if (!at)
+			continue;
+		parked++;
+		cr_expect_geq(thread, 1, "main was steered");
+		bool boundary = false;
+		for (size_t i = 0; i < f->prologue.nboundaries; i++)
+			boundary |= at == f->old_addr + f->prologue.boundaries[i];
+		cr_expect(boundary && at < f->old_addr + 8, "parked at 0x%llx, not on a boundary of "
+		          "bump's first 8 bytes (bump at 0x%llx)", (unsigned long long)at,
+		          (unsigned long long)f->old_addr);
+		inside += at > f->old_addr && at < f->old_addr + 5;
+	}
+	cr_expect_geq(parked, 6, "only %u of 8 runs parked a thread", parked);
+	cr_expect_gt(inside, 0, "no thread was ever parked inside the jmp's 5 bytes");
+	pv_engine_stw_jmp.release(state);
+	pv_backend_ptrace_ops.close(h);
+}
+
+/* With a thread steered into the bytes the jmp replaces, no-quiesce, which
+ * stops the threads wherever they are, resumes one in the middle of its jmp:
+ * torn-exec (or the crash that follows), not only consistency. */
+Test(ptrace_faults, no_quiesce_tears_an_instruction_on_counter, .timeout = 240)
+{
+	struct outcome o = campaign(TARGET("counter"), PV_CORPUS_PATCH("counter-fix"), 2, 1000,
+	                            &pv_engine_no_quiesce, 100, "torn-exec");
+	cr_expect(strstr(o.checks, "torn-exec") || strstr(o.checks, "crash"),
+	          "%u runs, checks seen: '%s'", o.runs, o.checks);
+}
+
+/* Streams made of fault bytes only (0x30..0x3f): a signal at every fault
+ * point, handled or harmless, in the middle of apply and revert; a
+ * different stop order and gap at every stop_all; a steered thread. stw-jmp
+ * stays SAFE and every target verifies. */
+static void faulty(const char *target, const char *patch, unsigned workers,
+                   unsigned long iterations, unsigned runs)
+{
+	void *h = open_backend(target, patch, workers, iterations);
+	struct pv_error err;
+	void *state = NULL;
+	cr_assert_eq(pv_engine_stw_jmp.plan(pv_backend_ptrace_ops.patch(h), &state, &err), 0,
+	             "%s", err.msg);
+	uint64_t x = 0x2545f4914f6cdd1dull;
+	unsigned applied = 0, signalled = 0;
+	for (unsigned i = 0; i < runs; i++) {
+		uint8_t stream[128];
+		for (size_t k = 0; k < sizeof(stream); k++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			stream[k] = (uint8_t)(0x30 | (x & 15));
+		}
+		struct pv_run_result res;
+		cr_assert_eq(pv_backend_ptrace_ops.run(h, &pv_engine_stw_jmp, state, stream,
+		                                       sizeof(stream), &res, &err), 0, "%s", err.msg);
+		applied += res.apply_rc == 0;
+		signalled += pt_backend_last_signals(h) != 0;
+		cr_expect_eq(res.nviolations, 0, "%s run %u: %s: %s", target, i,
+		             res.nviolations ? res.violations[0].check : "",
+		             res.nviolations ? res.violations[0].detail : "");
+	}
+	cr_expect_gt(applied, 0, "%s: apply never succeeded", target);
+	cr_expect_gt(signalled, 0, "%s: no run sent a signal", target);
+	pv_engine_stw_jmp.release(state);
+	pv_backend_ptrace_ops.close(h);
+}
+
+Test(ptrace_faults, stop_order_and_signals_leave_stw_jmp_safe_on_counter, .timeout = 120)
+{
+	faulty(TARGET("counter"), PV_CORPUS_PATCH("counter-fix"), 2, 1000, 8);
+}
+
+Test(ptrace_faults, stop_order_and_signals_leave_stw_jmp_safe_on_blocking, .timeout = 120)
+{
+	faulty(TARGET("blocking"), PV_CORPUS_PATCH("blocking-fix"), 4, 1, 6);
+}
+
+Test(ptrace_faults, stop_order_and_signals_leave_stw_jmp_safe_on_fpu, .timeout = 120)
+{
+	faulty(TARGET("fpu"), PV_CORPUS_PATCH("fpu-fix"), 2, 20, 6);
+}
+
+Test(ptrace_faults, stop_order_and_signals_leave_stw_jmp_safe_on_signals, .timeout = 120)
+{
+	faulty(TARGET("signals"), PV_CORPUS_PATCH("signals-fix"), 3, 1000, 6);
+}
+
+/* patchvet replay of a ptrace reproducer: the same stream on the native
+ * target, said to be timing-dependent; exit 1 when the check shows again.
+ * The steered thread makes no-quiesce's torn-exec come back. */
+Test(ptrace_faults, replay_reruns_a_ptrace_reproducer, .timeout = 300)
+{
+	char *dir = pv_test_tmpdir("ptreplay");
+	struct pv_test_output o;
+	char *run[] = {PV_PATCHVET_BIN, "run", "--backend", "ptrace", "--engine", "no-quiesce",
+	               "--scenario", "counter", "--schedules", "100", "--seed", "1", "--out",
+	               dir, NULL};
+	cr_assert_eq(pv_test_run(run, 240, &o), 0);
+	cr_assert_eq(o.status, 1, "patchvet run: %d\n%s%s", o.status, o.out, o.err);
+	pv_test_output_free(&o);
+	char repro[512];
+	snprintf(repro, sizeof(repro), "%s/repro/no-quiesce--counter--torn-exec.pvr", dir);
+	cr_assert_eq(access(repro, R_OK), 0, "no torn-exec reproducer at %s", repro);
+	char *replay[] = {PV_PATCHVET_BIN, "replay", repro, NULL};
+	int reproduced = 0;
+	for (int i = 0; i < 3 && !reproduced; i++) {
+		cr_assert_eq(pv_test_run(replay, 60, &o), 0);
+		cr_expect(o.status == 0 || o.status == 1, "replay exit %d: %s%s", o.status, o.out,
+		          o.err);
+		cr_expect(strstr(o.out, "timing-dependent") != NULL, "%s", o.out);
+		reproduced += o.status == 1 && strstr(o.out, "reproduced: torn-exec") != NULL;
+		pv_test_output_free(&o);
+	}
+	cr_expect_gt(reproduced, 0, "three replays never showed torn-exec again");
+	pv_test_rmdir_all(dir);
 }

@@ -9,15 +9,22 @@
  *   the relocated patch, park main at pv_verify (a `jmp .` at its entry:
  *   main reaches it when every worker is done and spins there until the
  *   engine has reverted, so the target's end never races the engine), start;
- *   wait until every worker runs, then a stream-chosen delay;
+ *   wait until every worker runs, then a stream-chosen delay; maybe a
+ *   thread steered onto an instruction boundary in a replaced function's
+ *   first bytes (space.c: pt_steer), held there for the engine to find;
  *   apply (pauses probed by space.c), a stream-chosen delay, revert;
  *   rollback-bytes and rollback-leak; release main; wait for the exit;
  *   crash, liveness and target-verify from how the process ended.
  *
  * Stream bytes, in the order a run reads them: the pre-apply delay
- * ((byte & 15) * 500 us, default 2), then one per fault point of every space
- * operation and one per stop_all (space.c), then the delay between apply and
- * revert (same rule). Exhausted: no delays, no signals, natural order. */
+ * ((byte & 15) * 500 us, default 2), one for steering and two more when it
+ * steers (space.c: pt_steer), then one per fault point of every space
+ * operation and, per stop_all, one per thread but one (the stop order) and
+ * one for the gaps between stops (space.c), then the delay between apply and
+ * revert (same rule).
+ * Exhausted: no delays, no steering, no signals, natural order. The kernel's
+ * timing is not in the stream: a replayed stream makes the same choices,
+ * which need not give the same run. */
 #include "ptrace.h"
 
 #include <errno.h>
@@ -56,6 +63,9 @@ struct pt_backend {
 	char *argv[5];
 	enum pt_probes probes;
 	double last_pause_ms, last_probe_ms; /* of the last run */
+	uint64_t last_steer;          /* where the last run parked a thread, 0: none */
+	int last_steer_thread;
+	uint64_t last_signals;        /* mask of the signals the last run sent */
 };
 
 /* ------------------------------------------------------------ setup */
@@ -579,6 +589,7 @@ static int bk_run(void *handle, const struct pv_engine *engine, void *engine_sta
 	run->res = res;
 	run->stream = (struct pt_stream){.bytes = stream, .len = len};
 	run->probes = b->probes;
+	run->desc = &b->desc;
 	if (engine->consistency == PV_CONSISTENCY_GLOBAL)
 		run->global = b->global;
 	p->run = run;
@@ -597,6 +608,8 @@ static int bk_run(void *handle, const struct pv_engine *engine, void *engine_sta
 	sp.patch_bias = b->patch_base - b->patch->min_vaddr;
 
 	bool killed = false;
+	b->last_steer = 0;
+	b->last_steer_thread = -1;
 	pt_resume_thread(p, &p->threads[0]);
 	if (pt_pump_until(p, pt_now() + PT_START_TIMEOUT_MS / 1e3, workers_started, b) ==
 	    PV_ETIMEDOUT)
@@ -613,6 +626,9 @@ static int bk_run(void *handle, const struct pv_engine *engine, void *engine_sta
 		goto finish;
 	}
 
+	pt_steer(p);
+	b->last_steer = run->steer.parked ? run->steer.addr : 0;
+	b->last_steer_thread = run->steer.parked ? (int)run->steer.parked->id : -1;
 	pv_error_clear(&eerr);
 	run->in_engine = true;
 	run->op = "apply";
@@ -621,6 +637,7 @@ static int bk_run(void *handle, const struct pv_engine *engine, void *engine_sta
 	res->apply_rc = engine->apply(engine_state, &sp.space, &eerr);
 	run->in_engine = false;
 	after_engine(p, "apply", res->apply_rc, t0, &eerr, res);
+	pt_steer_release(p);
 	if (res->apply_rc == PV_EBUSY && !p->exited) {
 		check_rollback(b, p, "an apply that gave up");
 		check_leak(p, "an apply that gave up");
@@ -644,8 +661,9 @@ static int bk_run(void *handle, const struct pv_engine *engine, void *engine_sta
 
 finish:
 	/* Let main verify: put pv_verify's bytes back, main stopped meanwhile
-	 * (it may be spinning on them). */
-	if (p->park_live && !p->exited) {
+	 * (it may be spinning on them). Not after a crash: the group is dying,
+	 * and a dying leader reports nothing until every thread is reaped. */
+	if (p->park_live && !p->exited && !p->crash.seen) {
 		struct pt_thread *m = &p->threads[0];
 		if (!pt_stop_thread(p, m) && m->live) {
 			pt_write(p, p->park_addr, p->park_orig, 2);
@@ -661,6 +679,7 @@ finish:
 	pt_release(p);
 	judge_exit(b, p, res, killed);
 	b->last_pause_ms = run->longest_pause_ms;
+	b->last_signals = run->signals_sent;
 	b->last_probe_ms = run->probe_ms;
 	pt_space_fini(&sp);
 	for (size_t i = 0; i < run->nwrites; i++)
@@ -691,4 +710,16 @@ void pt_backend_last_pause(void *handle, double *pause_ms, double *probe_ms)
 	const struct pt_backend *b = handle;
 	*pause_ms = b->last_pause_ms;
 	*probe_ms = b->last_probe_ms;
+}
+
+void pt_backend_last_steer(void *handle, uint64_t *addr, int *thread)
+{
+	const struct pt_backend *b = handle;
+	*addr = b->last_steer;
+	*thread = b->last_steer_thread;
+}
+
+uint64_t pt_backend_last_signals(void *handle)
+{
+	return ((const struct pt_backend *)handle)->last_signals;
 }

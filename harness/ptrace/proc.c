@@ -248,6 +248,8 @@ static enum pt_ev poll_thread(struct pt_proc *p, struct pt_thread *t, int *sig)
 	return decode(p, t, st, sig);
 }
 
+static unsigned sweep(struct pt_proc *p);
+
 /* Waits (bounded) for the next event of t. */
 static enum pt_ev wait_thread(struct pt_proc *p, struct pt_thread *t, double deadline, int *sig)
 {
@@ -257,6 +259,10 @@ static enum pt_ev wait_thread(struct pt_proc *p, struct pt_thread *t, double dea
 			return e;
 		if (pt_now() > deadline)
 			return PT_EV_NONE;
+		/* After a crash the group is dying, and a leader's exit comes
+		 * only once every other thread is reaped: reap them. */
+		if (p->crash.seen && spin >= 64 && t->tid == p->pid)
+			sweep(p);
 		/* Stops usually arrive within microseconds: spin first. */
 		if (spin < 64)
 			sched_yield();
@@ -268,8 +274,12 @@ static enum pt_ev wait_thread(struct pt_proc *p, struct pt_thread *t, double dea
 static int cont(struct pt_proc *p, struct pt_thread *t, int sig)
 {
 	if (ptrace(PTRACE_CONT, t->tid, NULL, (void *)(long)sig)) {
-		if (errno == ESRCH)
-			return 0; /* died meanwhile: its exit is reported by wait */
+		if (errno == ESRCH) {
+			/* Died meanwhile (a thread held stopped while another
+			 * crashed): its exit is reported by wait, so poll it. */
+			t->stopped = false;
+			return 0;
+		}
 		return pv_error_set(p->err, PV_EIO, "cannot resume thread %d of process %d: %s",
 		                    (int)t->tid, (int)p->pid, strerror(errno));
 	}
@@ -300,6 +310,8 @@ static void record_crash(struct pt_proc *p, struct pt_thread *t, int sig)
  * or a signal delivered now (a fatal one recorded as the crash). */
 static void on_signal(struct pt_proc *p, struct pt_thread *t, int sig)
 {
+	if (sig == SIGTRAP && pt_steer_trap(p, t))
+		return;
 	if (sig == SIGTRAP && t->swallow_trap) {
 		t->swallow_trap = false;
 		cont(p, t, 0);
@@ -541,7 +553,7 @@ int pt_wait_thread(struct pt_proc *p, struct pt_thread *t, int timeout_ms, int *
 
 /* ------------------------------------------------------------ spawn */
 
-static int exe_range(struct pt_proc *p)
+int pt_exe_range(struct pt_proc *p)
 {
 	char path[64], exe[4096];
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)p->pid);
@@ -578,7 +590,7 @@ static int exe_range(struct pt_proc *p)
 }
 
 /* The child between fork and exec: only async-signal-safe calls. */
-static void child(char *const argv[], int gate, int errfd, pid_t parent)
+static void child(char *const argv[], char *const envp[], int gate, int errfd, pid_t parent)
 {
 	setpgid(0, 0);
 	/* If patchvet dies before its seize, so does the target. */
@@ -595,11 +607,20 @@ static void child(char *const argv[], int gate, int errfd, pid_t parent)
 	if (read(gate, &c, 1) != 1)
 		_exit(127);
 	close_range(3, ~0u, 0);
-	execv(argv[0], argv);
+	if (envp)
+		execve(argv[0], argv, envp);
+	else
+		execv(argv[0], argv);
 	_exit(127);
 }
 
 int pt_spawn(char *const argv[], struct pt_proc *p, struct pv_error *err)
+{
+	return pt_spawn_env(argv, NULL, p, err);
+}
+
+int pt_spawn_env(char *const argv[], char *const envp[], struct pt_proc *p,
+                 struct pv_error *err)
 {
 	p->pid = -1;
 	p->mem_fd = -1;
@@ -619,7 +640,7 @@ int pt_spawn(char *const argv[], struct pt_proc *p, struct pv_error *err)
 	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid == 0)
-		child(argv, gate[0], out[1], parent);
+		child(argv, envp, gate[0], out[1], parent);
 	close(gate[0]);
 	close(out[1]);
 	if (pid < 0) {
@@ -667,7 +688,7 @@ int pt_spawn(char *const argv[], struct pt_proc *p, struct pv_error *err)
 		pt_release(p);
 		return pv_error_set(err, PV_EIO, "cannot open %s: %s", path, strerror(e2));
 	}
-	int rc = exe_range(p);
+	int rc = pt_exe_range(p);
 	if (rc)
 		pt_release(p);
 	return rc;

@@ -14,8 +14,10 @@
  *   inject.c   register sets, injected system calls, hijacked calls
  *   unwind.c   backtraces (libdw, a frame-pointer walk as a fallback)
  *   space.c    the engine's view (include/patchvet/space.h), its timing
- *              faults, and check consistency for global engines (at every
+ *              faults (delays, stop order, signals, a thread steered into
+ *              a hot window), check consistency for global engines (at every
  *              write that changes a replaced function, harness/judge_global.h)
+ *              and torn-exec (where a thread resumes)
  *   probe.c    state probes (registers, OS state, memory digests) and their
  *              comparison (checks state-regs, state-os, state-mem,
  *              syscall-disrupted)
@@ -149,6 +151,21 @@ struct pt_stream {
 	uint64_t decisions;
 };
 
+/* A thread steered onto an instruction boundary inside a replaced
+ * function's first bytes before apply (space.c: pt_steer): a harness int3 at
+ * addr until the chosen thread traps there, then the byte put back and the
+ * thread held at addr until the engine's resume, its first write over the
+ * instruction there, or the end of apply. */
+struct pt_steer {
+	bool active;            /* the int3 is in the code */
+	uint64_t addr;          /* where */
+	uint64_t insn_end;      /* the end of the original instruction at addr */
+	uint8_t orig;           /* the byte the int3 replaced */
+	unsigned want;          /* pt_thread.id of the chosen thread */
+	struct pt_thread *parked; /* the chosen thread, held at addr, or NULL */
+	bool held[PT_MAX_THREADS]; /* other threads that trapped meanwhile, held */
+};
+
 /* What one wait status of a thread meant. */
 enum pt_ev {
 	PT_EV_NONE,   /* nothing happened (yet) */
@@ -193,6 +210,8 @@ struct pt_run {
 	struct pt_memsum *pause_mem;       /* owned: state-mem digests at the pause */
 	bool pause_called;                 /* a call ran target code in this pause */
 	struct pt_osstate *pause_os;       /* owned: state-os at the pause */
+	const struct pv_patch_desc *desc;  /* the patch, for steering and torn-exec */
+	struct pt_steer steer;
 };
 
 /* The process and everything known about it. */
@@ -230,6 +249,11 @@ struct pt_proc {
  * time the probes took inside pauses, in milliseconds. */
 void pt_backend_set_probes(void *handle, enum pt_probes mode);
 void pt_backend_last_pause(void *handle, double *pause_ms, double *probe_ms);
+/* Where the last run's steering parked a thread before apply (0 and -1:
+ * it parked none). */
+void pt_backend_last_steer(void *handle, uint64_t *addr, int *thread);
+/* The signals (a mask, bit sig - 1) the last run's fault points sent. */
+uint64_t pt_backend_last_signals(void *handle);
 
 /* ------------------------------------------------------------ proc.c */
 
@@ -238,6 +262,12 @@ double pt_now(void);
 /* Starts argv[0] stopped at its exec (see the lifecycle above); the caller
  * owns *p and must pt_release it. */
 int pt_spawn(char *const argv[], struct pt_proc *p, struct pv_error *err);
+/* pt_spawn with envp as the target's environment (NULL: patchvet's own). */
+int pt_spawn_env(char *const argv[], char *const envp[], struct pt_proc *p,
+                 struct pv_error *err);
+
+/* exe_lo and exe_hi from /proc/PID/maps. */
+int pt_exe_range(struct pt_proc *p);
 
 /* Kills the process group and reaps every thread. Safe to call twice and on
  * a process that never started. */
@@ -281,6 +311,25 @@ void pt_drain_output(struct pt_proc *p);
 /* Memory through /proc/PID/mem. */
 int pt_read(struct pt_proc *p, uint64_t addr, void *buf, size_t len);
 int pt_write(struct pt_proc *p, uint64_t addr, const void *buf, size_t len);
+
+/* ------------------------------------------------------------ attach.c */
+
+/* Processes patchvet did not start, and giving a process back for a while
+ * (the exec adapter lets an external patcher trace it between its probes).
+ *
+ * pt_attach: seizes every thread of running process pid (not a child:
+ * no EXITKILL, so the process outlives its tracer) and stops them all;
+ * pt_detach undoes it (every thread resumes untraced; pt_release must
+ * not be called after it, pt_detach again is harmless).
+ * pt_detach_all: detaches every thread of a stopped world (held signals
+ * delivered), the process runs untraced; pt_reattach seizes it again
+ * and stops every thread. While detached, the leader's exit is found by
+ * pt_reap_detached (true when the whole process is gone). */
+int pt_attach(pid_t pid, struct pt_proc *p, struct pv_error *err);
+void pt_detach(struct pt_proc *p);
+int pt_detach_all(struct pt_proc *p);
+int pt_reattach(struct pt_proc *p);
+bool pt_reap_detached(struct pt_proc *p);
 
 /* ------------------------------------------------------------ inject.c */
 
@@ -412,5 +461,15 @@ int pt_pause_probe(struct pt_proc *p);
 int pt_touch_thread(struct pt_proc *p, struct pt_thread *t);
 int pt_touch_process(struct pt_proc *p);
 void pt_pause_check(struct pt_proc *p);
+
+/* Timing fault before apply: from the stream, maybe steer a thread onto an
+ * instruction boundary inside a replaced function's first bytes (see struct
+ * pt_steer); the harness's int3 is gone when this returns. */
+void pt_steer(struct pt_proc *p);
+/* A SIGTRAP of t at the harness's int3 while steering: true when handled
+ * (t is then held, stopped). Called by proc.c before anything else. */
+bool pt_steer_trap(struct pt_proc *p, struct pt_thread *t);
+/* Judges torn-exec for a parked thread and lets it go (end of apply). */
+void pt_steer_release(struct pt_proc *p);
 
 #endif

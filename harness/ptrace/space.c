@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -89,8 +90,12 @@ static int caught_signal(struct pt_proc *p)
 }
 
 /* The fault point in front of every operation of the engine. Stream byte:
- * < 0x30 delay (byte & 15) * 50 us; 0x30..0x37 a caught signal to thread
- * (byte & 7) mod threads, if the target catches one; else nothing. */
+ * < 0x30 delay (byte & 15) * 50 us; 0x30..0x3f a signal to thread
+ * (byte & 7) mod threads: below 0x38 one the target catches (its handler
+ * runs in the middle of apply or revert), else, or when it catches none,
+ * SIGWINCH (byte & 8 clear) or SIGCONT, whose default actions do nothing to
+ * a running process (both still wake a thread blocked in a system call,
+ * which the kernel restarts); else nothing. */
 static int fault_point(struct pt_space *s)
 {
 	struct pt_proc *p = s->proc;
@@ -107,8 +112,10 @@ static int fault_point(struct pt_space *s)
 			sleep_us(us);
 		else
 			pt_pump(p, pt_now() + us / 1e6);
-	} else if (b < 0x38) {
-		int sig = caught_signal(p);
+	} else if (b < 0x40) {
+		int sig = b < 0x38 ? caught_signal(p) : 0;
+		if (!sig)
+			sig = (b & 8) ? SIGCONT : SIGWINCH;
 		size_t n = p->nthreads;
 		struct pt_thread *t = n ? &p->threads[(b & 7) % n] : NULL;
 		if (sig && t && t->live) {
@@ -253,6 +260,189 @@ static void judge_global(struct pt_proc *p, uint64_t addr, const uint8_t *bytes,
 	pv_error_clear(p->err);
 }
 
+/* ------------------------------------------------------------ torn-exec */
+
+#define PROLOGUE_BYTES 32 /* how far pv_prologue.boundaries reach */
+
+/* The replaced function whose first PROLOGUE_BYTES hold addr, or NULL. */
+static const struct pv_patch_func *prologue_of(const struct pt_run *run, uint64_t addr)
+{
+	for (size_t i = 0; run->desc && i < run->desc->nfuncs; i++) {
+		const struct pv_patch_func *f = &run->desc->funcs[i];
+		if (f->old_addr && f->prologue.boundaries && addr >= f->old_addr &&
+		    addr < f->old_addr + PROLOGUE_BYTES)
+			return f;
+	}
+	return NULL;
+}
+
+/* The end of the original instruction at addr (addr + 1 when unknown). */
+static uint64_t insn_end(const struct pv_patch_func *f, uint64_t addr)
+{
+	uint64_t end = 0;
+	for (size_t k = 0; k < f->prologue.nboundaries; k++) {
+		uint64_t b = f->old_addr + f->prologue.boundaries[k];
+		if (b > addr && (!end || b < end))
+			end = b;
+	}
+	return end ? end : addr + 1;
+}
+
+static const struct pt_write *write_at(const struct pt_run *run, uint64_t addr)
+{
+	for (size_t i = 0; i < run->nwrites; i++)
+		if (addr >= run->writes[i].addr && addr < run->writes[i].addr + run->writes[i].len)
+			return &run->writes[i];
+	return NULL;
+}
+
+/* torn-exec, as far as a real process shows it: a thread about to run again
+ * at pc inside a replaced function's first bytes, where the original
+ * instruction that starts at pc now holds bytes the engine changed, and pc
+ * is not where a range the engine wrote begins (the start of its new code).
+ * The CPU would execute a mix of old and new bytes, or the middle of the
+ * new instruction. */
+static void judge_torn(struct pt_proc *p, const struct pt_thread *t, const char *when)
+{
+	const struct pt_run *run = p->run;
+	if (!run || !t->live || !t->stopped || pt_has_violation(p, "torn-exec"))
+		return;
+	uint64_t pc = t->regs.rip;
+	const struct pv_patch_func *f = prologue_of(run, pc);
+	if (!f || (write_at(run, pc) && !write_at(run, pc - 1)))
+		return;
+	uint64_t end = insn_end(f, pc);
+	uint8_t now[PROLOGUE_BYTES];
+	if (end - pc > sizeof(now) || pt_read(p, pc, now, end - pc)) {
+		pv_error_clear(p->err);
+		return;
+	}
+	for (uint64_t a = pc; a < end; a++) {
+		const struct pt_write *w = write_at(run, a);
+		if (!w || now[a - pc] == w->orig[a - w->addr])
+			continue;
+		pt_violation(p, "torn-exec", (int)t->id, pc,
+		             "thread %u %s at %s+%llu (0x%llx), an instruction boundary of the "
+		             "original code whose bytes %s changed (0x%02x at +%llu, was 0x%02x): "
+		             "it executes a mix of old and new code", t->id, when, f->old_name,
+		             (unsigned long long)(pc - f->old_addr), (unsigned long long)pc,
+		             run->op ? run->op : "the engine", now[a - pc],
+		             (unsigned long long)(a - pc), w->orig[a - w->addr]);
+		return;
+	}
+}
+
+/* ------------------------------------------------------------ steering */
+
+#define STEER_TIMEOUT_S 0.03 /* how long the chosen thread may take to arrive */
+#define STEER_WINDOW 8       /* boundaries steered to: within the first 8 bytes,
+                                what a jmp rel32 or an 8-byte store changes */
+
+static bool steered(struct pt_proc *p, void *arg)
+{
+	const struct pt_steer *st = arg;
+	const struct pt_thread *t = pt_thread_by_id(p, st->want);
+	return st->parked || !t || !t->live;
+}
+
+bool pt_steer_trap(struct pt_proc *p, struct pt_thread *t)
+{
+	struct pt_run *run = p->run;
+	if (!run || !run->steer.active || t->regs.rip != run->steer.addr + 1)
+		return false;
+	struct pt_steer *st = &run->steer;
+	/* Back onto the boundary, as if the int3 had never been there. */
+	t->regs.rip = st->addr;
+	if (ptrace(PTRACE_SETREGS, t->tid, NULL, &t->regs))
+		return false;
+	if (t->id == st->want && !st->parked)
+		st->parked = t;
+	else
+		st->held[t->id] = true;
+	return true;
+}
+
+/* Stream bytes: steer when the first is below 0xc0 (function: byte mod the
+ * replaced functions), then the boundary (mod those within STEER_WINDOW)
+ * and the thread (mod the live threads other than main). */
+void pt_steer(struct pt_proc *p)
+{
+	struct pt_run *run = p->run;
+	if (!run || !run->desc || p->exited)
+		return;
+	struct pt_steer *st = &run->steer;
+	memset(st, 0, sizeof(*st));
+	unsigned b = pt_decide(p, 0xff);
+	if (b >= 0xc0)
+		return;
+	const struct pv_patch_func *cand[64];
+	size_t nf = 0;
+	for (size_t i = 0; i < run->desc->nfuncs && nf < 64; i++) {
+		const struct pv_patch_func *f = &run->desc->funcs[i];
+		if (f->old_addr && f->prologue.boundaries && f->prologue.nboundaries)
+			cand[nf++] = f;
+	}
+	unsigned bnd = pt_decide(p, 0), who = pt_decide(p, 0);
+	if (!nf)
+		return;
+	const struct pv_patch_func *f = cand[b % nf];
+	uint8_t offs[PROLOGUE_BYTES];
+	size_t no = 0;
+	for (size_t k = 0; k < f->prologue.nboundaries && no < sizeof(offs); k++)
+		if (f->prologue.boundaries[k] < STEER_WINDOW)
+			offs[no++] = f->prologue.boundaries[k];
+	struct pt_thread *cands[PT_MAX_THREADS];
+	size_t nt = 0;
+	for (size_t i = 1; i < p->nthreads; i++)
+		if (p->threads[i].live)
+			cands[nt++] = &p->threads[i];
+	if (!no || !nt)
+		return;
+	st->addr = f->old_addr + offs[bnd % no];
+	st->insn_end = insn_end(f, st->addr);
+	st->want = cands[who % nt]->id;
+	static const uint8_t int3 = 0xcc;
+	if (pt_read(p, st->addr, &st->orig, 1) || pt_write(p, st->addr, &int3, 1)) {
+		pv_error_clear(p->err);
+		return;
+	}
+	st->active = true;
+	pt_pump_until(p, pt_now() + STEER_TIMEOUT_S, steered, st);
+	/* Gone before the engine's first operation: neither the engine nor
+	 * a check (rollback-bytes, state-mem) ever sees the harness's byte. */
+	pt_write(p, st->addr, &st->orig, 1);
+	st->active = false;
+	/* A thread that trapped just now still gets its SIGTRAP: it is then
+	 * put back on the boundary (proc.c: trap_resume). */
+	if (run->nretired < PT_TRAPS_MAX)
+		run->retired[run->nretired++] = st->addr;
+	for (size_t i = 0; i < p->nthreads; i++)
+		if (st->held[i]) {
+			st->held[i] = false;
+			pt_resume_thread(p, &p->threads[i]);
+		}
+	pv_error_clear(p->err);
+}
+
+/* Lets the parked thread go: torn-exec is judged where it resumes. */
+static void unpark(struct pt_proc *p, const char *when)
+{
+	struct pt_steer *st = p->run ? &p->run->steer : NULL;
+	struct pt_thread *t = st ? st->parked : NULL;
+	if (!t)
+		return;
+	st->parked = NULL;
+	if (!t->live || !t->stopped || t->engine_stopped)
+		return; /* the engine's resume_all lets it go */
+	judge_torn(p, t, when);
+	pt_resume_thread(p, t);
+}
+
+void pt_steer_release(struct pt_proc *p)
+{
+	unpark(p, "resumes after apply");
+}
+
 static int sp_write(struct pv_space *vs, uint64_t addr, const void *buf, size_t len)
 {
 	struct pt_space *s = space_of(vs);
@@ -276,6 +466,12 @@ static int sp_write(struct pv_space *vs, uint64_t addr, const void *buf, size_t 
 		judge_global(p, addr + done, b + done, unit);
 		if ((rc = pt_write(p, addr + done, b + done, unit)))
 			return rc;
+		/* A thread steered into the bytes just changed, the world
+		 * running: it goes on now, into them. */
+		const struct pt_steer *st = p->run ? &p->run->steer : NULL;
+		if (st && st->parked && !p->world_stopped && addr + done < st->insn_end &&
+		    addr + done + unit > st->addr)
+			unpark(p, "resumes, the world running,");
 		done += unit;
 		if (p->run && is_code(p, addr))
 			p->run->res->code_writes++;
@@ -568,15 +764,31 @@ static int sp_stop_all(struct pv_space *vs)
 		return rc;
 	if (p->world_stopped)
 		return 0;
-	/* The order threads are stopped in: a rotation, maybe reversed. */
+	/* The order threads are stopped in: a permutation from the stream
+	 * (Fisher-Yates, one byte a swap; exhausted: the natural order), then
+	 * a gap of (byte & 7) * 25 us after each stop, while the threads not
+	 * stopped yet run on (0: all interrupted at once). */
 	size_t order[PT_MAX_THREADS], n = p->nthreads;
-	unsigned b = p->run ? pt_decide(p, 0) : 0;
-	for (size_t i = 0; i < n; i++) {
-		size_t k = (i + (b >> 1)) % n;
-		order[i] = (b & 1) ? n - 1 - k : k;
-	}
-	if (p->run)
+	/* All of it: threads born during the gaps are stopped in natural order. */
+	for (size_t i = 0; i < PT_MAX_THREADS; i++)
+		order[i] = i;
+	unsigned gap = 0;
+	if (p->run) {
+		for (size_t i = n; i-- > 1;) {
+			size_t j = pt_decide(p, (unsigned)i) % (i + 1), x = order[i];
+			order[i] = order[j];
+			order[j] = x;
+		}
+		gap = pt_decide(p, 0) & 7;
 		p->run->pause_start = pt_now();
+	}
+	for (size_t k = 0; gap && k < n; k++) {
+		struct pt_thread *t = &p->threads[order[k]];
+		if ((rc = pt_stop_thread(p, t)))
+			return rc;
+		if (k + 1 < n)
+			pt_pump(p, pt_now() + gap * 25e-6);
+	}
 	if ((rc = pt_stop_all(p, order)))
 		return rc;
 	return pt_pause_probe(p);
@@ -592,6 +804,10 @@ static int sp_resume_all(struct pv_space *vs)
 	if (!p->world_stopped)
 		return 0;
 	pt_pause_check(p);
+	for (size_t i = 0; i < p->nthreads; i++)
+		judge_torn(p, &p->threads[i], "resumes");
+	if (p->run)
+		p->run->steer.parked = NULL;
 	rc = pt_resume_all(p);
 	if (p->run) {
 		double ms = (pt_now() - p->run->pause_start) * 1e3;

@@ -1,0 +1,171 @@
+/* Suite `judges`: the decisions of issue 5's checks on their own, with
+ * hand-made inputs (the backends only observe): xmc-unsynced, consistency
+ * for thread and call engines, ineffective, use-after-revert and
+ * rollback-leak. */
+#include <criterion/criterion.h>
+
+#include <string.h>
+
+#include "judge_ineffective.h"
+#include "judge_release.h"
+#include "judge_version.h"
+#include "judge_xmc.h"
+
+/* ------------------------------------------------------------ xmc */
+
+static struct pv_xmc_judge *xmc_open(unsigned n)
+{
+	struct pv_xmc_judge *j = NULL;
+	struct pv_error err = {0};
+	cr_assert_eq(pv_xmc_judge_open(n, &j, &err), 0, "%s", err.msg);
+	return j;
+}
+
+static const bool both[2] = {true, true};
+
+/* text_poke_bp: int3, sync, tail, sync, head, sync. Nothing is stale for a
+ * thread that executes the site after any step. */
+Test(judges, xmc_breakpoint_protocol_with_sync_core_passes)
+{
+	struct pv_xmc_judge *j = xmc_open(2);
+	struct pv_xmc_finding f;
+	const uint8_t nop[5] = {0x0f, 0x1f, 0x44, 0x00, 0x00}, jmp[5] = {0xe9, 1, 2, 3, 4};
+	const uint8_t cc = 0xcc;
+	pv_xmc_judge_write(j, 0x1000, nop, &cc, 1, both);
+	cr_expect_eq(pv_xmc_judge_insn(j, 1, 0x1000, 1, &f), 0, "int3 step is allowed");
+	pv_xmc_judge_sync_all(j);
+	pv_xmc_judge_write(j, 0x1001, nop + 1, jmp + 1, 4, both);
+	cr_expect_eq(pv_xmc_judge_insn(j, 1, 0x1000, 1, &f), 0, "the int3 is not the tail");
+	pv_xmc_judge_sync_all(j);
+	pv_xmc_judge_write(j, 0x1000, &cc, jmp, 1, both);
+	cr_expect_eq(pv_xmc_judge_insn(j, 0, 0x1000, 5, &f), 0, "int3 -> opcode is allowed");
+	pv_xmc_judge_close(j);
+}
+
+/* no-sync: the tail is never made visible, so the jmp is stale. */
+Test(judges, xmc_tail_without_sync_core_is_stale)
+{
+	struct pv_xmc_judge *j = xmc_open(2);
+	struct pv_xmc_finding f;
+	const uint8_t nop[5] = {0x0f, 0x1f, 0x44, 0x00, 0x00}, jmp[5] = {0xe9, 1, 2, 3, 4};
+	const uint8_t cc = 0xcc;
+	pv_xmc_judge_write(j, 0x1000, nop, &cc, 1, both);
+	pv_xmc_judge_write(j, 0x1001, nop + 1, jmp + 1, 4, both);
+	pv_xmc_judge_write(j, 0x1000, &cc, jmp, 1, both);
+	cr_assert_eq(pv_xmc_judge_insn(j, 1, 0x1000, 5, &f), 1);
+	cr_expect_eq(f.thread, 1);
+	cr_expect_eq(f.stale_lo, 0x1001);
+	cr_expect_eq(f.stale_hi, 0x1005);
+	cr_expect_eq(pv_xmc_judge_insn(j, 1, 0x1010, 3, &f), 0, "other code is not stale");
+	pv_xmc_judge_close(j);
+}
+
+/* A stopped thread holds nothing stale; stopping serializes; an atomic
+ * 2-byte store is no exception. */
+Test(judges, xmc_stops_serialize_and_atomic_stores_are_stale)
+{
+	struct pv_xmc_judge *j = xmc_open(2);
+	struct pv_xmc_finding f;
+	const uint8_t old[2] = {0x8b, 0xff}, jmp[2] = {0xeb, 0xf9};
+	const bool only0[2] = {true, false};
+	pv_xmc_judge_write(j, 0x2000, old, jmp, 2, only0);
+	cr_expect_eq(pv_xmc_judge_insn(j, 1, 0x2000, 2, &f), 0, "thread 1 was stopped");
+	cr_expect_eq(pv_xmc_judge_insn(j, 0, 0x2000, 2, &f), 1, "thread 0 ran");
+	pv_xmc_judge_serialize(j, 0);
+	cr_expect_eq(pv_xmc_judge_insn(j, 0, 0x2000, 2, &f), 0, "a stop serializes");
+	pv_xmc_judge_reset(j);
+	cr_expect_eq(pv_xmc_judge_insn(j, 0, 0x2000, 2, &f), 0);
+	pv_xmc_judge_close(j);
+}
+
+/* ------------------------------------------------------------ versions */
+
+static const uint8_t old_code[16] = {0x55, 0x48, 0x89, 0xe5, 0x90, 0x90, 0xe8, 0, 0, 0, 0,
+                                     0x90, 0x5d, 0xc3, 0x90, 0x90};
+
+static struct pv_version_judge *version_open(void)
+{
+	struct pv_version_func_spec f = {.name = "f", .old_lo = 0x1000, .old_hi = 0x1010,
+	                                  .old_code = old_code, .new_lo = 0x9000,
+	                                  .new_hi = 0x9010};
+	struct pv_version_judge *j = NULL;
+	struct pv_error err = {0};
+	cr_assert_eq(pv_version_judge_open(&f, 1, 2, &j, &err), 0, "%s", err.msg);
+	return j;
+}
+
+Test(judges, versions_of_old_new_and_redirect_bytes)
+{
+	struct pv_version_judge *j = version_open();
+	int fi = -1;
+	cr_expect_eq(pv_version_classify(j, 0x1001, old_code + 1, 3, &fi), PV_VERSION_OLD);
+	cr_expect_eq(fi, 0);
+	const uint8_t jmp[5] = {0xe9, 0, 0, 0, 0};
+	cr_expect_eq(pv_version_classify(j, 0x1000, jmp, 5, &fi), PV_VERSION_NONE,
+	             "the engine's redirect is neither version");
+	cr_expect_eq(pv_version_classify(j, 0x9004, jmp, 1, &fi), PV_VERSION_NEW);
+	cr_expect_eq(pv_version_classify(j, 0x5000, jmp, 1, &fi), PV_VERSION_NONE);
+	pv_version_judge_close(j);
+}
+
+Test(judges, thread_version_changes_are_reported_once)
+{
+	struct pv_version_judge *j = version_open();
+	cr_expect_eq(pv_version_thread_step(j, 0, PV_VERSION_OLD), PV_VERSION_NONE);
+	cr_expect_eq(pv_version_thread_step(j, 0, PV_VERSION_OLD), PV_VERSION_NONE);
+	cr_expect_eq(pv_version_thread_step(j, 0, PV_VERSION_NEW), PV_VERSION_OLD);
+	cr_expect_eq(pv_version_thread_step(j, 0, PV_VERSION_NEW), PV_VERSION_NONE);
+	cr_expect_eq(pv_version_thread_step(j, 1, PV_VERSION_NEW), PV_VERSION_NONE,
+	             "threads are apart");
+	pv_version_judge_close(j);
+}
+
+/* call: old code then new code of one function without a call, ret or jmp
+ * in between mixes one activation; after a ret it is a new call. */
+Test(judges, call_consistency_needs_a_transfer_between_versions)
+{
+	struct pv_version_judge *j = version_open();
+	struct pv_version_finding f;
+	const uint8_t nop = 0x90, ret = 0xc3, push = 0x55;
+	cr_expect_eq(pv_version_call_step(j, 0, 0, PV_VERSION_OLD, &nop, 1, &f), 0);
+	cr_assert_eq(pv_version_call_step(j, 0, 0, PV_VERSION_NEW, &push, 1, &f), 1);
+	cr_expect_eq(f.was, PV_VERSION_OLD);
+	cr_expect_eq(f.now, PV_VERSION_NEW);
+	cr_expect_str_eq(f.func, "f");
+	cr_expect_eq(pv_version_call_step(j, 1, 0, PV_VERSION_OLD, &ret, 1, &f), 0);
+	cr_expect_eq(pv_version_call_step(j, 1, 0, PV_VERSION_NEW, &push, 1, &f), 0,
+	             "a ret ended the old call");
+	pv_version_judge_reset(j);
+	cr_expect_eq(pv_version_call_step(j, 0, 0, PV_VERSION_NEW, &push, 1, &f), 0);
+	pv_version_judge_close(j);
+}
+
+/* ------------------------------------------------------------ ineffective */
+
+Test(judges, ineffective_watches_past_the_last_changed_byte)
+{
+	const uint8_t orig[8] = {0x55, 0x48, 0x89, 0xe5, 0x53, 0x90, 0x90, 0xc3};
+	uint8_t now[8];
+	const uint8_t b[] = {0, 1, 4, 5, 6, 7};
+	struct pv_ineffective_func f = {.entry = 0x1000, .len = 8, .now = now, .orig = orig,
+	                                .boundaries = b, .nboundaries = sizeof(b)};
+	memcpy(now, orig, 8);
+	cr_expect_eq(pv_ineffective_watch(&f), 0x1000, "nothing changed: the entry");
+	now[0] = 0xe9;
+	now[3] = 0x00; /* a 5-byte jmp whose last byte equals the original */
+	cr_expect_eq(pv_ineffective_watch(&f), 0x1004);
+	memset(now, 0xcc, 8);
+	cr_expect_eq(pv_ineffective_watch(&f), 0, "everything changed");
+}
+
+/* ------------------------------------------------------------ release */
+
+Test(judges, released_fetches_and_leaks)
+{
+	const struct pv_release_range r[2] = {{0x600000, 0x1000}, {0x700000, 0x2000}};
+	cr_expect_eq(pv_judge_released_fetch(r, 2, 0x600014), 0);
+	cr_expect_eq(pv_judge_released_fetch(r, 2, 0x701fff), 1);
+	cr_expect_eq(pv_judge_released_fetch(r, 2, 0x702000), -1);
+	cr_expect_eq(pv_judge_leak(r, 0), -1);
+	cr_expect_eq(pv_judge_leak(r, 2), 0);
+}
