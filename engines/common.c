@@ -53,6 +53,23 @@ int pv_eng_check_patch(const struct pv_engine *e, const struct pv_patch_desc *pa
 	return 0;
 }
 
+unsigned pv_eng_site_offset(const struct pv_patch_func *f)
+{
+	return f->prologue.endbr64 ? PV_ENG_ENDBR64_LEN : 0;
+}
+
+int pv_eng_check_jmp_site(const struct pv_engine *e, const struct pv_patch_func *f,
+                          unsigned off, struct pv_error *err)
+{
+	const char *name = f->old_name ? f->old_name : "?";
+	if (f->old_size < off + PV_ENG_JMP_LEN)
+		return pv_eng_refuse(err, e, "%s is too short for a 5-byte jmp (too-short)", name);
+	if (!pv_eng_rel32_reaches(f->old_addr + off + PV_ENG_JMP_LEN, f->new_addr))
+		return pv_eng_refuse(err, e, "the replacement of %s is out of a jmp rel32's reach "
+		                             "(more than 2 GiB away)", name);
+	return 0;
+}
+
 bool pv_eng_rel32_reaches(uint64_t next, uint64_t to)
 {
 	int64_t disp = (int64_t)(to - next);

@@ -28,6 +28,15 @@ int pv_eng_refuse(struct pv_error *err, const struct pv_engine *e, const char *f
 int pv_eng_check_patch(const struct pv_engine *e, const struct pv_patch_desc *patch,
                        struct pv_error *err);
 
+/* Where a jmp redirect goes in a function: after endbr64 (which indirect
+ * calls under CET still need), else at the entry. */
+unsigned pv_eng_site_offset(const struct pv_patch_func *f);
+
+/* Refuses a 5-byte jmp at f->old_addr + off to f->new_addr that does not fit
+ * in the function (too-short) or does not reach (rel32); 0 when it does. */
+int pv_eng_check_jmp_site(const struct pv_engine *e, const struct pv_patch_func *f,
+                          unsigned off, struct pv_error *err);
+
 /* True when a rel32 branch ending at `next` (its address + length) reaches to. */
 bool pv_eng_rel32_reaches(uint64_t next, uint64_t to);
 

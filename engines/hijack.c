@@ -1,4 +1,5 @@
 /* The hijack family: see hijack.h. Written against include/patchvet only. */
+#include "common.h"
 #include "hijack.h"
 
 #include <stdarg.h>
@@ -7,8 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define JMP_LEN 5
-#define ENDBR64_LEN 4
+#define JMP_LEN PV_ENG_JMP_LEN
 #define ATTEMPTS 20
 #define MAX_FRAMES 128
 #define MAX_THREADS 128
@@ -53,44 +53,13 @@ int hj_plan(const struct pv_engine *e, const struct hj_flags *flags,
             const struct pv_patch_desc *patch, void **state, struct pv_error *err)
 {
 	*state = NULL;
-	if (!patch || patch->sz < offsetof(struct pv_patch_desc, hazards) + sizeof(unsigned))
-		return pv_error_set(err, PV_EABI, "%s: the patch description is from an older "
-		                                  "harness than this engine", e->name);
-	if (!patch->nfuncs || !patch->funcs)
-		return pv_error_set(err, PV_EINVAL, "%s: the patch replaces no function", e->name);
 	/* The same refusals as stw-jmp: a jmp moves code, never data. */
-	if (patch->hazards & PV_HAZARD_DATA_LAYOUT_CHANGE)
-		return pv_error_set(err, PV_EREFUSED, "%s: the patch changes the layout of target "
-		                                      "data (data-layout-change), which a jmp "
-		                                      "redirect cannot migrate", e->name);
-	if (patch->hazards & PV_HAZARD_MISSING_FUNCTION)
-		return pv_error_set(err, PV_EREFUSED, "%s: the patch replaces a function the "
-		                                      "target does not have (missing-function)",
-		                    e->name);
-	for (size_t i = 0; i < patch->nfuncs; i++) {
-		const struct pv_patch_func *f = &patch->funcs[i];
-		unsigned off = f->prologue.endbr64 ? ENDBR64_LEN : 0;
-		const char *name = f->old_name ? f->old_name : "?";
-		if (!f->old_addr || (f->prologue.hazards & PV_HAZARD_MISSING_FUNCTION))
-			return pv_error_set(err, PV_EREFUSED, "%s: %s is not in the target "
-			                                      "(missing-function)", e->name, name);
-		if ((f->prologue.hazards & PV_HAZARD_TOO_SHORT) || f->old_size < off + JMP_LEN)
-			return pv_error_set(err, PV_EREFUSED, "%s: %s is too short for a 5-byte jmp "
-			                                      "(too-short)", e->name, name);
-		if (f->prologue.hazards & PV_HAZARD_BRANCH_INTO_PROLOGUE)
-			return pv_error_set(err, PV_EREFUSED, "%s: a branch in the target lands inside "
-			                                      "the first 5 bytes of %s, which the jmp "
-			                                      "overwrites (branch-into-prologue)",
-			                    e->name, name);
-		if (!f->new_addr)
-			return pv_error_set(err, PV_EINVAL, "%s: no address for the replacement of %s",
-			                    e->name, name);
-		int64_t disp = (int64_t)(f->new_addr - (f->old_addr + off + JMP_LEN));
-		if (disp < INT32_MIN || disp > INT32_MAX)
-			return pv_error_set(err, PV_EREFUSED, "%s: the replacement of %s is out of a "
-			                                      "jmp rel32's reach (more than 2 GiB away)",
-			                    e->name, name);
-	}
+	int rc = pv_eng_check_patch(e, patch, err);
+	for (size_t i = 0; !rc && i < patch->nfuncs; i++)
+		rc = pv_eng_check_jmp_site(e, &patch->funcs[i], pv_eng_site_offset(&patch->funcs[i]),
+		                           err);
+	if (rc)
+		return rc;
 	struct hj_state *st = calloc(1, sizeof(*st) + patch->nfuncs * sizeof(st->sites[0]));
 	if (!st)
 		return pv_error_set(err, PV_ENOMEM, "%s: out of memory", e->name);
@@ -103,7 +72,7 @@ int hj_plan(const struct pv_engine *e, const struct hj_flags *flags,
 		const struct pv_patch_func *f = &patch->funcs[i];
 		struct hj_site *s = &st->sites[i];
 		s->name = f->old_name ? f->old_name : "?";
-		s->at = f->old_addr + (f->prologue.endbr64 ? ENDBR64_LEN : 0);
+		s->at = f->old_addr + pv_eng_site_offset(f);
 		s->old_lo = f->old_addr;
 		s->old_hi = f->old_addr + f->old_size;
 		s->new_lo = f->new_addr;

@@ -52,7 +52,7 @@ static unsigned site_offset(const struct pv_patch_func *f)
 {
 	if (f->prologue.fentry && f->prologue.fentry_addr >= f->old_addr)
 		return (unsigned)(f->prologue.fentry_addr - f->old_addr);
-	return f->prologue.endbr64 ? PV_ENG_ENDBR64_LEN : 0;
+	return pv_eng_site_offset(f);
 }
 
 /* The offset of an instruction start strictly inside (off, off + 5), or 0. */
@@ -75,9 +75,8 @@ static int int3_plan(const struct pv_engine *e, bool sync, const struct pv_patch
 		const struct pv_patch_func *f = &patch->funcs[i];
 		const char *name = f->old_name ? f->old_name : "?";
 		unsigned off = site_offset(f);
-		if (f->old_size < off + PV_ENG_JMP_LEN)
-			return pv_eng_refuse(err, e, "%s is too short for a 5-byte jmp (too-short)",
-			                     name);
+		if ((rc = pv_eng_check_jmp_site(e, f, off, err)))
+			return rc;
 		unsigned inner = inner_boundary(&f->prologue, off);
 		if (inner || !f->prologue.nboundaries)
 			return pv_eng_refuse(err, e, "an instruction of %s starts at +%u, inside the 5 "
@@ -85,9 +84,6 @@ static int int3_plan(const struct pv_engine *e, bool sync, const struct pv_patch
 			                             "them, which no breakpoint protects (int3-live "
 			                             "needs a 5-byte first instruction, such as the "
 			                             "fentry NOP)", name, inner, off);
-		if (!pv_eng_rel32_reaches(f->old_addr + off + PV_ENG_JMP_LEN, f->new_addr))
-			return pv_eng_refuse(err, e, "the replacement of %s is out of a jmp rel32's "
-			                             "reach (more than 2 GiB away)", name);
 	}
 	struct int3_state *st = calloc(1, sizeof(*st) + patch->nfuncs * sizeof(st->sites[0]));
 	if (!st)

@@ -73,17 +73,10 @@ static int jmp_plan(const struct pv_engine *e, const struct jmp_flags *flags,
 	int rc = pv_eng_check_patch(e, patch, err);
 	if (rc)
 		return rc;
-	for (size_t i = 0; i < patch->nfuncs; i++) {
-		const struct pv_patch_func *f = &patch->funcs[i];
-		const char *name = f->old_name ? f->old_name : "?";
-		unsigned off = f->prologue.endbr64 ? ENDBR64_LEN : 0;
-		if (f->old_size < off + JMP_LEN)
-			return pv_eng_refuse(err, e, "%s is too short for a 5-byte jmp (too-short)",
-			                     name);
-		if (!pv_eng_rel32_reaches(f->old_addr + off + JMP_LEN, f->new_addr))
-			return pv_eng_refuse(err, e, "the replacement of %s is out of a jmp rel32's "
-			                             "reach (more than 2 GiB away)", name);
-	}
+	for (size_t i = 0; i < patch->nfuncs; i++)
+		if ((rc = pv_eng_check_jmp_site(e, &patch->funcs[i],
+		                                pv_eng_site_offset(&patch->funcs[i]), err)))
+			return rc;
 
 	struct jmp_state *st = calloc(1, sizeof(*st) + patch->nfuncs * sizeof(st->sites[0]));
 	if (!st)
@@ -96,7 +89,7 @@ static int jmp_plan(const struct pv_engine *e, const struct jmp_flags *flags,
 		struct jmp_site *s = &st->sites[i];
 		s->name = f->old_name ? f->old_name : "?";
 		snprintf(s->new_name, sizeof(s->new_name), "the replacement of %s", s->name);
-		s->at = f->old_addr + (f->prologue.endbr64 ? ENDBR64_LEN : 0);
+		s->at = f->old_addr + pv_eng_site_offset(f);
 		s->old_lo = f->old_addr;
 		s->old_hi = f->old_addr + f->old_size;
 		if (s->old_hi < s->at + JMP_LEN)

@@ -43,9 +43,10 @@ static int exists(const char *path)
 
 /* The target and patch to run: the recorded paths when they exist; else
  * the scenario's, resolved in today's data directory (a reproducer copied
- * to another checkout of the same build). */
-static int resolve_binaries(const struct pv_reproducer *r, char *target, char *patch,
-                            size_t len, struct pv_error *err)
+ * to another checkout of the same build): the native build for a ptrace
+ * reproducer, the emulator build otherwise. */
+static int resolve_binaries(const struct pv_reproducer *r, bool native, char *target,
+                            char *patch, size_t len, struct pv_error *err)
 {
 	if (exists(r->target) && exists(r->patch)) {
 		snprintf(target, len, "%s", r->target);
@@ -67,43 +68,8 @@ static int resolve_binaries(const struct pv_reproducer *r, char *target, char *p
 	if (!rc)
 		rc = pv_scenario_load(which, data, &sc, &ignored);
 	if (!rc)
-		rc = pv_scenario_emu_target_path(sc, data, flavour, target, len, &ignored);
-	if (!rc)
-		rc = pv_scenario_patch_path(sc, data, patch, len, &ignored);
-	pv_scenario_free(sc);
-	if (rc || !exists(target) || !exists(patch))
-		return pv_error_set(err, PV_ENOENT, "the reproducer's binaries are gone: %s and %s "
-		                                    "(and scenario %s does not lead to others)",
-		                    r->target, r->patch, r->scenario);
-	return 0;
-}
-
-/* The native target of a ptrace reproducer whose recorded paths are gone:
- * the scenario's, resolved in today's data directory. */
-static int resolve_native(const struct pv_reproducer *r, char *target, char *patch, size_t len,
-                          struct pv_error *err)
-{
-	if (exists(r->target) && exists(r->patch)) {
-		snprintf(target, len, "%s", r->target);
-		snprintf(patch, len, "%s", r->patch);
-		return 0;
-	}
-	char data[PATH_MAX];
-	struct pv_scenario *sc = NULL;
-	unsigned flavour = 0;
-	for (unsigned b = 1; b <= PV_FLAVOUR_ALL; b <<= 1)
-		if (!strcmp(r->flavour, pv_flavour_name(b)))
-			flavour = b;
-	if (!flavour)
-		return pv_error_set(err, PV_EFORMAT, "reproducer names an unknown flavour '%s'",
-		                    r->flavour);
-	struct pv_error ignored;
-	int rc = pv_data_dir(data, sizeof(data), &ignored);
-	const char *which = exists(r->scenario_file) ? r->scenario_file : r->scenario;
-	if (!rc)
-		rc = pv_scenario_load(which, data, &sc, &ignored);
-	if (!rc)
-		rc = pv_scenario_target_path(sc, data, flavour, target, len, &ignored);
+		rc = native ? pv_scenario_target_path(sc, data, flavour, target, len, &ignored)
+		            : pv_scenario_emu_target_path(sc, data, flavour, target, len, &ignored);
 	if (!rc)
 		rc = pv_scenario_patch_path(sc, data, patch, len, &ignored);
 	pv_scenario_free(sc);
@@ -230,8 +196,7 @@ static int replay(const char *file, bool trace, struct pv_error *err, int *exit_
 		rc = pv_error_set(err, PV_EFORMAT, "%s: unknown memory model '%s'", file,
 		                  r->mem_model);
 	if (!rc)
-		rc = native ? resolve_native(r, target, patch, sizeof(target), err)
-		            : resolve_binaries(r, target, patch, sizeof(target), err);
+		rc = resolve_binaries(r, native, target, patch, sizeof(target), err);
 	if (!rc && (rc = pv_reproducer_check_binaries(r, target, patch, err))) {
 		char msg[PV_ERROR_MSG_MAX];
 		snprintf(msg, sizeof(msg), "%s", err->msg);
