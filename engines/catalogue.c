@@ -68,8 +68,7 @@ static const struct pv_engine_entry catalogue[] = {
 	 "by state-os on ptrace)", PTRACE},
 	{&pv_engine_redzone, 1,
 	 "its injected call puts its frame at the thread's rsp, overwriting the 128-byte red "
-	 "zone a leaf function may use (caught by state-mem or target-verify on ptrace: "
-	 "pending, the ptrace backend must honour PV_CALL_NO_REDZONE)", PTRACE},
+	 "zone a leaf function may use (caught by state-mem on ptrace)", PTRACE},
 };
 
 const struct pv_engine_entry *pv_engine_catalogue(size_t *count)
