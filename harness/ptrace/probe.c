@@ -473,6 +473,11 @@ static int snap_thread(struct pt_proc *p, struct pt_thread *t)
 	int rc = pt_regs_get(p, t, t->snap);
 	if (!rc) {
 		pt_sig_probe(p, t, &t->snap_sig);
+		/* A signal the kernel already handed to the tracer (held for
+		 * delivery at the resume) is pending for the thread too: the
+		 * check below counts it on both sides of the pause. */
+		if (t->held_sig)
+			t->snap_sig.pnd |= 1ull << (t->held_sig - 1);
 		t->snap_valid = true;
 	}
 	return rc;
@@ -601,9 +606,9 @@ void pt_pause_check(struct pt_proc *p)
 			pt_violation(p, "state-os", (int)t->id, 0,
 			             "thread %u: signal mask or pending signals changed across a "
 			             "pause (blocked %llx, pending %llx became blocked %llx, "
-			             "pending %llx)", t->id, (unsigned long long)t->snap_sig.blk,
-			             (unsigned long long)t->snap_sig.pnd, (unsigned long long)s.blk,
-			             (unsigned long long)s.pnd);
+			             "pending %llx; thread and process queues, held ones included)",
+			             t->id, (unsigned long long)t->snap_sig.blk, (unsigned long long)was,
+			             (unsigned long long)s.blk, (unsigned long long)is);
 	}
 	struct pt_osstate *os = NULL;
 	if (run->pause_os && !pt_os_probe(p, &os)) {
