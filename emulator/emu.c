@@ -35,9 +35,7 @@ void pv_emu_close(struct pv_emu *e)
 	free(e->fn);
 	free(e->hot);
 	free(e->watch);
-	free(e->funcs);
-	free(e->boundaries);
-	pv_analysis_free(e->analysis);
+	pv_patch_view_free(&e->view);
 	pv_patch_close(e->patch);
 	pv_image_close(e->target);
 	for (unsigned i = 0; i < PV_MAX_WORKERS + 1; i++)
@@ -108,7 +106,7 @@ int pv_emu_open(const struct pv_emu_config *cfg, struct pv_emu **out, struct pv_
 		rc = open_engines(e, err);
 	if (!rc)
 		rc = emu_load(e, err);
-	if (!rc && !(e->watch = calloc(e->desc.nfuncs + 1, sizeof(*e->watch))))
+	if (!rc && !(e->watch = calloc(e->view.desc.nfuncs + 1, sizeof(*e->watch))))
 		rc = pv_error_set(err, PV_ENOMEM, "out of memory opening the emulator");
 	if (!rc)
 		rc = pv_xmc_judge_open(e->nthreads, &e->xmc, err);
@@ -124,7 +122,7 @@ int pv_emu_open(const struct pv_emu_config *cfg, struct pv_emu **out, struct pv_
 
 const struct pv_patch_desc *pv_emu_patch(const struct pv_emu *e)
 {
-	return &e->desc;
+	return &e->view.desc;
 }
 
 void pv_emu_set_trace(struct pv_emu *e, FILE *out)
@@ -235,8 +233,8 @@ static void arm_ineffective(struct pv_emu *e)
 {
 	struct emu_run *r = &e->run;
 	r->nwatch = 0;
-	for (size_t i = 0; i < e->desc.nfuncs; i++) {
-		const struct pv_patch_func *f = &e->funcs[i];
+	for (size_t i = 0; i < e->view.desc.nfuncs; i++) {
+		const struct pv_patch_func *f = &e->view.funcs[i];
 		size_t len = f->old_size < PV_PROLOGUE_WINDOW ? (size_t)f->old_size
 		                                              : PV_PROLOGUE_WINDOW;
 		const uint8_t *now = emu_host(e, f->old_addr, len);

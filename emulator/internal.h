@@ -22,6 +22,7 @@
 #include <patchvet/space.h>
 
 #include "analysis.h"
+#include "patchdesc.h"
 #include "emu.h"
 #include "image.h"
 #include "judge_exec.h"
@@ -249,7 +250,6 @@ struct pv_emu {
 	uc_hook h_code, h_sys, h_intr, h_unmapped;
 	struct pv_image *target;
 	struct pv_patch *patch;
-	struct pv_analysis *analysis;
 
 	struct emu_block blocks[16];
 	size_t nblocks;
@@ -262,9 +262,7 @@ struct pv_emu {
 	uint64_t emu_call, emu_call_end;  /* the runtime's syscall stub */
 	uint64_t worker_fn, verify_fn;
 
-	struct pv_patch_desc desc;
-	struct pv_patch_func *funcs;      /* owned */
-	uint8_t (*boundaries)[PV_PROLOGUE_WINDOW]; /* owned, one row per func */
+	struct pv_patch_view view;        /* the patch as engines see it, owned */
 
 	struct emu_func *fn;              /* owned, sorted */
 	size_t nfn;

@@ -271,67 +271,6 @@ static int build_functions(struct pv_emu *e, struct pv_error *err)
 	return 0;
 }
 
-static const struct pv_function_report *report_of(const struct pv_analysis *a, const char *name)
-{
-	for (size_t i = 0; i < a->nfunctions; i++)
-		if (!strcmp(a->functions[i].name, name))
-			return &a->functions[i];
-	return NULL;
-}
-
-static int build_desc(struct pv_emu *e, struct pv_error *err)
-{
-	const struct pv_patch *p = e->patch;
-	int rc = pv_analyze(e->target, p, NULL, 0, &e->analysis, err);
-	if (rc)
-		return rc;
-	size_t n = p->nreplacements;
-	e->funcs = calloc(n ? n : 1, sizeof(*e->funcs));
-	e->boundaries = calloc(n ? n : 1, sizeof(*e->boundaries));
-	if (!e->funcs || !e->boundaries)
-		return pv_error_set(err, PV_ENOMEM, "out of memory describing the patch");
-	for (size_t i = 0; i < n; i++) {
-		const struct pv_replacement *r = &p->replacements[i];
-		struct pv_patch_func *f = &e->funcs[i];
-		f->old_name = r->old_name;
-		f->new_name = r->new_name;
-		f->new_addr = e->patch_base + r->new_sym->value - p->min_vaddr;
-		f->new_size = r->new_sym->size;
-		const struct pv_symbol *old = NULL;
-		if (pv_image_find_function(e->target, r->old_name, &old, NULL) == 0) {
-			f->old_addr = old->value;
-			f->old_size = old->size;
-		}
-		const struct pv_function_report *fr = report_of(e->analysis, r->old_name);
-		if (!old || !fr) {
-			/* The engine sees the hazard and refuses; nothing to watch. */
-			f->prologue.hazards = PV_HAZARD_MISSING_FUNCTION;
-			continue;
-		}
-		memcpy(e->boundaries[i], fr->boundaries, sizeof(e->boundaries[i]));
-		f->prologue = (struct pv_prologue){
-			.first_insn_len = fr->first_insn_len,
-			.padding_before = fr->padding_before,
-			.endbr64 = fr->endbr64,
-			.fentry = fr->fentry,
-			.fentry_addr = fr->fentry ? f->old_addr + (fr->endbr64 ? 4 : 0) : 0,
-			.boundaries = e->boundaries[i],
-			.nboundaries = fr->nboundaries,
-			.hazards = fr->hazards,
-		};
-	}
-	e->desc = (struct pv_patch_desc){
-		.sz = sizeof(struct pv_patch_desc),
-		.path = e->patch_path,
-		.funcs = e->funcs,
-		.nfuncs = n,
-		.image_addr = e->patch_base,
-		.image_size = p->span,
-		.hazards = e->analysis->patch ? e->analysis->patch->hazards : 0,
-	};
-	return 0;
-}
-
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -362,14 +301,14 @@ static int judge_read(void *ctx, uint64_t addr, uint8_t *buf, size_t len)
  * function, and the return sites of the replacements. */
 static int version_judges(struct pv_emu *e, struct pv_error *err)
 {
-	size_t n = e->desc.nfuncs, nv = 0, ng = 0;
+	size_t n = e->view.desc.nfuncs, nv = 0, ng = 0;
 	struct pv_version_func_spec *v = calloc(n ? n : 1, sizeof(*v));
 	struct pv_global_func_spec *g = calloc(n ? n : 1, sizeof(*g));
 	int rc = 0;
 	if (!v || !g)
 		rc = pv_error_set(err, PV_ENOMEM, "out of memory preparing the consistency check");
 	for (size_t i = 0; !rc && i < n; i++) {
-		const struct pv_patch_func *f = &e->funcs[i];
+		const struct pv_patch_func *f = &e->view.funcs[i];
 		const uint8_t *code = f->old_addr ? emu_pristine(e, f->old_addr, f->old_size) : NULL;
 		uint64_t nsize = f->new_size ? f->new_size : 1;
 		if (!code || !f->old_size)
@@ -398,7 +337,7 @@ static int version_judges(struct pv_emu *e, struct pv_error *err)
  * preemption decisions (their contents have no known instruction layout). */
 static int build_windows(struct pv_emu *e, struct pv_error *err)
 {
-	size_t n = e->desc.nfuncs;
+	size_t n = e->view.desc.nfuncs;
 	e->hot = calloc(n + 2, sizeof(*e->hot));
 	uint64_t *anchors = calloc(2 * e->nfn + 1, sizeof(*anchors));
 	struct pv_exec_window_spec *spec = calloc(n + 2, sizeof(*spec));
@@ -417,7 +356,7 @@ static int build_windows(struct pv_emu *e, struct pv_error *err)
 
 	size_t nh = 0, ng = 0;
 	for (size_t i = 0; i < n; i++) {
-		const struct pv_patch_func *f = &e->funcs[i];
+		const struct pv_patch_func *f = &e->view.funcs[i];
 		if (!f->old_addr)
 			continue;
 		uint64_t size = f->old_size > HOT_MIN_SIZE ? f->old_size : HOT_MIN_SIZE;
@@ -540,7 +479,7 @@ int emu_load(struct pv_emu *e, struct pv_error *err)
 	if (!rc)
 		rc = build_functions(e, err);
 	if (!rc)
-		rc = build_desc(e, err);
+		rc = pv_patch_describe(e->target, 0, e->patch, e->patch_path, e->patch_base, &e->view, err);
 	if (!rc)
 		rc = build_windows(e, err);
 	return rc;

@@ -39,6 +39,7 @@
 #include <sys/wait.h>
 
 #include "../analysis.h"
+#include "../patchdesc.h"
 #include "../judge_rollback.h"
 
 #define DELAY_UNIT_S 500e-6
@@ -49,13 +50,10 @@ struct pt_backend {
 	enum pv_mem_model mem_model;
 	struct pv_image *target;      /* owned */
 	struct pv_patch *patch;       /* owned */
-	struct pv_analysis *analysis; /* owned */
 	unsigned char *image;         /* owned: the relocated patch */
 	uint64_t bias, patch_base;
 	bool placed;                  /* bias and patch_base are known */
-	struct pv_patch_func *funcs;  /* owned */
-	uint8_t (*boundaries)[PV_PROLOGUE_WINDOW]; /* owned */
-	struct pv_patch_desc desc;
+	struct pv_patch_view view;    /* the patch as engines see it, owned */
 	uint64_t verify;              /* link-time pv_verify, 0 when none */
 	struct pv_global_judge *global; /* owned: `consistency` of global engines */
 	unsigned workers;
@@ -183,77 +181,17 @@ fail:
 
 /* ------------------------------------------------------------ open/close */
 
-static const struct pv_function_report *report_of(const struct pv_analysis *a, const char *name)
-{
-	for (size_t i = 0; i < a->nfunctions; i++)
-		if (!strcmp(a->functions[i].name, name))
-			return &a->functions[i];
-	return NULL;
-}
-
-static int build_desc(struct pt_backend *b, struct pv_error *err)
-{
-	const struct pv_patch *p = b->patch;
-	int rc = pv_analyze(b->target, p, NULL, 0, &b->analysis, err);
-	if (rc)
-		return rc;
-	size_t n = p->nreplacements;
-	b->funcs = calloc(n ? n : 1, sizeof(*b->funcs));
-	b->boundaries = calloc(n ? n : 1, sizeof(*b->boundaries));
-	if (!b->funcs || !b->boundaries)
-		return pv_error_set(err, PV_ENOMEM, "out of memory describing the patch");
-	for (size_t i = 0; i < n; i++) {
-		const struct pv_replacement *r = &p->replacements[i];
-		struct pv_patch_func *f = &b->funcs[i];
-		f->old_name = r->old_name;
-		f->new_name = r->new_name;
-		f->new_addr = b->patch_base + r->new_sym->value - p->min_vaddr;
-		f->new_size = r->new_sym->size;
-		const struct pv_symbol *old = NULL;
-		if (pv_image_find_function(b->target, r->old_name, &old, NULL) == 0) {
-			f->old_addr = old->value + b->bias;
-			f->old_size = old->size;
-		}
-		const struct pv_function_report *fr = report_of(b->analysis, r->old_name);
-		if (!old || !fr) {
-			f->prologue.hazards = PV_HAZARD_MISSING_FUNCTION;
-			continue;
-		}
-		memcpy(b->boundaries[i], fr->boundaries, sizeof(b->boundaries[i]));
-		f->prologue = (struct pv_prologue){
-			.first_insn_len = fr->first_insn_len,
-			.padding_before = fr->padding_before,
-			.endbr64 = fr->endbr64,
-			.fentry = fr->fentry,
-			.fentry_addr = fr->fentry ? f->old_addr + (fr->endbr64 ? 4 : 0) : 0,
-			.boundaries = b->boundaries[i],
-			.nboundaries = fr->nboundaries,
-			.hazards = fr->hazards,
-		};
-	}
-	b->desc = (struct pv_patch_desc){
-		.sz = sizeof(struct pv_patch_desc),
-		.path = b->patch_path,
-		.funcs = b->funcs,
-		.nfuncs = n,
-		.image_addr = b->patch_base,
-		.image_size = p->span,
-		.hazards = b->analysis->patch ? b->analysis->patch->hazards : 0,
-	};
-	return 0;
-}
-
 /* The replaced functions, with their original bytes from the file, for the
  * `consistency` judge of global engines. */
 static int open_judge(struct pt_backend *b, struct pv_error *err)
 {
-	size_t n = b->desc.nfuncs, k = 0;
+	size_t n = b->view.desc.nfuncs, k = 0;
 	struct pv_global_func_spec *spec = calloc(n ? n : 1, sizeof(*spec));
 	if (!spec)
 		return pv_error_set(err, PV_ENOMEM, "out of memory");
 	int rc = 0;
 	for (size_t i = 0; !rc && i < n; i++) {
-		const struct pv_patch_func *f = &b->desc.funcs[i];
+		const struct pv_patch_func *f = &b->view.desc.funcs[i];
 		if (!f->old_addr)
 			continue;
 		size_t avail = 0;
@@ -287,11 +225,9 @@ static void bk_close(void *handle)
 	free(b->patch_path);
 	pv_image_close(b->target);
 	pv_patch_close(b->patch);
-	pv_analysis_free(b->analysis);
+	pv_patch_view_free(&b->view);
 	pv_global_judge_close(b->global);
 	free(b->image);
-	free(b->funcs);
-	free(b->boundaries);
 	free(b);
 }
 
@@ -380,7 +316,7 @@ static int bk_open(const struct pv_backend_config *cfg, void **handle, struct pv
 		pt_release(p);
 	free(p);
 	if (!rc)
-		rc = build_desc(b, err);
+		rc = pv_patch_describe(b->target, b->bias, b->patch, b->patch_path, b->patch_base, &b->view, err);
 	if (!rc)
 		rc = open_judge(b, err);
 	if (rc) {
@@ -393,7 +329,7 @@ static int bk_open(const struct pv_backend_config *cfg, void **handle, struct pv
 
 static const struct pv_patch_desc *bk_patch(void *handle)
 {
-	return &((struct pt_backend *)handle)->desc;
+	return &((struct pt_backend *)handle)->view.desc;
 }
 
 /* ------------------------------------------------------------ judging */
@@ -411,8 +347,8 @@ static void symbolize(const struct pt_backend *b, uint64_t addr, char *buf, size
 			return;
 		}
 	}
-	for (size_t i = 0; i < b->desc.nfuncs; i++) {
-		const struct pv_patch_func *f = &b->desc.funcs[i];
+	for (size_t i = 0; i < b->view.desc.nfuncs; i++) {
+		const struct pv_patch_func *f = &b->view.desc.funcs[i];
 		if (addr >= f->new_addr && addr < f->new_addr + f->new_size) {
 			snprintf(buf, len, "%s+%llu (0x%llx, patch)", f->new_name,
 			         (unsigned long long)(addr - f->new_addr), (unsigned long long)addr);
@@ -589,7 +525,7 @@ static int bk_run(void *handle, const struct pv_engine *engine, void *engine_sta
 	run->res = res;
 	run->stream = (struct pt_stream){.bytes = stream, .len = len};
 	run->probes = b->probes;
-	run->desc = &b->desc;
+	run->desc = &b->view.desc;
 	if (engine->consistency == PV_CONSISTENCY_GLOBAL)
 		run->global = b->global;
 	p->run = run;

@@ -1,0 +1,74 @@
+#include "patchdesc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const struct pv_function_report *report_of(const struct pv_analysis *a, const char *name)
+{
+	for (size_t i = 0; i < a->nfunctions; i++)
+		if (!strcmp(a->functions[i].name, name))
+			return &a->functions[i];
+	return NULL;
+}
+
+int pv_patch_describe(const struct pv_image *target, uint64_t bias, const struct pv_patch *p,
+                      const char *patch_path, uint64_t patch_base, struct pv_patch_view *v,
+                      struct pv_error *err)
+{
+	int rc = pv_analyze(target, p, NULL, 0, &v->analysis, err);
+	if (rc)
+		return rc;
+	size_t n = p->nreplacements;
+	v->funcs = calloc(n ? n : 1, sizeof(*v->funcs));
+	v->boundaries = calloc(n ? n : 1, sizeof(*v->boundaries));
+	if (!v->funcs || !v->boundaries)
+		return pv_error_set(err, PV_ENOMEM, "out of memory describing the patch");
+	for (size_t i = 0; i < n; i++) {
+		const struct pv_replacement *r = &p->replacements[i];
+		struct pv_patch_func *f = &v->funcs[i];
+		f->old_name = r->old_name;
+		f->new_name = r->new_name;
+		f->new_addr = patch_base + r->new_sym->value - p->min_vaddr;
+		f->new_size = r->new_sym->size;
+		const struct pv_symbol *old = NULL;
+		if (pv_image_find_function(target, r->old_name, &old, NULL) == 0) {
+			f->old_addr = old->value + bias;
+			f->old_size = old->size;
+		}
+		const struct pv_function_report *fr = report_of(v->analysis, r->old_name);
+		if (!old || !fr) {
+			/* The engine sees the hazard and refuses; nothing to watch. */
+			f->prologue.hazards = PV_HAZARD_MISSING_FUNCTION;
+			continue;
+		}
+		memcpy(v->boundaries[i], fr->boundaries, sizeof(v->boundaries[i]));
+		f->prologue = (struct pv_prologue){
+			.first_insn_len = fr->first_insn_len,
+			.padding_before = fr->padding_before,
+			.endbr64 = fr->endbr64,
+			.fentry = fr->fentry,
+			.fentry_addr = fr->fentry ? f->old_addr + (fr->endbr64 ? 4 : 0) : 0,
+			.boundaries = v->boundaries[i],
+			.nboundaries = fr->nboundaries,
+			.hazards = fr->hazards,
+		};
+	}
+	v->desc = (struct pv_patch_desc){
+		.sz = sizeof(struct pv_patch_desc),
+		.path = patch_path,
+		.funcs = v->funcs,
+		.nfuncs = n,
+		.image_addr = patch_base,
+		.image_size = p->span,
+		.hazards = v->analysis->patch ? v->analysis->patch->hazards : 0,
+	};
+	return 0;
+}
+
+void pv_patch_view_free(struct pv_patch_view *v)
+{
+	pv_analysis_free(v->analysis);
+	free(v->funcs);
+	free(v->boundaries);
+	memset(v, 0, sizeof(*v));
+}
