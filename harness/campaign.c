@@ -22,6 +22,14 @@ int pv_verdict_parse(const char *name, enum pv_verdict *v)
 	return PV_EINVAL;
 }
 
+void pv_story_free(struct pv_story *s)
+{
+	if (!s)
+		return;
+	free(s->events);
+	free(s);
+}
+
 void pv_campaign_init(struct pv_campaign *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -38,9 +46,12 @@ static void result_free(struct pv_result *r)
 	free(r->patch);
 	free(r->reason);
 	free(r->expected);
-	for (size_t i = 0; i < r->nviolations; i++)
+	for (size_t i = 0; i < r->nviolations; i++) {
 		free(r->violations[i].reproducer);
+		pv_story_free(r->violations[i].story);
+	}
 	free(r->violations);
+	free(r->coverage.missed);
 }
 
 void pv_campaign_free(struct pv_campaign *c)

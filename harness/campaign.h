@@ -25,6 +25,35 @@ const char *pv_verdict_name(enum pv_verdict v);
 /* PV_EINVAL for anything else. */
 int pv_verdict_parse(const char *name, enum pv_verdict *v);
 
+/* One event of a violating run's story (`patchvet replay --trace`, the
+ * HTML timeline): what a thread executed inside a hot window, what the
+ * engine did, and the violation itself. */
+enum pv_story_kind {
+	PV_STORY_INSN = 0,      /* a thread executed the instruction at address */
+	PV_STORY_ENGINE = 1,    /* an engine space operation (thread -1) */
+	PV_STORY_WRITE = 2,     /* one atomic unit of a code write landed */
+	PV_STORY_PREEMPT = 3,   /* the scheduler switched threads here */
+	PV_STORY_VIOLATION = 4, /* the check failed here */
+};
+
+struct pv_story_event {
+	uint64_t step;           /* scheduler decision count when it happened */
+	int thread;              /* worker index; -1 for the engine */
+	enum pv_story_kind kind;
+	uint64_t address;        /* instruction or written byte; 0 when none */
+	char symbol[64];         /* "counter_add+4", "" when unknown */
+	char text[96];           /* disassembly, or the operation in words */
+};
+
+struct pv_story {
+	unsigned threads;        /* workers: lanes 0..threads-1, plus the engine */
+	uint64_t preemptions;    /* preemptions in the (minimized) stream */
+	size_t nevents;
+	struct pv_story_event *events; /* owned */
+};
+
+void pv_story_free(struct pv_story *s); /* frees s and what it owns; NULL ok */
+
 /* One check that failed, summed over the schedules of one result. */
 struct pv_violation_stat {
 	char check[24];          /* check id (harness/checks.h) */
@@ -35,6 +64,36 @@ struct pv_violation_stat {
 	char detail[200];        /* of the first: one sentence */
 	char *reproducer;        /* owned: path relative to the campaign's output
 	                            directory, NULL when none was written */
+	struct pv_story *story;  /* owned: the first violation's (minimized) story,
+	                            NULL when none was made */
+};
+
+/* What the explorer of a result can promise (DESIGN.md, Explorers). */
+struct pv_guarantee {
+	unsigned depth;          /* pct: bug depth d */
+	unsigned threads;        /* pct: n, the threads scheduled (workers + engine) */
+	uint64_t steps;          /* pct: k, the most decisions one run made */
+	double per_run;          /* pct: 1/(n*k^(d-1)) */
+	double overall;          /* pct: 1-(1-per_run)^schedules */
+	unsigned preemptions;    /* bounded: K */
+	uint64_t space;          /* bounded: schedules in the space (as far as known) */
+	bool space_known;        /* bounded: the whole space was enumerated */
+	bool exhausted;          /* bounded: every schedule of the space ran */
+};
+
+/* Hot-window coverage: (instruction boundary in a hot window, thread)
+ * pairs at which some code write was observed with that thread there. */
+struct pv_coverage_pair {
+	uint64_t address;
+	int thread;
+	char symbol[64];         /* "counter_add+4" */
+};
+
+struct pv_coverage {
+	uint64_t pairs;          /* all pairs; 0 when not measured */
+	uint64_t reached;
+	struct pv_coverage_pair *missed; /* owned: pairs never reached */
+	size_t nmissed;
 };
 
 struct pv_result {
@@ -51,13 +110,15 @@ struct pv_result {
 	uint64_t gave_up;        /* runs whose apply gave up cleanly (PV_EBUSY) */
 	struct pv_violation_stat *violations; /* owned, in order of discovery */
 	size_t nviolations;
+	struct pv_guarantee guarantee; /* of the campaign's explorer on this result */
+	struct pv_coverage coverage;
 	char *expected;          /* owned: the expectation compared with, as
 	                            written ("UNSAFE torn-exec crash"), or NULL */
 	int as_expected;         /* -1 when not compared, else 0 or 1 */
 };
 
 struct pv_campaign {
-	const char *explorer;    /* "random" (static string) */
+	const char *explorer;    /* "random", "pct", "bounded" (static string) */
 	uint64_t seed;
 	uint64_t schedules;      /* requested per result */
 	size_t stream_len;       /* bytes per decision stream */
