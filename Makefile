@@ -53,11 +53,11 @@ PLUGIN_EXPORTS := -Wl,--export-dynamic-symbol=pv_error_set \
                   -Wl,--export-dynamic-symbol=pv_strerror
 
 $(BUILD)/patchvet: $(BUILD)/obj/harness/main.o $(BUILD)/libpatchvet.a
-	$(CC) $(CFLAGS) $(PLUGIN_EXPORTS) -o $@ $^ $(PKG_LIBS) -ldl -pthread
+	$(CC) $(CFLAGS) $(PLUGIN_EXPORTS) -o $@ $^ $(PKG_LIBS) -ldl -pthread -lm
 
 # The sanitized binary finds the corpora as the plain one does: next to it.
 $(BUILD)/asan/patchvet: $(BUILD)/asan/obj/harness/main.o $(BUILD)/asan/libpatchvet.a
-	$(CC) $(SAN_FLAGS) $(PLUGIN_EXPORTS) -o $@ $^ $(PKG_LIBS) -ldl -pthread
+	$(CC) $(SAN_FLAGS) $(PLUGIN_EXPORTS) -o $@ $^ $(PKG_LIBS) -ldl -pthread -lm
 	ln -sfn ../corpora $(BUILD)/asan/corpora
 
 # ---------------------------------------------------------------- corpora
@@ -158,10 +158,10 @@ TOOLS := $(BUILD)/tools/pv-patcher
 all: $(TOOLS)
 $(BUILD)/tools/%: tools/%.c $(BUILD)/libpatchvet.a
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libpatchvet.a $(PKG_LIBS) -ldl -pthread
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libpatchvet.a $(PKG_LIBS) -ldl -pthread -lm
 
 # ---------------------------------------------------------------- tests
-TEST_LIBS = $(PKG_LIBS) $(shell pkg-config --libs criterion 2>/dev/null) -ldl -pthread
+TEST_LIBS = $(PKG_LIBS) $(shell pkg-config --libs criterion 2>/dev/null) -ldl -pthread -lm
 TEST_DEFS  = -DPV_BUILD_DIR='"$(abspath $(BUILD))"' -DPV_SOURCE_DIR='"$(abspath .)"'
 
 $(BUILD)/tests/unit: $(TEST_SRC) tests/helpers.c tests/helpers.h $(BUILD)/libpatchvet.a
@@ -193,7 +193,7 @@ run: deps
 # Schedules per second of the emu backend (bench/emu.c), one core.
 $(BUILD)/bench/emu: bench/emu.c $(BUILD)/libpatchvet.a
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libpatchvet.a $(PKG_LIBS) -ldl -pthread
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libpatchvet.a $(PKG_LIBS) -ldl -pthread -lm
 
 # `make bench`: the figures DESIGN.md budgets (counter x stw-jmp, 2 threads,
 # 40 iterations), measured for 5 s of CPU time; docs/performance.md.
@@ -209,7 +209,7 @@ bench: deps
 # adds to it (bench/ptrace.c).
 $(BUILD)/bench/ptrace: bench/ptrace.c $(BUILD)/libpatchvet.a
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libpatchvet.a $(PKG_LIBS) -ldl -pthread
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libpatchvet.a $(PKG_LIBS) -ldl -pthread -lm
 
 clean:
 	rm -rf $(BUILD) out

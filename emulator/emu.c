@@ -30,6 +30,7 @@ void pv_emu_close(struct pv_emu *e)
 	pv_xmc_judge_close(e->xmc);
 	pv_version_judge_close(e->version);
 	pv_global_judge_close(e->global_new);
+	emu_coverage_close(e);
 	if (e->fn)
 		emu_frames_free(e);
 	free(e->fn);
@@ -111,6 +112,8 @@ int pv_emu_open(const struct pv_emu_config *cfg, struct pv_emu **out, struct pv_
 	if (!rc)
 		rc = pv_xmc_judge_open(e->nthreads, &e->xmc, err);
 	if (!rc)
+		rc = emu_coverage_open(e, err);
+	if (!rc)
 		rc = emu_hooks_install(e, err);
 	if (rc) {
 		pv_emu_close(e);
@@ -137,14 +140,14 @@ const char *pv_emu_output(const struct pv_emu *e)
 
 /* ------------------------------------------------------------ one run */
 
-static void reset(struct pv_emu *e, const struct pv_engine *engine, const uint8_t *stream,
-                  size_t len, struct pv_run_result *res)
+static void reset(struct pv_emu *e, const struct pv_engine *engine,
+                  const struct emu_stream *stream, struct pv_run_result *res)
 {
 	emu_reset_memory(e); /* uses what the last run recorded */
 	memset(&e->run, 0, sizeof(e->run));
 	struct emu_run *r = &e->run;
 	r->res = res;
-	r->stream = (struct emu_stream){.bytes = stream, .len = len};
+	r->stream = *stream;
 	r->engine = engine;
 	r->budget = e->cfg.step_budget ? e->cfg.step_budget : EMU_BUDGET_DEFAULT;
 	r->slots_owner = -1;
@@ -348,18 +351,18 @@ static void verify(struct pv_emu *e)
 		              e->run.output);
 }
 
-int pv_emu_run(struct pv_emu *e, const struct pv_engine *engine, void *engine_state,
-               const uint8_t *stream, size_t len, struct pv_run_result *res,
+static int run(struct pv_emu *e, const struct pv_engine *engine, void *engine_state,
+               const struct emu_stream *stream, struct pv_run_result *res,
                struct pv_error *err)
 {
-	if (!e || !engine || !engine->apply || !engine->revert || !res || (!stream && len))
+	if (!e || !engine || !engine->apply || !engine->revert || !res)
 		return pv_error_set(err, PV_EINVAL,
 		                    "pv_emu_run needs an emulator, an engine with apply and revert, "
 		                    "and a result");
 	memset(res, 0, sizeof(*res));
 	res->revert_rc = 1;
 	res->verify_status = -1;
-	reset(e, engine, stream, len, res);
+	reset(e, engine, stream, res);
 	for (unsigned i = 0; i < e->cfg.workload.workers; i++)
 		if (emu_thread_start(e, i, e->worker_fn, i, EMU_WORKLOAD))
 			return pv_error_set(err, PV_EINTERNAL, "cannot set up thread %u's stack", i);
@@ -398,4 +401,28 @@ int pv_emu_run(struct pv_emu *e, const struct pv_engine *engine, void *engine_st
 	res->code_writes = r->code_writes;
 	res->sync_cores = r->sync_cores;
 	return 0;
+}
+
+int pv_emu_run(struct pv_emu *e, const struct pv_engine *engine, void *engine_state,
+               const uint8_t *stream, size_t len, struct pv_run_result *res,
+               struct pv_error *err)
+{
+	if (!stream && len)
+		return pv_error_set(err, PV_EINVAL, "pv_emu_run: a stream of %zu bytes at NULL",
+		                    len);
+	struct emu_stream s = {.bytes = stream, .len = len};
+	return run(e, engine, engine_state, &s, res, err);
+}
+
+int pv_emu_run_chosen(struct pv_emu *e, const struct pv_engine *engine, void *engine_state,
+                      const struct pv_chooser *ch, uint8_t *record, size_t cap, size_t *len,
+                      struct pv_run_result *res, struct pv_error *err)
+{
+	if (!ch || !ch->choose || !record || !len)
+		return pv_error_set(err, PV_EINVAL,
+		                    "pv_emu_run_chosen needs a chooser and a record buffer");
+	struct emu_stream s = {.ch = ch, .record = record, .cap = cap};
+	int rc = run(e, engine, engine_state, &s, res, err);
+	*len = e->run.stream.rec_last;
+	return rc;
 }

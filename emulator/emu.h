@@ -39,6 +39,7 @@
 #ifndef PV_EMULATOR_EMU_H
 #define PV_EMULATOR_EMU_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -88,7 +89,44 @@ struct pv_run_result {
 	char space_error[200];  /* the last space operation that failed, "" */
 	uint64_t code_writes;   /* atomic units that changed code */
 	uint64_t sync_cores;    /* sync_core calls */
+	uint64_t preemptions;   /* preempt decisions that preempted a thread */
 };
+
+/* An adaptive explorer (pct, bounded) answers every choice itself, seeing
+ * what a stream cannot: the kind of choice, the threads that can run, the
+ * running thread and its pc. It returns the byte a stream would hold there
+ * (semantics above) or -1 for the default. The run records the bytes it
+ * used as a stream that replays it exactly. */
+enum pv_choice_kind {
+	PV_CHOICE_PHASE = 0,
+	PV_CHOICE_SLICE = 1,
+	PV_CHOICE_PREEMPT = 2,
+};
+
+struct pv_choice {
+	enum pv_choice_kind kind;
+	uint64_t index;            /* choices made before this one in the run */
+	const unsigned *runnable;  /* SLICE: the workers that can run, index order */
+	unsigned nrunnable;
+	bool engine_waits;         /* SLICE: apply or revert waits for this slice
+	                              (a zero-length slice lets it go on) */
+	bool in_op;                /* apply or revert is running */
+	int thread;                /* PREEMPT: the running thread; SLICE: the last
+	                              one chosen */
+	uint64_t pc;               /* PREEMPT: the instruction it is about to run */
+};
+
+struct pv_chooser {
+	int (*choose)(void *ctx, const struct pv_choice *c);
+	void *ctx;
+};
+
+/* The stream byte that selects the `pos`-th runnable worker for a full
+ * (default-length) slice, and the byte that lets the engine go on. */
+#define PV_CHOICE_SLICE_BYTE(pos) ((uint8_t)(((unsigned)(pos) << 2) | 3u))
+#define PV_CHOICE_NOBODY 0
+#define PV_CHOICE_PREEMPT_YES 0
+#define PV_CHOICE_PREEMPT_NO 0xff
 
 struct pv_emu;
 
@@ -158,9 +196,42 @@ int pv_emu_run(struct pv_emu *emu, const struct pv_engine *engine, void *engine_
                const uint8_t *stream, size_t len, struct pv_run_result *res,
                struct pv_error *err);
 
-/* Writes a line per decision, space operation, note and violation of every
- * later run to out (NULL: no trace, the default; tracing slows runs). */
+/* pv_emu_run with the choices made by ch instead of read from a stream.
+ * record[0..*len) receives the stream that replays the run (trailing
+ * default choices trimmed); once cap bytes are recorded, the remaining
+ * choices take the default without asking ch, so the record stays exact. */
+int pv_emu_run_chosen(struct pv_emu *emu, const struct pv_engine *engine, void *engine_state,
+                      const struct pv_chooser *ch, uint8_t *record, size_t cap, size_t *len,
+                      struct pv_run_result *res, struct pv_error *err);
+
+/* Writes a line per decision, space operation, hot-window instruction
+ * during apply and revert (disassembled), note and violation of every later
+ * run to out (NULL: no trace, the default; tracing slows runs). */
 void pv_emu_set_trace(struct pv_emu *emu, FILE *out);
+
+/* Hot-window coverage, summed over every run since open or the last reset:
+ * pairs (instruction boundary of a replaced function's original code,
+ * worker) at which a code write found that worker (pc there, unfinished).
+ * pv_emu_coverage writes the pair count, those reached and up to
+ * max_missed of those never reached (address and worker). */
+struct pv_emu_pair {
+	uint64_t address;
+	unsigned thread;
+};
+void pv_emu_coverage(const struct pv_emu *emu, uint64_t *pairs, uint64_t *reached,
+                     struct pv_emu_pair *missed, size_t max_missed, size_t *nmissed);
+void pv_emu_coverage_reset(struct pv_emu *emu);
+
+/* "counter_add+4 (0x401004)" for addr. */
+void pv_emu_symbolize(const struct pv_emu *emu, uint64_t addr, char *buf, size_t len);
+
+/* Later runs append their story (struct pv_story_event of
+ * harness/campaign.h: hot-window instructions during apply and revert,
+ * engine operations, code write units, preemptions, violations) to *events,
+ * which grows up to max events; NULL stops it. The caller owns *events. */
+struct pv_story_event;
+void pv_emu_set_story(struct pv_emu *emu, struct pv_story_event **events, size_t *nevents,
+                      size_t max);
 
 /* What the target wrote with pv_write during the last run (every fd,
  * truncated to 1 KiB), NUL-terminated. */

@@ -173,13 +173,23 @@ static void on_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
 				continue;
 			/* Never at the instruction a slice resumes at: it was
 			 * preempted there already, or just chosen to run. */
-			if (s->preemptible && s->executed > 0 && emu_decide_preempt(e)) {
-				if (e->trace)
+			if (s->preemptible && s->executed > 0 &&
+			    emu_decide_preempt(e, (int)s->tid, addr)) {
+				if (e->trace || e->story) {
 					emu_trace(e, "decision %llu: preempt thread %d at 0x%llx",
 					          (unsigned long long)e->run.res->decisions, s->tid,
 					          (unsigned long long)addr);
+					emu_story(e, PV_STORY_PREEMPT, (int)s->tid, addr, "preempted");
+				}
 				stop(e, EMU_STOP_PREEMPT);
 				return;
+			}
+			if ((e->trace || e->story) && e->run.in_op) {
+				char text[96];
+				emu_disasm(e, addr, text, sizeof(text));
+				emu_trace(e, "  thread %u 0x%llx %s", s->tid, (unsigned long long)addr,
+				          text);
+				emu_story(e, PV_STORY_INSN, (int)s->tid, addr, "%s", text);
 			}
 			if (h->judge >= 0)
 				observe(e, h, addr, size);

@@ -8,7 +8,8 @@
  *   hooks.c    what Unicorn calls back: instructions, runtime calls, traps
  *   frames.c   stack frames: the backtrace and its reliability rule
  *   space.c    the engine's view (include/patchvet/space.h)
- *   report.c   violations, symbolised addresses, the trace */
+ *   report.c   violations, symbolised addresses, the trace and the story
+ *   coverage.c hot-window coverage: where threads were when code changed */
 #ifndef PV_EMULATOR_INTERNAL_H
 #define PV_EMULATOR_INTERNAL_H
 
@@ -22,6 +23,7 @@
 #include <patchvet/space.h>
 
 #include "analysis.h"
+#include "campaign.h"
 #include "patchdesc.h"
 #include "emu.h"
 #include "image.h"
@@ -188,6 +190,10 @@ struct emu_map {
 struct emu_stream {
 	const uint8_t *bytes;
 	size_t len, pos;
+	/* Adaptive mode: ch answers, the bytes go to record. */
+	const struct pv_chooser *ch;
+	uint8_t *record;
+	size_t cap, rec_len, rec_last; /* rec_last: end of the last explicit answer */
 };
 
 /* Everything about the current run; reset by pv_emu_run. */
@@ -280,7 +286,29 @@ struct pv_emu {
 	struct emu_thread threads[PV_MAX_WORKERS + 1];
 	struct emu_run run;
 	FILE *trace;
+
+	/* Hot-window coverage (coverage.c): sorted boundaries, and per
+	 * boundary a bit per worker. */
+	uint64_t *cov_addr;
+	uint64_t *cov_hit;
+	size_t ncov;
+
+	/* The story collector (pv_emu_set_story), NULL when off. */
+	struct pv_story_event **story;
+	size_t *nstory;
+	size_t story_max;
 };
+
+/* coverage.c */
+int emu_coverage_open(struct pv_emu *e, struct pv_error *err);
+void emu_coverage_close(struct pv_emu *e);
+void emu_coverage_observe(struct pv_emu *e);
+
+/* report.c: appends one event when a story is collected. */
+void emu_story(struct pv_emu *e, int kind, int thread, uint64_t addr, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+/* Disassembly of the instruction at addr as it is now: "mov eax, 1". */
+void emu_disasm(struct pv_emu *e, uint64_t addr, char *buf, size_t len);
 
 /* loader.c */
 int emu_load(struct pv_emu *e, struct pv_error *err);
@@ -326,11 +354,10 @@ int emu_hijack_call(struct pv_emu *e, unsigned tid, uint64_t fn, const uint64_t 
                     unsigned nargs, unsigned flags, uint64_t *ret, struct pv_error *err);
 
 /* sched.c */
-int emu_next_byte(struct pv_emu *e);
 unsigned emu_runnable(const struct pv_emu *e, unsigned *list);
 /* One slice decision: returns false when no thread could run. */
 bool emu_decide_slice(struct pv_emu *e, bool preemptible);
-bool emu_decide_preempt(struct pv_emu *e);
+bool emu_decide_preempt(struct pv_emu *e, int tid, uint64_t pc);
 unsigned emu_decide_phase(struct pv_emu *e);
 /* Runs the workers to the end (all done), or until the budget or a deadlock. */
 void emu_run_to_end(struct pv_emu *e);

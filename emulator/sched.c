@@ -7,14 +7,30 @@
 /* Slice lengths selected by the low two bits of a slice byte. */
 static const uint64_t quanta[4] = {0, 5, 50, EMU_QUANTUM_DEFAULT};
 
-int emu_next_byte(struct pv_emu *e)
+/* One choice: the next stream byte, or the chooser's answer (recorded, with
+ * `dflt` standing for a default answer so the record replays exactly). -1
+ * is the default rule. */
+static int choose(struct pv_emu *e, struct pv_choice *c, uint8_t dflt)
 {
 	struct emu_stream *s = &e->run.stream;
-	e->run.res->decisions++;
-	if (s->pos >= s->len)
+	c->index = e->run.res->decisions++;
+	if (!s->ch) {
+		if (s->pos >= s->len)
+			return -1;
+		return s->bytes[s->pos++];
+	}
+	if (s->rec_len >= s->cap)
 		return -1;
-	return s->bytes[s->pos++];
+	c->in_op = e->run.in_op;
+	int b = s->ch->choose(s->ch->ctx, c);
+	if (b > 255)
+		b = 255;
+	s->record[s->rec_len++] = b < 0 ? dflt : (uint8_t)b;
+	if (b >= 0)
+		s->rec_last = s->rec_len;
+	return b;
 }
+
 
 unsigned emu_runnable(const struct pv_emu *e, unsigned *list)
 {
@@ -32,18 +48,23 @@ bool emu_decide_slice(struct pv_emu *e, bool preemptible)
 	unsigned n = emu_runnable(e, list);
 	if (n == 0 || r->over_budget)
 		return false;
-	int b = emu_next_byte(e);
+	/* The default: the next runnable thread after the last one chosen. */
+	unsigned dpos = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (list[i] > r->last_tid) {
+			dpos = i;
+			break;
+		}
+	}
+	struct pv_choice c = {.kind = PV_CHOICE_SLICE, .runnable = list, .nrunnable = n,
+	                      .engine_waits = preemptible && r->in_op,
+	                      .thread = r->last_tid < e->cfg.workload.workers ? (int)r->last_tid
+	                                                                       : -1};
+	int b = choose(e, &c, PV_CHOICE_SLICE_BYTE(dpos));
 	unsigned tid;
 	uint64_t q;
 	if (b < 0) {
-		/* The next runnable thread after the last one chosen. */
-		tid = list[0];
-		for (unsigned i = 0; i < n; i++) {
-			if (list[i] > r->last_tid) {
-				tid = list[i];
-				break;
-			}
-		}
+		tid = list[dpos];
 		q = EMU_QUANTUM_DEFAULT;
 	} else {
 		tid = list[((unsigned)b >> 2) % n];
@@ -78,15 +99,24 @@ bool emu_decide_slice(struct pv_emu *e, bool preemptible)
 	return true;
 }
 
-bool emu_decide_preempt(struct pv_emu *e)
+bool emu_decide_preempt(struct pv_emu *e, int tid, uint64_t pc)
 {
-	int b = emu_next_byte(e);
-	return b >= 0 && b < 0x20;
+	struct pv_choice c = {.kind = PV_CHOICE_PREEMPT, .thread = tid, .pc = pc};
+	unsigned list[PV_MAX_WORKERS];
+	if (e->run.stream.ch) { /* only a chooser looks at who else could run */
+		c.runnable = list;
+		c.nrunnable = emu_runnable(e, list);
+	}
+	int b = choose(e, &c, PV_CHOICE_PREEMPT_NO);
+	bool yes = b >= 0 && b < 0x20;
+	e->run.res->preemptions += yes;
+	return yes;
 }
 
 unsigned emu_decide_phase(struct pv_emu *e)
 {
-	int b = emu_next_byte(e);
+	struct pv_choice c = {.kind = PV_CHOICE_PHASE, .thread = -1};
+	int b = choose(e, &c, EMU_PHASE_DEFAULT);
 	return b < 0 ? EMU_PHASE_DEFAULT : (unsigned)b & 15u;
 }
 

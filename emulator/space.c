@@ -116,8 +116,10 @@ static void unit(struct pv_emu *e, uint64_t addr, const uint8_t *bytes, size_t n
 	if (code && now && n <= sizeof(old))
 		memcpy(old, now, n);
 	emu_store(e, addr, bytes, n);
-	if (code)
+	if (code) {
 		e->run.code_writes++;
+		emu_coverage_observe(e);
+	}
 	/* xmc-unsynced: threads not stopped may hold the old bytes. */
 	if (code && now && n <= sizeof(old)) {
 		bool running[PV_MAX_WORKERS + 1] = {false};
@@ -125,8 +127,13 @@ static void unit(struct pv_emu *e, uint64_t addr, const uint8_t *bytes, size_t n
 			running[i] = !e->threads[i].stopped && !e->threads[i].done;
 		pv_xmc_judge_write(e->xmc, addr, old, bytes, n, running);
 	}
-	if (e->trace)
-		emu_trace(e, "  unit: %zu byte(s) at 0x%llx", n, (unsigned long long)addr);
+	if (e->trace || e->story) {
+		char hex[3 * 8 + 1] = "";
+		for (size_t i = 0; i < n && i < 8; i++)
+			snprintf(hex + 3 * i, sizeof(hex) - 3 * i, "%s%02x", i ? " " : "", bytes[i]);
+		emu_trace(e, "  unit: %zu byte(s) at 0x%llx: %s", n, (unsigned long long)addr, hex);
+		emu_story(e, PV_STORY_WRITE, -1, addr, "write %s", hex);
+	}
 }
 
 static int sp_write(struct pv_space *s, uint64_t addr, const void *buf, size_t len)
@@ -232,6 +239,8 @@ static int sp_map_near(struct pv_space *s, uint64_t near, uint64_t len, unsigned
 		*addr = a;
 		emu_trace(e, "  map_near: 0x%llx bytes at 0x%llx", (unsigned long long)len,
 		          (unsigned long long)a);
+		emu_story(e, PV_STORY_ENGINE, -1, a, "map_near 0x%llx bytes",
+		          (unsigned long long)len);
 		return 0;
 	}
 	return fail(e, PV_ERANGE,
@@ -314,6 +323,7 @@ static int sp_stop_all(struct pv_space *s)
 		pv_xmc_judge_serialize(e->xmc, i);
 	}
 	emu_trace(e, "  stop_all");
+	emu_story(e, PV_STORY_ENGINE, -1, 0, "stop_all");
 	return 0;
 }
 
@@ -326,6 +336,7 @@ static int sp_resume_all(struct pv_space *s)
 	for (unsigned i = 0; i < e->cfg.workload.workers; i++)
 		e->threads[i].stopped = false;
 	emu_trace(e, "  resume_all");
+	emu_story(e, PV_STORY_ENGINE, -1, 0, "resume_all");
 	return 0;
 }
 
@@ -426,6 +437,7 @@ static int sp_sync_core(struct pv_space *s)
 	e->run.sync_cores++;
 	pv_xmc_judge_sync_all(e->xmc);
 	emu_trace(e, "  sync_core");
+	emu_story(e, PV_STORY_ENGINE, -1, 0, "sync_core");
 	return 0;
 }
 
@@ -517,6 +529,7 @@ static void sp_note(struct pv_space *s, const char *text)
 {
 	struct pv_emu *e = emu_of(s);
 	emu_trace(e, "  note: %s", text ? text : "");
+	emu_story(e, PV_STORY_ENGINE, -1, 0, "note: %s", text ? text : "");
 }
 
 const struct pv_space_ops emu_space_ops = {

@@ -15,6 +15,7 @@
 /* struct pv_run_result, struct pv_violation and enum pv_mem_model: the emu
  * backend defines them, and every backend reports runs in those terms. */
 #include "../emulator/emu.h"
+#include "campaign.h"
 
 struct pv_backend_config {
 	const char *target_path;      /* the binary this backend runs */
@@ -33,7 +34,21 @@ struct pv_backend_ops {
 	           const uint8_t *stream, size_t len, struct pv_run_result *res,
 	           struct pv_error *err);
 	void (*close)(void *handle);
+	/* Optional (NULL when the backend cannot): a run whose choices ch
+	 * makes, recording the stream that replays it (pv_emu_run_chosen). */
+	int (*run_chosen)(void *handle, const struct pv_engine *engine, void *engine_state,
+	                  const struct pv_chooser *ch, uint8_t *record, size_t cap, size_t *len,
+	                  struct pv_run_result *res, struct pv_error *err);
+	/* Optional: hot-window coverage of every run since open, into cov
+	 * (missed pairs symbolized, at most PV_COVERAGE_MISSED_MAX). */
+	int (*coverage)(void *handle, struct pv_coverage *cov, struct pv_error *err);
+	/* Optional: collect the story of later runs (NULL events: stop). */
+	void (*story)(void *handle, struct pv_story_event **events, size_t *nevents, size_t max);
+	/* Optional: "counter_add+4 (0x401004)". */
+	void (*symbolize)(void *handle, uint64_t addr, char *buf, size_t len);
 };
+
+#define PV_COVERAGE_MISSED_MAX 4096
 
 /* The Unicorn backend (harness/backend_emu.c over emulator/emu.h). */
 extern const struct pv_backend_ops pv_backend_emu_ops;

@@ -1,5 +1,6 @@
 #include "campaign.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@ void pv_campaign_init(struct pv_campaign *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->explorer = "random";
+	c->shard_count = 1;
 }
 
 static void result_free(struct pv_result *r)
@@ -161,4 +163,16 @@ int pv_campaign_exit_status(const struct pv_campaign *c)
 double pv_campaign_rate(const struct pv_campaign *c)
 {
 	return c->seconds > 0 ? (double)c->total_schedules / c->seconds : 0.0;
+}
+
+void pv_guarantee_update(struct pv_guarantee *g, uint64_t runs)
+{
+	if (!g->depth)
+		return;
+	double p = 1.0 / (g->threads ? g->threads : 1);
+	for (unsigned i = 1; i < g->depth; i++)
+		p /= (double)(g->steps ? g->steps : 1);
+	g->per_run = p;
+	/* 1-(1-p)^runs without losing p when it is tiny. */
+	g->overall = -expm1((double)runs * log1p(-p));
 }

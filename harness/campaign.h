@@ -119,6 +119,12 @@ struct pv_result {
 
 struct pv_campaign {
 	const char *explorer;    /* "random", "pct", "bounded" (static string) */
+	unsigned depth;          /* pct: d */
+	unsigned preemptions;    /* bounded: K */
+	double time_budget;      /* seconds per result, 0 when none */
+	uint64_t shard_index, shard_count; /* this campaign's share: 0-based part of
+	                            count (0 of 1 for a whole one); after merge,
+	                            shard_count is 1 when every part was joined */
 	uint64_t seed;
 	uint64_t schedules;      /* requested per result */
 	size_t stream_len;       /* bytes per decision stream */
@@ -161,6 +167,9 @@ enum pv_verdict pv_result_judge(struct pv_result *r);
  * 1 when any is UNSAFE, else 3 when any is ERROR, else 0 (SAFE and REFUSED
  * are both acceptable answers). */
 int pv_campaign_exit_status(const struct pv_campaign *c);
+
+/* pct: per_run and overall for `runs` runs, from depth, threads, steps. */
+void pv_guarantee_update(struct pv_guarantee *g, uint64_t runs);
 
 /* Runs per second over the time spent running, 0 when nothing ran. */
 double pv_campaign_rate(const struct pv_campaign *c);

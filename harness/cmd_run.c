@@ -30,7 +30,9 @@
 
 static const char run_help[] =
 	"usage: patchvet run [--engine E]... [--scenario S]... [--backend emu|ptrace|all]\n"
-	"                    [--schedules N] [--seed N] [--flavour F] [--explore random]\n"
+	"                    [--schedules N] [--seed N] [--flavour F]\n"
+	"                    [--explore random|pct|bounded] [--depth D] [--preemptions K]\n"
+	"                    [--time SECONDS] [--shard I/N] [--jobs N]\n"
 	"                    [--out DIR] [--format text,json]\n"
 	"\n"
 	"Without --engine and --backend: the default campaign. The patchability\n"
@@ -49,6 +51,18 @@ static const char run_help[] =
 	"DIR/results.json, results.txt and,\n"
 	"for the first violation of each check, DIR/repro/ENGINE--SCENARIO--CHECK.pvr\n"
 	"(`patchvet replay` runs it again). DIR defaults to out/.\n"
+	"\n"
+	"Explorers (emu; ptrace takes random streams only):\n"
+	"  random   uniform random decision streams (the default);\n"
+	"  pct      probabilistic concurrency testing with bug depth D (--depth,\n"
+	"           default 3): the report states the probability bound reached;\n"
+	"  bounded  every schedule with at most K preemptions inside hot windows\n"
+	"           (--preemptions, default 1), depth first; without --schedules it\n"
+	"           runs until the space is exhausted (at most 10,000,000).\n"
+	"--time SECONDS stops each engine x scenario after that long. --shard I/N\n"
+	"runs the I-th of N deterministic parts of the work (join the parts'\n"
+	"results.json with `patchvet merge`); --jobs N runs N worker processes with\n"
+	"the same results as one.\n"
 	"\n"
 	"An engine is a built-in name, a plugin (path/to/engine.so), or exec:FILE: an\n"
 	"external patcher described by FILE, run on ptrace (docs/exec-adapter.md).\n"
@@ -293,13 +307,21 @@ int pv_cmd_run(int argc, char **argv)
 		{"seed", required_argument, NULL, 'S'},
 		{"flavour", required_argument, NULL, 'f'},
 		{"explore", required_argument, NULL, 'x'},
+		{"depth", required_argument, NULL, 'D'},
+		{"preemptions", required_argument, NULL, 'K'},
+		{"time", required_argument, NULL, 'T'},
+		{"shard", required_argument, NULL, 'P'},
+		{"jobs", required_argument, NULL, 'j'},
 		{"out", required_argument, NULL, 'o'},
 		{"format", required_argument, NULL, 'F'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
 	struct pv_run_options o = {.out_dir = "out", .text = true, .json = true,
-	                           .flavour = PV_FLAVOUR_PLAIN, .schedules = 1000, .seed = 1};
+	                           .flavour = PV_FLAVOUR_PLAIN, .schedules = 1000, .seed = 1,
+	                           .explorer = {.kind = PV_EXPLORE_RANDOM, .depth = 3,
+	                                        .preemptions = 1},
+	                           .shard = {0, 1}, .jobs = 1};
 	o.scenarios = calloc((size_t)argc, sizeof(*o.scenarios));
 	o.engines = calloc((size_t)argc, sizeof(*o.engines));
 	if (!o.scenarios || !o.engines) {
@@ -310,7 +332,7 @@ int pv_cmd_run(int argc, char **argv)
 	int c, rc = -1;
 	optind = 1;
 	opterr = 0;
-	while (rc < 0 && (c = getopt_long(argc, argv, "+s:e:b:n:S:f:x:o:F:h", opts, NULL)) != -1) {
+	while (rc < 0 && (c = getopt_long(argc, argv, "+s:e:b:n:S:f:x:o:F:D:K:T:P:j:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': o.scenarios[o.nscenarios++] = optarg; break;
 		case 'e': o.engines[o.nengines++] = optarg; break;
@@ -325,7 +347,51 @@ int pv_cmd_run(int argc, char **argv)
 			if (parse_count(optarg, 1, 1000000000, &o.schedules))
 				rc = pv_cli_usage("run", "--schedules wants a number from 1 to 1000000000, "
 				                         "not '%s'", optarg);
+			o.schedules_given = true;
 			break;
+		case 'D': {
+			uint64_t v;
+			if (parse_count(optarg, 1, PV_PCT_MAX_DEPTH, &v))
+				rc = pv_cli_usage("run", "--depth wants a bug depth from 1 to %d, not '%s'",
+				                  PV_PCT_MAX_DEPTH, optarg);
+			o.explorer.depth = (unsigned)v;
+			break;
+		}
+		case 'K': {
+			uint64_t v;
+			if (parse_count(optarg, 0, PV_BOUNDED_MAX_PREEMPTIONS, &v))
+				rc = pv_cli_usage("run", "--preemptions wants 0 to %d, not '%s'",
+				                  PV_BOUNDED_MAX_PREEMPTIONS, optarg);
+			o.explorer.preemptions = (unsigned)v;
+			break;
+		}
+		case 'T': {
+			char *end = NULL;
+			double t = strtod(optarg, &end);
+			if (!end || end == optarg || *end || !(t > 0) || t > 1e7)
+				rc = pv_cli_usage("run", "--time wants seconds (more than 0), not '%s'",
+				                  optarg);
+			o.time_budget = t;
+			break;
+		}
+		case 'P': {
+			unsigned long long i = 0, n = 0;
+			int used = 0;
+			if (sscanf(optarg, "%llu/%llu%n", &i, &n, &used) != 2 ||
+			    optarg[used] || n < 1 || i < 1 || i > n || n > 1000000)
+				rc = pv_cli_usage("run", "--shard wants I/N with 1 <= I <= N, not '%s'",
+				                  optarg);
+			o.shard = (struct pv_partition){i - 1, n};
+			break;
+		}
+		case 'j': {
+			uint64_t v;
+			if (parse_count(optarg, 1, 256, &v))
+				rc = pv_cli_usage("run", "--jobs wants 1 to 256 worker processes, not '%s'",
+				                  optarg);
+			o.jobs = (unsigned)v;
+			break;
+		}
 		case 'S':
 			if (parse_count(optarg, 0, UINT64_MAX, &o.seed))
 				rc = pv_cli_usage("run", "--seed wants an unsigned 64-bit number, not '%s'",
@@ -344,9 +410,9 @@ int pv_cmd_run(int argc, char **argv)
 			break;
 		}
 		case 'x':
-			if (strcmp(optarg, "random"))
-				rc = pv_cli_usage("run", "explorer '%s' is not available in patchvet %s "
-				                         "(it has random)", optarg, PV_VERSION);
+			if (pv_explorer_parse(optarg, &o.explorer.kind))
+				rc = pv_cli_usage("run", "unknown explorer '%s' (random, pct or bounded)",
+				                  optarg);
 			break;
 		case 'F':
 			if (parse_formats(optarg, &o))
@@ -360,6 +426,12 @@ int pv_cmd_run(int argc, char **argv)
 	}
 	if (rc < 0 && optind != argc)
 		rc = pv_cli_usage("run", "unexpected argument '%s'", argv[optind]);
+	if (rc < 0 && pv_explorer_adaptive(o.explorer.kind) && o.backend &&
+	    strcmp(o.backend, "emu"))
+		rc = pv_cli_usage("run", "explorer %s chooses as the emulated run goes: it needs "
+		                         "--backend emu", pv_explorer_name(o.explorer.kind));
+	if (rc < 0 && o.explorer.kind == PV_EXPLORE_BOUNDED && !o.schedules_given)
+		o.schedules = 10000000;
 	/* Plugins are loaded (and checked) by the campaign. */
 	for (size_t i = 0; rc < 0 && i < o.nengines; i++)
 		if (!pv_plugin_is_path(o.engines[i]) && !pv_exec_is_spec(o.engines[i]) &&

@@ -148,6 +148,129 @@ static int engine_failed(struct pv_result *r, const char *engine, const char *wh
 	                        what, rc, pv_strerror(rc), schedule, msg[0] ? ": " : "", msg);
 }
 
+/* Schedules one job runs in this partition (bounded: at most). */
+static uint64_t drive_share(const struct pv_drive_config *cfg)
+{
+	if (cfg->explorer.kind == PV_EXPLORE_BOUNDED || cfg->part.count <= 1)
+		return cfg->schedules;
+	uint64_t n = cfg->schedules / cfg->part.count;
+	return n + (cfg->part.index < cfg->schedules % cfg->part.count);
+}
+
+/* Where a job's schedules come from: the explorer, its partition and its
+ * budgets. */
+struct source {
+	enum pv_explorer_kind kind;
+	uint64_t next;           /* random, pct: the next index to consider */
+	uint64_t limit;          /* schedules (all partitions) */
+	uint64_t ran;            /* counted runs so far */
+	struct pv_partition part;
+	bool out_of_time;
+	uint64_t steps;          /* pct: k */
+	uint64_t max_steps;      /* the most choices one run made */
+	unsigned workers;
+	struct pv_pct pct;
+	struct pv_bounded bounded;
+};
+
+static int source_open(struct source *s, struct drive *d, void *h,
+                       const struct pv_engine *engine, void *state, const struct pv_job *job,
+                       struct pv_error *err)
+{
+	const struct pv_drive_config *cfg = d->cfg;
+	memset(s, 0, sizeof(*s));
+	s->kind = cfg->explorer.kind;
+	s->limit = cfg->schedules;
+	s->part = cfg->part.count ? cfg->part : (struct pv_partition){0, 1};
+	s->workers = job->workload.workers;
+	if (pv_explorer_adaptive(s->kind) && !cfg->backend->run_chosen)
+		return pv_error_set(err, PV_EUNSUPPORTED,
+		                    "explorer %s chooses as the run goes, which backend %s cannot "
+		                    "offer; use --explore random there",
+		                    pv_explorer_name(s->kind), cfg->backend->name);
+	if (s->kind == PV_EXPLORE_BOUNDED)
+		return pv_bounded_open(&s->bounded, cfg->explorer.preemptions, s->part, err);
+	if (s->kind == PV_EXPLORE_PCT) {
+		/* k: the choices of the run with every default, the same in every
+		 * partition so every part draws the same change points. */
+		struct pv_run_result res;
+		int rc = cfg->backend->run(h, engine, state, NULL, 0, &res, err);
+		if (rc)
+			return rc;
+		s->steps = res.decisions ? res.decisions : 1;
+	}
+	return 0;
+}
+
+static bool source_next(struct source *s, uint64_t *index, bool *counted)
+{
+	if (s->out_of_time)
+		return false;
+	if (s->kind == PV_EXPLORE_BOUNDED)
+		return s->ran < s->limit && pv_bounded_next(&s->bounded, counted, index);
+	/* Indices of this partition: index % count == part. */
+	uint64_t i = s->next;
+	if (i % s->part.count != s->part.index)
+		i += (s->part.index + s->part.count - i % s->part.count) % s->part.count;
+	if (i >= s->limit)
+		return false;
+	s->next = i + 1;
+	*index = i;
+	*counted = true;
+	return true;
+}
+
+static int source_run(struct source *s, struct drive *d, void *h,
+                      const struct pv_engine *engine, void *state, uint64_t index,
+                      size_t *len, struct pv_run_result *res, struct pv_error *err)
+{
+	const struct pv_drive_config *cfg = d->cfg;
+	struct pv_chooser ch;
+	switch (s->kind) {
+	case PV_EXPLORE_RANDOM: {
+		int rc = pv_explore_stream(&cfg->explorer, index, d->stream, d->stream_cap, len, err);
+		return rc ? rc : cfg->backend->run(h, engine, state, d->stream, *len, res, err);
+	}
+	case PV_EXPLORE_PCT:
+		pv_pct_start(&s->pct, &cfg->explorer, index, s->workers, s->steps);
+		ch = (struct pv_chooser){.choose = pv_pct_choose, .ctx = &s->pct};
+		break;
+	case PV_EXPLORE_BOUNDED:
+		ch = (struct pv_chooser){.choose = pv_bounded_choose, .ctx = &s->bounded};
+		break;
+	default:
+		return pv_error_set(err, PV_EINVAL, "unknown explorer");
+	}
+	return cfg->backend->run_chosen(h, engine, state, &ch, d->stream, d->stream_cap, len, res,
+	                                err);
+}
+
+/* The explorer's guarantee and the hot-window coverage, into r. */
+static void source_close(struct source *s, struct drive *d, void *h, struct pv_result *r,
+                         struct pv_error *err)
+{
+	const struct pv_drive_config *cfg = d->cfg;
+	struct pv_guarantee *g = &r->guarantee;
+	if (s->kind == PV_EXPLORE_PCT) {
+		g->depth = cfg->explorer.depth;
+		g->threads = s->workers + 1;
+		g->steps = s->steps;
+		pv_guarantee_update(g, r->schedules);
+	} else if (s->kind == PV_EXPLORE_BOUNDED) {
+		g->preemptions = cfg->explorer.preemptions;
+		g->exhausted = s->bounded.nstack == 0;
+		g->space_known = g->exhausted;
+		g->space = s->bounded.space;
+	}
+	pv_bounded_close(&s->bounded);
+	if (cfg->backend->coverage) {
+		struct pv_error cerr;
+		pv_error_clear(&cerr);
+		if (cfg->backend->coverage(h, &r->coverage, &cerr))
+			pv_error_set(err, PV_ENOMEM, "%s", cerr.msg); /* the job keeps its verdict */
+	}
+}
+
 /* One job. Returns non-zero only for failures that end the campaign. */
 static int drive_job(struct drive *d, const struct pv_job *job, size_t index,
                      struct pv_error *err)
@@ -172,7 +295,7 @@ static int drive_job(struct drive *d, const struct pv_job *job, size_t index,
 	d->prog.engine = engine->name;
 	d->prog.scenario = job->scenario;
 	d->prog.done = 0;
-	d->prog.schedules = cfg->schedules;
+	d->prog.schedules = drive_share(cfg);
 	d->run_start = 0;
 
 	struct pv_backend_config bc = {.target_path = job->target, .patch_path = job->patch,
@@ -200,21 +323,33 @@ static int drive_job(struct drive *d, const struct pv_job *job, size_t index,
 	}
 
 	d->run_start = now_s();
-	for (uint64_t i = 0; !fatal && i < cfg->schedules; i++) {
-		size_t len;
-		if ((fatal = pv_explore_stream(&cfg->explorer, i, d->stream, d->stream_cap, &len,
-		                               err)))
-			break;
+	struct source src;
+	if ((rc = source_open(&src, d, h, engine, state, job, &jerr))) {
+		r->failed = true;
+		fatal = pv_result_reason(r, "%s", jerr.msg[0] ? jerr.msg : pv_strerror(rc));
+		goto done;
+	}
+	uint64_t i;
+	bool counted;
+	while (!fatal && source_next(&src, &i, &counted)) {
+		size_t len = 0;
 		struct pv_run_result res;
 		memset(&res, 0, sizeof(res));
 		pv_error_clear(&jerr);
-		rc = cfg->backend->run(h, engine, state, d->stream, len, &res, &jerr);
+		rc = source_run(&src, d, h, engine, state, i, &len, &res, &jerr);
+		if (!rc && src.kind == PV_EXPLORE_BOUNDED)
+			rc = pv_bounded_done(&src.bounded, &jerr);
 		if (rc) {
 			r->failed = true;
 			fatal = pv_result_reason(r, "schedule %" PRIu64 " could not run: %s", i,
 			                         jerr.msg[0] ? jerr.msg : pv_strerror(rc));
 			break;
 		}
+		if (res.decisions > src.max_steps)
+			src.max_steps = res.decisions;
+		if (!counted)
+			continue;
+		src.ran++;
 		r->schedules++;
 		c->total_schedules++;
 		if (res.apply_rc == 0)
@@ -244,7 +379,13 @@ static int drive_job(struct drive *d, const struct pv_job *job, size_t index,
 		d->prog.done++;
 		d->prog.campaign_done++;
 		report(d, NULL);
+		if (cfg->time_budget > 0 && now_s() - d->run_start >= cfg->time_budget)
+			src.out_of_time = true;
 	}
+	if (!fatal)
+		source_close(&src, d, h, r, err);
+	else
+		pv_bounded_close(&src.bounded);
 	c->seconds += now_s() - d->run_start;
 	d->run_start = 0;
 done:
@@ -253,7 +394,7 @@ done:
 	if (h)
 		cfg->backend->close(h);
 	/* The campaign's total assumed every job runs all its schedules. */
-	d->prog.campaign_schedules -= cfg->schedules - d->prog.done;
+	d->prog.campaign_schedules -= drive_share(cfg) - d->prog.done;
 	pv_result_judge(r);
 	if (fatal == PV_ENOMEM) /* pv_result_reason does not fill err */
 		pv_error_set(err, PV_ENOMEM, "out of memory");
@@ -269,6 +410,11 @@ int pv_drive(const struct pv_drive_config *cfg, const struct pv_job *jobs, size_
 		return pv_error_set(err, PV_EINVAL, "pv_drive: no configuration, jobs or campaign");
 	struct drive d = {.cfg = cfg, .c = c};
 	c->explorer = pv_explorer_name(cfg->explorer.kind);
+	c->depth = cfg->explorer.kind == PV_EXPLORE_PCT ? cfg->explorer.depth : 0;
+	c->preemptions = cfg->explorer.kind == PV_EXPLORE_BOUNDED ? cfg->explorer.preemptions : 0;
+	c->time_budget = cfg->time_budget;
+	c->shard_index = cfg->part.count ? cfg->part.index : 0;
+	c->shard_count = cfg->part.count ? cfg->part.count : 1;
 	c->seed = cfg->explorer.seed;
 	c->schedules = cfg->schedules;
 	c->stream_len = pv_explore_stream_len(&cfg->explorer);
@@ -281,7 +427,7 @@ int pv_drive(const struct pv_drive_config *cfg, const struct pv_job *jobs, size_
 		return pv_error_set(err, PV_ENOMEM, "out of memory");
 	}
 	d.prog.njobs = njobs;
-	d.prog.campaign_schedules = cfg->schedules * njobs;
+	d.prog.campaign_schedules = drive_share(cfg) * njobs;
 	int rc = 0;
 	for (size_t i = 0; !rc && i < njobs; i++)
 		rc = drive_job(&d, &jobs[i], i, err);

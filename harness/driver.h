@@ -47,7 +47,13 @@ struct pv_progress {
 struct pv_drive_config {
 	const struct pv_backend_ops *backend;
 	struct pv_explorer explorer;
-	uint64_t schedules;           /* per job */
+	uint64_t schedules;           /* per job: random and pct run the indices
+	                                 0..schedules-1 (those of the partition);
+	                                 bounded runs at most this many */
+	struct pv_partition part;     /* {0, 0} or {0, 1}: all of it */
+	double time_budget;           /* seconds per job, 0: none */
+	size_t story_max;             /* > 0: keep the story (at most this many
+	                                 events) of each check's first violation */
 	enum pv_mem_model mem_model;
 	const char *out_dir;          /* reproducers go to OUT_DIR/repro/; NULL: none */
 	void (*progress)(void *ctx, const struct pv_progress *p); /* may be NULL */

@@ -11,6 +11,7 @@
 #include <patchvet/error.h>
 
 #include "expected.h"
+#include "explore.h"
 
 struct pv_run_options {
 	const char **scenarios;  /* names or paths, as given */
@@ -23,7 +24,12 @@ struct pv_run_options {
 	                            built in `flavour` runs in its first flavour
 	                            (counter-pad: pad) */
 	uint64_t schedules;
+	bool schedules_given;    /* bounded: without it, run until exhausted */
 	uint64_t seed;
+	struct pv_explorer explorer; /* kind, depth, preemptions (seed: above) */
+	double time_budget;      /* --time: seconds per engine x scenario, 0 none */
+	struct pv_partition shard; /* --shard I/N as {I-1, N}; {0, 1} by default */
+	unsigned jobs;           /* --jobs: worker processes, 1 by default */
 	const char *out_dir;
 	bool text, json;         /* report formats */
 };

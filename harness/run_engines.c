@@ -526,7 +526,9 @@ int pv_run_engines(const struct pv_run_options *o, const char *data_dir,
 	}
 	struct progress pr = {.f = stderr, .tty = isatty(fileno(stderr)), .last = now_s()};
 	struct pv_drive_config cfg = {
-		.explorer = {.kind = PV_EXPLORE_RANDOM, .seed = o->seed},
+		.explorer = o->explorer,
+		.part = o->shard,
+		.time_budget = o->time_budget,
 		.mem_model = PV_MEM_BYTE,
 		.out_dir = o->out_dir,
 		.progress = on_progress,
@@ -543,6 +545,11 @@ int pv_run_engines(const struct pv_run_options *o, const char *data_dir,
 			;
 		cfg.backend = job_ops(&p, lo);
 		cfg.schedules = p.backend[lo] == PV_BACKEND_PTRACE ? ptrace_schedules : o->schedules;
+		cfg.explorer = o->explorer;
+		cfg.explorer.seed = o->seed;
+		/* ptrace and exec take their timing from random streams. */
+		if (!cfg.backend->run_chosen)
+			cfg.explorer.kind = PV_EXPLORE_RANDOM;
 		rc = pv_drive(&cfg, p.jobs + lo, hi - lo, &c, err);
 	}
 	if (pr.drawn)

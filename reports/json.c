@@ -29,6 +29,59 @@ static struct json_object *violation_json(const struct pv_violation_stat *v)
 	return o;
 }
 
+/* null for random; pct and bounded state what they promise. */
+static struct json_object *guarantee_json(const struct pv_guarantee *g)
+{
+	if (!g->depth && !g->preemptions && !g->space)
+		return json_object_new_null();
+	struct json_object *o = json_object_new_object();
+	if (g->depth) {
+		json_object_object_add(o, "explorer", json_object_new_string("pct"));
+		json_object_object_add(o, "depth", json_object_new_int((int)g->depth));
+		json_object_object_add(o, "threads", json_object_new_int((int)g->threads));
+		json_object_object_add(o, "steps", json_object_new_uint64(g->steps));
+		json_object_object_add(o, "per_run_probability", json_object_new_double(g->per_run));
+		json_object_object_add(o, "probability", json_object_new_double(g->overall));
+		char text[200];
+		snprintf(text, sizeof(text),
+		         "each run finds a given depth-%u bug with probability >= 1/(n*k^(d-1)) = "
+		         "%.3g (n=%u, k=%" PRIu64 "); after these runs, >= %.4f",
+		         g->depth, g->per_run, g->threads, g->steps, g->overall);
+		json_object_object_add(o, "statement", json_object_new_string(text));
+	} else {
+		json_object_object_add(o, "explorer", json_object_new_string("bounded"));
+		json_object_object_add(o, "preemptions", json_object_new_int((int)g->preemptions));
+		json_object_object_add(o, "space", json_object_new_uint64(g->space));
+		json_object_object_add(o, "space_known", json_object_new_boolean(g->space_known));
+		json_object_object_add(o, "exhausted", json_object_new_boolean(g->exhausted));
+	}
+	return o;
+}
+
+static struct json_object *coverage_json(const struct pv_coverage *cv)
+{
+	if (!cv->pairs)
+		return json_object_new_null();
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "pairs", json_object_new_uint64(cv->pairs));
+	json_object_object_add(o, "reached", json_object_new_uint64(cv->reached));
+	json_object_object_add(o, "percent",
+	                       json_object_new_double(100.0 * (double)cv->reached /
+	                                              (double)cv->pairs));
+	struct json_object *m = json_object_new_array();
+	for (size_t i = 0; i < cv->nmissed; i++) {
+		struct json_object *p = json_object_new_object();
+		char addr[24];
+		snprintf(addr, sizeof(addr), "0x%" PRIx64, cv->missed[i].address);
+		json_object_object_add(p, "address", json_object_new_string(addr));
+		json_object_object_add(p, "thread", json_object_new_int(cv->missed[i].thread));
+		json_object_object_add(p, "symbol", json_object_new_string(cv->missed[i].symbol));
+		json_object_array_add(m, p);
+	}
+	json_object_object_add(o, "missed", m);
+	return o;
+}
+
 static struct json_object *result_json(const struct pv_result *r)
 {
 	struct json_object *o = json_object_new_object();
@@ -53,6 +106,8 @@ static struct json_object *result_json(const struct pv_result *r)
 	json_object_object_add(o, "patch_sha256",
 	                       r->patch_sha256[0] ? json_object_new_string(r->patch_sha256)
 	                                          : json_object_new_null());
+	json_object_object_add(o, "guarantee", guarantee_json(&r->guarantee));
+	json_object_object_add(o, "coverage", coverage_json(&r->coverage));
 	json_object_object_add(o, "expected", str_or_null(r->expected));
 	json_object_object_add(o, "as_expected", r->as_expected < 0
 	                                             ? json_object_new_null()
@@ -68,6 +123,16 @@ int pv_report_json(const struct pv_campaign *c, char **text, size_t *len,
 	json_object_object_add(root, "kind", json_object_new_string("campaign"));
 	json_object_object_add(root, "explorer", str_or_null(c->explorer));
 	json_object_object_add(root, "seed", json_object_new_uint64(c->seed));
+	if (c->depth)
+		json_object_object_add(root, "depth", json_object_new_int((int)c->depth));
+	if (!strcmp(c->explorer ? c->explorer : "", "bounded"))
+		json_object_object_add(root, "preemptions", json_object_new_int((int)c->preemptions));
+	json_object_object_add(root, "time_budget", c->time_budget > 0
+	                                                ? json_object_new_double(c->time_budget)
+	                                                : json_object_new_null());
+	char shard[48];
+	snprintf(shard, sizeof(shard), "%" PRIu64 "/%" PRIu64, c->shard_index + 1, c->shard_count);
+	json_object_object_add(root, "shard", json_object_new_string(shard));
 	json_object_object_add(root, "schedules", json_object_new_uint64(c->schedules));
 	json_object_object_add(root, "stream_length", json_object_new_uint64(c->stream_len));
 	struct json_object *results = json_object_new_array();
