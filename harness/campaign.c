@@ -97,7 +97,7 @@ const struct pv_violation_stat *pv_result_find(const struct pv_result *r, const 
 }
 
 struct pv_violation_stat *pv_result_violation(struct pv_result *r, const char *check,
-                                              uint64_t schedule, int thread,
+                                              uint64_t schedule, unsigned rank, int thread,
                                               uint64_t address, const char *detail,
                                               bool *first)
 {
@@ -116,6 +116,7 @@ struct pv_violation_stat *pv_result_violation(struct pv_result *r, const char *c
 	snprintf(s->check, sizeof(s->check), "%s", check);
 	s->count = 1;
 	s->first_schedule = schedule;
+	s->rank = rank;
 	s->thread = thread;
 	s->address = address;
 	snprintf(s->detail, sizeof(s->detail), "%s", detail ? detail : "");

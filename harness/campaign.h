@@ -58,7 +58,9 @@ void pv_story_free(struct pv_story *s); /* frees s and what it owns; NULL ok */
 struct pv_violation_stat {
 	char check[24];          /* check id (harness/checks.h) */
 	uint64_t count;          /* schedules in which it failed */
-	uint64_t first_schedule; /* index of the first of them */
+	uint64_t first_schedule; /* index of the first of them (bounded: its
+	                            preemption points, pv_bounded_id) */
+	unsigned rank;           /* its place among that run's violations */
 	int thread;              /* of the first: thread, -1 when none */
 	uint64_t address;        /* of the first: address, 0 when none */
 	char detail[200];        /* of the first: one sentence */
@@ -148,7 +150,7 @@ int pv_campaign_add(struct pv_campaign *c, const char *engine, const char *scena
  * check's first failure in r (then thread, address and detail are kept).
  * Returns the check's entry, NULL when out of memory. */
 struct pv_violation_stat *pv_result_violation(struct pv_result *r, const char *check,
-                                              uint64_t schedule, int thread,
+                                              uint64_t schedule, unsigned rank, int thread,
                                               uint64_t address, const char *detail,
                                               bool *first);
 

@@ -368,7 +368,7 @@ static int drive_job(struct drive *d, const struct pv_job *job, size_t index,
 			const struct pv_violation *v = &res.violations[k];
 			bool first;
 			struct pv_violation_stat *s = pv_result_violation(
-				r, v->check, i, v->thread, v->address, v->detail, &first);
+				r, v->check, i, (unsigned)k, v->thread, v->address, v->detail, &first);
 			if (!s)
 				fatal = pv_error_set(err, PV_ENOMEM, "out of memory");
 			else if (first && cfg->out_dir)

@@ -116,3 +116,48 @@ int pv_data_dir(char *buf, size_t len, struct pv_error *err)
 	                    "%s/../share/patchvet/corpora); run `make` or set PATCHVET_DATA",
 	                    exe, exe, exe);
 }
+
+int pv_file_read(const char *path, size_t max, char **data, size_t *len, struct pv_error *err)
+{
+	*data = NULL;
+	*len = 0;
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return pv_error_set(err, errno == ENOENT ? PV_ENOENT : PV_EIO, "%s: %s", path,
+		                    strerror(errno));
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap + 1);
+	int rc = buf ? 0 : pv_error_set(err, PV_ENOMEM, "out of memory");
+	while (!rc) {
+		if (n == cap) {
+			if (cap > max) {
+				rc = pv_error_set(err, PV_ERANGE, "%s: larger than %zu bytes", path, max);
+				break;
+			}
+			char *b = realloc(buf, 2 * cap + 1);
+			if (!b) {
+				rc = pv_error_set(err, PV_ENOMEM, "out of memory");
+				break;
+			}
+			buf = b;
+			cap *= 2;
+		}
+		size_t got = fread(buf + n, 1, cap - n, f);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	if (!rc && ferror(f))
+		rc = pv_error_set(err, PV_EIO, "%s: read error", path);
+	if (!rc && n > max)
+		rc = pv_error_set(err, PV_ERANGE, "%s: larger than %zu bytes", path, max);
+	fclose(f);
+	if (rc) {
+		free(buf);
+		return rc;
+	}
+	buf[n] = '\0';
+	*data = buf;
+	*len = n;
+	return 0;
+}

@@ -11,6 +11,10 @@
 int pv_file_write_atomic(const char *path, const void *data, size_t len,
                          struct pv_error *err);
 
+/* Reads all of path (at most max bytes, else PV_ERANGE) into a malloc'd,
+ * NUL-terminated buffer the caller frees. */
+int pv_file_read(const char *path, size_t max, char **data, size_t *len, struct pv_error *err);
+
 /* Creates dir and its parents (mode 0755); existing directories are fine. */
 int pv_mkdir_p(const char *dir, struct pv_error *err);
 

@@ -11,11 +11,16 @@ static const char usage[] =
 	"\n"
 	"commands:\n"
 	"  run      [--engine E]... [--scenario S]... [--backend emu] [--schedules N]\n"
-	"           [--seed N] [--flavour F] [--out DIR] [--format LIST]\n"
+	"           [--seed N] [--flavour F] [--explore random|pct|bounded] [--time S]\n"
+	"           [--shard I/N] [--jobs N] [--out DIR] [--format LIST]\n"
 	"           without --engine/--backend: the default campaign, compared with\n"
 	"           corpora/expected; with them: engines x scenarios on a backend\n"
 	"  replay   REPRO [--trace]\n"
 	"           run a reproducer again; exit 1 when its violation reproduces\n"
+	"  minimize REPRO -o OUT\n"
+	"           the fewest preemptions that still show the reproducer's violation\n"
+	"  merge    RESULTS.json... --out DIR\n"
+	"           join the results of the shards of one campaign\n"
 	"  analyze  TARGET [--patch PATCH] [--function NAME]... [--json]\n"
 	"           patchability analysis of a target's functions\n"
 	"  list     engines|scenarios|checks\n"
@@ -78,6 +83,7 @@ int main(int argc, char **argv)
 	} commands[] = {
 		{"analyze", pv_cmd_analyze},
 		{"list", pv_cmd_list},
+		{"merge", pv_cmd_merge},
 		{"replay", pv_cmd_replay},
 		{"run", pv_cmd_run},
 	};

@@ -18,6 +18,7 @@
 #include "exec_adapter.h"
 #include "files.h"
 #include "hash.h"
+#include "jobs.h"
 #include "run.h"
 #include "scenario.h"
 
@@ -550,7 +551,7 @@ int pv_run_engines(const struct pv_run_options *o, const char *data_dir,
 		/* ptrace and exec take their timing from random streams. */
 		if (!cfg.backend->run_chosen)
 			cfg.explorer.kind = PV_EXPLORE_RANDOM;
-		rc = pv_drive(&cfg, p.jobs + lo, hi - lo, &c, err);
+		rc = pv_drive_jobs(&cfg, o->jobs, p.jobs + lo, hi - lo, &c, err);
 	}
 	if (pr.drawn)
 		fputs("\r\033[K", stderr);

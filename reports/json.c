@@ -22,6 +22,7 @@ static struct json_object *violation_json(const struct pv_violation_stat *v)
 	json_object_object_add(o, "check", json_object_new_string(v->check));
 	json_object_object_add(o, "count", json_object_new_uint64(v->count));
 	json_object_object_add(o, "first_schedule", json_object_new_uint64(v->first_schedule));
+	json_object_object_add(o, "rank_in_run", json_object_new_int((int)v->rank));
 	json_object_object_add(o, "thread", json_object_new_int(v->thread));
 	json_object_object_add(o, "address", json_object_new_string(addr));
 	json_object_object_add(o, "detail", json_object_new_string(v->detail));
@@ -91,6 +92,7 @@ static struct json_object *result_json(const struct pv_result *r)
 	json_object_object_add(o, "flavour", json_object_new_string(r->flavour));
 	json_object_object_add(o, "verdict", json_object_new_string(pv_verdict_name(r->verdict)));
 	json_object_object_add(o, "reason", str_or_null(r->reason));
+	json_object_object_add(o, "failed", json_object_new_boolean(r->failed));
 	json_object_object_add(o, "schedules", json_object_new_uint64(r->schedules));
 	json_object_object_add(o, "applied", json_object_new_uint64(r->applied));
 	json_object_object_add(o, "gave_up", json_object_new_uint64(r->gave_up));

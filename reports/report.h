@@ -22,4 +22,10 @@ void pv_report_text(const struct pv_campaign *c, const char *out_dir, FILE *f);
 int pv_report_json(const struct pv_campaign *c, char **text, size_t *len,
                    struct pv_error *err);
 
+/* Reads a results.json (pv_report_json's output) into c, which it
+ * initialises; `what` names the file in messages. PV_EFORMAT with the field
+ * at fault for anything else; c is left empty then. */
+int pv_report_json_read(const char *text, size_t len, const char *what, struct pv_campaign *c,
+                        struct pv_error *err);
+
 #endif
