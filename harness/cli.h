@@ -28,6 +28,7 @@ int pv_cmd_list(int argc, char **argv);
 int pv_cmd_run(int argc, char **argv);
 int pv_cmd_replay(int argc, char **argv);
 int pv_cmd_merge(int argc, char **argv);
+int pv_cmd_minimize(int argc, char **argv);
 
 
 #endif

@@ -84,6 +84,7 @@ int main(int argc, char **argv)
 		{"analyze", pv_cmd_analyze},
 		{"list", pv_cmd_list},
 		{"merge", pv_cmd_merge},
+		{"minimize", pv_cmd_minimize},
 		{"replay", pv_cmd_replay},
 		{"run", pv_cmd_run},
 	};

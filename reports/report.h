@@ -22,6 +22,9 @@ void pv_report_text(const struct pv_campaign *c, const char *out_dir, FILE *f);
 int pv_report_json(const struct pv_campaign *c, char **text, size_t *len,
                    struct pv_error *err);
 
+/* The story of a run (harness/campaign.h), one event a line. */
+void pv_report_story(const struct pv_story *s, FILE *f);
+
 /* Reads a results.json (pv_report_json's output) into c, which it
  * initialises; `what` names the file in messages. PV_EFORMAT with the field
  * at fault for anything else; c is left empty then. */

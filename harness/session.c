@@ -1,0 +1,181 @@
+#include "session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../engines/catalogue.h"
+#include "cli.h"
+#include "files.h"
+#include "scenario.h"
+
+static bool exists(const char *path)
+{
+	return path[0] && access(path, R_OK) == 0;
+}
+
+/* The target and patch to run: the recorded paths when they exist; else
+ * the scenario's, resolved in today's data directory (a reproducer copied
+ * to another checkout of the same build): the native build for a ptrace
+ * reproducer, the emulator build otherwise. */
+static int resolve_binaries(struct pv_session *s, struct pv_error *err)
+{
+	const struct pv_reproducer *r = s->repro;
+	size_t len = sizeof(s->target);
+	if (exists(r->target) && exists(r->patch)) {
+		snprintf(s->target, len, "%s", r->target);
+		snprintf(s->patch, len, "%s", r->patch);
+		return 0;
+	}
+	char data[PATH_MAX];
+	struct pv_scenario *sc = NULL;
+	unsigned flavour = 0;
+	for (unsigned b = 1; b <= PV_FLAVOUR_ALL; b <<= 1)
+		if (!strcmp(r->flavour, pv_flavour_name(b)))
+			flavour = b;
+	if (!flavour)
+		return pv_error_set(err, PV_EFORMAT, "reproducer names an unknown flavour '%s'",
+		                    r->flavour);
+	struct pv_error ignored;
+	int rc = pv_data_dir(data, sizeof(data), &ignored);
+	const char *which = exists(r->scenario_file) ? r->scenario_file : r->scenario;
+	if (!rc)
+		rc = pv_scenario_load(which, data, &sc, &ignored);
+	if (!rc)
+		rc = s->native
+		         ? pv_scenario_target_path(sc, data, flavour, s->target, len, &ignored)
+		         : pv_scenario_emu_target_path(sc, data, flavour, s->target, len, &ignored);
+	if (!rc)
+		rc = pv_scenario_patch_path(sc, data, s->patch, len, &ignored);
+	pv_scenario_free(sc);
+	if (rc || !exists(s->target) || !exists(s->patch))
+		return pv_error_set(err, PV_ENOENT, "the reproducer's binaries are gone: %s and %s "
+		                                    "(and scenario %s does not lead to others)",
+		                    r->target, r->patch, r->scenario);
+	return 0;
+}
+
+static int open_session(const char *file, struct pv_session *s, struct pv_error *err)
+{
+	int rc = pv_reproducer_load(file, &s->repro, err);
+	if (rc)
+		return rc;
+	const struct pv_reproducer *r = s->repro;
+	enum pv_mem_model mm = PV_MEM_BYTE;
+	const struct pv_engine_entry *entry = pv_engine_find(r->engine);
+	s->native = !strcmp(r->backend, pv_backend_ptrace_ops.name);
+	s->ops = s->native ? &pv_backend_ptrace_ops : &pv_backend_emu_ops;
+	if (strcmp(r->patchvet_version, PV_VERSION))
+		return pv_error_set(err, PV_EABI, "%s: recorded by patchvet %s; this is %s, whose "
+		                                  "engines and checks may differ: replay it with "
+		                                  "patchvet %s",
+		                    file, r->patchvet_version, PV_VERSION, r->patchvet_version);
+	if (strcmp(r->backend, "emu") && !s->native)
+		return pv_error_set(err, PV_EUNSUPPORTED, "%s: recorded on backend '%s', which "
+		                                          "patchvet %s cannot replay (it has emu "
+		                                          "and ptrace)",
+		                    file, r->backend, PV_VERSION);
+	if (!entry)
+		return pv_error_set(err, PV_ENOENT, "%s: recorded with engine '%s', which is not "
+		                                    "built into patchvet %s",
+		                    file, r->engine, PV_VERSION);
+	if (pv_mem_model_parse(r->mem_model, &mm))
+		return pv_error_set(err, PV_EFORMAT, "%s: unknown memory model '%s'", file,
+		                    r->mem_model);
+	if ((rc = resolve_binaries(s, err)))
+		return rc;
+	if ((rc = pv_reproducer_check_binaries(r, s->target, s->patch, err))) {
+		char msg[PV_ERROR_MSG_MAX];
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		return pv_error_set(err, rc, "%s: %s", file, msg);
+	}
+	s->engine = entry->engine;
+	struct pv_backend_config cfg = {
+		.target_path = s->target,
+		.patch_path = s->patch,
+		.workload = {.workers = r->workers, .iterations = r->iterations, .param = r->param},
+		.mem_model = mm,
+	};
+	if ((rc = s->ops->open(&cfg, &s->handle, err)))
+		return rc;
+	struct pv_error perr;
+	pv_error_clear(&perr);
+	rc = s->engine->plan(s->ops->patch(s->handle), &s->state, &perr);
+	if (rc == PV_EREFUSED)
+		return pv_error_set(err, PV_EREFUSED, "%s", perr.msg);
+	if (rc)
+		return pv_error_set(err, rc, "%s: plan failed: %s", s->engine->name,
+		                    perr.msg[0] ? perr.msg : pv_strerror(rc));
+	return 0;
+}
+
+int pv_session_open(const char *file, struct pv_session **out, struct pv_error *err)
+{
+	*out = NULL;
+	struct pv_session *s = calloc(1, sizeof(*s));
+	if (!s)
+		return pv_error_set(err, PV_ENOMEM, "out of memory");
+	int rc = open_session(file, s, err);
+	if (rc) {
+		pv_session_close(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+int pv_session_run(struct pv_session *s, const uint8_t *stream, size_t len,
+                   struct pv_run_result *res, struct pv_error *err)
+{
+	if (!stream) {
+		stream = s->repro->stream;
+		len = s->repro->stream_len;
+	}
+	memset(res, 0, sizeof(*res));
+	return s->ops->run(s->handle, s->engine, s->state, stream, len, res, err);
+}
+
+const struct pv_violation *pv_session_same(const struct pv_session *s,
+                                           const struct pv_run_result *res)
+{
+	for (size_t i = 0; i < res->nviolations && i < PV_RUN_MAX_VIOLATIONS; i++)
+		if (!strcmp(res->violations[i].check, s->repro->check))
+			return &res->violations[i];
+	return NULL;
+}
+
+int pv_session_story(struct pv_session *s, const uint8_t *stream, size_t len, size_t max,
+                     struct pv_story **out, struct pv_run_result *res, struct pv_error *err)
+{
+	*out = NULL;
+	if (!s->ops->story)
+		return pv_error_set(err, PV_EUNSUPPORTED, "backend %s records no story of a run",
+		                    s->ops->name);
+	struct pv_story *story = calloc(1, sizeof(*story));
+	if (!story)
+		return pv_error_set(err, PV_ENOMEM, "out of memory");
+	s->ops->story(s->handle, &story->events, &story->nevents, max);
+	int rc = pv_session_run(s, stream, len, res, err);
+	s->ops->story(s->handle, NULL, NULL, 0);
+	if (rc) {
+		pv_story_free(story);
+		return rc;
+	}
+	story->threads = s->repro->workers;
+	story->preemptions = res->preemptions;
+	*out = story;
+	return 0;
+}
+
+void pv_session_close(struct pv_session *s)
+{
+	if (!s)
+		return;
+	if (s->state && s->engine && s->engine->release)
+		s->engine->release(s->state);
+	if (s->handle)
+		s->ops->close(s->handle);
+	pv_reproducer_free(s->repro);
+	free(s);
+}
