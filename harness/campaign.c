@@ -76,6 +76,7 @@ int pv_campaign_add(struct pv_campaign *c, const char *engine, const char *scena
 	struct pv_result *r = &v[c->nresults];
 	memset(r, 0, sizeof(*r));
 	r->as_expected = -1;
+	r->reason_schedule = -1;
 	r->engine = strdup(engine);
 	r->scenario = strdup(scenario);
 	r->backend = strdup(backend);

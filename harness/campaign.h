@@ -107,6 +107,8 @@ struct pv_result {
 	bool refused;            /* plan said PV_EREFUSED */
 	bool failed;             /* the backend or the engine failed */
 	char *reason;            /* owned: why REFUSED or ERROR; NULL otherwise */
+	int64_t reason_schedule; /* the schedule the reason comes from, -1 when it
+	                            is not about one (plan, open) */
 	uint64_t schedules;      /* runs made */
 	uint64_t applied;        /* runs whose apply succeeded */
 	uint64_t gave_up;        /* runs whose apply gave up cleanly (PV_EBUSY) */

@@ -144,6 +144,7 @@ static int engine_failed(struct pv_result *r, const char *engine, const char *wh
 	if (r->failed)
 		return 0;
 	r->failed = true;
+	r->reason_schedule = (int64_t)schedule;
 	return pv_result_reason(r, "%s: %s returned %d (%s) in schedule %" PRIu64 "%s%s", engine,
 	                        what, rc, pv_strerror(rc), schedule, msg[0] ? ": " : "", msg);
 }

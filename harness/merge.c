@@ -171,8 +171,13 @@ static int add_result(struct pv_merge *m, const struct pv_result *r, const char 
 	d->gave_up += r->gave_up;
 	d->refused |= r->refused;
 	d->failed |= r->failed;
-	if (!d->reason && r->reason && strdup_into(&d->reason, r->reason))
-		return pv_error_set(err, PV_ENOMEM, "out of memory");
+	/* The reason one run would give: the earliest schedule's. */
+	if (r->reason && (!d->reason || (d->reason_schedule >= 0 &&
+	                                 (r->reason_schedule < d->reason_schedule)))) {
+		if (strdup_into(&d->reason, r->reason))
+			return pv_error_set(err, PV_ENOMEM, "out of memory");
+		d->reason_schedule = r->reason_schedule;
+	}
 	for (size_t i = 0; i < r->nviolations; i++) {
 		int rc = add_violation(m, d, &r->violations[i], src_dir, err);
 		if (rc)

@@ -93,6 +93,9 @@ static struct json_object *result_json(const struct pv_result *r)
 	json_object_object_add(o, "verdict", json_object_new_string(pv_verdict_name(r->verdict)));
 	json_object_object_add(o, "reason", str_or_null(r->reason));
 	json_object_object_add(o, "failed", json_object_new_boolean(r->failed));
+	json_object_object_add(o, "reason_schedule", r->reason_schedule < 0
+	                                                 ? json_object_new_null()
+	                                                 : json_object_new_int64(r->reason_schedule));
 	json_object_object_add(o, "schedules", json_object_new_uint64(r->schedules));
 	json_object_object_add(o, "applied", json_object_new_uint64(r->applied));
 	json_object_object_add(o, "gave_up", json_object_new_uint64(r->gave_up));

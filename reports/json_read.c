@@ -247,6 +247,14 @@ static int read_result(struct reader *rd, struct json_object *o, struct pv_campa
 		free(r->reason);
 		r->reason = NULL;
 	}
+	struct json_object *rs = field(o, "reason_schedule");
+	if (!rc && rs && json_object_is_type(rs, json_type_int)) {
+		if (json_object_get_int64(rs) < 0)
+			rc = bad(rd, "field \"reason_schedule\" should not be negative");
+		r->reason_schedule = json_object_get_int64(rs);
+	} else if (!rc && rs && !json_object_is_type(rs, json_type_null)) {
+		rc = bad(rd, "field \"reason_schedule\" should be a whole number or null");
+	}
 	if (!rc)
 		rc = get_u64(rd, o, "schedules", false, &r->schedules);
 	if (!rc)
@@ -279,6 +287,8 @@ static int read_result(struct reader *rd, struct json_object *o, struct pv_campa
 	rd->where[at] = '\0';
 	if (!rc)
 		rc = read_guarantee(rd, field(o, "guarantee"), &r->guarantee);
+	if (!rc)
+		pv_guarantee_update(&r->guarantee, r->schedules); /* derived, not trusted */
 	if (!rc)
 		rc = read_coverage(rd, field(o, "coverage"), &r->coverage);
 	if (!rc && (v == PV_VERDICT_UNSAFE) != (r->nviolations > 0))

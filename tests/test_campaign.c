@@ -465,9 +465,9 @@ Test(campaign, expected_verdict_lines)
 	/* holds: same verdict and one of the checks */
 	struct pv_result r = {.verdict = PV_VERDICT_UNSAFE};
 	bool first;
-	pv_result_violation(&r, "consistency", 3, 0, 0, "", &first);
+	pv_result_violation(&r, "consistency", 3, 0, 0, 0, "", &first);
 	cr_expect(!pv_expected_holds(x, &r), "UNSAFE without torn-exec or crash");
-	pv_result_violation(&r, "crash", 4, 0, 0, "", &first);
+	pv_result_violation(&r, "crash", 4, 0, 0, 0, "", &first);
 	cr_expect(pv_expected_holds(x, &r));
 	r.verdict = PV_VERDICT_SAFE;
 	cr_expect(!pv_expected_holds(x, &r));
