@@ -199,11 +199,18 @@ $(BUILD)/bench/emu: bench/emu.c $(BUILD)/libpatchvet.a
 # 40 iterations), measured for 5 s of CPU time; docs/performance.md.
 .PHONY: bench
 bench: deps
-	@$(MAKE) --no-print-directory all $(BUILD)/bench/emu $(BUILD)/bench/ptrace
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/emu $(BUILD)/bench/ptrace \
+	  $(BUILD)/bench/explore
 	$(BUILD)/bench/emu $(BUILD)/corpora/emu/counter-plain \
 	  $(BUILD)/corpora/patches/counter-fix.so stw-jmp 40 5
 	$(BUILD)/bench/ptrace $(BUILD)/corpora/targets/counter-plain \
 	  $(BUILD)/corpora/patches/counter-fix.so 200
+	$(BUILD)/bench/explore $(BUILD)/patchvet $(BUILD)/corpora/expected 9 20000
+
+# How fast each explorer catches each mutant (bench/explore.c).
+$(BUILD)/bench/explore: bench/explore.c $(BUILD)/libpatchvet.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libpatchvet.a $(PKG_LIBS) -ldl -pthread -lm
 
 # The longest pause under stw-jmp on the ptrace backend, and what patchvet
 # adds to it (bench/ptrace.c).

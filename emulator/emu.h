@@ -110,6 +110,8 @@ struct pv_choice {
 	unsigned nrunnable;
 	bool engine_waits;         /* SLICE: apply or revert waits for this slice
 	                              (a zero-length slice lets it go on) */
+	bool engine_yields;        /* SLICE: the engine itself waits for the workers
+	                              (advance, a hijacked call on a lock) */
 	bool in_op;                /* apply or revert is running */
 	int thread;                /* PREEMPT: the running thread; SLICE: the last
 	                              one chosen */

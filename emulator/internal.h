@@ -204,6 +204,8 @@ struct emu_run {
 	uint64_t budget;
 	bool over_budget;         /* step budget exhausted: the run ends */
 	bool in_op;               /* apply or revert is running */
+	bool yielding;            /* the engine waits for the workers (advance, a
+	                             hijacked call blocked on a lock) */
 	const char *op;           /* "apply" / "revert", for messages */
 	uint64_t op_ops;          /* space operations in this op */
 	bool op_over;             /* op_ops passed EMU_OP_BOUND */

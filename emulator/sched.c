@@ -58,6 +58,7 @@ bool emu_decide_slice(struct pv_emu *e, bool preemptible)
 	}
 	struct pv_choice c = {.kind = PV_CHOICE_SLICE, .runnable = list, .nrunnable = n,
 	                      .engine_waits = preemptible && r->in_op,
+	                      .engine_yields = r->yielding,
 	                      .thread = r->last_tid < e->cfg.workload.workers ? (int)r->last_tid
 	                                                                       : -1};
 	int b = choose(e, &c, PV_CHOICE_SLICE_BYTE(dpos));

@@ -466,14 +466,14 @@ static int sp_symbol(struct pv_space *s, const char *name, uint64_t *addr, uint6
 static int sp_advance(struct pv_space *s, unsigned hint)
 {
 	struct pv_emu *e = emu_of(s);
+	e->run.yielding = true; /* the engine asks the workers to run */
 	int rc = emu_space_point(e);
-	if (rc)
-		return rc;
 	unsigned n = hint == 0 ? 1 : hint > ADVANCE_MAX ? ADVANCE_MAX : hint;
-	for (unsigned i = 1; i < n; i++)
+	for (unsigned i = 1; !rc && i < n; i++)
 		if (!emu_decide_slice(e, true))
 			break;
-	return 0;
+	e->run.yielding = false;
+	return rc;
 }
 
 static int sp_trap_redirect(struct pv_space *s, uint64_t addr, uint64_t to)

@@ -209,8 +209,10 @@ int emu_hijack_call(struct pv_emu *e, unsigned tid, uint64_t fn, const uint64_t 
 		}
 		/* Blocked on a lock: threads that are not stopped may release
 		 * it (slice decisions, as anywhere in an engine operation). */
+		e->run.yielding = true;
 		while (t->blocked && emu_decide_slice(e, true))
 			;
+		e->run.yielding = false;
 		if (t->blocked) {
 			emu_violation(e, "liveness", (int)tid, t->pc,
 			              "the engine's call to 0x%llx on thread %u blocked on a lock "

@@ -32,7 +32,7 @@ static const char run_help[] =
 	"usage: patchvet run [--engine E]... [--scenario S]... [--backend emu|ptrace|all]\n"
 	"                    [--schedules N] [--seed N] [--flavour F]\n"
 	"                    [--explore random|pct|bounded] [--depth D] [--preemptions K]\n"
-	"                    [--time SECONDS] [--shard I/N] [--jobs N]\n"
+	"                    [--time SECONDS] [--shard I/N] [--jobs N] [--stop-at-first]\n"
 	"                    [--out DIR] [--format text,json]\n"
 	"\n"
 	"Without --engine and --backend: the default campaign. The patchability\n"
@@ -62,7 +62,10 @@ static const char run_help[] =
 	"--time SECONDS stops each engine x scenario after that long. --shard I/N\n"
 	"runs the I-th of N deterministic parts of the work (join the parts'\n"
 	"results.json with `patchvet merge`); --jobs N runs N worker processes with\n"
-	"the same results as one.\n"
+	"the same results as one (bounded: when its space is exhausted within the\n"
+	"budget). --stop-at-first ends each engine x scenario at its first\n"
+	"violating schedule (fail fast in CI; each part of a sharded run stops at\n"
+	"its own).\n"
 	"\n"
 	"An engine is a built-in name, a plugin (path/to/engine.so), or exec:FILE: an\n"
 	"external patcher described by FILE, run on ptrace (docs/exec-adapter.md).\n"
@@ -312,6 +315,7 @@ int pv_cmd_run(int argc, char **argv)
 		{"time", required_argument, NULL, 'T'},
 		{"shard", required_argument, NULL, 'P'},
 		{"jobs", required_argument, NULL, 'j'},
+		{"stop-at-first", no_argument, NULL, '1'},
 		{"out", required_argument, NULL, 'o'},
 		{"format", required_argument, NULL, 'F'},
 		{"help", no_argument, NULL, 'h'},
@@ -332,7 +336,7 @@ int pv_cmd_run(int argc, char **argv)
 	int c, rc = -1;
 	optind = 1;
 	opterr = 0;
-	while (rc < 0 && (c = getopt_long(argc, argv, "+s:e:b:n:S:f:x:o:F:D:K:T:P:j:h", opts, NULL)) != -1) {
+	while (rc < 0 && (c = getopt_long(argc, argv, "+s:e:b:n:S:f:x:o:F:D:K:T:P:j:1h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': o.scenarios[o.nscenarios++] = optarg; break;
 		case 'e': o.engines[o.nengines++] = optarg; break;
@@ -384,6 +388,7 @@ int pv_cmd_run(int argc, char **argv)
 			o.shard = (struct pv_partition){i - 1, n};
 			break;
 		}
+		case '1': o.stop_at_first = true; break;
 		case 'j': {
 			uint64_t v;
 			if (parse_count(optarg, 1, 256, &v))

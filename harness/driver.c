@@ -380,7 +380,8 @@ static int drive_job(struct drive *d, const struct pv_job *job, size_t index,
 		d->prog.done++;
 		d->prog.campaign_done++;
 		report(d, NULL);
-		if (cfg->time_budget > 0 && now_s() - d->run_start >= cfg->time_budget)
+		if ((cfg->time_budget > 0 && now_s() - d->run_start >= cfg->time_budget) ||
+		    (nv && cfg->stop_at_violation))
 			src.out_of_time = true;
 	}
 	if (!fatal)

@@ -52,6 +52,7 @@ struct pv_drive_config {
 	                                 bounded runs at most this many */
 	struct pv_partition part;     /* {0, 0} or {0, 1}: all of it */
 	double time_budget;           /* seconds per job, 0: none */
+	bool stop_at_violation;       /* a job ends with its first violating run */
 	size_t story_max;             /* > 0: keep the story (at most this many
 	                                 events) of each check's first violation */
 	enum pv_mem_model mem_model;

@@ -233,6 +233,7 @@ bool pv_bounded_next(struct pv_bounded *b, bool *counted, uint64_t *id)
 	b->cur = b->stack[--b->nstack];
 	b->counted = b->cur.npoints > 0 || b->part.index == 0;
 	b->seen = 0;
+	b->phases = 0;
 	*counted = b->counted;
 	*id = pv_bounded_id(&b->cur);
 	return true;
@@ -271,6 +272,22 @@ int pv_bounded_done(struct pv_bounded *b, struct pv_error *err)
 int pv_bounded_choose(void *ctx, const struct pv_choice *c)
 {
 	struct pv_bounded *b = ctx;
+	/* The engine runs its operations back to back unless preempted: a
+	 * worker runs in its place (one alternative per runnable worker), or
+	 * a worker running inside a hot window while the engine waits is cut
+	 * off (one alternative). Every other choice takes the default. */
+	if (c->kind == PV_CHOICE_SLICE && c->engine_waits && !c->engine_yields) {
+		uint64_t first = b->seen;
+		b->seen += c->nrunnable;
+		for (unsigned i = 0; i < b->cur.npoints; i++)
+			if (b->cur.points[i] >= first && b->cur.points[i] < b->seen)
+				return PV_CHOICE_SLICE_BYTE(b->cur.points[i] - first);
+		return PV_CHOICE_NOBODY;
+	}
+	/* Apply begins before any worker has run: where the workers are when
+	 * the code changes is then up to the preemptions alone. */
+	if (c->kind == PV_CHOICE_PHASE)
+		return b->phases++ == 0 ? 0 : -1;
 	if (c->kind != PV_CHOICE_PREEMPT)
 		return -1;
 	uint64_t ordinal = b->seen++;

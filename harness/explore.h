@@ -7,8 +7,12 @@
  *            run always runs. A bug of depth d is found by one run with
  *            probability at least 1/(n*k^(d-1)).
  *   bounded  CHESS-style preemption bounding: every schedule with at most K
- *            preemptions inside hot windows, in depth-first order, each
- *            other choice the scheduler's default.
+ *            preemptions, in depth-first order. While apply or revert runs
+ *            the engine goes on from operation to operation unless
+ *            preempted; a preemption either runs a worker in its place
+ *            (before an operation, between write units) or cuts off a
+ *            worker running inside a hot window. Apply begins before any
+ *            worker runs; every other choice is the scheduler's default.
  *
  * random and pct are pure functions of (settings, schedule index), so any
  * subset of indices can run anywhere. bounded is a tree walk whose
@@ -109,7 +113,9 @@ struct pv_bounded {
 	size_t nstack, cap;
 	struct pv_bounded_node cur;      /* the schedule being run */
 	bool counted;                    /* cur belongs to this partition */
-	uint64_t seen;                   /* preempt choices of the current run */
+	uint64_t seen;                   /* preemption alternatives offered so far
+	                                    in the current run */
+	unsigned phases;                 /* phase choices of the current run */
 	uint64_t ran, space;             /* schedules of this partition run / known */
 };
 

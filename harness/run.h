@@ -30,6 +30,8 @@ struct pv_run_options {
 	double time_budget;      /* --time: seconds per engine x scenario, 0 none */
 	struct pv_partition shard; /* --shard I/N as {I-1, N}; {0, 1} by default */
 	unsigned jobs;           /* --jobs: worker processes, 1 by default */
+	bool stop_at_first;      /* --stop-at-first: each job ends at its first
+	                            violating schedule */
 	const char *out_dir;
 	bool text, json;         /* report formats */
 };
