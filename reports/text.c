@@ -47,7 +47,9 @@ void pv_report_text(const struct pv_campaign *c, const char *out_dir, FILE *f)
 	bool notes = false;
 	for (size_t i = 0; i < c->nresults; i++) {
 		const struct pv_result *r = &c->results[i];
-		if (r->reason || r->nviolations) {
+		char g[512];
+		pv_report_guarantee(c, r, g, sizeof(g));
+		if (r->reason || r->nviolations || g[0] || r->coverage.pairs) {
 			if (!notes)
 				fputc('\n', f);
 			notes = true;
@@ -68,6 +70,13 @@ void pv_report_text(const struct pv_campaign *c, const char *out_dir, FILE *f)
 				fprintf(f, "    replay: patchvet replay %s%s%s\n", out_dir ? out_dir : "",
 				        out_dir ? "/" : "", v->reproducer);
 		}
+		if (g[0])
+			fprintf(f, "%s on %s: explorer: %s\n", r->engine, r->scenario, g);
+		if (r->coverage.pairs)
+			fprintf(f, "%s on %s: hot-window coverage: %" PRIu64 " of %" PRIu64
+			           " (instruction, thread) pairs reached (%.1f%%)\n",
+			        r->engine, r->scenario, r->coverage.reached, r->coverage.pairs,
+			        100.0 * (double)r->coverage.reached / (double)r->coverage.pairs);
 	}
 	fprintf(f, "\n%zu result%s: %zu SAFE, %zu UNSAFE, %zu REFUSED, %zu ERROR", c->nresults,
 	        c->nresults == 1 ? "" : "s", counts[PV_VERDICT_SAFE], counts[PV_VERDICT_UNSAFE],
