@@ -27,5 +27,6 @@ int pv_cmd_analyze(int argc, char **argv);
 int pv_cmd_list(int argc, char **argv);
 int pv_cmd_run(int argc, char **argv);
 int pv_cmd_replay(int argc, char **argv);
+int pv_cmd_certify(int argc, char **argv);
 
 #endif

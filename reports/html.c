@@ -27,10 +27,11 @@ static const char css[] =
 	"table{border-collapse:collapse;background:#fff}"
 	"td,th{border:1px solid #d8dce3;padding:6px 9px;text-align:left;vertical-align:top}"
 	"th{background:#eef0f4;font-weight:600}"
-	"table.matrix td{min-width:120px}"
-	"table.matrix th.eng{white-space:nowrap}"
+	".wide{overflow-x:auto;max-width:100%}"
+	"table.matrix td,table.matrix th{padding:5px 8px;font-size:13px}"
+	"table.matrix th{white-space:nowrap}"
 	".v{font-weight:700;letter-spacing:.02em}"
-	".chk{font:12px ui-monospace,Menlo,Consolas,monospace;display:block;margin-top:2px}"
+	".chk{font:12px ui-monospace,Menlo,Consolas,monospace;display:block;margin-top:2px;white-space:nowrap}"
 	".n{color:#5b6475;font-size:12px;display:block}"
 	".SAFE{background:#e3f4e5;color:#1b5e20}.UNSAFE{background:#fde4e4;color:#b71c1c}"
 	".REFUSED{background:#e7ecf0;color:#455a64}.ERROR{background:#fff0db;color:#b45309}"
@@ -92,6 +93,22 @@ static void header(const struct pv_campaign *c, const struct pv_report_info *inf
 	}
 }
 
+/* A refusal's reason ends, by convention, with the hazard id in
+ * parentheses ("... (too-short)"): that id fits a matrix cell; the whole
+ * sentence is the cell's tooltip and in the table of refusals. */
+static bool short_reason(const char *reason, char *buf, size_t len)
+{
+	size_t n = reason ? strlen(reason) : 0;
+	if (n < 3 || reason[n - 1] != ')')
+		return false;
+	const char *open = strrchr(reason, '(');
+	size_t k = (size_t)(reason + n - 1 - (open ? open + 1 : reason));
+	if (!open || k == 0 || k >= len || memchr(open + 1, ' ', k))
+		return false;
+	snprintf(buf, len, "%.*s", (int)k, open + 1);
+	return true;
+}
+
 static void matrix(const struct pv_campaign *c, const char *backend, FILE *f)
 {
 	const char **engines = calloc(c->nresults + 1, sizeof(*engines));
@@ -105,7 +122,7 @@ static void matrix(const struct pv_campaign *c, const char *backend, FILE *f)
 	size_t ns = pv_report_axis(c, backend, PV_AXIS_SCENARIO, scens);
 	fputs("<h3>", f);
 	esc(f, backend);
-	fputs(" backend</h3>\n<table class=\"matrix\" id=\"matrix-", f);
+	fputs(" backend</h3>\n<div class=\"wide\"><table class=\"matrix\" id=\"matrix-", f);
 	esc(f, backend);
 	fputs("\"><tr><th>engine \\ scenario</th>", f);
 	for (size_t s = 0; s < ns; s++) {
@@ -135,11 +152,12 @@ static void matrix(const struct pv_campaign *c, const char *backend, FILE *f)
 			for (size_t k = 0; k < r->nviolations; k++)
 				fprintf(f, "<span class=\"chk\">%s &times;%" PRIu64 "</span>",
 				        r->violations[k].check, r->violations[k].count);
-			if (r->verdict == PV_VERDICT_REFUSED && r->reason) {
+			char why[40];
+			if (r->verdict == PV_VERDICT_REFUSED && short_reason(r->reason, why, sizeof(why))) {
 				fputs("<span class=\"n\">", f);
-				esc(f, r->reason);
+				esc(f, why);
 				fputs("</span>", f);
-			} else {
+			} else if (r->verdict != PV_VERDICT_REFUSED) {
 				fprintf(f, "<span class=\"n\">%" PRIu64 " schedules</span>", r->schedules);
 			}
 			if (r->as_expected == 0) {
@@ -151,7 +169,7 @@ static void matrix(const struct pv_campaign *c, const char *backend, FILE *f)
 		}
 		fputs("</tr>\n", f);
 	}
-	fputs("</table>\n", f);
+	fputs("</table></div>\n", f);
 	free(engines);
 	free(scens);
 }

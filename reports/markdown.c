@@ -46,7 +46,7 @@ static void matrix(const struct pv_campaign *c, const char *backend, FILE *f)
 	}
 	size_t ne = pv_report_axis(c, backend, PV_AXIS_ENGINE, engines);
 	size_t ns = pv_report_axis(c, backend, PV_AXIS_SCENARIO, scens);
-	fprintf(f, "\n### %s backend\n\n| engine \\\\ scenario |", backend);
+	fprintf(f, "\n### %s backend\n\n| engine / scenario |", backend);
 	for (size_t s = 0; s < ns; s++) {
 		fputc(' ', f);
 		cell(f, scens[s]);
