@@ -20,7 +20,7 @@ static const char css[] =
 	"margin:0;background:#f6f7f9}"
 	"main{max-width:1320px;margin:0 auto;padding:24px 28px 48px}"
 	"h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:32px 0 10px;"
-	"border-bottom:1px solid #d8dce3;padding-bottom:4px}h3{font-size:15px;margin:0 0 8px}"
+	"border-bottom:1px solid #d8dce3;padding-bottom:4px}h3{font-size:15px;margin:18px 0 8px}.card h3{margin-top:0}"
 	".sub{color:#5b6475;margin:0 0 14px}"
 	".badges span{display:inline-block;padding:3px 10px;border-radius:12px;margin-right:6px;"
 	"font-weight:600;font-size:13px}"
@@ -351,9 +351,13 @@ static void timeline(const struct pv_story *s, const char *check, FILE *f)
 	if (culprit < hi && culprit >= lo) {
 		const struct pv_story_event *e = &s->events[culprit];
 		double x = x0 + dx * (double)(culprit - lo);
-		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#7f0000\" font-weight=\"700\">", x + 12,
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#7f0000\" font-weight=\"700\" "
+		           "font-size=\"12\">", x + 12,
 		        lane_y(s, e->thread) - 9);
-		label(f, e->symbol[0] ? e->symbol : "", 28);
+		if (e->symbol[0])
+			label(f, e->symbol, 28);
+		else
+			fprintf(f, "0x%" PRIx64, e->address);
 		if (e->text[0]) {
 			fputs("  ", f);
 			label(f, e->text, 36);
