@@ -438,37 +438,31 @@ static void on_progress(void *ctx, const struct pv_progress *p)
 	char left[32];
 	fmt_duration(rate > 0 ? (double)(p->campaign_schedules - p->campaign_done) / rate : -1,
 	             left, sizeof(left));
-	char line[512];
-	int n = snprintf(line, sizeof(line), "[%zu/%zu] %s on %s: %llu/%llu", job, njobs,
-	                 p->engine, p->scenario, (unsigned long long)p->done,
-	                 (unsigned long long)p->schedules);
-	char tail[160];
-	snprintf(tail, sizeof(tail), "  %.0f schedules/s  %llu violating  %s left", rate,
+	char counts[160];
+	snprintf(counts, sizeof(counts), "%llu/%llu  %.0f/s  %llu violating  %s left",
+	         (unsigned long long)p->done, (unsigned long long)p->schedules, rate,
 	         (unsigned long long)pr->violating, left);
 	if (!pr->tty) {
-		fprintf(pr->f, "patchvet: %s%s\n", line, tail);
+		fprintf(pr->f, "patchvet: [%zu/%zu] %s on %s: %s\n", job, njobs, p->engine,
+		        p->scenario, counts);
 		fflush(pr->f);
 		return;
 	}
-	/* One line that never wraps (a wrapped line cannot be redrawn with \r):
-	 * a bar of the job when there is room, the tail always. */
-	int width = term_width(pr->f) - 1;
-	int room = width - n - (int)strlen(tail) - 3;
-	char bar[64] = "";
-	if (room >= 12 && p->schedules) {
-		int w = room > 30 ? 30 : room - 2;
-		int fill = (int)((double)w * (double)p->done / (double)p->schedules);
-		bar[0] = ' ';
-		bar[1] = '[';
-		for (int i = 0; i < w; i++)
-			bar[2 + i] = i < fill ? '#' : '.';
-		bar[2 + w] = ']';
-		bar[3 + w] = '\0';
-	}
-	fprintf(pr->f, "\r\033[K%.*s%s%s", width - (int)strlen(tail) > 0
-	                                        ? width - (int)strlen(tail) - (int)strlen(bar)
-	                                        : 0,
-	        line, bar, tail);
+	/* Fixed columns first and the names last, so nothing jumps between
+	 * redraws; cut to the terminal's width, as a wrapped line cannot be
+	 * redrawn with \r. */
+	char bar[24];
+	int w = 16, fill = p->schedules ? (int)((double)w * (double)p->done / (double)p->schedules)
+	                                : 0;
+	bar[0] = '[';
+	for (int i = 0; i < w; i++)
+		bar[1 + i] = i < fill ? '#' : '.';
+	bar[1 + w] = ']';
+	bar[2 + w] = '\0';
+	char line[768];
+	snprintf(line, sizeof(line), "[%zu/%zu] %s %s  %s on %s", job, njobs, bar, counts,
+	         p->engine, p->scenario);
+	fprintf(pr->f, "\r\033[K%.*s", term_width(pr->f) - 1, line);
 	fflush(pr->f);
 	pr->drawn = true;
 }
