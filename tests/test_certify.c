@@ -92,6 +92,26 @@ Test(certify, certificate_hashes_what_ran_and_verify_confirms, .timeout = 180)
 	                      "--flavour plain --schedules 100 --seed 1 --out ") != NULL, "%s", cmd);
 	cr_expect_str_eq(json_object_get_string(get(get(j, "campaign"), "schema")),
 	                 "patchvet-results/1");
+	/* Every key of the certificate is documented. */
+	size_t n;
+	char *doc = (char *)pv_test_slurp(PV_SOURCE_DIR "/docs/report-schema.md", &n);
+	doc = realloc(doc, n + 1);
+	cr_assert_not_null(doc);
+	doc[n] = '\0';
+	json_object_object_foreach(j, key, val) {
+		char quoted[80];
+		snprintf(quoted, sizeof(quoted), "`%s`", key);
+		cr_expect(strstr(doc, quoted) != NULL, "certificate key %s is not documented", quoted);
+		if (json_object_is_type(val, json_type_object) && strcmp(key, "campaign")) {
+			json_object_object_foreach(val, k2, v2) {
+				(void)v2;
+				snprintf(quoted, sizeof(quoted), "`%s`", k2);
+				cr_expect(strstr(doc, quoted) != NULL, "certificate key %s.%s is not "
+				                                       "documented", key, quoted);
+			}
+		}
+	}
+	free(doc);
 	char p[600];
 	struct stat st;
 	snprintf(p, sizeof(p), "%s/c/certificate.html", x.dir);

@@ -350,3 +350,43 @@ Test(reports, run_writes_the_formats_asked_for, .timeout = 120)
 	free(s);
 	pv_test_rmdir_all(dir);
 }
+
+/* ------------------------------------------------------------ the schema */
+
+/* Every key of o (recursively) is documented, as `key`, in doc. */
+static void keys_documented(struct json_object *o, const char *doc, const char *where)
+{
+	if (json_object_is_type(o, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(o); i++)
+			keys_documented(json_object_array_get_idx(o, i), doc, where);
+		return;
+	}
+	if (!json_object_is_type(o, json_type_object))
+		return;
+	json_object_object_foreach(o, key, val) {
+		char quoted[80];
+		snprintf(quoted, sizeof(quoted), "`%s`", key);
+		cr_expect(strstr(doc, quoted) != NULL, "%s: key %s is not in docs/report-schema.md",
+		          where, quoted);
+		keys_documented(val, doc, where);
+	}
+}
+
+Test(reports, every_json_key_is_in_the_schema_document)
+{
+	size_t n;
+	char *doc = (char *)pv_test_slurp(PV_SOURCE_DIR "/docs/report-schema.md", &n);
+	doc = realloc(doc, n + 1);
+	cr_assert_not_null(doc);
+	doc[n] = '\0';
+	char *dir = write_fixture(PV_FORMAT_JSON);
+	char *text = slurp_str(dir, "results.json");
+	struct json_object *j = json_tokener_parse(text);
+	cr_assert_not_null(j);
+	keys_documented(j, doc, "results.json");
+	cr_expect(strstr(doc, "`" PV_REPORT_SCHEMA "`") || strstr(doc, "`\"" PV_REPORT_SCHEMA "\"`"));
+	json_object_put(j);
+	free(text);
+	free(doc);
+	pv_test_rmdir_all(dir);
+}
