@@ -68,10 +68,9 @@ static void header(const struct pv_campaign *c, const struct pv_report_info *inf
 	fprintf(f, "</title>\n<style>%s</style></head>\n<body><main>\n<h1>", css);
 	esc(f, title);
 	fprintf(f, "</h1>\n<p class=\"sub\">%zu result%s &middot; %" PRIu64
-	           " schedules &middot; %s explorer, seed %" PRIu64 ", %" PRIu64
-	           " schedules per result &middot; %.1f s</p>\n",
+	           " schedules &middot; %s explorer, seed %" PRIu64 " &middot; %.1f s</p>\n",
 	        c->nresults, c->nresults == 1 ? "" : "s", c->total_schedules,
-	        c->explorer ? c->explorer : "?", c->seed, c->schedules, c->seconds);
+	        c->explorer ? c->explorer : "?", c->seed, c->seconds);
 	fputs("<p class=\"badges\">", f);
 	for (int v = 0; v < 4; v++)
 		fprintf(f, "<span class=\"%s\">%zu %s</span>", pv_verdict_name((enum pv_verdict)v),
@@ -158,7 +157,8 @@ static void matrix(const struct pv_campaign *c, const char *backend, FILE *f)
 				esc(f, why);
 				fputs("</span>", f);
 			} else if (r->verdict != PV_VERDICT_REFUSED) {
-				fprintf(f, "<span class=\"n\">%" PRIu64 " schedules</span>", r->schedules);
+				fprintf(f, "<span class=\"n\">%" PRIu64 " schedules%s</span>", r->schedules,
+				        r->as_expected == 1 ? " &middot; as expected" : "");
 			}
 			if (r->as_expected == 0) {
 				fputs("<span class=\"n\"><b>expected ", f);

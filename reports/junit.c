@@ -158,8 +158,6 @@ void pv_report_junit(const struct pv_campaign *c, const struct pv_report_info *i
 		property("explorer", c->explorer ? c->explorer : "", f);
 		snprintf(num, sizeof(num), "%" PRIu64, c->seed);
 		property("seed", num, f);
-		snprintf(num, sizeof(num), "%" PRIu64, c->schedules);
-		property("schedules", num, f);
 		for (size_t k = 0; info && k < info->nfacts; k++)
 			if (info->facts[k].name && info->facts[k].value)
 				property(info->facts[k].name, info->facts[k].value, f);

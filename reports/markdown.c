@@ -95,9 +95,9 @@ void pv_report_markdown(const struct pv_campaign *c, const struct pv_report_info
 	if (compared)
 		fprintf(f, " (%zu unexpected)", unexpected);
 	fprintf(f, "\n\n%zu result%s, %" PRIu64 " schedules (%s explorer, seed %" PRIu64
-	           ", %" PRIu64 " per result) in %.1f s.\n",
+	           ") in %.1f s.\n",
 	        c->nresults, c->nresults == 1 ? "" : "s", c->total_schedules,
-	        c->explorer ? c->explorer : "?", c->seed, c->schedules, c->seconds);
+	        c->explorer ? c->explorer : "?", c->seed, c->seconds);
 	if (info && info->nfacts) {
 		fputs("\n| | |\n|---|---|\n", f);
 		for (size_t k = 0; k < info->nfacts; k++) {
