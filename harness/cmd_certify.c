@@ -227,7 +227,8 @@ static int certify(const struct args *a)
 	struct pv_certificate cert = {0};
 	struct pv_campaign c;
 	pv_campaign_init(&c);
-	const char *backend = a->backend ? a->backend : "emu";
+	/* exec engines run only on ptrace */
+	const char *backend = a->backend ? a->backend : pv_exec_is_spec(a->engine) ? "ptrace" : "emu";
 	uint64_t schedules = a->schedules_given ? a->schedules
 	                                        : !strcmp(backend, "ptrace") ? 20 : 1000;
 	char out_abs[PATH_MAX];

@@ -214,3 +214,37 @@ Test(certify, bad_input_is_exit_2)
 	free(out);
 	pv_test_rmdir_all(x.dir);
 }
+
+Test(certify, a_plugin_engine_is_certified_by_its_own_hash, .timeout = 180)
+{
+	struct fx x;
+	setup(&x);
+	char so[600];
+	snprintf(so, sizeof(so), "%s/example-stw.so", x.dir);
+	free(pv_test_sh("make -s -C %s/docs/examples/stw-engine PATCHVET_INCLUDE=%s/include "
+	                "OUT=%s 2>&1",
+	                PV_SOURCE_DIR, PV_SOURCE_DIR, so));
+	char args[1400];
+	snprintf(args, sizeof(args), "certify --engine '%s' --scenario counter --schedules 50 "
+	                             "--out '%s/c'", so, x.dir);
+	char *out = patchvet(&x, args);
+	cr_assert(strstr(out, "status 0\n") != NULL, "%s", out);
+	free(out);
+	struct json_object *j = json_object_from_file(x.cert);
+	cr_assert_not_null(j);
+	struct json_object *engine = get(j, "engine");
+	cr_expect_str_eq(json_object_get_string(get(engine, "kind")), "plugin");
+	cr_expect_str_eq(json_object_get_string(get(engine, "file")), so);
+	char *h = sha256sum(so);
+	cr_expect_str_eq(json_object_get_string(get(engine, "sha256")), h);
+	json_object_put(j);
+	/* A changed engine is a different engine. */
+	free(pv_test_sh("printf 'X' >> '%s'", so));
+	snprintf(args, sizeof(args), "certify --verify '%s'", x.cert);
+	out = patchvet(&x, args);
+	cr_expect(strstr(out, "status 2\n") && strstr(out, "the certified engine") &&
+	          strstr(out, so) && strstr(out, h), "%s", out);
+	free(out);
+	free(h);
+	pv_test_rmdir_all(x.dir);
+}
