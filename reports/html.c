@@ -231,8 +231,9 @@ static void timeline(const struct pv_story *s, const char *check, FILE *f)
 	size_t lo = 0, hi = s->nevents;
 	if (hi - lo > TL_MAX_EVENTS) {
 		size_t anchor = viol < s->nevents ? viol : s->nevents - 1;
-		lo = anchor + 40 > TL_MAX_EVENTS ? anchor + 40 - TL_MAX_EVENTS : 0;
-		hi = lo + TL_MAX_EVENTS < s->nevents ? lo + TL_MAX_EVENTS : s->nevents;
+		hi = anchor + 40 < s->nevents ? anchor + 40 : s->nevents;
+		lo = hi > TL_MAX_EVENTS ? hi - TL_MAX_EVENTS : 0;
+		hi = lo + TL_MAX_EVENTS;
 	}
 	/* The violating instruction: the violation's own address on its thread,
 	 * else the last instruction that thread ran before it. */

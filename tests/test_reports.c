@@ -390,3 +390,66 @@ Test(reports, every_json_key_is_in_the_schema_document)
 	free(doc);
 	pv_test_rmdir_all(dir);
 }
+
+/* ------------------------------------------------------------- progress */
+
+Test(reports, progress_is_one_redrawn_line_on_a_terminal_and_plain_lines_in_a_log,
+     .timeout = 120)
+{
+	char *dir = pv_test_tmpdir("reports-progress");
+	/* A 70-column terminal (script gives the command a pty). */
+	char *tty = pv_test_sh("cd '%s' && script -qfec \"stty cols 70; '%s' run --backend emu "
+	                       "--engine stw-jmp --scenario counter --schedules 4000 --out '%s' "
+	                       ">/dev/null\" /dev/null",
+	                       dir, PV_PATCHVET_BIN, dir);
+	size_t lines = 0;
+	for (char *save = NULL, *seg = strtok_r(tty, "\r\n", &save); seg;
+	     seg = strtok_r(NULL, "\r\n", &save)) {
+		if (!strncmp(seg, "\033[K", 3))
+			seg += 3;
+		if (!*seg)
+			continue;
+		cr_expect_leq(strlen(seg), 69, "a line wider than the terminal wraps: '%s'", seg);
+		lines += strstr(seg, "/s ") && strstr(seg, "violating") && strstr(seg, "left");
+	}
+	cr_expect_geq(lines, 3, "redrawn progress lines: %zu", lines);
+	cr_expect(strstr(tty, "\r\033[K") != NULL, "redrawn in place");
+	free(tty);
+	/* A log: a line per finished engine run, no control characters. */
+	char *log = pv_test_sh("'%s' run --backend emu --engine stw-jmp --scenario counter "
+	                       "--schedules 200 --out '%s' 2>&1 >/dev/null",
+	                       PV_PATCHVET_BIN, dir);
+	cr_expect(strstr(log, "patchvet: [1/1] stw-jmp on counter (emu): SAFE after 200 "
+	                      "schedules\n") != NULL, "%s", log);
+	cr_expect(strchr(log, '\r') == NULL && strchr(log, '\033') == NULL, "%s", log);
+	free(log);
+	pv_test_rmdir_all(dir);
+}
+
+Test(reports, a_long_story_shows_the_events_before_its_violation)
+{
+	struct pv_campaign c;
+	fixture(&c);
+	struct pv_story *s = c.results[0].violations[0].story;
+	size_t n = 1000;
+	struct pv_story_event *ev = calloc(n, sizeof(*ev));
+	cr_assert_not_null(ev);
+	for (size_t i = 0; i < n; i++)
+		ev[i] = (struct pv_story_event){.step = i, .thread = (int)(i / 7 % 2),
+		                                .kind = PV_STORY_INSN, .address = 0x401100 + i % 9};
+	ev[900].kind = PV_STORY_VIOLATION;
+	free(s->events);
+	s->events = ev;
+	s->nevents = n;
+	char *html = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&html, &len);
+	cr_assert_not_null(f);
+	pv_report_html(&c, NULL, f);
+	fclose(f);
+	/* 400 events up to 40 after the violation (events 541..940). */
+	cr_expect(strstr(html, "(events 541 to 940 of 1000 shown)") != NULL);
+	cr_expect(strstr(html, "class=\"culprit\"") != NULL);
+	free(html);
+	pv_campaign_free(&c);
+}
