@@ -177,7 +177,7 @@ static void matrix(const struct pv_campaign *c, const char *backend, FILE *f)
 /* ------------------------------------------------------------- timeline */
 
 #define TL_LEFT 92      /* lane labels */
-#define TL_TOP 118      /* engine operation labels, slanted */
+#define TL_TOP 116      /* engine operation labels, slanted (24 characters) */
 #define TL_LANE 34
 #define TL_MAX_EVENTS 400
 
@@ -281,10 +281,14 @@ static void timeline(const struct pv_story *s, const char *check, FILE *f)
 	fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%.0f\" stroke=\"#cfd5de\"/>\n",
 	        TL_LEFT - 4, TL_TOP, TL_LEFT - 4, TL_TOP + (double)TL_LANE * lanes);
 	/* The violation's column first, so marks draw over it. */
-	if (viol >= lo && viol < hi)
+	/* The violation's columns, from the violating instruction on. */
+	if (viol >= lo && viol < hi) {
+		size_t from = culprit >= lo && culprit < viol ? culprit : viol;
 		fprintf(f, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%u\" fill=\"#e53935\" "
 		           "fill-opacity=\".13\"/>\n",
-		        x0 + dx * (double)(viol - lo) - dx / 2, TL_TOP - 6, dx, TL_LANE * lanes + 12);
+		        x0 + dx * (double)(from - lo) - dx / 2, TL_TOP - 6, dx * (double)(viol - from + 1),
+		        TL_LANE * lanes + 12);
+	}
 	/* Runs: a bar under each instruction, in its thread's colour. */
 	for (size_t i = lo; i < hi; i++) {
 		const struct pv_story_event *e = &s->events[i];
