@@ -14,6 +14,8 @@ packages=(
   libcriterion-dev           # test suites
   afl++                      # schedule and parser fuzzing
   binutils                   # objdump, used by tests to cross-check capstone
+  libxml2-utils              # xmllint: tests parse the JUnit report with a real XML parser
+  chromium                   # headless: tests render the HTML report
 )
 
 missing=()

@@ -30,5 +30,6 @@ int pv_cmd_replay(int argc, char **argv);
 int pv_cmd_merge(int argc, char **argv);
 int pv_cmd_minimize(int argc, char **argv);
 
+int pv_cmd_certify(int argc, char **argv);
 
 #endif

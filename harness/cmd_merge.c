@@ -13,11 +13,12 @@
 #include "merge.h"
 
 static const char merge_help[] =
-	"usage: patchvet merge RESULTS.json... --out DIR\n"
+	"usage: patchvet merge RESULTS.json... --out DIR [--format LIST]\n"
 	"\n"
 	"Joins the results.json of the parts of one campaign (`patchvet run\n"
 	"--shard I/N`, each part run anywhere with the same options) into\n"
-	"DIR/results.json and DIR/results.txt, as if the campaign had run at once:\n"
+	"DIR/results.{txt,json,xml,md,html} (--format picks fewer: text, json,\n"
+	"junit, md, html), as if the campaign had run at once:\n"
 	"runs and violations add up, the first violation of each check is the\n"
 	"earliest of any part, and its reproducer is copied to DIR/repro/ from the\n"
 	"repro/ directory beside that part's results.json. Parts of different\n"
@@ -39,32 +40,8 @@ static void dir_of(const char *path, char *buf, size_t len)
 		snprintf(buf, len, "%.*s", (int)(slash - path), path);
 }
 
-static int write_all(const struct pv_campaign *c, const char *out, struct pv_error *err)
-{
-	char path[PATH_MAX + 16];
-	char *text = NULL;
-	size_t len = 0;
-	int rc = pv_report_json(c, &text, &len, err);
-	if (!rc) {
-		snprintf(path, sizeof(path), "%s/results.json", out);
-		rc = pv_file_write_atomic(path, text, len, err);
-	}
-	free(text);
-	text = NULL;
-	FILE *f = rc ? NULL : open_memstream(&text, &len);
-	if (!rc && !f)
-		rc = pv_error_set(err, PV_ENOMEM, "out of memory");
-	if (f) {
-		pv_report_text(c, out, f);
-		fclose(f);
-		snprintf(path, sizeof(path), "%s/results.txt", out);
-		rc = pv_file_write_atomic(path, text, len, err);
-	}
-	free(text);
-	return rc;
-}
-
-static int merge(char **files, int n, const char *out, int *exit_code, struct pv_error *err)
+static int merge(char **files, int n, const char *out, unsigned formats, int *exit_code,
+                 struct pv_error *err)
 {
 	struct pv_merge m;
 	pv_merge_init(&m, out);
@@ -95,11 +72,14 @@ static int merge(char **files, int n, const char *out, int *exit_code, struct pv
 			fprintf(stderr, "patchvet: note: %llu of %llu parts are missing: these results "
 			                "cover part of the campaign\n",
 			        (unsigned long long)missing, (unsigned long long)m.out.shard_count);
-		rc = write_all(&m.out, out, err);
-		if (!rc) {
-			printf("results: %s/results.json\nresults: %s/results.txt\n", out, out);
+		struct pv_report_info info = {.title = "patchvet campaign (merged)", .out_dir = out};
+		unsigned written = 0;
+		rc = pv_report_write(&m.out, &info, out, "results", formats, &written, err);
+		for (unsigned bit = 1; bit <= PV_FORMAT_ALL; bit <<= 1)
+			if (written & bit)
+				printf("results: %s/results.%s\n", out, pv_report_format_ext(bit));
+		if (!rc)
 			*exit_code = pv_campaign_exit_status(&m.out);
-		}
 	}
 	pv_merge_free(&m);
 	return rc;
@@ -109,16 +89,24 @@ int pv_cmd_merge(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"out", required_argument, NULL, 'o'},
+		{"format", required_argument, NULL, 'F'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
 	const char *out = NULL;
+	unsigned formats = PV_FORMAT_ALL;
+	struct pv_error err;
+	pv_error_clear(&err);
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:F:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o': out = optarg; break;
+		case 'F':
+			if (pv_report_formats_parse(optarg, PV_FORMAT_ALL, &formats, &err))
+				return pv_cli_usage("merge", "%s", err.msg);
+			break;
 		case 'h': fputs(merge_help, stdout); return PV_EXIT_OK;
 		default:
 			return pv_cli_usage("merge", "unknown or incomplete option '%s'",
@@ -129,10 +117,8 @@ int pv_cmd_merge(int argc, char **argv)
 		return pv_cli_usage("merge", "name the results.json files of the parts to join");
 	if (!out)
 		return pv_cli_usage("merge", "say where the joined results go (--out DIR)");
-	struct pv_error err;
-	pv_error_clear(&err);
 	int rc = PV_EXIT_INTERNAL;
-	if (merge(argv + optind, argc - optind, out, &rc, &err))
+	if (merge(argv + optind, argc - optind, out, formats, &rc, &err))
 		return pv_cli_fail(&err);
 	return rc;
 }

@@ -17,6 +17,7 @@
 
 #include "../engines/catalogue.h"
 #include "../engines/plugin.h"
+#include "../reports/report.h"
 #include "analysis.h"
 #include "analysis_output.h"
 #include "cli.h"
@@ -33,14 +34,14 @@ static const char run_help[] =
 	"                    [--schedules N] [--seed N] [--flavour F]\n"
 	"                    [--explore random|pct|bounded] [--depth D] [--preemptions K]\n"
 	"                    [--time SECONDS] [--shard I/N] [--jobs N] [--stop-at-first]\n"
-	"                    [--out DIR] [--format text,json]\n"
+	"                    [--out DIR] [--format LIST]\n"
 	"\n"
 	"Without --engine and --backend: the default campaign. The patchability\n"
 	"analysis of the built-in scenarios (or those named) in every flavour, then\n"
 	"every `verdict` line of corpora/expected (of the named scenarios) run on its\n"
 	"backend (ptrace ones with at most 20 schedules: real processes are slow); each\n"
 	"result is compared with corpora/expected. Reports: DIR/report.txt and\n"
-	"report.json (analysis), DIR/results.json and results.txt (verdicts).\n"
+	"report.json (analysis), DIR/results.* (verdicts, see --format).\n"
 	"\n"
 	"With --engine or --backend: an engine campaign on a backend (default emu: the\n"
 	"emulator; ptrace: the native targets as real processes; all: both). Every\n"
@@ -48,9 +49,14 @@ static const char run_help[] =
 	"scenario named (a name or a path; default: the built-in ones that list the\n"
 	"backend), N schedules each (default 1000) from the random explorer seeded\n"
 	"with --seed (default 1), the targets in flavour F (default plain). Writes\n"
-	"DIR/results.json, results.txt and,\n"
-	"for the first violation of each check, DIR/repro/ENGINE--SCENARIO--CHECK.pvr\n"
-	"(`patchvet replay` runs it again). DIR defaults to out/.\n"
+	"DIR/results.* and, for the first violation of each check,\n"
+	"DIR/repro/ENGINE--SCENARIO--CHECK.pvr (`patchvet replay` runs it again).\n"
+	"DIR defaults to out/.\n"
+	"\n"
+	"--format LIST: comma-separated, of text (results.txt), json (results.json,\n"
+	"docs/report-schema.md), junit (results.xml, JUnit XML for CI), md\n"
+	"(results.md, for a pull-request comment or a CI step summary) and html\n"
+	"(results.html, one self-contained page); default text,json.\n"
 	"\n"
 	"Explorers (emu; ptrace takes random streams only):\n"
 	"  random   uniform random decision streams (the default);\n"
@@ -79,20 +85,11 @@ struct run_totals {
 
 static int parse_formats(const char *list, struct pv_run_options *o)
 {
-	o->text = o->json = false;
-	char buf[256];
-	if (snprintf(buf, sizeof(buf), "%s", list) >= (int)sizeof(buf))
-		return -1;
-	char *save = NULL;
-	for (char *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
-		if (!strcmp(w, "text"))
-			o->text = true;
-		else if (!strcmp(w, "json"))
-			o->json = true;
-		else
-			return -1;
-	}
-	return o->text || o->json ? 0 : -1;
+	struct pv_error err;
+	pv_error_clear(&err);
+	if (pv_report_formats_parse(list, PV_FORMAT_ALL, &o->formats, &err))
+		return pv_cli_usage("run", "--format: %s", err.msg);
+	return -1;
 }
 
 /* Analyses one scenario in one flavour and appends the result to `results`
@@ -159,14 +156,14 @@ static int write_reports(const struct pv_run_options *o, struct json_object *roo
 {
 	char path[PATH_MAX];
 	int e = pv_mkdir_p(o->out_dir, err);
-	if (!e && o->json) {
+	if (!e && (o->formats & PV_FORMAT_JSON)) {
 		if (snprintf(path, sizeof(path), "%s/report.json", o->out_dir) >= (int)sizeof(path))
 			return pv_error_set(err, PV_ERANGE, "%s: path too long", o->out_dir);
 		const char *s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
 		                                                      JSON_C_TO_STRING_NOSLASHESCAPE);
 		e = pv_file_write_atomic(path, s, strlen(s), err);
 	}
-	if (!e && o->text) {
+	if (!e && (o->formats & PV_FORMAT_TEXT)) {
 		if (snprintf(path, sizeof(path), "%s/report.txt", o->out_dir) >= (int)sizeof(path))
 			return pv_error_set(err, PV_ERANGE, "%s: path too long", o->out_dir);
 		e = pv_file_write_atomic(path, text, text_len, err);
@@ -230,9 +227,9 @@ static int run_campaign(const struct pv_run_options *o, const char *data,
 	fwrite(text, 1, text_len, stdout);
 	e = write_reports(o, root, text, text_len, err);
 	if (!e) {
-		if (o->text)
+		if (o->formats & PV_FORMAT_TEXT)
 			printf("report: %s/report.txt\n", o->out_dir);
-		if (o->json)
+		if (o->formats & PV_FORMAT_JSON)
 			printf("report: %s/report.json\n", o->out_dir);
 		*exit_code = t.unexpected ? PV_EXIT_VIOLATION : PV_EXIT_OK;
 	}
@@ -321,7 +318,8 @@ int pv_cmd_run(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
-	struct pv_run_options o = {.out_dir = "out", .text = true, .json = true,
+	struct pv_run_options o = {.out_dir = "out",
+	                           .formats = PV_FORMAT_TEXT | PV_FORMAT_JSON,
 	                           .flavour = PV_FLAVOUR_PLAIN, .schedules = 1000, .seed = 1,
 	                           .explorer = {.kind = PV_EXPLORE_RANDOM, .depth = 3,
 	                                        .preemptions = 1},
@@ -419,11 +417,7 @@ int pv_cmd_run(int argc, char **argv)
 				rc = pv_cli_usage("run", "unknown explorer '%s' (random, pct or bounded)",
 				                  optarg);
 			break;
-		case 'F':
-			if (parse_formats(optarg, &o))
-				rc = pv_cli_usage("run", "unknown format in '%s' (this version writes "
-				                         "text and json)", optarg);
-			break;
+		case 'F': rc = parse_formats(optarg, &o); break;
 		case 'h': fputs(run_help, stdout); rc = PV_EXIT_OK; break;
 		default:
 			rc = pv_cli_usage("run", "unknown or incomplete option '%s'", argv[optind - 1]);

@@ -260,7 +260,10 @@ static void source_close(struct source *s, struct drive *d, void *h, struct pv_r
 	} else if (s->kind == PV_EXPLORE_BOUNDED) {
 		g->preemptions = cfg->explorer.preemptions;
 		g->exhausted = s->bounded.nstack == 0;
-		g->space_known = g->exhausted;
+		/* Known once no schedule left to run can grow the tree. */
+		g->space_known = true;
+		for (size_t i = 0; i < s->bounded.nstack; i++)
+			g->space_known &= s->bounded.stack[i].npoints >= s->bounded.k;
 		g->space = s->bounded.space;
 	}
 	pv_bounded_close(&s->bounded);

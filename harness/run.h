@@ -33,7 +33,7 @@ struct pv_run_options {
 	bool stop_at_first;      /* --stop-at-first: each job ends at its first
 	                            violating schedule */
 	const char *out_dir;
-	bool text, json;         /* report formats */
+	unsigned formats;        /* enum pv_report_format bits (reports/report.h) */
 };
 
 /* The engine campaign. With from_expected, the jobs are the verdict lines
@@ -41,12 +41,19 @@ struct pv_run_options {
  * every result is compared with its line; otherwise the engines (default:
  * every built-in one) times the scenarios (default: every built-in one
  * that lists the backend). Prints the table to stdout and progress to
- * stderr, writes OUT/results.json (json) and OUT/results.txt (text) and
+ * stderr, writes OUT/results.EXT for each format of o->formats and
  * reproducers under OUT/repro/. *exit_code receives the exit status of the
  * results; the return is non-zero (err filled) on an input or internal
  * error. */
 int pv_run_engines(const struct pv_run_options *o, const char *data_dir,
                    const struct pv_expected *expected, bool from_expected, int *exit_code,
                    struct pv_error *err);
+
+/* The engine campaign of o (never compared with expectations) into c,
+ * which the caller initialised and frees: progress on stderr, no table, no
+ * report files (reproducers still go to OUT/repro/). certify runs this. */
+struct pv_campaign;
+int pv_run_engines_campaign(const struct pv_run_options *o, const char *data_dir,
+                            struct pv_campaign *c, struct pv_error *err);
 
 #endif

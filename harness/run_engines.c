@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "../engines/catalogue.h"
@@ -367,8 +368,14 @@ static int plan_expected(struct plan *p, const struct pv_run_options *o, const c
 struct progress {
 	FILE *f;
 	bool tty;
-	double last;     /* when the last line was printed */
-	bool drawn;      /* a \r line is on the terminal */
+	double last;        /* when the last line was printed */
+	bool drawn;         /* a \r line is on the terminal */
+	/* One drive per backend, each counting from 0: where this one starts in
+	 * the whole campaign. */
+	size_t job_base, njobs;
+	uint64_t violating_base;
+	double drive_start;
+	uint64_t violating;  /* whole campaign, so far */
 };
 
 static double now_s(void)
@@ -382,27 +389,44 @@ static void fmt_duration(double s, char *buf, size_t len)
 {
 	if (s < 0 || s > 359999)
 		snprintf(buf, len, "?");
+	else if (s >= 3600)
+		snprintf(buf, len, "%dh%02dm", (int)s / 3600, (int)s / 60 % 60);
 	else if (s >= 60)
 		snprintf(buf, len, "%dm%02ds", (int)s / 60, (int)s % 60);
 	else
 		snprintf(buf, len, "%.0fs", s);
 }
 
+/* Columns of the terminal on f; 80 when unknown. */
+static int term_width(FILE *f)
+{
+	struct winsize ws;
+	if (ioctl(fileno(f), TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
+		return ws.ws_col;
+	return 80;
+}
+
+static void progress_end(struct progress *pr)
+{
+	if (pr->drawn)
+		fputs("\r\033[K", pr->f);
+	pr->drawn = false;
+	fflush(pr->f);
+}
+
 static void on_progress(void *ctx, const struct pv_progress *p)
 {
 	struct progress *pr = ctx;
 	double t = now_s();
+	pr->violating = pr->violating_base + p->violating;
+	size_t job = pr->job_base + p->job + 1, njobs = pr->njobs ? pr->njobs : p->njobs;
 	if (p->job_finished) {
 		const struct pv_result *r = p->result;
-		if (pr->tty && pr->drawn)
-			fputs("\r\033[K", pr->f);
-		pr->drawn = false;
 		if (!pr->tty)
-			fprintf(pr->f, "patchvet: [%zu/%zu] %s on %s: %s after %llu schedules\n",
-			        p->job + 1, p->njobs, r->engine, r->scenario,
+			fprintf(pr->f, "patchvet: [%zu/%zu] %s on %s (%s): %s after %llu schedules\n",
+			        job, njobs, r->engine, r->scenario, r->backend,
 			        pv_verdict_name(r->verdict), (unsigned long long)r->schedules);
 		fflush(pr->f);
-		pr->last = t;
 		return;
 	}
 	/* A terminal gets a redrawn line 10 times a second, a log a line every
@@ -410,50 +434,52 @@ static void on_progress(void *ctx, const struct pv_progress *p)
 	if (t - pr->last < (pr->tty ? 0.1 : 10.0))
 		return;
 	pr->last = t;
-	double rate = p->seconds > 0 ? (double)p->campaign_done / p->seconds : 0;
+	double elapsed = t - pr->drive_start;
+	double rate = elapsed > 0 ? (double)p->campaign_done / elapsed : 0;
 	char left[32];
 	fmt_duration(rate > 0 ? (double)(p->campaign_schedules - p->campaign_done) / rate : -1,
 	             left, sizeof(left));
-	fprintf(pr->f, "%s[%zu/%zu] %s on %s: %llu/%llu schedules, %.0f/s, %llu violating, %s "
-	               "left%s",
-	        pr->tty ? "\r\033[K" : "patchvet: ", p->job + 1, p->njobs, p->engine, p->scenario,
-	        (unsigned long long)p->done, (unsigned long long)p->schedules, rate,
-	        (unsigned long long)p->violating, left, pr->tty ? "" : "\n");
+	char counts[160];
+	snprintf(counts, sizeof(counts), "%llu/%llu  %.0f/s  %llu violating  %s left",
+	         (unsigned long long)p->done, (unsigned long long)p->schedules, rate,
+	         (unsigned long long)pr->violating, left);
+	if (!pr->tty) {
+		fprintf(pr->f, "patchvet: [%zu/%zu] %s on %s: %s\n", job, njobs, p->engine,
+		        p->scenario, counts);
+		fflush(pr->f);
+		return;
+	}
+	/* Fixed columns first and the names last, so nothing jumps between
+	 * redraws; cut to the terminal's width, as a wrapped line cannot be
+	 * redrawn with \r. */
+	char bar[24];
+	int w = 16, fill = p->schedules ? (int)((double)w * (double)p->done / (double)p->schedules)
+	                                : 0;
+	bar[0] = '[';
+	for (int i = 0; i < w; i++)
+		bar[1 + i] = i < fill ? '#' : '.';
+	bar[1 + w] = ']';
+	bar[2 + w] = '\0';
+	char line[768];
+	snprintf(line, sizeof(line), "[%zu/%zu] %s %s  %s on %s", job, njobs, bar, counts,
+	         p->engine, p->scenario);
+	fprintf(pr->f, "\r\033[K%.*s", term_width(pr->f) - 1, line);
 	fflush(pr->f);
-	pr->drawn = pr->tty;
+	pr->drawn = true;
 }
 
 /* ----------------------------------------------------------------- reports */
 
+/* OUT/results.EXT for every format asked, each named on stdout. */
 static int write_reports(const struct pv_run_options *o, const struct pv_campaign *c,
                          struct pv_error *err)
 {
-	char path[PATH_MAX];
-	int rc = pv_mkdir_p(o->out_dir, err);
-	if (!rc && o->json) {
-		char *text = NULL;
-		size_t len = 0;
-		if (snprintf(path, sizeof(path), "%s/results.json", o->out_dir) >= (int)sizeof(path))
-			return pv_error_set(err, PV_ERANGE, "%s: path too long", o->out_dir);
-		rc = pv_report_json(c, &text, &len, err);
-		if (!rc)
-			rc = pv_file_write_atomic(path, text, len, err);
-		free(text);
-	}
-	if (!rc && o->text) {
-		char *text = NULL;
-		size_t len = 0;
-		FILE *f = open_memstream(&text, &len);
-		if (!f)
-			return pv_error_set(err, PV_ENOMEM, "out of memory");
-		pv_report_text(c, o->out_dir, f);
-		fclose(f);
-		if (snprintf(path, sizeof(path), "%s/results.txt", o->out_dir) >= (int)sizeof(path))
-			rc = pv_error_set(err, PV_ERANGE, "%s: path too long", o->out_dir);
-		else
-			rc = pv_file_write_atomic(path, text, len, err);
-		free(text);
-	}
+	struct pv_report_info info = {.out_dir = o->out_dir};
+	unsigned written = 0;
+	int rc = pv_report_write(c, &info, o->out_dir, "results", o->formats, &written, err);
+	for (unsigned bit = 1; bit <= PV_FORMAT_ALL; bit <<= 1)
+		if (written & bit)
+			printf("results: %s/results.%s\n", o->out_dir, pv_report_format_ext(bit));
 	return rc;
 }
 
@@ -499,33 +525,31 @@ static int select_backends(const char *name, bool from_expected, unsigned *out,
 	return 0;
 }
 
-int pv_run_engines(const struct pv_run_options *o, const char *data_dir,
-                   const struct pv_expected *expected, bool from_expected, int *exit_code,
-                   struct pv_error *err)
+/* Plans the jobs of o into p and drives them into c, with progress on
+ * stderr. *backends receives the backends asked for, *ptrace_schedules the
+ * schedules of each ptrace job. */
+static int plan_and_drive(const struct pv_run_options *o, const char *data_dir,
+                          const struct pv_expected *expected, bool from_expected,
+                          struct plan *p, struct pv_campaign *c, unsigned *backends,
+                          uint64_t *ptrace_schedules, struct pv_error *err)
 {
-	unsigned backends;
 	const char *bname = o->backend;
 	int rc = exec_backend(o, &bname, err);
 	if (!rc)
-		rc = select_backends(bname, from_expected, &backends, err);
+		rc = select_backends(bname, from_expected, backends, err);
 	if (rc)
 		return rc;
-	const char *bnames = backends == PV_BACKEND_ALL ? "emu and ptrace"
-	                                                : pv_backend_name(backends);
-	struct plan p = {0};
-	struct pv_campaign c;
-	pv_campaign_init(&c);
-	rc = from_expected ? plan_expected(&p, o, data_dir, expected, err)
-	                   : plan_explicit(&p, o, data_dir, backends, err);
-	if (rc || !p.njobs) {
-		if (!rc && !from_expected)
-			rc = pv_error_set(err, PV_ENOENT, "no scenario to run on %s in flavour %s",
-			                  bnames, pv_flavour_name(o->flavour));
-		*exit_code = PV_EXIT_OK;
-		plan_free(&p);
+	rc = from_expected ? plan_expected(p, o, data_dir, expected, err)
+	                   : plan_explicit(p, o, data_dir, *backends, err);
+	if (!rc && !p->njobs && !from_expected)
+		rc = pv_error_set(err, PV_ENOENT, "no scenario to run on %s in flavour %s",
+		                  *backends == PV_BACKEND_ALL ? "emu and ptrace"
+		                                              : pv_backend_name(*backends),
+		                  pv_flavour_name(o->flavour));
+	if (rc || !p->njobs)
 		return rc;
-	}
-	struct progress pr = {.f = stderr, .tty = isatty(fileno(stderr)), .last = now_s()};
+	struct progress pr = {.f = stderr, .tty = isatty(fileno(stderr)), .last = now_s(),
+	                      .njobs = p->njobs};
 	struct pv_drive_config cfg = {
 		.explorer = o->explorer,
 		.part = o->shard,
@@ -536,32 +560,67 @@ int pv_run_engines(const struct pv_run_options *o, const char *data_dir,
 		.progress = on_progress,
 		.progress_ctx = &pr,
 	};
-	uint64_t ptrace_schedules = o->schedules;
-	if (from_expected && ptrace_schedules > DEFAULT_PTRACE_SCHEDULES)
-		ptrace_schedules = DEFAULT_PTRACE_SCHEDULES;
+	*ptrace_schedules = o->schedules;
+	if (from_expected && *ptrace_schedules > DEFAULT_PTRACE_SCHEDULES)
+		*ptrace_schedules = DEFAULT_PTRACE_SCHEDULES;
 	rc = pv_mkdir_p(o->out_dir, err);
 	/* One drive per run of jobs on the same backend (they are grouped by
 	 * backend; exec engines' jobs have the exec adapter's). */
-	for (size_t lo = 0, hi; !rc && lo < p.njobs; lo = hi) {
-		for (hi = lo; hi < p.njobs && job_ops(&p, hi) == job_ops(&p, lo); hi++)
+	for (size_t lo = 0, hi; !rc && lo < p->njobs; lo = hi) {
+		for (hi = lo; hi < p->njobs && job_ops(p, hi) == job_ops(p, lo); hi++)
 			;
-		cfg.backend = job_ops(&p, lo);
-		cfg.schedules = p.backend[lo] == PV_BACKEND_PTRACE ? ptrace_schedules : o->schedules;
+		cfg.backend = job_ops(p, lo);
+		cfg.schedules = p->backend[lo] == PV_BACKEND_PTRACE ? *ptrace_schedules
+		                                                    : o->schedules;
 		cfg.explorer = o->explorer;
 		cfg.explorer.seed = o->seed;
 		/* ptrace and exec take their timing from random streams. */
 		if (!cfg.backend->run_chosen)
 			cfg.explorer.kind = PV_EXPLORE_RANDOM;
-		rc = pv_drive_jobs(&cfg, o->jobs, p.jobs + lo, hi - lo, &c, err);
+		pr.job_base = lo;
+		pr.violating_base = pr.violating;
+		pr.drive_start = now_s();
+		rc = pv_drive_jobs(&cfg, o->jobs, p->jobs + lo, hi - lo, c, err);
 	}
-	if (pr.drawn)
-		fputs("\r\033[K", stderr);
+	progress_end(&pr);
+	return rc;
+}
+
+int pv_run_engines_campaign(const struct pv_run_options *o, const char *data_dir,
+                            struct pv_campaign *c, struct pv_error *err)
+{
+	struct plan p = {0};
+	unsigned backends;
+	uint64_t ptrace_schedules;
+	int rc = plan_and_drive(o, data_dir, NULL, false, &p, c, &backends, &ptrace_schedules,
+	                        err);
+	plan_free(&p);
+	return rc;
+}
+
+int pv_run_engines(const struct pv_run_options *o, const char *data_dir,
+                   const struct pv_expected *expected, bool from_expected, int *exit_code,
+                   struct pv_error *err)
+{
+	struct plan p = {0};
+	struct pv_campaign c;
+	pv_campaign_init(&c);
+	unsigned backends = 0;
+	uint64_t ptrace_schedules = o->schedules;
+	*exit_code = PV_EXIT_OK;
+	int rc = plan_and_drive(o, data_dir, expected, from_expected, &p, &c, &backends,
+	                        &ptrace_schedules, err);
+	if (rc || !p.njobs) {
+		pv_campaign_free(&c);
+		plan_free(&p);
+		return rc;
+	}
+	const char *bnames = backends == PV_BACKEND_ALL ? "emu and ptrace"
+	                                                : pv_backend_name(backends);
 	int status = PV_EXIT_OK;
-	if (!rc) {
-		status = from_expected ? compare(&c, &p, err) : pv_campaign_exit_status(&c);
-		if (status < 0)
-			rc = status;
-	}
+	status = from_expected ? compare(&c, &p, err) : pv_campaign_exit_status(&c);
+	if (status < 0)
+		rc = status;
 	if (!rc) {
 		char each[64];
 		if (from_expected && ptrace_schedules != o->schedules &&
@@ -576,19 +635,14 @@ int pv_run_engines(const struct pv_run_options *o, const char *data_dir,
 		       from_expected ? "\n" : "", PV_VERSION, p.njobs, p.njobs == 1 ? "" : "s", bnames,
 		       o->flavour_given ? pv_flavour_name(o->flavour)
 		                        : "plain, or the scenario's own",
-		       pv_explorer_name(cfg.explorer.kind),
+		       c.explorer ? c.explorer : "random",
 		       (unsigned long long)o->seed, each,
 		       from_expected ? ", compared with corpora/expected" : "");
 		pv_report_text(&c, o->out_dir, stdout);
 		rc = write_reports(o, &c, err);
 	}
-	if (!rc) {
-		if (o->json)
-			printf("results: %s/results.json\n", o->out_dir);
-		if (o->text)
-			printf("results: %s/results.txt\n", o->out_dir);
+	if (!rc)
 		*exit_code = status;
-	}
 	pv_campaign_free(&c);
 	plan_free(&p);
 	return rc;

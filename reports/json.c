@@ -14,6 +14,77 @@ static struct json_object *str_or_null(const char *s)
 	return s ? json_object_new_string(s) : json_object_new_null();
 }
 
+static struct json_object *hex(uint64_t v)
+{
+	char buf[24];
+	snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
+	return json_object_new_string(buf);
+}
+
+static struct json_object *story_json(const struct pv_story *s)
+{
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "threads", json_object_new_uint64(s->threads));
+	json_object_object_add(o, "preemptions", json_object_new_uint64(s->preemptions));
+	struct json_object *evs = json_object_new_array();
+	for (size_t i = 0; i < s->nevents; i++) {
+		const struct pv_story_event *e = &s->events[i];
+		struct json_object *j = json_object_new_object();
+		json_object_object_add(j, "step", json_object_new_uint64(e->step));
+		json_object_object_add(j, "thread", json_object_new_int(e->thread));
+		json_object_object_add(j, "kind", json_object_new_string(pv_report_story_kind(e->kind)));
+		json_object_object_add(j, "address", hex(e->address));
+		json_object_object_add(j, "symbol", json_object_new_string(e->symbol));
+		json_object_object_add(j, "text", json_object_new_string(e->text));
+		json_object_array_add(evs, j);
+	}
+	json_object_object_add(o, "events", evs);
+	return o;
+}
+
+/* null when the explorer promises nothing (random sampling). */
+static struct json_object *guarantee_json(const struct pv_campaign *c, const struct pv_result *r)
+{
+	const struct pv_guarantee *g = &r->guarantee;
+	if (!g->depth && !g->space && !g->space_known && !g->exhausted && !g->preemptions)
+		return NULL;
+	struct json_object *o = json_object_new_object();
+	char sentence[512];
+	pv_report_guarantee(c, r, sentence, sizeof(sentence));
+	json_object_object_add(o, "explorer", str_or_null(c->explorer));
+	json_object_object_add(o, "depth", json_object_new_uint64(g->depth));
+	json_object_object_add(o, "threads", json_object_new_uint64(g->threads));
+	json_object_object_add(o, "steps", json_object_new_uint64(g->steps));
+	json_object_object_add(o, "per_run", json_object_new_double(g->per_run));
+	json_object_object_add(o, "overall", json_object_new_double(g->overall));
+	json_object_object_add(o, "preemptions", json_object_new_uint64(g->preemptions));
+	json_object_object_add(o, "space", json_object_new_uint64(g->space));
+	json_object_object_add(o, "space_known", json_object_new_boolean(g->space_known));
+	json_object_object_add(o, "exhausted", json_object_new_boolean(g->exhausted));
+	json_object_object_add(o, "sentence", json_object_new_string(sentence));
+	return o;
+}
+
+/* null when not measured. */
+static struct json_object *coverage_json(const struct pv_coverage *cv)
+{
+	if (!cv->pairs)
+		return NULL;
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "pairs", json_object_new_uint64(cv->pairs));
+	json_object_object_add(o, "reached", json_object_new_uint64(cv->reached));
+	struct json_object *m = json_object_new_array();
+	for (size_t i = 0; i < cv->nmissed; i++) {
+		struct json_object *p = json_object_new_object();
+		json_object_object_add(p, "address", hex(cv->missed[i].address));
+		json_object_object_add(p, "thread", json_object_new_int(cv->missed[i].thread));
+		json_object_object_add(p, "symbol", json_object_new_string(cv->missed[i].symbol));
+		json_object_array_add(m, p);
+	}
+	json_object_object_add(o, "missed", m);
+	return o;
+}
+
 static struct json_object *violation_json(const struct pv_violation_stat *v)
 {
 	struct json_object *o = json_object_new_object();
@@ -27,63 +98,11 @@ static struct json_object *violation_json(const struct pv_violation_stat *v)
 	json_object_object_add(o, "address", json_object_new_string(addr));
 	json_object_object_add(o, "detail", json_object_new_string(v->detail));
 	json_object_object_add(o, "reproducer", str_or_null(v->reproducer));
+	json_object_object_add(o, "story", v->story ? story_json(v->story) : NULL);
 	return o;
 }
 
-/* null for random; pct and bounded state what they promise. */
-static struct json_object *guarantee_json(const struct pv_guarantee *g)
-{
-	if (!g->depth && !g->preemptions && !g->space)
-		return json_object_new_null();
-	struct json_object *o = json_object_new_object();
-	if (g->depth) {
-		json_object_object_add(o, "explorer", json_object_new_string("pct"));
-		json_object_object_add(o, "depth", json_object_new_int((int)g->depth));
-		json_object_object_add(o, "threads", json_object_new_int((int)g->threads));
-		json_object_object_add(o, "steps", json_object_new_uint64(g->steps));
-		json_object_object_add(o, "per_run_probability", json_object_new_double(g->per_run));
-		json_object_object_add(o, "probability", json_object_new_double(g->overall));
-		char text[200];
-		snprintf(text, sizeof(text),
-		         "each run finds a given depth-%u bug with probability >= 1/(n*k^(d-1)) = "
-		         "%.3g (n=%u, k=%" PRIu64 "); after these runs, >= %.4f",
-		         g->depth, g->per_run, g->threads, g->steps, g->overall);
-		json_object_object_add(o, "statement", json_object_new_string(text));
-	} else {
-		json_object_object_add(o, "explorer", json_object_new_string("bounded"));
-		json_object_object_add(o, "preemptions", json_object_new_int((int)g->preemptions));
-		json_object_object_add(o, "space", json_object_new_uint64(g->space));
-		json_object_object_add(o, "space_known", json_object_new_boolean(g->space_known));
-		json_object_object_add(o, "exhausted", json_object_new_boolean(g->exhausted));
-	}
-	return o;
-}
-
-static struct json_object *coverage_json(const struct pv_coverage *cv)
-{
-	if (!cv->pairs)
-		return json_object_new_null();
-	struct json_object *o = json_object_new_object();
-	json_object_object_add(o, "pairs", json_object_new_uint64(cv->pairs));
-	json_object_object_add(o, "reached", json_object_new_uint64(cv->reached));
-	json_object_object_add(o, "percent",
-	                       json_object_new_double(100.0 * (double)cv->reached /
-	                                              (double)cv->pairs));
-	struct json_object *m = json_object_new_array();
-	for (size_t i = 0; i < cv->nmissed; i++) {
-		struct json_object *p = json_object_new_object();
-		char addr[24];
-		snprintf(addr, sizeof(addr), "0x%" PRIx64, cv->missed[i].address);
-		json_object_object_add(p, "address", json_object_new_string(addr));
-		json_object_object_add(p, "thread", json_object_new_int(cv->missed[i].thread));
-		json_object_object_add(p, "symbol", json_object_new_string(cv->missed[i].symbol));
-		json_object_array_add(m, p);
-	}
-	json_object_object_add(o, "missed", m);
-	return o;
-}
-
-static struct json_object *result_json(const struct pv_result *r)
+static struct json_object *result_json(const struct pv_campaign *c, const struct pv_result *r)
 {
 	struct json_object *o = json_object_new_object();
 	json_object_object_add(o, "engine", json_object_new_string(r->engine));
@@ -111,7 +130,7 @@ static struct json_object *result_json(const struct pv_result *r)
 	json_object_object_add(o, "patch_sha256",
 	                       r->patch_sha256[0] ? json_object_new_string(r->patch_sha256)
 	                                          : json_object_new_null());
-	json_object_object_add(o, "guarantee", guarantee_json(&r->guarantee));
+	json_object_object_add(o, "guarantee", guarantee_json(c, r));
 	json_object_object_add(o, "coverage", coverage_json(&r->coverage));
 	json_object_object_add(o, "expected", str_or_null(r->expected));
 	json_object_object_add(o, "as_expected", r->as_expected < 0
@@ -124,6 +143,7 @@ int pv_report_json(const struct pv_campaign *c, char **text, size_t *len,
                    struct pv_error *err)
 {
 	struct json_object *root = json_object_new_object();
+	json_object_object_add(root, "schema", json_object_new_string(PV_REPORT_SCHEMA));
 	json_object_object_add(root, "patchvet_version", json_object_new_string(PV_VERSION));
 	json_object_object_add(root, "kind", json_object_new_string("campaign"));
 	json_object_object_add(root, "explorer", str_or_null(c->explorer));
@@ -144,7 +164,7 @@ int pv_report_json(const struct pv_campaign *c, char **text, size_t *len,
 	uint64_t counts[4] = {0};
 	uint64_t unexpected = 0;
 	for (size_t i = 0; i < c->nresults; i++) {
-		json_object_array_add(results, result_json(&c->results[i]));
+		json_object_array_add(results, result_json(c, &c->results[i]));
 		if ((unsigned)c->results[i].verdict < 4)
 			counts[c->results[i].verdict]++;
 		unexpected += c->results[i].as_expected == 0;

@@ -47,7 +47,9 @@ void pv_report_text(const struct pv_campaign *c, const char *out_dir, FILE *f)
 	bool notes = false;
 	for (size_t i = 0; i < c->nresults; i++) {
 		const struct pv_result *r = &c->results[i];
-		if (r->reason || r->nviolations) {
+		char g[512];
+		pv_report_guarantee(c, r, g, sizeof(g));
+		if (r->reason || r->nviolations || g[0]) {
 			if (!notes)
 				fputc('\n', f);
 			notes = true;
@@ -68,35 +70,15 @@ void pv_report_text(const struct pv_campaign *c, const char *out_dir, FILE *f)
 				fprintf(f, "    replay: patchvet replay %s%s%s\n", out_dir ? out_dir : "",
 				        out_dir ? "/" : "", v->reproducer);
 		}
-	}
-	/* What pct and bounded promise, per result that ran. */
-	bool search = false;
-	for (size_t i = 0; i < c->nresults; i++) {
-		const struct pv_result *r = &c->results[i];
-		const struct pv_guarantee *g = &r->guarantee;
-		if (!r->schedules || (!g->depth && !g->space))
-			continue;
-		if (!search)
-			fputc('\n', f);
-		search = true;
-		fprintf(f, "%s on %s: ", r->engine, r->scenario);
-		if (g->depth)
-			fprintf(f, "pct depth %u: each run finds a given depth-%u bug with probability "
-			           ">= %.3g (n=%u threads, k=%" PRIu64 " steps); after %" PRIu64
-			           " runs >= %.4f",
-			        g->depth, g->depth, g->per_run, g->threads, g->steps, r->schedules,
-			        g->overall);
-		else
-			fprintf(f, "bounded, at most %u preemption%s: %s%" PRIu64 " schedules, %s",
-			        g->preemptions, g->preemptions == 1 ? "" : "s",
-			        g->space_known ? "" : "at least ", g->space,
-			        g->exhausted ? "exhausted"
-			                     : "not exhausted (raise --schedules or --time)");
-		if (r->coverage.pairs)
-			fprintf(f, "; hot-window coverage %.0f%% (%" PRIu64 " of %" PRIu64 " pairs)",
-			        100.0 * (double)r->coverage.reached / (double)r->coverage.pairs,
-			        r->coverage.reached, r->coverage.pairs);
-		fputc('\n', f);
+		if (g[0])
+			fprintf(f, "%s on %s: explorer: %s\n", r->engine, r->scenario, g);
+		/* Coverage beside a guarantee; random campaigns keep it in the
+		 * JSON and HTML, or the table would drown in it. */
+		if (r->coverage.pairs && g[0])
+			fprintf(f, "%s on %s: hot-window coverage: %" PRIu64 " of %" PRIu64
+			           " (instruction, thread) pairs reached (%.1f%%)\n",
+			        r->engine, r->scenario, r->coverage.reached, r->coverage.pairs,
+			        100.0 * (double)r->coverage.reached / (double)r->coverage.pairs);
 	}
 	fprintf(f, "\n%zu result%s: %zu SAFE, %zu UNSAFE, %zu REFUSED, %zu ERROR", c->nresults,
 	        c->nresults == 1 ? "" : "s", counts[PV_VERDICT_SAFE], counts[PV_VERDICT_UNSAFE],

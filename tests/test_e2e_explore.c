@@ -71,12 +71,12 @@ Test(e2e_explore, pct_catches_no_quiesce_and_states_its_bound)
 	struct json_object *g = get(r, "guarantee");
 	cr_expect_eq(json_object_get_int(get(g, "depth")), 2);
 	cr_expect_eq(json_object_get_int(get(g, "threads")), 3);
-	double per = json_object_get_double(get(g, "per_run_probability"));
+	double per = json_object_get_double(get(g, "per_run"));
 	int64_t k = json_object_get_int64(get(g, "steps"));
 	cr_expect_gt(k, 10);
 	cr_expect_float_eq(per, 1.0 / (3.0 * (double)k), 1e-12);
-	cr_expect_gt(json_object_get_double(get(g, "probability")), 0.99);
-	cr_expect(strstr(json_object_get_string(get(g, "statement")), "1/(n*k^(d-1))"));
+	cr_expect_gt(json_object_get_double(get(g, "overall")), 0.99);
+	cr_expect(strstr(json_object_get_string(get(g, "sentence")), "1/(n*k^(d-1))"));
 	struct json_object *cov = get(r, "coverage");
 	cr_expect_gt(json_object_get_int64(get(cov, "pairs")), 0);
 	json_object_put(j);

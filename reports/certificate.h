@@ -1,0 +1,65 @@
+/* A certificate (`patchvet certify`): the campaign of one engine on one
+ * scenario, with the SHA-256 of everything it ran (target, patch, engine),
+ * the settings that re-run it and every verdict, as JSON
+ * (docs/report-schema.md, "patchvet-certificate/1"). Written from the
+ * result model and the facts the command gathered; loaded back by
+ * `certify --verify`. */
+#ifndef PV_REPORTS_CERTIFICATE_H
+#define PV_REPORTS_CERTIFICATE_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <patchvet/error.h>
+
+#include "campaign.h"
+#include "hash.h"
+
+#define PV_CERT_SCHEMA "patchvet-certificate/1"
+
+struct pv_cert_file {
+	char path[PATH_MAX];
+	char sha256[PV_SHA256_HEX_LEN + 1];
+};
+
+/* One verdict as a certificate states it: what --verify compares. */
+struct pv_cert_verdict {
+	char engine[64], scenario[128], backend[16];
+	enum pv_verdict verdict;
+	char checks[256];        /* violated check ids, sorted, space-separated */
+};
+
+struct pv_certificate {
+	char patchvet_version[32];
+	char created[32];        /* UTC, ISO 8601 */
+	char engine_arg[PATH_MAX + 8]; /* as --engine takes it (a plugin by absolute path) */
+	char engine_kind[16];    /* "built-in", "plugin", "exec" */
+	struct pv_cert_file engine; /* the .so, the exec file, or patchvet itself */
+	char scenario_arg[PATH_MAX]; /* as --scenario takes it */
+	char backend[16], flavour[16];
+	char explorer[16];
+	uint64_t seed, schedules;
+	struct pv_cert_file target, patch;
+	char command[2 * PATH_MAX + 512];   /* re-creates the certificate */
+	char verify_command[PATH_MAX + 64]; /* re-runs and compares */
+	struct pv_cert_verdict *verdicts;   /* owned */
+	size_t nverdicts;
+};
+
+/* Fills cert->verdicts from c (replacing any). */
+int pv_certificate_verdicts(struct pv_certificate *cert, const struct pv_campaign *c,
+                            struct pv_error *err);
+
+/* The certificate as JSON, with c's full results.json embedded as
+ * "campaign". *text is malloc'd. */
+int pv_certificate_json(const struct pv_certificate *cert, const struct pv_campaign *c,
+                        char **text, size_t *len, struct pv_error *err);
+
+/* Reads a certificate; PV_EFORMAT (naming the file and the field) when it
+ * is not one this version reads. */
+int pv_certificate_load(const char *path, struct pv_certificate *cert, struct pv_error *err);
+
+void pv_certificate_free(struct pv_certificate *cert); /* what cert owns */
+
+#endif
