@@ -11,6 +11,7 @@
 
 #define BOTH (PV_BACKEND_EMU | PV_BACKEND_PTRACE)
 #define PTRACE PV_BACKEND_PTRACE
+#define EMU PV_BACKEND_EMU
 
 static const struct pv_engine_entry catalogue[] = {
 	{&pv_engine_stw_jmp, 0, NULL, BOTH},
@@ -62,6 +63,11 @@ static const struct pv_engine_entry catalogue[] = {
 	{&pv_engine_leaky, 1,
 	 "revert never unmaps the trampoline it mapped (caught by rollback-leak on "
 	 "counter-fentry)", BOTH},
+	{&pv_engine_pc_migrate, 1,
+	 "moves every thread it finds stopped inside an old function's body to the "
+	 "replacement's entry (a redirected int3 at its pc) instead of letting it finish the "
+	 "call in old code, so that call runs old and new code (caught by consistency for "
+	 "`call` on counter-pad)", EMU},
 	{&pv_engine_wx_left, 1,
 	 "makes the text pages it patches writable and executable with an injected mprotect "
 	 "and never restores them, so the target's mappings change across the pause (caught "

@@ -391,6 +391,13 @@ Test(e2e_emu, skip_thread_is_caught_by_consistency)
 	mutant_caught_by("skip-thread", "counter", "consistency");
 }
 
+/* The one mutant of a `call` engine that moves a thread between versions
+ * inside a call (exit 1, consistency among the violations). */
+Test(e2e_emu, pc_migrate_is_caught_by_consistency_for_call)
+{
+	mutant_caught_by("pc-migrate", "counter-pad", "consistency");
+}
+
 Test(e2e_emu, bad_revert_is_caught_by_rollback_bytes)
 {
 	mutant_caught_by("bad-revert", "counter", "rollback-bytes");

@@ -140,6 +140,31 @@ Test(judges, call_consistency_needs_a_transfer_between_versions)
 	pv_version_judge_close(j);
 }
 
+/* pc-migrate's run: a thread stopped after old f's push meets the int3 the
+ * engine put at its pc (neither version) and resumes at new f's entry; the
+ * int3 hides nothing, the activation mixes. A thread that came back from a
+ * call to f's entry (old_code[6] is a call) may start a new one. */
+Test(judges, call_consistency_catches_a_thread_moved_into_the_new_entry)
+{
+	struct pv_version_judge *j = version_open();
+	struct pv_version_finding f;
+	int fi = -1;
+	cr_assert_eq(pv_version_classify(j, 0x1001, old_code + 1, 3, &fi), PV_VERSION_OLD);
+	cr_expect_eq(pv_version_call_step(j, 0, fi, PV_VERSION_OLD, old_code + 1, 3, &f), 0);
+	const uint8_t int3 = 0xcc, push = 0x55;
+	cr_expect_eq(pv_version_classify(j, 0x1004, &int3, 1, &fi), PV_VERSION_NONE,
+	             "the breakpoint is the engine's, not old code");
+	cr_assert_eq(pv_version_classify(j, 0x9000, &push, 1, &fi), PV_VERSION_NEW);
+	cr_assert_eq(pv_version_call_step(j, 0, fi, PV_VERSION_NEW, &push, 1, &f), 1);
+	cr_expect_eq(f.thread, 0);
+	cr_expect_eq(f.was, PV_VERSION_OLD);
+	cr_expect_eq(f.now, PV_VERSION_NEW);
+	cr_expect_eq(pv_version_call_step(j, 1, 0, PV_VERSION_OLD, old_code + 6, 5, &f), 0);
+	cr_expect_eq(pv_version_call_step(j, 1, 0, PV_VERSION_NEW, &push, 1, &f), 0,
+	             "after a call, new code may be a new activation");
+	pv_version_judge_close(j);
+}
+
 /* ------------------------------------------------------------ ineffective */
 
 Test(judges, ineffective_watches_past_the_last_changed_byte)
