@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "judge_exec.h"
 #include "judge_ineffective.h"
 #include "judge_release.h"
 #include "judge_version.h"
@@ -193,4 +194,54 @@ Test(judges, released_fetches_and_leaks)
 	cr_expect_eq(pv_judge_released_fetch(r, 2, 0x702000), -1);
 	cr_expect_eq(pv_judge_leak(r, 0), -1);
 	cr_expect_eq(pv_judge_leak(r, 2), 0);
+}
+
+/* ------------------------------------------------------------ torn-exec */
+
+/* 0x1000: ret, then an 11-byte NOP and a 4-byte NOP of alignment padding,
+ * then the entry at 0x1010 (a 5-byte NOP). */
+static uint8_t pad_code[32];
+
+static int pad_read(void *ctx, uint64_t addr, uint8_t *buf, size_t len)
+{
+	(void)ctx;
+	for (size_t i = 0; i < len; i++)
+		buf[i] = addr + i >= 0x1000 && addr + i < 0x1020 ? pad_code[addr + i - 0x1000] : 0;
+	return 0;
+}
+
+/* hotpatch-pad's long jmp at entry - 5 straddles the padding's multi-byte
+ * NOPs; the short jmp at the entry makes it an instruction of the new code.
+ * An instruction that starts there while nothing jumps to it is torn. */
+Test(judges, exec_a_jmp_target_in_padding_starts_an_instruction)
+{
+	static const uint8_t orig[32] = {
+		0xc3, 0x66, 0x66, 0x2e, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0f, 0x1f,
+		0x40, 0x00, 0x0f, 0x1f, 0x44, 0x00, 0x00, 0x55, 0xc3};
+	memcpy(pad_code, orig, sizeof(pad_code));
+	const uint64_t anchors[] = {0x1000, 0x1001, 0x1010, 0x1017};
+	struct pv_exec_window_spec w = {.lo = 0x1000, .hi = 0x1018, .anchors = anchors,
+	                                .nanchors = 4};
+	struct pv_exec_judge *j = NULL;
+	struct pv_error err = {0};
+	cr_assert_eq(pv_exec_judge_open(&w, 1, pad_read, NULL, &j, &err), 0, "%s", err.msg);
+	const uint8_t jmp[5] = {0xe9, 0x10, 0x20, 0x00, 0x00};
+	struct pv_exec_finding f;
+	size_t nf = 0;
+	/* Only the long jmp: nothing leads to it yet. */
+	cr_assert_eq(pv_exec_judge_op_begin(j, &err), 0);
+	memcpy(pad_code + 0x0b, jmp, 5);
+	cr_assert_eq(pv_exec_judge_op_end(j, &f, 1, &nf, &err), 0);
+	cr_expect_eq(pv_exec_judge_insn(j, 0, 0, 1, 0x100b, jmp, 5, &f), 1,
+	             "no jmp reaches 0x100b: not an instruction start");
+	/* The short jmp at the entry back to it: eb f9. */
+	cr_assert_eq(pv_exec_judge_op_begin(j, &err), 0);
+	pad_code[0x10] = 0xeb;
+	pad_code[0x11] = 0xf9;
+	cr_assert_eq(pv_exec_judge_op_end(j, &f, 1, &nf, &err), 0);
+	cr_expect_eq(nf, 0);
+	cr_expect_eq(pv_exec_judge_insn(j, 0, 0, 2, 0x1010, pad_code + 0x10, 2, &f), 0);
+	cr_expect_eq(pv_exec_judge_insn(j, 0, 0, 3, 0x100b, jmp, 5, &f), 0,
+	             "the short jmp's target starts an instruction");
+	pv_exec_judge_close(j);
 }
