@@ -588,3 +588,25 @@ Test(e2e_emu, recursion_separates_call_from_thread_consistency)
 	pv_test_output_free(&o);
 	tmp_clean(&t);
 }
+
+/* busy's own check: a patch that breaks step (corpora/patches/busy-wrong.c)
+ * makes pv_verify fail, whatever the engine does right. */
+Test(e2e_emu, busy_verify_rejects_a_wrong_step)
+{
+	struct tmp t;
+	tmp_make(&t);
+	char path[128];
+	snprintf(path, sizeof(path), "%s/scenario.ini", t.dir);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("[scenario]\ntarget = busy\npatch = busy-wrong\nflavours = fentry\n"
+	      "backends = emu\n[workload]\nworkers = 2\niterations = 40\nparam = 0\n", f);
+	fclose(f);
+	char out[128];
+	snprintf(out, sizeof(out), "%s/out", t.dir);
+	struct pv_test_output o = campaign("int3-live", path, NULL, "20", out);
+	cr_expect_eq(o.status, 1, "exit %d\n%s\n%s", o.status, o.out, o.err);
+	cr_expect(strstr(o.out, "target-verify") != NULL, "%s", o.out);
+	pv_test_output_free(&o);
+	tmp_clean(&t);
+}
