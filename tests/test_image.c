@@ -670,3 +670,34 @@ Test(image, no_got_slots_without_calls_through_the_got)
 	cr_expect_eq(got_slots_of(PV_BUILD_DIR "/corpora/emu/counter-plain", "bump", slots, 4),
 	             0);
 }
+
+/* Imports of a shared object (a patch here): JUMP_SLOT and GLOB_DAT
+ * relocations name the symbol, whatever its address. */
+Test(image, got_slots_of_imports_by_name)
+{
+	struct pv_image *img = NULL;
+	struct pv_error err = {0};
+	cr_assert_eq(pv_image_open(PV_CORPUS_PATCH("counter-fix"), &img, &err), 0, "%s", err.msg);
+	static const char *const names[] = {"pv_lock", "pv_unlock", "total_a"};
+	uint64_t seen[3];
+	for (size_t i = 0; i < 3; i++) {
+		uint64_t slots[4];
+		size_t n = 0;
+		cr_assert_eq(pv_image_got_slots(img, names[i], 0, slots, 4, &n, &err), 0, "%s",
+		             err.msg);
+		cr_assert_eq(n, 1, "%s: %zu slots", names[i], n);
+		char *out = pv_test_sh("readelf -rW '%s' | awk '$5 == \"%s\" && "
+		                       "($3 == \"R_X86_64_JUMP_SLOT\" || $3 == \"R_X86_64_GLOB_DAT\") "
+		                       "{ print $1 }'",
+		                       PV_CORPUS_PATCH("counter-fix"), names[i]);
+		cr_expect_eq(strtoull(out, NULL, 16), slots[0], "%s: readelf says %s", names[i], out);
+		free(out);
+		seen[i] = slots[0];
+	}
+	cr_expect_neq(seen[0], seen[1]);
+	uint64_t slots[4];
+	size_t n = 9;
+	cr_expect_eq(pv_image_got_slots(img, "bump_v2", 0, slots, 4, &n, &err), 0);
+	cr_expect_eq(n, 0, "a function the object defines and never imports");
+	pv_image_close(img);
+}
