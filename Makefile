@@ -74,6 +74,15 @@ FLAVOUR_LD_fentry := -no-pie
 FLAVOUR_cet    := -O2 -fcf-protection=full
 TARGET_CFLAGS  := -std=gnu17 -g -Wall -Wextra -Werror -Iinclude -fno-omit-frame-pointer
 
+# Per-target, per-flavour extras: TARGET_CFLAGS_<target>_<flavour> and
+# TARGET_LDFLAGS_<target>_<flavour> (native and emu builds alike).
+# gotcall reaches its own, interposable bump through the GOT: -fPIC -fno-plt
+# emit `call *bump@GOTPCREL(%rip)`, and --no-relax keeps the linker from
+# turning those back into direct calls (plain flavour only: fentry's
+# -mnop-mcount refuses -fPIC).
+TARGET_CFLAGS_gotcall_plain  := -fPIC -fno-plt
+TARGET_LDFLAGS_gotcall_plain := -Wl,--no-relax
+
 TARGETS  := $(notdir $(wildcard corpora/targets/*))
 PATCHES  := $(basename $(notdir $(wildcard corpora/patches/*.c)))
 SCENARIO_FILES := $(wildcard corpora/scenarios/*/*)
@@ -98,10 +107,10 @@ define flavour_rule
 $(2)_$(1)_OBJ := $$(patsubst corpora/targets/$(1)/%,$(BUILD)/corpora/obj/$(2)/$(1)/%.o,$$($(1)_SRC))
 $(BUILD)/corpora/obj/$(2)/$(1)/%.o: corpora/targets/$(1)/% include/patchvet/target.h
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(TARGET_CFLAGS) $$(FLAVOUR_$(2)) -c $$< -o $$@
+	$$(CC) $$(TARGET_CFLAGS) $$(FLAVOUR_$(2)) $$(TARGET_CFLAGS_$(1)_$(2)) -c $$< -o $$@
 $(BUILD)/corpora/targets/$(1)-$(2): $$($(2)_$(1)_OBJ) $(RUNTIME_OBJ)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(FLAVOUR_LD_$(2)) -o $$@ $$^ -pthread
+	$$(CC) $$(FLAVOUR_LD_$(2)) $$(TARGET_LDFLAGS_$(1)_$(2)) -o $$@ $$^ -pthread
 
 endef
 $(foreach t,$(TARGETS),$(eval $(call target_rules,$(t))))
@@ -124,10 +133,10 @@ define emu_flavour_rule
 emu_$(2)_$(1)_OBJ := $$(patsubst corpora/targets/$(1)/%,$(BUILD)/corpora/obj/emu-$(2)/$(1)/%.o,$$($(1)_SRC))
 $(BUILD)/corpora/obj/emu-$(2)/$(1)/%.o: corpora/targets/$(1)/% include/patchvet/target.h
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(TARGET_CFLAGS) $$(FLAVOUR_$(2)) $$(EMU_CFLAGS) -c $$< -o $$@
+	$$(CC) $$(TARGET_CFLAGS) $$(FLAVOUR_$(2)) $$(EMU_CFLAGS) $$(TARGET_CFLAGS_$(1)_$(2)) -c $$< -o $$@
 $(BUILD)/corpora/emu/$(1)-$(2): $$(emu_$(2)_$(1)_OBJ) $(EMU_RUNTIME_OBJ)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(EMU_LDFLAGS) -o $$@ $$^
+	$$(CC) $$(EMU_LDFLAGS) $$(TARGET_LDFLAGS_$(1)_$(2)) -o $$@ $$^
 
 endef
 $(foreach t,$(TARGETS),$(eval $(call emu_target_rules,$(t))))

@@ -11,6 +11,10 @@
 
 #define BOTH (PV_BACKEND_EMU | PV_BACKEND_PTRACE)
 #define PTRACE PV_BACKEND_PTRACE
+#define EMU PV_BACKEND_EMU
+/* klp and its mutants keep per-thread patch state in thread_slot, which
+ * the ptrace backend does not offer (apply would fail: an ERROR). */
+#define KLP EMU
 
 static const struct pv_engine_entry catalogue[] = {
 	{&pv_engine_stw_jmp, 0, NULL, BOTH},
@@ -18,7 +22,7 @@ static const struct pv_engine_entry catalogue[] = {
 	{&pv_engine_hotpatch_pad, 0, NULL, BOTH},
 	{&pv_engine_pulp, 0, NULL, BOTH},
 	{&pv_engine_int3_live, 0, NULL, BOTH},
-	{&pv_engine_klp, 0, NULL, BOTH},
+	{&pv_engine_klp, 0, NULL, KLP},
 	{&pv_engine_got, 0, NULL, BOTH},
 	{&pv_engine_hijack_jmp, 0, NULL, PTRACE},
 	{&pv_engine_naive_write, 1,
@@ -55,13 +59,18 @@ static const struct pv_engine_entry catalogue[] = {
 	 "switches every thread to the new code at once, even one inside or returning into a "
 	 "replaced function, which then runs old and new code in one thread (caught by "
 	 "consistency for `thread` on nested, where the old caller then calls the new callee; "
-	 "target-verify there too)", BOTH},
+	 "target-verify there too)", KLP},
 	{&pv_engine_free_early, 1,
 	 "revert unmaps the trampoline while a thread may still run in it (caught by "
-	 "use-after-revert on counter-fentry)", BOTH},
+	 "use-after-revert on counter-fentry)", KLP},
 	{&pv_engine_leaky, 1,
 	 "revert never unmaps the trampoline it mapped (caught by rollback-leak on "
-	 "counter-fentry)", BOTH},
+	 "counter-fentry)", KLP},
+	{&pv_engine_pc_migrate, 1,
+	 "moves every thread it finds stopped inside an old function's body to the "
+	 "replacement's entry (a redirected int3 at its pc) instead of letting it finish the "
+	 "call in old code, so that call runs old and new code (caught by consistency for "
+	 "`call` on counter-pad)", EMU},
 	{&pv_engine_wx_left, 1,
 	 "makes the text pages it patches writable and executable with an injected mprotect "
 	 "and never restores them, so the target's mappings change across the pause (caught "

@@ -10,7 +10,12 @@
  * that call in old code, the next one runs new code (consistency `call`).
  * What it must avoid is a stopped thread between the entry's two bytes
  * (two 1-byte NOPs in gcc's layout), which would resume in the middle of
- * the short jmp: it waits for that thread to move on. */
+ * the short jmp: it waits for that thread to move on.
+ *
+ * pc-migrate is pulp that also moves every thread it finds stopped inside
+ * an old function's body to the replacement's entry (an int3 at the
+ * thread's pc with a trap redirect, kept until revert), instead of letting
+ * it finish the call in old code: that call then runs old and new code. */
 #include "strategies.h"
 
 #include <stdbool.h>
@@ -24,16 +29,29 @@
 #define ENTRY_LEN 2   /* eb f0 */
 #define ATTEMPTS 20
 
+/* A breakpoint pc-migrate put where a thread was stopped. */
+#define MIGRATE_MAX 8
+
 struct pulp_site {
 	const char *name;
 	uint64_t entry;
+	uint64_t body_hi;      /* end of the old function */
+	uint64_t to;           /* the replacement's entry */
 	uint8_t pad[PAD_LEN], entry_jmp[ENTRY_LEN];
 	uint8_t saved_pad[PAD_LEN], saved_entry[ENTRY_LEN];
 };
 
+struct pulp_migration {
+	uint64_t at;
+	uint8_t saved;
+};
+
 struct pulp_state {
 	const struct pv_engine *engine;
+	bool migrate;          /* pc-migrate's defect */
 	bool applied;
+	size_t nmig;
+	struct pulp_migration mig[MIGRATE_MAX];
 	size_t nsites;
 	struct pulp_site sites[];
 };
@@ -46,9 +64,9 @@ static bool boundary_at(const struct pv_prologue *pr, unsigned off)
 	return false;
 }
 
-static int pulp_plan(const struct pv_patch_desc *patch, void **state, struct pv_error *err)
+static int pulp_plan_as(const struct pv_engine *e, bool migrate,
+                        const struct pv_patch_desc *patch, void **state, struct pv_error *err)
 {
-	const struct pv_engine *e = &pv_engine_pulp;
 	*state = NULL;
 	int rc = pv_eng_check_patch(e, patch, err);
 	if (rc)
@@ -73,12 +91,15 @@ static int pulp_plan(const struct pv_patch_desc *patch, void **state, struct pv_
 	if (!st)
 		return pv_error_set(err, PV_ENOMEM, "%s: out of memory", e->name);
 	st->engine = e;
+	st->migrate = migrate;
 	st->nsites = patch->nfuncs;
 	for (size_t i = 0; i < patch->nfuncs; i++) {
 		const struct pv_patch_func *f = &patch->funcs[i];
 		struct pulp_site *s = &st->sites[i];
 		s->name = f->old_name ? f->old_name : "?";
 		s->entry = f->old_addr;
+		s->body_hi = f->old_addr + f->old_size;
+		s->to = f->new_addr;
 		static const uint8_t jmp_rip[6] = {0xff, 0x25, 0, 0, 0, 0};
 		memcpy(s->pad, jmp_rip, sizeof(jmp_rip));
 		for (unsigned b = 0; b < 8; b++)
@@ -88,6 +109,61 @@ static int pulp_plan(const struct pv_patch_desc *patch, void **state, struct pv_
 	}
 	*state = st;
 	return 0;
+}
+
+static int pulp_plan(const struct pv_patch_desc *patch, void **state, struct pv_error *err)
+{
+	return pulp_plan_as(&pv_engine_pulp, false, patch, state, err);
+}
+
+/* pc-migrate's defect: every stopped thread whose pc lies in an old body
+ * (past the entry's short jmp) gets an int3 there that sends it to the
+ * replacement's entry when it resumes. */
+static int migrate_threads(struct pulp_state *st, struct pv_space *sp)
+{
+	struct pv_thread_info *th;
+	size_t n;
+	int rc = pv_eng_threads(sp, &th, &n);
+	for (size_t t = 0; !rc && t < n; t++) {
+		for (size_t i = 0; !rc && i < st->nsites; i++) {
+			const struct pulp_site *s = &st->sites[i];
+			uint64_t pc = th[t].pc;
+			if (th[t].state == PV_THREAD_DONE || pc < s->entry + ENTRY_LEN || pc >= s->body_hi)
+				continue;
+			bool known = false;
+			for (size_t m = 0; m < st->nmig && !known; m++)
+				known = st->mig[m].at == pc;
+			if (known || st->nmig == MIGRATE_MAX)
+				continue;
+			static const uint8_t int3 = 0xcc;
+			struct pulp_migration *m = &st->mig[st->nmig];
+			rc = pv_space_read(sp, pc, &m->saved, 1);
+			if (!rc)
+				rc = pv_space_trap_redirect(sp, pc, s->to);
+			if (!rc)
+				rc = pv_space_write(sp, pc, &int3, 1);
+			if (!rc) {
+				m->at = pc;
+				st->nmig++;
+			}
+		}
+	}
+	free(th);
+	return rc;
+}
+
+/* Takes the breakpoints out again (threads stopped): bytes first, then the
+ * redirects, so no thread meets an int3 nobody handles. */
+static int unmigrate(struct pulp_state *st, struct pv_space *sp)
+{
+	int rc = 0;
+	for (size_t m = 0; !rc && m < st->nmig; m++)
+		rc = pv_space_write(sp, st->mig[m].at, &st->mig[m].saved, 1);
+	for (size_t m = 0; !rc && m < st->nmig; m++)
+		rc = pv_space_trap_redirect(sp, st->mig[m].at, 0);
+	if (!rc)
+		st->nmig = 0;
+	return rc;
 }
 
 /* 1 when a stopped thread is where the bytes about to change would catch
@@ -114,7 +190,7 @@ static int caught(const struct pulp_state *st, struct pv_space *sp, bool reverti
 
 static int write_all(struct pulp_state *st, struct pv_space *sp, bool reverting)
 {
-	int rc = 0;
+	int rc = reverting && st->migrate ? unmigrate(st, sp) : 0;
 	/* Apply: the padding before the entry that leads there; revert: the
 	 * entry first, so nothing reaches the padding while it changes. */
 	for (size_t i = 0; !rc && i < st->nsites; i++) {
@@ -133,6 +209,8 @@ static int write_all(struct pulp_state *st, struct pv_space *sp, bool reverting)
 				rc = pv_space_write(sp, s->entry - PAD_LEN, s->saved_pad, PAD_LEN);
 		}
 	}
+	if (!rc && !reverting && st->migrate)
+		rc = migrate_threads(st, sp);
 	if (!rc) {
 		rc = pv_space_sync_core(sp);
 		if (rc == PV_EUNSUPPORTED)
@@ -177,6 +255,7 @@ static int pulp_apply(void *state, struct pv_space *sp, struct pv_error *err)
 	if (!st || !sp)
 		return pv_error_set(err, PV_EINVAL, "pulp: apply without a plan or a space");
 	st->applied = false;
+	st->nmig = 0;
 	return pulp_switch(st, sp, false, err);
 }
 
@@ -206,6 +285,26 @@ const struct pv_engine pv_engine_pulp = {
 	               "patching, on -fpatchable-function-entry=16,14 targets).",
 	.consistency = PV_CONSISTENCY_CALL,
 	.plan = pulp_plan,
+	.apply = pulp_apply,
+	.revert = pulp_revert,
+	.release = pulp_release,
+};
+
+static int pc_migrate_plan(const struct pv_patch_desc *patch, void **state,
+                           struct pv_error *err)
+{
+	return pulp_plan_as(&pv_engine_pc_migrate, true, patch, state, err);
+}
+
+const struct pv_engine pv_engine_pc_migrate = {
+	.sz = sizeof(struct pv_engine),
+	.abi_version = PV_ABI_VERSION,
+	.name = "pc-migrate",
+	.description = "pulp, but every thread stopped inside an old function's body is moved "
+	               "to the replacement's entry (an int3 at its pc, redirected) instead of "
+	               "finishing its call in old code.",
+	.consistency = PV_CONSISTENCY_CALL,
+	.plan = pc_migrate_plan,
 	.apply = pulp_apply,
 	.revert = pulp_revert,
 	.release = pulp_release,

@@ -11,6 +11,8 @@ extern const struct pv_engine pv_engine_hotpatch_pad;
 
 /* engines/pulp.c: libpulp's padding + short jmp, threads stopped. */
 extern const struct pv_engine pv_engine_pulp;
+/* Mutant: also moves threads stopped inside an old body to the new entry. */
+extern const struct pv_engine pv_engine_pc_migrate;
 
 /* engines/int3.c: the text_poke_bp breakpoint protocol, and its mutant
  * without sync_core. */

@@ -669,3 +669,80 @@ void pv_image_build_id_hex(const struct pv_image *img, char *buf, size_t len)
 	}
 	buf[o] = '\0';
 }
+
+static bool in_got(const struct pv_image *img, uint64_t vaddr)
+{
+	const struct pv_section *s = pv_image_section_at(img, vaddr);
+	return s && (!strcmp(s->name, ".got") || !strcmp(s->name, ".got.plt"));
+}
+
+static void got_add(uint64_t slot, uint64_t *out, size_t max, size_t *n)
+{
+	for (size_t i = 0; i < *n && i < max; i++)
+		if (out[i] == slot)
+			return;
+	if (*n < max)
+		out[*n] = slot;
+	(*n)++;
+}
+
+int pv_image_got_slots(const struct pv_image *img, const char *name, uint64_t addr,
+                       uint64_t *out, size_t max, size_t *n, struct pv_error *err)
+{
+	*n = 0;
+	bool relocated = false;
+	for (size_t i = 0; i < img->nsections; i++) {
+		const struct pv_section *rs = &img->sections[i];
+		if (rs->type != SHT_RELA || !(rs->flags & SHF_ALLOC))
+			continue;
+		relocated = true;
+		if (rs->link >= img->nsections || rs->offset > img->nbytes ||
+		    rs->size > img->nbytes - rs->offset || rs->size % sizeof(Elf64_Rela))
+			return pv_error_set(err, PV_EFORMAT, "%s: relocation section %s is malformed",
+			                    img->path, rs->name);
+		const struct pv_section *sym = &img->sections[rs->link];
+		for (uint64_t off = 0; off < rs->size; off += sizeof(Elf64_Rela)) {
+			Elf64_Rela r;
+			memcpy(&r, img->bytes + rs->offset + off, sizeof(r));
+			uint32_t type = (uint32_t)ELF64_R_TYPE(r.r_info);
+			if (type == R_X86_64_RELATIVE) {
+				if ((uint64_t)r.r_addend == addr && in_got(img, r.r_offset))
+					got_add(r.r_offset, out, max, n);
+				continue;
+			}
+			if (type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT &&
+			    type != R_X86_64_64)
+				continue;
+			uint64_t si = ELF64_R_SYM(r.r_info);
+			if (!si || sym->type == SHT_NULL || sym->offset > img->nbytes ||
+			    (si + 1) * sizeof(Elf64_Sym) > sym->size ||
+			    sym->size > img->nbytes - sym->offset)
+				continue;
+			Elf64_Sym es;
+			memcpy(&es, img->bytes + sym->offset + si * sizeof(Elf64_Sym), sizeof(es));
+			const char *sn = pv_image_string(img, sym->link, es.st_name);
+			if (sn && !strcmp(sn, name) && r.r_offset % 8 == 0)
+				got_add(r.r_offset, out, max, n);
+		}
+	}
+	if (relocated)
+		return 0;
+	/* A static executable: the linker filled the GOT itself. */
+	for (size_t i = 0; i < img->nsections; i++) {
+		const struct pv_section *gs = &img->sections[i];
+		if (gs->type != SHT_PROGBITS ||
+		    (strcmp(gs->name, ".got") && strcmp(gs->name, ".got.plt")))
+			continue;
+		for (uint64_t a = (gs->addr + 7) & ~7ull; a + 8 <= gs->addr + gs->size; a += 8) {
+			size_t avail = 0;
+			const unsigned char *p = pv_image_at(img, a, &avail);
+			uint64_t v;
+			if (!p || avail < 8)
+				continue;
+			memcpy(&v, p, 8);
+			if (v == addr)
+				got_add(a, out, max, n);
+		}
+	}
+	return 0;
+}

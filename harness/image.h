@@ -99,6 +99,22 @@ const struct pv_section *pv_image_section(const struct pv_image *img, const char
  * that section's bytes in the file. */
 const char *pv_image_string(const struct pv_image *img, size_t strtab, uint64_t off);
 
+/* The GOT slots through which the image's code reaches function `name`
+ * (link-time address `addr`): link-time addresses of 8-byte words into
+ * out[0..max), how many in *n (may exceed max). A slot is
+ * - the target of an R_X86_64_JUMP_SLOT, R_X86_64_GLOB_DAT or
+ *   R_X86_64_64 relocation against a symbol called name (imports, and the
+ *   interposable definitions of a shared object),
+ * - a word of .got or .got.plt with an R_X86_64_RELATIVE relocation whose
+ *   addend is addr (a PIE's slot for its own function), or
+ * - in an image without dynamic relocations (a static executable), a word
+ *   of .got or .got.plt that holds addr.
+ * Words elsewhere (a table of function pointers in .data) are not GOT
+ * slots: rewriting them changes the program's data. 0, or PV_EFORMAT when a
+ * relocation section is malformed. */
+int pv_image_got_slots(const struct pv_image *img, const char *name, uint64_t addr,
+                       uint64_t *out, size_t max, size_t *n, struct pv_error *err);
+
 /* The build-id as lowercase hex into buf (at least 129 bytes); "" when none. */
 void pv_image_build_id_hex(const struct pv_image *img, char *buf, size_t len);
 

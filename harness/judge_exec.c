@@ -78,6 +78,36 @@ static void decode(const struct pv_exec_judge *j, const struct window *w, struct
 			v->bound[at - w->blo] = 1;
 		}
 	}
+	/* An unconditional jmp of this version (eb, e9) starts an instruction
+	 * where it lands, as a control-flow disassembler sees it: an engine's
+	 * short jmp into the padding before an entry reaches a long jmp it
+	 * wrote there, which linear decoding of multi-byte NOP padding can
+	 * straddle. Compiled code jumps to boundaries already; one level. */
+	for (size_t i = 0; i < w->n; i++) {
+		if (v->bound[i] != 1)
+			continue;
+		uint64_t to;
+		if (v->bytes[i] == 0xeb && i + 2 <= w->n)
+			to = w->blo + i + 2 + (uint64_t)(int64_t)(int8_t)v->bytes[i + 1];
+		else if (v->bytes[i] == 0xe9 && i + 5 <= w->n) {
+			int32_t d;
+			memcpy(&d, v->bytes + i + 1, sizeof(d));
+			to = w->blo + i + 5 + (uint64_t)(int64_t)d;
+		} else
+			continue;
+		if (to < w->blo || to >= w->bhi || v->bound[to - w->blo])
+			continue;
+		uint64_t a = to;
+		const uint8_t *p = v->bytes + (a - w->blo);
+		size_t left = (size_t)(w->bhi - a);
+		/* 2: reached by a jmp, not itself a jmp to follow. */
+		while (a < w->bhi && !v->bound[a - w->blo]) {
+			uint64_t at = a;
+			if (!cs_disasm_iter(j->cs, &p, &left, &a, insn))
+				break;
+			v->bound[at - w->blo] = 2;
+		}
+	}
 	cs_free(insn, 1);
 }
 

@@ -11,6 +11,38 @@ static const struct pv_function_report *report_of(const struct pv_analysis *a, c
 	return NULL;
 }
 
+/* Most functions have one slot (PLT GOT or GOT); a few more is generous. */
+#define GOT_SLOTS_PER_FUNC 4
+
+static int describe_got(const struct pv_image *target, uint64_t bias, size_t nfuncs,
+                        struct pv_patch_view *v, struct pv_error *err)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < nfuncs; i++) {
+		const struct pv_patch_func *f = &v->funcs[i];
+		if (!f->old_addr || (f->prologue.hazards & PV_HAZARD_MISSING_FUNCTION))
+			continue;
+		uint64_t slots[GOT_SLOTS_PER_FUNC];
+		size_t ns = 0;
+		int rc = pv_image_got_slots(target, f->old_name, f->old_addr - bias, slots,
+		                            GOT_SLOTS_PER_FUNC, &ns, err);
+		if (rc)
+			return rc;
+		if (ns > GOT_SLOTS_PER_FUNC)
+			ns = GOT_SLOTS_PER_FUNC;
+		if (!ns)
+			continue;
+		struct pv_got_slot *g = realloc(v->got_slots, (n + ns) * sizeof(*g));
+		if (!g)
+			return pv_error_set(err, PV_ENOMEM, "out of memory describing GOT slots");
+		v->got_slots = g;
+		for (size_t k = 0; k < ns; k++)
+			g[n++] = (struct pv_got_slot){.func = i, .addr = slots[k] + bias};
+	}
+	v->ngot = n;
+	return 0;
+}
+
 int pv_patch_describe(const struct pv_image *target, uint64_t bias, const struct pv_patch *p,
                       const char *patch_path, uint64_t patch_base, struct pv_patch_view *v,
                       struct pv_error *err)
@@ -53,6 +85,9 @@ int pv_patch_describe(const struct pv_image *target, uint64_t bias, const struct
 			.hazards = fr->hazards,
 		};
 	}
+	rc = describe_got(target, bias, n, v, err);
+	if (rc)
+		return rc;
 	v->desc = (struct pv_patch_desc){
 		.sz = sizeof(struct pv_patch_desc),
 		.path = patch_path,
@@ -61,6 +96,8 @@ int pv_patch_describe(const struct pv_image *target, uint64_t bias, const struct
 		.image_addr = patch_base,
 		.image_size = p->span,
 		.hazards = v->analysis->patch ? v->analysis->patch->hazards : 0,
+		.got_slots = v->ngot ? v->got_slots : NULL,
+		.ngot_slots = v->ngot,
 	};
 	return 0;
 }
@@ -70,5 +107,6 @@ void pv_patch_view_free(struct pv_patch_view *v)
 	pv_analysis_free(v->analysis);
 	free(v->funcs);
 	free(v->boundaries);
+	free(v->got_slots);
 	memset(v, 0, sizeof(*v));
 }

@@ -18,6 +18,8 @@ struct pv_patch_view {
 	struct pv_analysis *analysis;                /* of the replaced functions */
 	struct pv_patch_func *funcs;                 /* one per replacement */
 	uint8_t (*boundaries)[PV_PROLOGUE_WINDOW];   /* one row per func */
+	struct pv_got_slot *got_slots;               /* GOT slots of replaced functions */
+	size_t ngot;
 	struct pv_patch_desc desc;                   /* points into the above */
 };
 
@@ -25,7 +27,8 @@ struct pv_patch_view {
  * addresses are the target's link-time ones plus bias (0 for ET_EXEC; the
  * load address of a PIE), new ones lie in the patch image loaded at
  * patch_base. A replaced function missing from the target carries the
- * missing-function hazard, so the engine refuses it. On failure the view
+ * missing-function hazard, so the engine refuses it. GOT slots that lead
+ * to a replaced function (pv_image_got_slots) are listed, biased too. On failure the view
  * holds what was built; pv_patch_view_free releases it either way. */
 int pv_patch_describe(const struct pv_image *target, uint64_t bias, const struct pv_patch *p,
                       const char *patch_path, uint64_t patch_base, struct pv_patch_view *v,

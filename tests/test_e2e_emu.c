@@ -391,6 +391,13 @@ Test(e2e_emu, skip_thread_is_caught_by_consistency)
 	mutant_caught_by("skip-thread", "counter", "consistency");
 }
 
+/* The one mutant of a `call` engine that moves a thread between versions
+ * inside a call (exit 1, consistency among the violations). */
+Test(e2e_emu, pc_migrate_is_caught_by_consistency_for_call)
+{
+	mutant_caught_by("pc-migrate", "counter-pad", "consistency");
+}
+
 Test(e2e_emu, bad_revert_is_caught_by_rollback_bytes)
 {
 	mutant_caught_by("bad-revert", "counter", "rollback-bytes");
@@ -511,6 +518,95 @@ Test(e2e_emu, plugin_for_another_abi_is_refused)
 	o = run_pv((char *[]){BIN, "run", "--backend", "emu", "--engine", "/nonexistent/x.so", NULL});
 	cr_expect_eq(o.status, 2, "exit %d: %s", o.status, o.err);
 	cr_expect(strstr(o.err, "/nonexistent/x.so") != NULL, "%s", o.err);
+	pv_test_output_free(&o);
+	tmp_clean(&t);
+}
+
+/* ------------------------------------------------------------ where strategies differ */
+
+static int64_t field_int(struct json_object *r, const char *key)
+{
+	return json_object_get_int64(get(r, key));
+}
+
+/* got finds bump's GOT slot in gotcall (every call goes through it) and is
+ * SAFE there; gotcall-direct also calls bump directly: ineffective. */
+Test(e2e_emu, got_redirects_the_got_and_misses_direct_calls)
+{
+	struct tmp t;
+	tmp_make(&t);
+	struct pv_test_output o = campaign("got", "gotcall", NULL, "300", t.dir);
+	cr_expect_eq(o.status, 0, "exit %d\n%s\n%s", o.status, o.out, o.err);
+	pv_test_output_free(&o);
+	struct json_object *j = results_of(t.dir);
+	struct json_object *r = result_for(j, "got", "gotcall");
+	cr_expect_str_eq(json_object_get_string(get(r, "verdict")), "SAFE", "%s",
+	                 json_object_to_json_string(r));
+	cr_expect_eq(field_int(r, "applied"), 300, "%s", json_object_to_json_string(r));
+	json_object_put(j);
+	tmp_clean(&t);
+	mutant_caught_by("got", "gotcall-direct", "ineffective");
+}
+
+/* busy: serve never leaves the stack while its worker runs. ksplice and klp
+ * give up cleanly (SAFE, most schedules not applied); int3-live's entry
+ * redirect applies every time. */
+Test(e2e_emu, busy_makes_the_waiting_engines_give_up_cleanly)
+{
+	struct tmp t;
+	tmp_make(&t);
+	struct pv_test_output o = run_pv((char *[]){
+		BIN, "run", "--backend", "emu", "--engine", "ksplice", "--engine", "klp", "--engine",
+		"int3-live", "--scenario", "busy", "--schedules", "100", "--out", t.dir, NULL});
+	cr_expect_eq(o.status, 0, "exit %d\n%s\n%s", o.status, o.out, o.err);
+	pv_test_output_free(&o);
+	struct json_object *j = results_of(t.dir);
+	static const char *const waiting[] = {"ksplice", "klp"};
+	for (size_t i = 0; i < 2; i++) {
+		struct json_object *r = result_for(j, waiting[i], "busy");
+		cr_expect_str_eq(json_object_get_string(get(r, "verdict")), "SAFE", "%s",
+		                 json_object_to_json_string(r));
+		cr_expect_gt(field_int(r, "gave_up"), 80, "%s", json_object_to_json_string(r));
+	}
+	struct json_object *r = result_for(j, "int3-live", "busy");
+	cr_expect_str_eq(json_object_get_string(get(r, "verdict")), "SAFE");
+	cr_expect_eq(field_int(r, "applied"), 100, "%s", json_object_to_json_string(r));
+	json_object_put(j);
+	tmp_clean(&t);
+}
+
+/* recursion: a chain in progress switched at the entry mixes levels (a
+ * `call` engine: target-verify); klp switches a thread only with no depth
+ * on its stack. */
+Test(e2e_emu, recursion_separates_call_from_thread_consistency)
+{
+	mutant_caught_by("int3-live", "recursion", "target-verify");
+	struct tmp t;
+	tmp_make(&t);
+	struct pv_test_output o = campaign("klp", "recursion", "fptr", "200", t.dir);
+	cr_expect_eq(o.status, 0, "exit %d\n%s\n%s", o.status, o.out, o.err);
+	pv_test_output_free(&o);
+	tmp_clean(&t);
+}
+
+/* busy's own check: a patch that breaks step (corpora/patches/busy-wrong.c)
+ * makes pv_verify fail, whatever the engine does right. */
+Test(e2e_emu, busy_verify_rejects_a_wrong_step)
+{
+	struct tmp t;
+	tmp_make(&t);
+	char path[128];
+	snprintf(path, sizeof(path), "%s/scenario.ini", t.dir);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("[scenario]\ntarget = busy\npatch = busy-wrong\nflavours = fentry\n"
+	      "backends = emu\n[workload]\nworkers = 2\niterations = 40\nparam = 0\n", f);
+	fclose(f);
+	char out[128];
+	snprintf(out, sizeof(out), "%s/out", t.dir);
+	struct pv_test_output o = campaign("int3-live", path, NULL, "20", out);
+	cr_expect_eq(o.status, 1, "exit %d\n%s\n%s", o.status, o.out, o.err);
+	cr_expect(strstr(o.out, "target-verify") != NULL, "%s", o.out);
 	pv_test_output_free(&o);
 	tmp_clean(&t);
 }

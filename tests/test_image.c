@@ -621,3 +621,83 @@ Test(image, corrupted_headers_never_crash)
 	free(orig);
 	pv_test_rmdir_all(dir);
 }
+
+/* ------------------------------------------------------------ GOT slots */
+
+/* The slots pv_image_got_slots finds for `name` in path, checked against
+ * the calls objdump shows through them. */
+static size_t got_slots_of(const char *path, const char *name, uint64_t *slots, size_t max)
+{
+	struct pv_image *img = NULL;
+	struct pv_error err = {0};
+	cr_assert_eq(pv_image_open(path, &img, &err), 0, "%s", err.msg);
+	const struct pv_symbol *s = NULL;
+	cr_assert_eq(pv_image_find_function(img, name, &s, &err), 0, "%s", err.msg);
+	size_t n = 0;
+	cr_assert_eq(pv_image_got_slots(img, name, s->value, slots, max, &n, &err), 0, "%s",
+	             err.msg);
+	pv_image_close(img);
+	return n;
+}
+
+/* gotcall (PIE, -fno-plt, --no-relax): one .got slot with a RELATIVE
+ * relocation to bump, the one `call *...(%rip)` of pv_worker reads; the
+ * static emu build has the same slot filled by the linker. */
+Test(image, got_slots_of_a_pie_and_of_a_static_build)
+{
+	const char *paths[] = {PV_CORPUS_TARGET("gotcall-plain"),
+	                       PV_BUILD_DIR "/corpora/emu/gotcall-plain"};
+	for (size_t i = 0; i < 2; i++) {
+		uint64_t slots[4];
+		size_t n = got_slots_of(paths[i], "bump", slots, 4);
+		cr_assert_eq(n, 1, "%s: %zu slots", paths[i], n);
+		char *out = pv_test_sh("objdump -d '%s' | awk '/<pv_worker>:/,/^$/' | "
+		                       "grep -c 'call  *\\*0x[0-9a-f]*(%%rip) *# %llx '",
+		                       paths[i], (unsigned long long)slots[0]);
+		cr_expect_eq(atoi(out), 1, "%s: no call through 0x%llx", paths[i],
+		             (unsigned long long)slots[0]);
+		free(out);
+	}
+}
+
+/* Direct calls only (counter), or pointers in a data table (fptr): no GOT
+ * slot, though fptr's table holds bump's address under RELATIVE relocs. */
+Test(image, no_got_slots_without_calls_through_the_got)
+{
+	uint64_t slots[4];
+	cr_expect_eq(got_slots_of(PV_CORPUS_TARGET("counter-plain"), "bump", slots, 4), 0);
+	cr_expect_eq(got_slots_of(PV_CORPUS_TARGET("fptr-plain"), "bump", slots, 4), 0);
+	cr_expect_eq(got_slots_of(PV_BUILD_DIR "/corpora/emu/counter-plain", "bump", slots, 4),
+	             0);
+}
+
+/* Imports of a shared object (a patch here): JUMP_SLOT and GLOB_DAT
+ * relocations name the symbol, whatever its address. */
+Test(image, got_slots_of_imports_by_name)
+{
+	struct pv_image *img = NULL;
+	struct pv_error err = {0};
+	cr_assert_eq(pv_image_open(PV_CORPUS_PATCH("counter-fix"), &img, &err), 0, "%s", err.msg);
+	static const char *const names[] = {"pv_lock", "pv_unlock", "total_a"};
+	uint64_t seen[3];
+	for (size_t i = 0; i < 3; i++) {
+		uint64_t slots[4];
+		size_t n = 0;
+		cr_assert_eq(pv_image_got_slots(img, names[i], 0, slots, 4, &n, &err), 0, "%s",
+		             err.msg);
+		cr_assert_eq(n, 1, "%s: %zu slots", names[i], n);
+		char *out = pv_test_sh("readelf -rW '%s' | awk '$5 == \"%s\" && "
+		                       "($3 == \"R_X86_64_JUMP_SLOT\" || $3 == \"R_X86_64_GLOB_DAT\") "
+		                       "{ print $1 }'",
+		                       PV_CORPUS_PATCH("counter-fix"), names[i]);
+		cr_expect_eq(strtoull(out, NULL, 16), slots[0], "%s: readelf says %s", names[i], out);
+		free(out);
+		seen[i] = slots[0];
+	}
+	cr_expect_neq(seen[0], seen[1]);
+	uint64_t slots[4];
+	size_t n = 9;
+	cr_expect_eq(pv_image_got_slots(img, "bump_v2", 0, slots, 4, &n, &err), 0);
+	cr_expect_eq(n, 0, "a function the object defines and never imports");
+	pv_image_close(img);
+}

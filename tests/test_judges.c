@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "judge_exec.h"
 #include "judge_ineffective.h"
 #include "judge_release.h"
 #include "judge_version.h"
@@ -140,6 +141,31 @@ Test(judges, call_consistency_needs_a_transfer_between_versions)
 	pv_version_judge_close(j);
 }
 
+/* pc-migrate's run: a thread stopped after old f's push meets the int3 the
+ * engine put at its pc (neither version) and resumes at new f's entry; the
+ * int3 hides nothing, the activation mixes. A thread that came back from a
+ * call to f's entry (old_code[6] is a call) may start a new one. */
+Test(judges, call_consistency_catches_a_thread_moved_into_the_new_entry)
+{
+	struct pv_version_judge *j = version_open();
+	struct pv_version_finding f;
+	int fi = -1;
+	cr_assert_eq(pv_version_classify(j, 0x1001, old_code + 1, 3, &fi), PV_VERSION_OLD);
+	cr_expect_eq(pv_version_call_step(j, 0, fi, PV_VERSION_OLD, old_code + 1, 3, &f), 0);
+	const uint8_t int3 = 0xcc, push = 0x55;
+	cr_expect_eq(pv_version_classify(j, 0x1004, &int3, 1, &fi), PV_VERSION_NONE,
+	             "the breakpoint is the engine's, not old code");
+	cr_assert_eq(pv_version_classify(j, 0x9000, &push, 1, &fi), PV_VERSION_NEW);
+	cr_assert_eq(pv_version_call_step(j, 0, fi, PV_VERSION_NEW, &push, 1, &f), 1);
+	cr_expect_eq(f.thread, 0);
+	cr_expect_eq(f.was, PV_VERSION_OLD);
+	cr_expect_eq(f.now, PV_VERSION_NEW);
+	cr_expect_eq(pv_version_call_step(j, 1, 0, PV_VERSION_OLD, old_code + 6, 5, &f), 0);
+	cr_expect_eq(pv_version_call_step(j, 1, 0, PV_VERSION_NEW, &push, 1, &f), 0,
+	             "after a call, new code may be a new activation");
+	pv_version_judge_close(j);
+}
+
 /* ------------------------------------------------------------ ineffective */
 
 Test(judges, ineffective_watches_past_the_last_changed_byte)
@@ -168,4 +194,54 @@ Test(judges, released_fetches_and_leaks)
 	cr_expect_eq(pv_judge_released_fetch(r, 2, 0x702000), -1);
 	cr_expect_eq(pv_judge_leak(r, 0), -1);
 	cr_expect_eq(pv_judge_leak(r, 2), 0);
+}
+
+/* ------------------------------------------------------------ torn-exec */
+
+/* 0x1000: ret, then an 11-byte NOP and a 4-byte NOP of alignment padding,
+ * then the entry at 0x1010 (a 5-byte NOP). */
+static uint8_t pad_code[32];
+
+static int pad_read(void *ctx, uint64_t addr, uint8_t *buf, size_t len)
+{
+	(void)ctx;
+	for (size_t i = 0; i < len; i++)
+		buf[i] = addr + i >= 0x1000 && addr + i < 0x1020 ? pad_code[addr + i - 0x1000] : 0;
+	return 0;
+}
+
+/* hotpatch-pad's long jmp at entry - 5 straddles the padding's multi-byte
+ * NOPs; the short jmp at the entry makes it an instruction of the new code.
+ * An instruction that starts there while nothing jumps to it is torn. */
+Test(judges, exec_a_jmp_target_in_padding_starts_an_instruction)
+{
+	static const uint8_t orig[32] = {
+		0xc3, 0x66, 0x66, 0x2e, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0f, 0x1f,
+		0x40, 0x00, 0x0f, 0x1f, 0x44, 0x00, 0x00, 0x55, 0xc3};
+	memcpy(pad_code, orig, sizeof(pad_code));
+	const uint64_t anchors[] = {0x1000, 0x1001, 0x1010, 0x1017};
+	struct pv_exec_window_spec w = {.lo = 0x1000, .hi = 0x1018, .anchors = anchors,
+	                                .nanchors = 4};
+	struct pv_exec_judge *j = NULL;
+	struct pv_error err = {0};
+	cr_assert_eq(pv_exec_judge_open(&w, 1, pad_read, NULL, &j, &err), 0, "%s", err.msg);
+	const uint8_t jmp[5] = {0xe9, 0x10, 0x20, 0x00, 0x00};
+	struct pv_exec_finding f;
+	size_t nf = 0;
+	/* Only the long jmp: nothing leads to it yet. */
+	cr_assert_eq(pv_exec_judge_op_begin(j, &err), 0);
+	memcpy(pad_code + 0x0b, jmp, 5);
+	cr_assert_eq(pv_exec_judge_op_end(j, &f, 1, &nf, &err), 0);
+	cr_expect_eq(pv_exec_judge_insn(j, 0, 0, 1, 0x100b, jmp, 5, &f), 1,
+	             "no jmp reaches 0x100b: not an instruction start");
+	/* The short jmp at the entry back to it: eb f9. */
+	cr_assert_eq(pv_exec_judge_op_begin(j, &err), 0);
+	pad_code[0x10] = 0xeb;
+	pad_code[0x11] = 0xf9;
+	cr_assert_eq(pv_exec_judge_op_end(j, &f, 1, &nf, &err), 0);
+	cr_expect_eq(nf, 0);
+	cr_expect_eq(pv_exec_judge_insn(j, 0, 0, 2, 0x1010, pad_code + 0x10, 2, &f), 0);
+	cr_expect_eq(pv_exec_judge_insn(j, 0, 0, 3, 0x100b, jmp, 5, &f), 0,
+	             "the short jmp's target starts an instruction");
+	pv_exec_judge_close(j);
 }

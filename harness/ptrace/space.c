@@ -311,6 +311,18 @@ static void judge_torn(struct pt_proc *p, const struct pt_thread *t, const char 
 	const struct pv_patch_func *f = prologue_of(run, pc);
 	if (!f || (write_at(run, pc) && !write_at(run, pc - 1)))
 		return;
+	/* A write that starts at pc right after one that ends in a whole jmp
+	 * (hotpatch-pad: the long jmp in the padding, then the entry) starts
+	 * new code too; byte-by-byte writes of one jmp do not end on one. */
+	const struct pt_write *prev = write_at(run, pc - 1);
+	const struct pt_write *here = write_at(run, pc);
+	if (here && here->addr == pc && prev) {
+		uint8_t op = 0;
+		if (pt_read(p, prev->addr, &op, 1))
+			pv_error_clear(p->err);
+		else if ((op == 0xe9 && prev->addr + 5 == pc) || (op == 0xeb && prev->addr + 2 == pc))
+			return;
+	}
 	uint64_t end = insn_end(f, pc);
 	uint8_t now[PROLOGUE_BYTES];
 	if (end - pc > sizeof(now) || pt_read(p, pc, now, end - pc)) {
