@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "files.h"
 #include "merge.h"
+#include "stories.h"
 
 static const char merge_help[] =
 	"usage: patchvet merge RESULTS.json... --out DIR [--format LIST]\n"
@@ -74,7 +75,9 @@ static int merge(char **files, int n, const char *out, unsigned formats, int *ex
 			        (unsigned long long)missing, (unsigned long long)m.out.shard_count);
 		struct pv_report_info info = {.title = "patchvet campaign (merged)", .out_dir = out};
 		unsigned written = 0;
-		rc = pv_report_write(&m.out, &info, out, "results", formats, &written, err);
+		rc = formats & PV_FORMAT_HTML ? pv_campaign_stories(&m.out, out, err) : 0;
+		if (!rc)
+			rc = pv_report_write(&m.out, &info, out, "results", formats, &written, err);
 		for (unsigned bit = 1; bit <= PV_FORMAT_ALL; bit <<= 1)
 			if (written & bit)
 				printf("results: %s/results.%s\n", out, pv_report_format_ext(bit));

@@ -21,6 +21,7 @@
 #include "hash.h"
 #include "jobs.h"
 #include "run.h"
+#include "stories.h"
 #include "scenario.h"
 
 /* A scenario on one backend with everything its jobs need, resolved and
@@ -471,12 +472,15 @@ static void on_progress(void *ctx, const struct pv_progress *p)
 /* ----------------------------------------------------------------- reports */
 
 /* OUT/results.EXT for every format asked, each named on stdout. */
-static int write_reports(const struct pv_run_options *o, const struct pv_campaign *c,
+static int write_reports(const struct pv_run_options *o, struct pv_campaign *c,
                          struct pv_error *err)
 {
 	struct pv_report_info info = {.out_dir = o->out_dir};
 	unsigned written = 0;
-	int rc = pv_report_write(c, &info, o->out_dir, "results", o->formats, &written, err);
+	/* The HTML draws each violation's (minimized) story. */
+	int rc = o->formats & PV_FORMAT_HTML ? pv_campaign_stories(c, o->out_dir, err) : 0;
+	if (!rc)
+		rc = pv_report_write(c, &info, o->out_dir, "results", o->formats, &written, err);
 	for (unsigned bit = 1; bit <= PV_FORMAT_ALL; bit <<= 1)
 		if (written & bit)
 			printf("results: %s/results.%s\n", o->out_dir, pv_report_format_ext(bit));

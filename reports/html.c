@@ -221,13 +221,20 @@ static void label(FILE *f, const char *s, size_t max)
 
 static void timeline(const struct pv_story *s, const char *check, FILE *f)
 {
-	/* The window shown: the violation and what led to it. */
-	size_t viol = s->nevents;
-	for (size_t i = 0; i < s->nevents; i++)
-		if (s->events[i].kind == PV_STORY_VIOLATION) {
+	/* The window shown: this check's violation (its event text starts
+	 * "CHECK: "; else the first violation) and what led to it. */
+	size_t viol = s->nevents, clen = check ? strlen(check) : 0;
+	for (size_t i = 0; i < s->nevents; i++) {
+		const struct pv_story_event *e = &s->events[i];
+		if (e->kind != PV_STORY_VIOLATION)
+			continue;
+		if (viol == s->nevents)
+			viol = i;
+		if (clen && !strncmp(e->text, check, clen) && e->text[clen] == ':') {
 			viol = i;
 			break;
 		}
+	}
 	size_t lo = 0, hi = s->nevents;
 	if (hi - lo > TL_MAX_EVENTS) {
 		size_t anchor = viol < s->nevents ? viol : s->nevents - 1;
