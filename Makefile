@@ -7,7 +7,7 @@ BUILD    := build
 PKGS     := libelf libdw capstone unicorn json-c inih libcrypto
 # pkg-config is only asked once deps are known to be installed (see deps).
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
 CFLAGS   ?= -O2 -g
