@@ -643,20 +643,22 @@ const struct pv_backend_ops pv_backend_ptrace_ops = {
 	.close = bk_close,
 };
 
-int pt_backend_prepare(void *handle, unsigned long iterations, char *const envp[],
-                       struct pt_proc *p, struct pt_run *run, struct pt_space *sp,
-                       struct pv_error *err)
+int pt_backend_prepare(void *handle, unsigned workers, unsigned long iterations,
+                       char *const envp[], struct pt_proc *p, struct pt_run *run,
+                       struct pt_space *sp, struct pv_error *err)
 {
 	struct pt_backend *b = handle;
-	char saved[sizeof(b->args[1])];
-	memcpy(saved, b->args[1], sizeof(saved));
+	char saved[2][sizeof(b->args[0])];
+	memcpy(saved, b->args, sizeof(saved));
+	if (workers)
+		snprintf(b->args[0], sizeof(b->args[0]), "%u", workers);
 	if (iterations)
 		snprintf(b->args[1], sizeof(b->args[1]), "%lu", iterations);
 	run->probes = PT_PROBES_OFF;
 	run->desc = &b->view.desc;
 	p->run = run;
 	int rc = setup_env(b, p, envp, false, err);
-	memcpy(b->args[1], saved, sizeof(saved));
+	memcpy(b->args, saved, sizeof(saved));
 	if (rc)
 		return rc;
 	p->err = err;

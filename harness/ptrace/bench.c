@@ -27,9 +27,17 @@ static void sleep_ms(double ms)
 		;
 }
 
+/* Every worker was born and has had its first stop served: a thread whose
+ * first stop is still pending is not yet traced in the books, and
+ * pt_detach_all would leave it behind, stopped. */
 static bool workers_born(struct pt_proc *p, void *arg)
 {
-	return p->nthreads >= *(const unsigned *)arg + 1;
+	if (p->nthreads < *(const unsigned *)arg + 1)
+		return false;
+	for (size_t i = 0; i < p->nthreads; i++)
+		if (p->threads[i].live && !p->threads[i].traced)
+			return false;
+	return true;
 }
 
 /* Forget what the last engine operation left in the run's books. */
@@ -197,7 +205,7 @@ int pv_ptrace_bench_proc(void *handle, const struct pv_engine *engine, bool patc
 	run->res = res;
 	struct pt_space sp;
 	void *state = NULL;
-	int rc = pt_backend_prepare(handle, iterations, env, p, run, &sp, err);
+	int rc = pt_backend_prepare(handle, workers, iterations, env, p, run, &sp, err);
 	if (rc)
 		goto out_noproc;
 	pt_resume_thread(p, &p->threads[0]);
@@ -268,6 +276,11 @@ out_noproc:
 	return rc;
 }
 
+unsigned long pv_ptrace_bench_iterations(void *handle)
+{
+	return pt_backend_iterations(handle);
+}
+
 static void read_memory(pid_t pid, struct pv_native_cycle *c)
 {
 	char path[64], line[256];
@@ -316,7 +329,7 @@ int pv_ptrace_bench_cycles(void *handle, const struct pv_engine *engine, unsigne
 		             perr.msg[0] ? perr.msg : pv_strerror(rc));
 		goto out_noproc;
 	}
-	if ((rc = pt_backend_prepare(handle, CYCLE_ITERATIONS, NULL, p, run, &sp, err)))
+	if ((rc = pt_backend_prepare(handle, workers, CYCLE_ITERATIONS, NULL, p, run, &sp, err)))
 		goto out_noproc;
 	pt_resume_thread(p, &p->threads[0]);
 	if (pt_pump_until(p, pt_now() + PT_START_TIMEOUT_MS / 1e3, workers_born, &workers) ||

@@ -34,6 +34,9 @@ int pv_ptrace_bench_proc(void *handle, const struct pv_engine *engine, bool patc
                          unsigned workers, unsigned long iterations, const char *dir,
                          struct pv_native_proc *out, struct pv_error *err);
 
+/* The iteration count the backend calibrated (a traced run of >= 50 ms). */
+unsigned long pv_ptrace_bench_iterations(void *handle);
+
 /* After each apply/revert cycle of one long-running process. */
 struct pv_native_cycle {
 	double rss_kb, pss_kb, vm_kb;  /* /proc/PID/smaps_rollup, /proc/PID/status */

@@ -251,13 +251,14 @@ struct pt_proc {
 void pt_backend_set_probes(void *handle, enum pt_probes mode);
 void pt_backend_last_pause(void *handle, double *pause_ms, double *probe_ms);
 /* For `patchvet bench` (harness/ptrace/bench.c): a process spawned with
- * envp (NULL: patchvet's) and `iterations` (0: the calibrated count) and
+ * envp (NULL: patchvet's), `workers` (0: the scenario's) and `iterations`
+ * (0: the calibrated count), and
  * prepared as a run prepares it (harness page, patch area written), main
  * not parked, stopped at its exec, with run attached (probes off) and sp
  * ready for the engine. The caller pt_releases p and pt_space_finis sp. */
-int pt_backend_prepare(void *handle, unsigned long iterations, char *const envp[],
-                       struct pt_proc *p, struct pt_run *run, struct pt_space *sp,
-                       struct pv_error *err);
+int pt_backend_prepare(void *handle, unsigned workers, unsigned long iterations,
+                       char *const envp[], struct pt_proc *p, struct pt_run *run,
+                       struct pt_space *sp, struct pv_error *err);
 /* The calibrated iteration count of a native run. */
 unsigned long pt_backend_iterations(void *handle);
 /* Where the last run's steering parked a thread before apply (0 and -1:
