@@ -20,6 +20,7 @@
 #define RESAMPLES 2000
 #define CONFIDENCE 0.95
 #define PROC_TARGET_MS 150.0 /* work of one A/B process */
+#define EMU_QUIET_DECISIONS 4096
 
 static double now_s(void)
 {
@@ -328,8 +329,10 @@ static int emu_count(const char *target, const char *patch, unsigned workers,
 		return pv_error_set(err, rc, "%s: plan failed in emu: %s", engine->name,
 		                    perr.msg[0] ? perr.msg : pv_strerror(rc));
 	}
-	/* Phase byte 0: apply before any worker has run. */
-	static const uint8_t stream[1] = {0};
+	/* Phase byte 0: apply before any worker has run; then slice bytes 0
+	 * ("nobody runs") for every decision point of apply, so no worker
+	 * starts before the patch is in; the defaults after them. */
+	static const uint8_t stream[EMU_QUIET_DECISIONS] = {0};
 	struct pv_run_result *res = calloc(1, sizeof(*res));
 	if (!res)
 		rc = pv_error_set(err, PV_ENOMEM, "out of memory");
