@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../emulator/emu.h"
+#include "bench_emu.h"
 #include "backend.h"
 #include "ptrace/bench.h"
 #include "scenario.h"
@@ -20,7 +21,6 @@
 #define RESAMPLES 2000
 #define CONFIDENCE 0.95
 #define PROC_TARGET_MS 150.0 /* work of one A/B process */
-#define EMU_QUIET_DECISIONS 4096
 
 static double now_s(void)
 {
@@ -254,114 +254,6 @@ static int native_cycles(const struct pv_bench_config *c, void *h, struct pv_ben
 
 /* ------------------------------------------------------------ emu */
 
-static int none_plan(const struct pv_patch_desc *p, void **state, struct pv_error *err)
-{
-	(void)p;
-	(void)err;
-	*state = NULL;
-	return 0;
-}
-
-static int none_op(void *state, struct pv_space *s, struct pv_error *err)
-{
-	(void)state;
-	(void)s;
-	(void)err;
-	return 0;
-}
-
-/* The unpatched run: an engine that does nothing. */
-static const struct pv_engine none_engine = {
-	.sz = sizeof(struct pv_engine),
-	.abi_version = PV_ABI_VERSION,
-	.name = "none",
-	.description = "does nothing (the unpatched baseline of patchvet bench)",
-	.consistency = PV_CONSISTENCY_NONE,
-	.plan = none_plan,
-	.apply = none_op,
-	.revert = none_op,
-};
-
-/* The patched run: the engine's apply before any worker runs, and a revert
- * that keeps the patch, so every operation runs patched. */
-struct keep_state {
-	const struct pv_engine *engine;
-	void *state;
-};
-
-static int keep_apply(void *state, struct pv_space *s, struct pv_error *err)
-{
-	struct keep_state *k = state;
-	return k->engine->apply(k->state, s, err);
-}
-
-static const struct pv_engine keep_engine = {
-	.sz = sizeof(struct pv_engine),
-	.abi_version = PV_ABI_VERSION,
-	.name = "keep",
-	.description = "applies another engine's patch and keeps it",
-	.consistency = PV_CONSISTENCY_NONE,
-	.plan = none_plan,
-	.apply = keep_apply,
-	.revert = none_op,
-};
-
-/* Instructions of one emu run with `iterations`, patched or not. */
-static int emu_count(const char *target, const char *patch, unsigned workers,
-                     unsigned long iterations, long param, const struct pv_engine *engine,
-                     bool patched, uint64_t *insns, struct pv_error *err)
-{
-	struct pv_emu_config cfg = {
-		.target_path = target,
-		.patch_path = patch,
-		.workload = {.workers = workers, .iterations = iterations, .param = param},
-		.step_budget = 200000000,
-	};
-	struct pv_emu *emu = NULL;
-	int rc = pv_emu_open(&cfg, &emu, err);
-	if (rc)
-		return rc;
-	struct keep_state k = {engine, NULL};
-	struct pv_error perr;
-	pv_error_clear(&perr);
-	if (patched && (rc = engine->plan(pv_emu_patch(emu), &k.state, &perr))) {
-		pv_emu_close(emu);
-		return pv_error_set(err, rc, "%s: plan failed in emu: %s", engine->name,
-		                    perr.msg[0] ? perr.msg : pv_strerror(rc));
-	}
-	/* Phase byte 0: apply before any worker has run; then slice bytes 0
-	 * ("nobody runs") for every decision point of apply, so no worker
-	 * starts before the patch is in; the defaults after them. */
-	static const uint8_t stream[EMU_QUIET_DECISIONS] = {0};
-	struct pv_run_result *res = calloc(1, sizeof(*res));
-	if (!res)
-		rc = pv_error_set(err, PV_ENOMEM, "out of memory");
-	if (!rc)
-		rc = pv_emu_run(emu, patched ? &keep_engine : &none_engine, patched ? &k : NULL,
-		                stream, sizeof(stream), res, err);
-	if (!rc && patched && res->apply_rc)
-		rc = pv_error_set(err, res->apply_rc, "%s: apply failed in emu: %s", engine->name,
-		                  res->engine_error[0] ? res->engine_error : pv_strerror(res->apply_rc));
-	for (size_t i = 0; !rc && i < res->nviolations && i < PV_RUN_MAX_VIOLATIONS; i++)
-		/* The kept patch fails rollback-* by design, the baseline
-		 * `ineffective`; anything else means the run did not do the
-		 * work. */
-		if (strcmp(res->violations[i].check, "rollback-bytes") &&
-		    strcmp(res->violations[i].check, "rollback-leak") &&
-		    (patched || strcmp(res->violations[i].check, "ineffective")))
-			rc = pv_error_set(err, PV_EINTERNAL, "the emu run %s had a violation (%s: %s), "
-			                                     "so its instruction count is not a cost",
-			                  patched ? "patched" : "unpatched", res->violations[i].check,
-			                  res->violations[i].detail);
-	if (!rc)
-		*insns = res->instructions;
-	free(res);
-	if (k.state && engine->release)
-		engine->release(k.state);
-	pv_emu_close(emu);
-	return rc;
-}
-
 static int emu_measure(const struct pv_bench_config *c, const struct pv_scenario *sc,
                        struct pv_bench_result *r, struct pv_error *err)
 {
@@ -370,13 +262,13 @@ static int emu_measure(const struct pv_bench_config *c, const struct pv_scenario
 	unsigned long n1 = sc->iterations < 20 ? 20 : sc->iterations, n2 = 2 * n1;
 	uint64_t a1, a2, b1, b2;
 	int rc;
-	if ((rc = emu_count(r->emu_target, r->patch, sc->workers, n1, sc->param, c->engine, false,
+	if ((rc = pv_bench_emu_insns(r->emu_target, r->patch, sc->workers, n1, sc->param, c->engine, false,
 	                    &a1, err)) ||
-	    (rc = emu_count(r->emu_target, r->patch, sc->workers, n2, sc->param, c->engine, false,
+	    (rc = pv_bench_emu_insns(r->emu_target, r->patch, sc->workers, n2, sc->param, c->engine, false,
 	                    &a2, err)) ||
-	    (rc = emu_count(r->emu_target, r->patch, sc->workers, n1, sc->param, c->engine, true,
+	    (rc = pv_bench_emu_insns(r->emu_target, r->patch, sc->workers, n1, sc->param, c->engine, true,
 	                    &b1, err)) ||
-	    (rc = emu_count(r->emu_target, r->patch, sc->workers, n2, sc->param, c->engine, true,
+	    (rc = pv_bench_emu_insns(r->emu_target, r->patch, sc->workers, n2, sc->param, c->engine, true,
 	                    &b2, err)))
 		return rc;
 	double ops = (double)(n2 - n1) * sc->workers;
@@ -387,6 +279,42 @@ static int emu_measure(const struct pv_bench_config *c, const struct pv_scenario
 	           pct < c->threshold_pct ? PV_CLAIM_SUPPORTED : PV_CLAIM_REFUTED,
 	           "exact (emulated instruction counts)");
 	return 0;
+}
+
+/* The engine's mappings over apply/revert cycles in emu: exact, and
+ * possible for engines that need space operations ptrace lacks. */
+static void emu_cycles(const struct pv_bench_config *c, const struct pv_scenario *sc,
+                       struct pv_bench_result *r)
+{
+	unsigned n = c->cycles;
+	double *left = calloc(n, sizeof(double)), *mapped = calloc(n, sizeof(double));
+	struct pv_error cerr;
+	pv_error_clear(&cerr);
+	char note[PV_ERROR_MSG_MAX];
+	if (!left || !mapped) {
+		add_figure(r, "memory-growth-emu", false, 0, 0, 0, 0, "KiB/cycle",
+		           PV_CLAIM_INCONCLUSIVE, "out of memory");
+	} else if (pv_bench_emu_cycles(r->emu_target, r->patch, sc->workers, sc->iterations,
+	                               sc->param, c->engine, n, left, mapped,
+	                               &r->emu_cycles_done, &cerr) && r->emu_cycles_done < 2) {
+		snprintf(note, sizeof(note), "only %u of %u apply/revert cycles completed: %.400s",
+		         r->emu_cycles_done, n, cerr.msg);
+		add_figure(r, "memory-growth-emu", false, 0, 0, 0, 0, "KiB/cycle",
+		           PV_CLAIM_INCONCLUSIVE, note);
+	} else {
+		unsigned d = r->emu_cycles_done;
+		r->emu_left_kib = left[d - 1] / 1024;
+		r->emu_mapped_kib = mapped[0] / 1024;
+		double per = r->emu_left_kib / d;
+		snprintf(note, sizeof(note), "%.1f KiB of engine mappings left after %u reverts "
+		                             "(%.1f KiB mapped while applied)%s%.300s",
+		         r->emu_left_kib, d, r->emu_mapped_kib, cerr.msg[0] ? "; then: " : "",
+		         cerr.msg);
+		add_figure(r, "memory-growth-emu", true, per, per, per, 0, "KiB/cycle",
+		           per > 0 ? PV_CLAIM_REFUTED : PV_CLAIM_SUPPORTED, note);
+	}
+	free(left);
+	free(mapped);
 }
 
 /* ------------------------------------------------------------ the run */
@@ -500,8 +428,15 @@ int pv_bench_run(const struct pv_bench_config *c, struct pv_bench_result *r,
 		if ((rc = make_tmpdir(dir, sizeof(dir), err)))
 			goto out;
 		progress(c, "native: A/B pairs for %.0f s", c->time_s);
-		if ((rc = native_ab(c, h, dir, r, err)))
-			goto out;
+		/* An engine that cannot work on real processes (a space
+		 * operation ptrace lacks) leaves the figure unmeasured. */
+		struct pv_error nerr;
+		pv_error_clear(&nerr);
+		if (native_ab(c, h, dir, r, &nerr)) {
+			r->pairs = 0;
+			add_figure(r, "cpu", false, 0, 0, 0, c->threshold_pct, "%",
+			           PV_CLAIM_INCONCLUSIVE, nerr.msg);
+		}
 		progress(c, "native: %u apply/revert cycles", c->cycles);
 		if ((rc = native_cycles(c, h, r, err)))
 			goto out;
@@ -514,6 +449,8 @@ int pv_bench_run(const struct pv_bench_config *c, struct pv_bench_result *r,
 			snprintf(r->emu_note, sizeof(r->emu_note), "%s", eerr.msg);
 		else
 			r->emu = true;
+		progress(c, "emu: %u apply/revert cycles", c->cycles);
+		emu_cycles(c, sc, r);
 	} else {
 		snprintf(r->emu_note, sizeof(r->emu_note), "%s",
 		         c->emu ? "the scenario does not list emu" : "not asked for (--backend)");

@@ -48,15 +48,16 @@ struct pv_bench_config {
 /* One figure with a verdict. est/lo/hi in `unit`; exact figures have
  * lo == hi == est. */
 struct pv_bench_figure {
-	char name[24];             /* "cpu", "instructions", "memory-growth" */
+	char name[24];             /* "cpu", "instructions", "memory-growth",
+	                              "memory-growth-emu" */
 	bool measured;             /* false: why in note, no verdict */
 	double est, lo, hi, threshold;
 	char unit[16];             /* "%", "KiB/cycle" */
 	enum pv_claim claim;
-	char note[256];
+	char note[PV_ERROR_MSG_MAX];
 };
 
-#define PV_BENCH_MAX_FIGURES 4
+#define PV_BENCH_MAX_FIGURES 5
 
 struct pv_bench_result {
 	char engine[64], scenario[64], flavour[16];
@@ -92,6 +93,9 @@ struct pv_bench_result {
 	bool emu;
 	char emu_note[PV_ERROR_MSG_MAX];        /* why emu was not measured, "" */
 	double insn_a, insn_b;     /* instructions per operation */
+	unsigned emu_cycles_done;  /* apply/revert cycles in emu */
+	double emu_left_kib;       /* engine mappings left after them */
+	double emu_mapped_kib;     /* engine mappings while applied (first cycle) */
 
 	struct pv_bench_figure figures[PV_BENCH_MAX_FIGURES];
 	size_t nfigures;

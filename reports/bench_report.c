@@ -8,15 +8,15 @@
 static void verdict_line(const struct pv_bench_figure *f, FILE *out)
 {
 	if (!f->measured) {
-		fprintf(out, "  verdict %-14s NOT MEASURED: %s\n", f->name, f->note);
+		fprintf(out, "  verdict %-17s NOT MEASURED: %s\n", f->name, f->note);
 		return;
 	}
 	if (!strcmp(f->unit, "%"))
-		fprintf(out, "  verdict %-14s %-12s overhead %+.2f%% [%+.2f%%, %+.2f%%] vs threshold "
+		fprintf(out, "  verdict %-17s %-12s overhead %+.2f%% [%+.2f%%, %+.2f%%] vs threshold "
 		             "%.2f%%%s%s\n", f->name, pv_claim_name(f->claim), f->est, f->lo, f->hi,
 		        f->threshold, f->note[0] ? "; " : "", f->note);
 	else
-		fprintf(out, "  verdict %-14s %-12s %.2f %s (exact) vs %.2f: %s\n", f->name,
+		fprintf(out, "  verdict %-17s %-12s %.2f %s (exact) vs %.2f: %s\n", f->name,
 		        pv_claim_name(f->claim), f->est, f->unit, f->threshold, f->note);
 }
 
@@ -27,7 +27,7 @@ void pv_report_bench_text(const struct pv_bench_result *r, FILE *f)
 	if (r->flavour_note[0])
 		fprintf(f, "  flavours skipped: %s\n", r->flavour_note);
 	fprintf(f, "  hardware counters: %s\n", r->hw_counters);
-	if (r->native) {
+	if (r->native && r->pairs) {
 		fprintf(f, "cpu (native, %zu A/B pairs in random order, %.1f s, %u worker%s x %lu "
 		           "operations a process):\n", r->pairs, r->measured_s, r->cpu_workers,
 		        r->cpu_workers == 1 ? "" : "s", r->iterations);
@@ -37,7 +37,7 @@ void pv_report_bench_text(const struct pv_bench_result *r, FILE *f)
 		        r->ratio.est, r->ratio.confidence * 100, r->ratio.lo, r->ratio.hi,
 		        (r->ratio.hi - r->ratio.lo) / 2 * 100);
 	} else {
-		fprintf(f, "cpu (native): not measured\n");
+		fprintf(f, "cpu (native): not measured (see its verdict)\n");
 	}
 	if (r->emu)
 		fprintf(f, "instructions (emu, exact): unpatched %.2f per op, patched %.2f per op "
@@ -46,25 +46,36 @@ void pv_report_bench_text(const struct pv_bench_result *r, FILE *f)
 		fprintf(f, "instructions (emu): not measured: %s\n", r->emu_note);
 	if (r->native) {
 		fprintf(f, "memory:\n");
-		fprintf(f, "  Rss %.0f KiB unpatched, %.0f KiB patched; Pss %.0f KiB unpatched, "
-		           "%.0f KiB patched (means over the pairs)\n", r->rss_a, r->rss_b, r->pss_a,
-		        r->pss_b);
-		fprintf(f, "  engine's own mappings while applied: %.1f KiB\n", r->engine_kib);
+		if (r->pairs) {
+			fprintf(f, "  Rss %.0f KiB unpatched, %.0f KiB patched; Pss %.0f KiB unpatched, "
+			           "%.0f KiB patched (means over the pairs)\n", r->rss_a, r->rss_b,
+			        r->pss_a, r->pss_b);
+			fprintf(f, "  engine's own mappings while applied: %.1f KiB\n", r->engine_kib);
+		}
 		fprintf(f, "  %u of %u apply/revert cycles: left mapped %.2f KiB/cycle; slopes Pss "
 		           "%+.2f, Rss %+.2f, VmSize %+.2f KiB/cycle (Pss %.0f -> %.0f KiB)\n",
 		        r->cycles_done, r->cycles, r->leak_kib_per_cycle, r->pss_slope, r->rss_slope,
 		        r->vm_slope, r->pss_first, r->pss_last);
 		if (r->cycles_error[0])
 			fprintf(f, "  cycles ended early: %s\n", r->cycles_error);
-		fprintf(f, "disruption (longest pause a thread sees, over %u cycles, %u workers):\n",
-		        r->cycles_done, r->workers);
-		fprintf(f, "  apply  p50 %.3f ms, p99 %.3f ms, max %.3f ms\n", r->apply_pause_p50,
-		        r->apply_pause_p99, r->apply_pause_max);
-		fprintf(f, "  revert p50 %.3f ms, p99 %.3f ms, max %.3f ms\n", r->revert_pause_p50,
-		        r->revert_pause_p99, r->revert_pause_max);
+		if (r->cycles_done) {
+			fprintf(f, "disruption (longest pause a thread sees, over %u cycles, %u "
+			           "workers):\n", r->cycles_done, r->workers);
+			fprintf(f, "  apply  p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
+			        r->apply_pause_p50, r->apply_pause_p99, r->apply_pause_max);
+			fprintf(f, "  revert p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
+			        r->revert_pause_p50, r->revert_pause_p99, r->revert_pause_max);
+		} else {
+			fprintf(f, "disruption: not measured (no apply/revert cycle completed)\n");
+		}
 		fprintf(f, "  operation latency during the patch window: not measured (the "
 		           "workloads report CPU time per process, not per operation)\n");
 	}
+	if (r->emu_cycles_done)
+		fprintf(f, "memory (emu): %u apply/revert cycles: engine mappings %.1f KiB while "
+		           "applied, %.1f KiB left after the last revert (%.2f KiB/cycle)\n",
+		        r->emu_cycles_done, r->emu_mapped_kib, r->emu_left_kib,
+		        r->emu_left_kib / r->emu_cycles_done);
 	fprintf(f, "verdicts:\n");
 	for (size_t i = 0; i < r->nfigures; i++)
 		verdict_line(&r->figures[i], f);
@@ -87,7 +98,7 @@ int pv_report_bench_json(const struct pv_bench_result *r, char **text, struct pv
 	json_object_object_add(o, "threshold_pct", jdouble(r->threshold_pct));
 	json_object_object_add(o, "seed", json_object_new_uint64(r->seed));
 	json_object_object_add(o, "hardware_counters", json_object_new_string(r->hw_counters));
-	if (r->native) {
+	if (r->native && r->pairs) {
 		json_object *c = json_object_new_object();
 		json_object_object_add(c, "pairs", json_object_new_uint64(r->pairs));
 		json_object_object_add(c, "seconds", jdouble(r->measured_s));
@@ -109,7 +120,8 @@ int pv_report_bench_json(const struct pv_bench_result *r, char **text, struct pv
 		json_object_object_add(c, "unpatched_samples", a);
 		json_object_object_add(c, "patched_samples", b);
 		json_object_object_add(o, "cpu", c);
-
+	}
+	if (r->native) {
 		json_object *m = json_object_new_object();
 		json_object_object_add(m, "rss_kib_unpatched", jdouble(r->rss_a));
 		json_object_object_add(m, "rss_kib_patched", jdouble(r->rss_b));
@@ -136,6 +148,9 @@ int pv_report_bench_json(const struct pv_bench_result *r, char **text, struct pv
 	}
 	json_object *e = json_object_new_object();
 	json_object_object_add(e, "measured", json_object_new_boolean(r->emu));
+	json_object_object_add(e, "cycles_done", json_object_new_int((int)r->emu_cycles_done));
+	json_object_object_add(e, "engine_kib_applied", jdouble(r->emu_mapped_kib));
+	json_object_object_add(e, "engine_kib_left", jdouble(r->emu_left_kib));
 	if (r->emu) {
 		json_object_object_add(e, "unpatched_insns_per_op", jdouble(r->insn_a));
 		json_object_object_add(e, "patched_insns_per_op", jdouble(r->insn_b));
