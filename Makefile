@@ -196,7 +196,8 @@ $(BUILD)/bench/emu: bench/emu.c $(BUILD)/libpatchvet.a
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libpatchvet.a $(PKG_LIBS) -ldl -pthread
 
 # `make bench`: the figures DESIGN.md budgets (counter x stw-jmp, 2 threads,
-# 40 iterations), measured for 5 s of CPU time; docs/performance.md.
+# 40 iterations), measured for 5 s of CPU time; then `patchvet bench`'s
+# overhead figures (60 s of A/B pairs each), written into docs/performance.md.
 .PHONY: bench
 bench: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/bench/emu $(BUILD)/bench/ptrace
@@ -204,6 +205,7 @@ bench: deps
 	  $(BUILD)/corpora/patches/counter-fix.so stw-jmp 40 5
 	$(BUILD)/bench/ptrace $(BUILD)/corpora/targets/counter-plain \
 	  $(BUILD)/corpora/patches/counter-fix.so 200
+	sh bench/overhead.sh $(BUILD) docs/performance.md 60
 
 # The longest pause under stw-jmp on the ptrace backend, and what patchvet
 # adds to it (bench/ptrace.c).
