@@ -15,7 +15,8 @@
 #include "helpers.h"
 
 static const char *const targets[] = {"counter", "datachange", "prologue-branch", "tiny",
-                                      "blocking", "fpu", "signals", "hotpatch", "nested"};
+                                      "blocking", "fpu", "signals", "hotpatch", "nested",
+                                      "alloc", "requests"};
 #define NTARGETS (sizeof(targets) / sizeof(targets[0]))
 static const char *const flavours[] = {"plain", "pad", "fentry", "cet"};
 #define NFLAVOURS (sizeof(flavours) / sizeof(flavours[0]))
@@ -71,6 +72,8 @@ Test(corpora, prologue_branch_runs) { runs_in_every_flavour("prologue-branch"); 
 Test(corpora, tiny_runs) { runs_in_every_flavour("tiny"); }
 Test(corpora, hotpatch_runs) { runs_in_every_flavour("hotpatch"); }
 Test(corpora, nested_runs) { runs_in_every_flavour("nested"); }
+Test(corpora, alloc_runs) { runs_in_every_flavour("alloc"); }
+Test(corpora, requests_runs) { runs_in_every_flavour("requests"); }
 
 /* The native-only targets of the ptrace backend: their workloads are
  * measured in time (items 50 us apart, signals), so smaller runs. */
