@@ -183,6 +183,55 @@ static int native_ab(const struct pv_bench_config *c, void *h, const char *dir,
 	return 0;
 }
 
+/* The p-th percentile of a latency histogram: the middle of its bucket. */
+static double hist_percentile(const uint64_t *counts, uint64_t total, double p)
+{
+	uint64_t want = (uint64_t)ceil(p / 100 * (double)total), seen = 0;
+	if (!want)
+		want = 1;
+	for (unsigned b = 0; b < PV_BENCH_LAT_BUCKETS; b++) {
+		seen += counts[b];
+		if (seen >= want)
+			return (pv_bench_bucket_lo(b) + pv_bench_bucket_lo(b + 1)) / 2;
+	}
+	return 0;
+}
+
+static void native_latency(const struct pv_bench_config *c, void *h, const char *dir,
+                           struct pv_bench_result *r)
+{
+	struct pv_native_latency *l = calloc(1, sizeof(*l));
+	struct pv_error lerr;
+	pv_error_clear(&lerr);
+	/* About 40 x the A/B work: a second or so, so the steady state and
+	 * both windows fit in one run. */
+	unsigned long iters = r->iterations * 40;
+	if (!l) {
+		snprintf(r->latency_note, sizeof(r->latency_note), "out of memory");
+	} else if (pv_ptrace_bench_latency(h, c->engine, r->workers, iters, dir, l, &lerr)) {
+		snprintf(r->latency_note, sizeof(r->latency_note), "%s", lerr.msg);
+	} else {
+		r->latency = true;
+		for (int w = 0; w < 2; w++) {
+			uint64_t n = 0;
+			unsigned last = 0;
+			for (unsigned b = 0; b < PV_BENCH_LAT_BUCKETS; b++) {
+				n += l->counts[w][b];
+				if (l->counts[w][b])
+					last = b;
+			}
+			r->lat_ops[w] = n;
+			if (!n)
+				continue;
+			r->lat_p50[w] = hist_percentile(l->counts[w], n, 50);
+			r->lat_p99[w] = hist_percentile(l->counts[w], n, 99);
+			r->lat_p999[w] = hist_percentile(l->counts[w], n, 99.9);
+			r->lat_max[w] = pv_bench_bucket_lo(last + 1);
+		}
+	}
+	free(l);
+}
+
 static int cmp_double(const void *x, const void *y)
 {
 	double a = *(const double *)x, b = *(const double *)y;
@@ -443,6 +492,13 @@ int pv_bench_run(const struct pv_bench_config *c, struct pv_bench_result *r,
 		progress(c, "native: %u apply/revert cycles", c->cycles);
 		if ((rc = native_cycles(c, h, r, err)))
 			goto out;
+		if (r->pairs) {
+			progress(c, "native: operation latency around apply and revert");
+			native_latency(c, h, dir, r);
+		} else {
+			snprintf(r->latency_note, sizeof(r->latency_note),
+			         "the engine did not run natively");
+		}
 	}
 	if (emu) {
 		progress(c, "emu: instruction counts");

@@ -12,7 +12,9 @@
  *                applied, and over repeated apply/revert cycles on one
  *                process: what the engine leaves mapped, and the Pss slope;
  *   disruption   the longest pause any thread sees in apply and in revert
- *                (first interrupt to last resume, as the tracer sees it).
+ *                (first interrupt to last resume, as the tracer sees it), and
+ *                for targets that call pv_op_done, operation latency
+ *                p50/p99/p99.9 in the patch window against steady state.
  *
  * Each figure gets a verdict on its claim: SUPPORTED, REFUTED or
  * INCONCLUSIVE (harness/stats.h), always with its interval. The result is
@@ -88,6 +90,12 @@ struct pv_bench_result {
 	double pss_first, pss_last;
 	double apply_pause_p50, apply_pause_p99, apply_pause_max;   /* ms */
 	double revert_pause_p50, revert_pause_p99, revert_pause_max;
+
+	/* operation latency, steady state [0] and patch window [1], in ns */
+	bool latency;
+	char latency_note[PV_ERROR_MSG_MAX]; /* why not measured, "" */
+	uint64_t lat_ops[2];
+	double lat_p50[2], lat_p99[2], lat_p999[2], lat_max[2];
 
 	/* emu */
 	bool emu;

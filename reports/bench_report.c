@@ -68,8 +68,18 @@ void pv_report_bench_text(const struct pv_bench_result *r, FILE *f)
 		} else {
 			fprintf(f, "disruption: not measured (no apply/revert cycle completed)\n");
 		}
-		fprintf(f, "  operation latency during the patch window: not measured (the "
-		           "workloads report CPU time per process, not per operation)\n");
+		if (r->latency) {
+			static const char *const what[2] = {"steady state", "patch window"};
+			fprintf(f, "  operation latency (%u workers, bucket middles, 12.5%% "
+			           "resolution):\n", r->workers);
+			for (int w = 0; w < 2; w++)
+				fprintf(f, "    %-12s %9llu ops: p50 %.2f us, p99 %.2f us, p99.9 %.2f us, "
+				           "max < %.0f us\n", what[w], (unsigned long long)r->lat_ops[w],
+				        r->lat_p50[w] / 1e3, r->lat_p99[w] / 1e3, r->lat_p999[w] / 1e3,
+				        r->lat_max[w] / 1e3);
+		} else {
+			fprintf(f, "  operation latency: not measured: %s\n", r->latency_note);
+		}
 	}
 	if (r->emu_cycles_done)
 		fprintf(f, "memory (emu): %u apply/revert cycles: engine mappings %.1f KiB while "
@@ -144,6 +154,22 @@ int pv_report_bench_json(const struct pv_bench_result *r, char **text, struct pv
 		json_object_object_add(d, "revert_pause_ms_p50", jdouble(r->revert_pause_p50));
 		json_object_object_add(d, "revert_pause_ms_p99", jdouble(r->revert_pause_p99));
 		json_object_object_add(d, "revert_pause_ms_max", jdouble(r->revert_pause_max));
+		json_object_object_add(d, "latency_measured", json_object_new_boolean(r->latency));
+		if (r->latency) {
+			static const char *const key[2] = {"steady", "window"};
+			for (int w = 0; w < 2; w++) {
+				json_object *x = json_object_new_object();
+				json_object_object_add(x, "ops", json_object_new_uint64(r->lat_ops[w]));
+				json_object_object_add(x, "p50_ns", jdouble(r->lat_p50[w]));
+				json_object_object_add(x, "p99_ns", jdouble(r->lat_p99[w]));
+				json_object_object_add(x, "p999_ns", jdouble(r->lat_p999[w]));
+				json_object_object_add(x, "max_ns_below", jdouble(r->lat_max[w]));
+				json_object_object_add(d, key[w], x);
+			}
+		} else {
+			json_object_object_add(d, "latency_why_not",
+			                       json_object_new_string(r->latency_note));
+		}
 		json_object_object_add(o, "disruption", d);
 	}
 	json_object *e = json_object_new_object();

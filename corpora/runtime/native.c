@@ -15,7 +15,13 @@
  *     ops N
  *     worker I CPU_NS WALL_NS
  *     rss_kb N
- *     pss_kb N */
+ *     pss_kb N
+ * With PV_BENCH_LATENCY=1 too, pv_op_done records each operation's latency
+ * (the time since the worker's previous operation) in a log-linear
+ * histogram, one for steady state and one for the patch window (while
+ * patchvet sets pv__bench_window through /proc/PID/mem), appended as
+ *     lat WINDOW BUCKET COUNT      (WINDOW 0 or 1, non-empty buckets)
+ * where bucket b holds latencies in [pv_bench_bucket_lo(b), lo(b + 1)) ns. */
 #include <patchvet/target.h>
 
 #include <errno.h>
@@ -113,6 +119,46 @@ long pv_write(int fd, const void *buf, size_t len)
 	return (long)done;
 }
 
+/* ----------------------------------------------------- bench latencies */
+
+/* 8 sub-buckets per power of two: 12.5% resolution, 64-bit range. */
+#define LAT_SUB 8
+#define LAT_BUCKETS (64 * LAT_SUB)
+
+/* Set to 1 by `patchvet bench` (a write to /proc/PID/mem) around apply and
+ * revert; read by the workers. */
+volatile int pv__bench_window __attribute__((used));
+
+struct lat {
+	long long last;                        /* previous pv_op_done, ns */
+	unsigned counts[2][LAT_BUCKETS];
+};
+
+/* Allocated in bench latency mode only; one per worker. */
+static struct lat *lat_books;
+
+static unsigned lat_bucket(unsigned long long ns)
+{
+	if (ns < LAT_SUB)
+		return (unsigned)ns;
+	unsigned e = 63u - (unsigned)__builtin_clzll(ns);  /* >= 3 */
+	unsigned sub = (unsigned)(ns >> (e - 3)) & (LAT_SUB - 1);
+	return (e - 2) * LAT_SUB + sub;
+}
+
+void pv_op_done(unsigned index)
+{
+	if (!lat_books || index >= PV_MAX_WORKERS)
+		return;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	long long now = ts.tv_sec * 1000000000ll + ts.tv_nsec;
+	struct lat *l = &lat_books[index];
+	if (l->last)
+		l->counts[pv__bench_window ? 1 : 0][lat_bucket((unsigned long long)(now - l->last))]++;
+	l->last = now;
+}
+
 /* ------------------------------------------------------------------ main */
 
 struct worker_arg {
@@ -176,6 +222,11 @@ static void bench_report(const char *path, const struct pv_workload *w,
 	}
 	if (in)
 		fclose(in);
+	for (unsigned i = 0; lat_books && i < w->workers; i++)
+		for (unsigned win = 0; win < 2; win++)
+			for (unsigned b = 0; b < LAT_BUCKETS; b++)
+				if (lat_books[i].counts[win][b])
+					fprintf(out, "lat %u %u %u\n", win, b, lat_books[i].counts[win][b]);
 	fclose(out);
 }
 
@@ -239,6 +290,9 @@ int main(int argc, char **argv)
 	struct worker_arg args[PV_MAX_WORKERS];
 	pthread_barrier_t start;
 	const char *gate = getenv("PV_BENCH_GATE"), *report = getenv("PV_BENCH_REPORT");
+	const char *latency = getenv("PV_BENCH_LATENCY");
+	if (report && latency && !strcmp(latency, "1"))
+		lat_books = calloc(w.workers, sizeof(*lat_books));
 	/* In bench mode main passes the barrier too, after the gate. */
 	int e = pthread_barrier_init(&start, NULL, w.workers + (gate != NULL));
 	if (e) {

@@ -127,14 +127,14 @@ static int parse_report(const char *path, struct pv_native_proc *out, struct pv_
 	return 0;
 }
 
-/* Our environment plus the two bench variables; free() the array and its
- * two last strings. */
-static char **bench_env(const char *gate, const char *report)
+/* Our environment plus the bench variables (PV_BENCH_LATENCY=1 with
+ * latency); free() it with free_env. */
+static char **bench_env(const char *gate, const char *report, bool latency)
 {
 	size_t n = 0;
 	while (environ[n])
 		n++;
-	char **env = calloc(n + 3, sizeof(*env));
+	char **env = calloc(n + 4, sizeof(*env));
 	if (!env)
 		return NULL;
 	size_t k = 0;
@@ -145,23 +145,27 @@ static char **bench_env(const char *gate, const char *report)
 		free(env);
 		return NULL;
 	}
-	if (asprintf(&env[k + 1], "PV_BENCH_REPORT=%s", report) < 0) {
+	if (asprintf(&env[k + 1], "PV_BENCH_REPORT=%s", report) < 0 ||
+	    (latency && !(env[k + 2] = strdup("PV_BENCH_LATENCY=1")))) {
 		free(env[k]);
+		free(env[k + 1]);
 		free(env);
 		return NULL;
 	}
 	return env;
 }
 
+/* Frees what bench_env allocated: the strings after environ's. */
 static void free_env(char **env)
 {
 	if (!env)
 		return;
-	size_t n = 0;
-	while (env[n])
-		n++;
-	free(env[n - 2]);
-	free(env[n - 1]);
+	size_t k = 0;
+	while (env[k])
+		k++;
+	for (size_t i = 0; i < k; i++)
+		if (!strncmp(env[i], "PV_BENCH_", 9))
+			free(env[i]);
 	free(env);
 }
 
@@ -191,7 +195,7 @@ int pv_ptrace_bench_proc(void *handle, const struct pv_engine *engine, bool patc
 	if (mkfifo(gate, 0600) && errno != EEXIST)
 		return pv_error_set(err, PV_EIO, "cannot make the bench gate %s: %s", gate,
 		                    strerror(errno));
-	char **env = bench_env(gate, report);
+	char **env = bench_env(gate, report, false);
 	struct pt_run *run = calloc(1, sizeof(*run));
 	struct pt_proc *p = calloc(1, sizeof(*p));
 	struct pv_run_result *res = calloc(1, sizeof(*res));
@@ -279,6 +283,150 @@ out_noproc:
 unsigned long pv_ptrace_bench_iterations(void *handle)
 {
 	return pt_backend_iterations(handle);
+}
+
+double pv_bench_bucket_lo(unsigned b)
+{
+	/* corpora/runtime/native.c's lat_bucket, inverted. */
+	if (b < 8)
+		return b;
+	unsigned e = b / 8 + 2, sub = b % 8;
+	return (double)((8ull + sub) << (e - 3));
+}
+
+/* Sets the runtime's pv__bench_window. */
+static int set_window(struct pt_proc *p, uint64_t addr, int on)
+{
+	return pt_write(p, addr, &on, sizeof(on));
+}
+
+static int parse_latency(const char *path, struct pv_native_latency *out, struct pv_error *err)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return pv_error_set(err, PV_EIO, "the target wrote no bench report (%s: %s)", path,
+		                    strerror(errno));
+	char line[128];
+	unsigned win, b, n, lines = 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "lat %u %u %u", &win, &b, &n) == 3 && win < 2 &&
+		    b < PV_BENCH_LAT_BUCKETS) {
+			out->counts[win][b] += n;
+			lines++;
+		}
+	fclose(f);
+	if (!lines)
+		return pv_error_set(err, PV_ENOENT, "the target records no operation latencies (it "
+		                                    "does not call pv_op_done)");
+	return 0;
+}
+
+int pv_ptrace_bench_latency(void *handle, const struct pv_engine *engine, unsigned workers,
+                            unsigned long iterations, const char *dir,
+                            struct pv_native_latency *out, struct pv_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	char gate[4096], report[4096];
+	snprintf(gate, sizeof(gate), "%s/gate", dir);
+	snprintf(report, sizeof(report), "%s/report", dir);
+	unlink(report);
+	if (mkfifo(gate, 0600) && errno != EEXIST)
+		return pv_error_set(err, PV_EIO, "cannot make the bench gate %s: %s", gate,
+		                    strerror(errno));
+	char **env = bench_env(gate, report, true);
+	struct pt_run *run = calloc(1, sizeof(*run));
+	struct pt_proc *p = calloc(1, sizeof(*p));
+	struct pv_run_result *res = calloc(1, sizeof(*res));
+	if (!env || !run || !p || !res) {
+		free_env(env);
+		free(run);
+		free(p);
+		free(res);
+		return pv_error_set(err, PV_ENOMEM, "out of memory");
+	}
+	run->res = res;
+	struct pt_space sp;
+	void *state = NULL;
+	uint64_t flag = 0, size = 0;
+	struct pv_error perr;
+	pv_error_clear(&perr);
+	int rc = engine->plan(pv_backend_ptrace_ops.patch(handle), &state, &perr);
+	if (rc) {
+		pv_error_set(err, rc, "%s: plan failed: %s", engine->name,
+		             perr.msg[0] ? perr.msg : pv_strerror(rc));
+		goto out_noproc;
+	}
+	if ((rc = pt_backend_prepare(handle, workers, iterations, env, p, run, &sp, err)))
+		goto out_noproc;
+	if (pv_space_symbol(&sp.space, "pv__bench_window", &flag, &size) || !flag) {
+		rc = pv_error_set(err, PV_ENOENT, "the target has no pv__bench_window: is it built "
+		                                  "with patchvet's native runtime?");
+		goto out;
+	}
+	pt_resume_thread(p, &p->threads[0]);
+	if (pt_pump_until(p, pt_now() + PT_START_TIMEOUT_MS / 1e3, workers_born, &workers) ||
+	    p->exited) {
+		rc = pv_error_set(err, PV_EIO, "the target's %u workers did not start (%s)", workers,
+		                  p->output[0] ? p->output : "no message");
+		goto out;
+	}
+	pt_pump(p, pt_now() + 2e-3);
+	int fd = open_gate(p, gate);
+	if (fd < 0 || write(fd, "g", 1) != 1) {
+		rc = pv_error_set(err, PV_EIO, "cannot open the target's bench gate %s: %s", gate,
+		                  strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	close(fd);
+	/* Steady state, the apply window, patched, the revert window. */
+	pt_pump(p, pt_now() + 0.15);
+	for (int op = 0; op < 2 && !rc; op++) {
+		if (p->exited) {
+			rc = pv_error_set(err, PV_EIO, "the target ended before %s; its run is too short",
+			                  op ? "revert" : "apply");
+			break;
+		}
+		run_reset(run);
+		if ((rc = set_window(p, flag, 1)))
+			break;
+		rc = engine_op(p, &sp, engine, state, op == 1, err);
+		pt_pump(p, pt_now() + PV_BENCH_WINDOW_GRACE_MS / 1e3);
+		set_window(p, flag, 0);
+		if (op)
+			out->revert_pause_ms = run->longest_pause_ms;
+		else
+			out->apply_pause_ms = run->longest_pause_ms;
+		if (!op)
+			pt_pump(p, pt_now() + 0.05);
+	}
+	if (rc)
+		goto out;
+	if (pt_pump_until(p, pt_now() + PT_FINISH_TIMEOUT_MS / 1e3, NULL, NULL) || !p->exited) {
+		rc = pv_error_set(err, PV_ETIMEDOUT, "the target did not finish within %d ms",
+		                  PT_FINISH_TIMEOUT_MS);
+		goto out;
+	}
+	if (!WIFEXITED(p->status) || WEXITSTATUS(p->status)) {
+		rc = pv_error_set(err, PV_EIO, "the latency run did not end well (%s)",
+		                  p->output[0] ? p->output : "no message");
+		goto out;
+	}
+	rc = parse_latency(report, out, err);
+out:
+	pt_release(p);
+	pt_space_fini(&sp);
+out_noproc:
+	if (state && engine->release)
+		engine->release(state);
+	run_reset(run);
+	free_env(env);
+	unlink(report);
+	free(run);
+	free(p);
+	free(res);
+	return rc;
 }
 
 static void read_memory(pid_t pid, struct pv_native_cycle *c)

@@ -34,6 +34,27 @@ int pv_ptrace_bench_proc(void *handle, const struct pv_engine *engine, bool patc
                          unsigned workers, unsigned long iterations, const char *dir,
                          struct pv_native_proc *out, struct pv_error *err);
 
+/* Operation latencies of one process (from pv_op_done, a log-linear
+ * histogram: see corpora/runtime/native.c), steady state [0] and the patch
+ * window [1]: apply and revert, each from just before it starts to
+ * PV_BENCH_WINDOW_GRACE_MS after it returns. */
+#define PV_BENCH_LAT_BUCKETS 512
+#define PV_BENCH_WINDOW_GRACE_MS 5.0
+struct pv_native_latency {
+	uint64_t counts[2][PV_BENCH_LAT_BUCKETS];
+	double apply_pause_ms, revert_pause_ms;
+};
+
+/* Runs one process with `workers` x `iterations` (about a second of work),
+ * lets it run steady, applies, runs on, reverts, and lets it finish, traced
+ * throughout. PV_ENOENT when the target records no latencies. */
+int pv_ptrace_bench_latency(void *handle, const struct pv_engine *engine, unsigned workers,
+                            unsigned long iterations, const char *dir,
+                            struct pv_native_latency *out, struct pv_error *err);
+
+/* The lower bound, in ns, of histogram bucket b. */
+double pv_bench_bucket_lo(unsigned b);
+
 /* The iteration count the backend calibrated (a traced run of >= 50 ms). */
 unsigned long pv_ptrace_bench_iterations(void *handle);
 

@@ -3,7 +3,9 @@
  * it, computes an answer (N rounds of a multiplicative hash of ID) and
  * writes the response ("200 ID HASH"); the worker checksums the response.
  * The patches replace handle_request (requests-fix parses differently,
- * requests-identity is the same code); pv_verify recomputes every answer. */
+ * requests-identity is the same code); pv_verify recomputes every answer.
+ * Each request ends with pv_op_done, so `patchvet bench` records its
+ * latency. */
 #include <patchvet/target.h>
 
 static unsigned long sums[PV_MAX_WORKERS];
@@ -91,6 +93,7 @@ void pv_worker(unsigned index, const struct pv_workload *w)
 		unsigned long len = request(req, req_id(index, i), 4 + i % 13);
 		sum += checksum(resp, handle_request(req, len, resp));
 		n++;
+		pv_op_done(index);
 	}
 	sums[index] = sum;
 	calls[index] = n;
