@@ -101,7 +101,7 @@ static int make_tmpdir(char *dir, size_t len, struct pv_error *err)
 
 static void remove_tmpdir(const char *dir)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX + 16];
 	snprintf(path, sizeof(path), "%s/gate", dir);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/report", dir);
@@ -203,9 +203,9 @@ static void native_latency(const struct pv_bench_config *c, void *h, const char 
 	struct pv_native_latency *l = calloc(1, sizeof(*l));
 	struct pv_error lerr;
 	pv_error_clear(&lerr);
-	/* About 40 x the A/B work: a second or so, so the steady state and
-	 * both windows fit in one run. */
-	unsigned long iters = r->iterations * 40;
+	/* 25 x the A/B work (about 0.5 s of CPU a worker), so the steady
+	 * state and both windows fit in one run. */
+	unsigned long iters = r->iterations * 25;
 	if (!l) {
 		snprintf(r->latency_note, sizeof(r->latency_note), "out of memory");
 	} else if (pv_ptrace_bench_latency(h, c->engine, r->workers, iters, dir, l, &lerr)) {
