@@ -31,7 +31,7 @@ model=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n 1)
 cpus=$(lscpu | sed -n 's/^CPU(s):[[:space:]]*//p' | head -n 1)
 {
 	echo "<!-- bench:overhead:begin -->"
-	echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') by \`make bench\` (bench/overhead.sh) on"
+	echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') by bench/overhead.sh (the last step of \`make bench\`) on"
 	echo "\`$model\`, $cpus CPUs (lscpu), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "when it ended (the machine is shared with other builds and tests)."
 	for name in counter requests leaky; do
