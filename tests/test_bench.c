@@ -187,6 +187,32 @@ Test(bench, native_slow_patch_is_refuted)
 	no_children_left();
 }
 
+/* requests calls pv_op_done: latencies in steady state and in the window;
+ * counter does not, and says so. */
+Test(bench, native_latency_where_the_target_records_it)
+{
+	struct pv_bench_config c = config(&pv_engine_stw_jmp, "requests-identity", true, false, 2);
+	struct pv_bench_result r;
+	struct pv_error err;
+	cr_assert_eq(pv_bench_run(&c, &r, &err), 0, "%s", err.msg);
+	cr_assert(r.latency, "%s", r.latency_note);
+	cr_expect_gt(r.lat_ops[1], 0);
+	cr_expect_gt(r.lat_ops[0], r.lat_ops[1]);
+	for (int w = 0; w < 2; w++) {
+		cr_expect_gt(r.lat_p50[w], 0);
+		cr_expect_leq(r.lat_p50[w], r.lat_p99[w]);
+		cr_expect_leq(r.lat_p99[w], r.lat_p999[w]);
+		cr_expect_leq(r.lat_p999[w], r.lat_max[w]);
+	}
+	pv_bench_result_free(&r);
+	c.scenario = "counter";
+	cr_assert_eq(pv_bench_run(&c, &r, &err), 0, "%s", err.msg);
+	cr_expect_not(r.latency);
+	cr_expect(strstr(r.latency_note, "pv_op_done") != NULL, "%s", r.latency_note);
+	pv_bench_result_free(&r);
+	no_children_left();
+}
+
 /* ------------------------------------------------------------ command line */
 
 static struct pv_test_output run_pv(char *const argv[])

@@ -128,6 +128,9 @@ long pv_write(int fd, const void *buf, size_t len)
 /* Set to 1 by `patchvet bench` (a write to /proc/PID/mem) around apply and
  * revert; read by the workers. */
 volatile int pv__bench_window __attribute__((used));
+/* Set by the first pv_op_done in bench latency mode, so patchvet can tell a
+ * target that never calls it without waiting for the end. */
+volatile int pv__bench_lat_used __attribute__((used));
 
 struct lat {
 	long long last;                        /* previous pv_op_done, ns */
@@ -156,6 +159,8 @@ void pv_op_done(unsigned index)
 	struct lat *l = &lat_books[index];
 	if (l->last)
 		l->counts[pv__bench_window ? 1 : 0][lat_bucket((unsigned long long)(now - l->last))]++;
+	else
+		pv__bench_lat_used = 1;
 	l->last = now;
 }
 

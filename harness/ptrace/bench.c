@@ -382,6 +382,14 @@ int pv_ptrace_bench_latency(void *handle, const struct pv_engine *engine, unsign
 	close(fd);
 	/* Steady state, the apply window, patched, the revert window. */
 	pt_pump(p, pt_now() + 0.15);
+	uint64_t used_at = 0;
+	int used = 0;
+	if (!pv_space_symbol(&sp.space, "pv__bench_lat_used", &used_at, &size) &&
+	    !p->exited && !pt_read(p, used_at, &used, sizeof(used)) && !used) {
+		rc = pv_error_set(err, PV_ENOENT, "the target records no operation latencies (it "
+		                                  "does not call pv_op_done)");
+		goto out;
+	}
 	for (int op = 0; op < 2 && !rc; op++) {
 		if (p->exited) {
 			rc = pv_error_set(err, PV_EIO, "the target ended before %s; its run is too short",
