@@ -7,7 +7,7 @@ BUILD    := build
 PKGS     := libelf libdw capstone unicorn json-c inih libcrypto
 # pkg-config is only asked once deps are known to be installed (see deps).
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
 CFLAGS   ?= -O2 -g
@@ -205,7 +205,8 @@ $(BUILD)/bench/emu: bench/emu.c $(BUILD)/libpatchvet.a
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libpatchvet.a $(PKG_LIBS) -ldl -pthread -lm
 
 # `make bench`: the figures DESIGN.md budgets (counter x stw-jmp, 2 threads,
-# 40 iterations), measured for 5 s of CPU time; docs/performance.md.
+# 40 iterations), measured for 5 s of CPU time; then `patchvet bench`'s
+# overhead figures (60 s of A/B pairs each), written into docs/performance.md.
 .PHONY: bench
 bench: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/bench/emu $(BUILD)/bench/ptrace \
@@ -215,6 +216,7 @@ bench: deps
 	$(BUILD)/bench/ptrace $(BUILD)/corpora/targets/counter-plain \
 	  $(BUILD)/corpora/patches/counter-fix.so 200
 	$(BUILD)/bench/explore $(BUILD)/patchvet $(BUILD)/corpora/expected 9 20000
+	sh bench/overhead.sh $(BUILD) docs/performance.md 60
 
 # How fast each explorer catches each mutant (bench/explore.c).
 $(BUILD)/bench/explore: bench/explore.c $(BUILD)/libpatchvet.a

@@ -16,7 +16,8 @@
 
 static const char *const targets[] = {"counter", "datachange", "prologue-branch", "tiny",
                                       "blocking", "fpu", "signals", "hotpatch", "nested",
-                                      "busy", "recursion", "fptr", "gotcall"};
+                                      "busy", "recursion", "fptr", "gotcall", "alloc",
+                                      "requests"};
 #define NTARGETS (sizeof(targets) / sizeof(targets[0]))
 static const char *const flavours[] = {"plain", "pad", "fentry", "cet"};
 #define NFLAVOURS (sizeof(flavours) / sizeof(flavours[0]))
@@ -76,6 +77,8 @@ Test(corpora, busy_runs) { runs_in_every_flavour("busy"); }
 Test(corpora, recursion_runs) { runs_in_every_flavour("recursion"); }
 Test(corpora, fptr_runs) { runs_in_every_flavour("fptr"); }
 Test(corpora, gotcall_runs) { runs_in_every_flavour("gotcall"); }
+Test(corpora, alloc_runs) { runs_in_every_flavour("alloc"); }
+Test(corpora, requests_runs) { runs_in_every_flavour("requests"); }
 
 /* The native-only targets of the ptrace backend: their workloads are
  * measured in time (items 50 us apart, signals), so smaller runs. */

@@ -4,10 +4,28 @@
  *     TARGET [WORKERS [ITERATIONS [PARAM]]]    defaults: 2 1000 0
  *
  * Exit status: 0 accepted, 1 rejected by pv_verify, 2 bad command line,
- * 3 the runtime itself failed (a thread could not be started). */
+ * 3 the runtime itself failed (a thread could not be started).
+ *
+ * Bench mode (`patchvet bench`, harness/ptrace/bench.c): with PV_BENCH_GATE
+ * (a FIFO) and PV_BENCH_REPORT (a file) in the environment, the workers
+ * start only once a byte arrives on the gate, so the harness can patch the
+ * process first; each worker's CPU and wall time are measured around
+ * pv_worker, and after the last one the report file receives them with the
+ * process's Rss and Pss (/proc/self/smaps_rollup):
+ *     ops N
+ *     worker I CPU_NS WALL_NS
+ *     rss_kb N
+ *     pss_kb N
+ * With PV_BENCH_LATENCY=1 too, pv_op_done records each operation's latency
+ * (the time since the worker's previous operation) in a log-linear
+ * histogram, one for steady state and one for the patch window (while
+ * patchvet sets pv__bench_window through /proc/PID/mem), appended as
+ *     lat WINDOW BUCKET COUNT      (WINDOW 0 or 1, non-empty buckets)
+ * where bucket b holds latencies in [pv_bench_bucket_lo(b), lo(b + 1)) ns. */
 #include <patchvet/target.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -16,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------------ lock */
@@ -100,21 +119,120 @@ long pv_write(int fd, const void *buf, size_t len)
 	return (long)done;
 }
 
+/* ----------------------------------------------------- bench latencies */
+
+/* 8 sub-buckets per power of two: 12.5% resolution, 64-bit range. */
+#define LAT_SUB 8
+#define LAT_BUCKETS (64 * LAT_SUB)
+
+/* Set to 1 by `patchvet bench` (a write to /proc/PID/mem) around apply and
+ * revert; read by the workers. */
+volatile int pv__bench_window __attribute__((used));
+/* Set by the first pv_op_done in bench latency mode, so patchvet can tell a
+ * target that never calls it without waiting for the end. */
+volatile int pv__bench_lat_used __attribute__((used));
+
+struct lat {
+	long long last;                        /* previous pv_op_done, ns */
+	unsigned counts[2][LAT_BUCKETS];
+};
+
+/* Allocated in bench latency mode only; one per worker. */
+static struct lat *lat_books;
+
+static unsigned lat_bucket(unsigned long long ns)
+{
+	if (ns < LAT_SUB)
+		return (unsigned)ns;
+	unsigned e = 63u - (unsigned)__builtin_clzll(ns);  /* >= 3 */
+	unsigned sub = (unsigned)(ns >> (e - 3)) & (LAT_SUB - 1);
+	return (e - 2) * LAT_SUB + sub;
+}
+
+void pv_op_done(unsigned index)
+{
+	if (!lat_books || index >= PV_MAX_WORKERS)
+		return;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	long long now = ts.tv_sec * 1000000000ll + ts.tv_nsec;
+	struct lat *l = &lat_books[index];
+	if (l->last)
+		l->counts[pv__bench_window ? 1 : 0][lat_bucket((unsigned long long)(now - l->last))]++;
+	else
+		pv__bench_lat_used = 1;
+	l->last = now;
+}
+
 /* ------------------------------------------------------------------ main */
 
 struct worker_arg {
 	unsigned index;
 	const struct pv_workload *w;
 	pthread_barrier_t *start;
+	long long cpu_ns, wall_ns; /* bench mode: around pv_worker */
 };
+
+static long long now_ns(clockid_t c)
+{
+	struct timespec ts;
+	clock_gettime(c, &ts);
+	return ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
 
 static void *worker_main(void *p)
 {
-	const struct worker_arg *a = p;
+	struct worker_arg *a = p;
 	/* Start every worker together, so they overlap as much as possible. */
 	pthread_barrier_wait(a->start);
+	long long c0 = now_ns(CLOCK_THREAD_CPUTIME_ID), w0 = now_ns(CLOCK_MONOTONIC);
 	pv_worker(a->index, a->w);
+	a->cpu_ns = now_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
+	a->wall_ns = now_ns(CLOCK_MONOTONIC) - w0;
 	return NULL;
+}
+
+/* Bench mode: wait for the harness's byte on the gate FIFO. */
+static int bench_gate(const char *gate)
+{
+	int fd = open(gate, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	char c;
+	ssize_t n;
+	do
+		n = read(fd, &c, 1);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	return n == 1 ? 0 : -1;
+}
+
+static void bench_report(const char *path, const struct pv_workload *w,
+                         const struct worker_arg *args)
+{
+	FILE *out = fopen(path, "we");
+	if (!out)
+		return;
+	fprintf(out, "ops %lu\n", (unsigned long)w->workers * w->iterations);
+	for (unsigned i = 0; i < w->workers; i++)
+		fprintf(out, "worker %u %lld %lld\n", i, args[i].cpu_ns, args[i].wall_ns);
+	FILE *in = fopen("/proc/self/smaps_rollup", "re");
+	char line[256];
+	long kb;
+	while (in && fgets(line, sizeof(line), in)) {
+		if (sscanf(line, "Rss: %ld kB", &kb) == 1)
+			fprintf(out, "rss_kb %ld\n", kb);
+		else if (sscanf(line, "Pss: %ld kB", &kb) == 1)
+			fprintf(out, "pss_kb %ld\n", kb);
+	}
+	if (in)
+		fclose(in);
+	for (unsigned i = 0; lat_books && i < w->workers; i++)
+		for (unsigned win = 0; win < 2; win++)
+			for (unsigned b = 0; b < LAT_BUCKETS; b++)
+				if (lat_books[i].counts[win][b])
+					fprintf(out, "lat %u %u %u\n", win, b, lat_books[i].counts[win][b]);
+	fclose(out);
 }
 
 /* Decimal only, whole string, no sign: strtoul alone accepts " -1". */
@@ -176,7 +294,12 @@ int main(int argc, char **argv)
 	pthread_t threads[PV_MAX_WORKERS];
 	struct worker_arg args[PV_MAX_WORKERS];
 	pthread_barrier_t start;
-	int e = pthread_barrier_init(&start, NULL, w.workers);
+	const char *gate = getenv("PV_BENCH_GATE"), *report = getenv("PV_BENCH_REPORT");
+	const char *latency = getenv("PV_BENCH_LATENCY");
+	if (report && latency && !strcmp(latency, "1"))
+		lat_books = calloc(w.workers, sizeof(*lat_books));
+	/* In bench mode main passes the barrier too, after the gate. */
+	int e = pthread_barrier_init(&start, NULL, w.workers + (gate != NULL));
 	if (e) {
 		fprintf(stderr, "%s: cannot create the start barrier: %s\n", prog, strerror(e));
 		return 3;
@@ -192,9 +315,19 @@ int main(int argc, char **argv)
 			exit(3);
 		}
 	}
+	if (gate) {
+		if (bench_gate(gate)) {
+			fprintf(stderr, "%s: cannot read the bench gate %s: %s\n", prog, gate,
+			        strerror(errno));
+			exit(3);
+		}
+		pthread_barrier_wait(&start);
+	}
 	for (unsigned i = 0; i < w.workers; i++)
 		pthread_join(threads[i], NULL);
 	pthread_barrier_destroy(&start);
+	if (report)
+		bench_report(report, &w, args);
 
 	if (pv_verify(&w) != 0) {
 		fprintf(stderr, "%s: the target's self-check rejected the results "

@@ -129,10 +129,12 @@ static int load_patch(struct pt_backend *b, struct pt_proc *p, struct pv_error *
 	return rc;
 }
 
-/* Spawns the target and prepares it, stopped at its exec. */
-static int setup(struct pt_backend *b, struct pt_proc *p, struct pv_error *err)
+/* Spawns the target and prepares it, stopped at its exec; main parked at
+ * pv_verify when park is set; envp NULL: patchvet's environment. */
+static int setup_env(struct pt_backend *b, struct pt_proc *p, char *const envp[], bool park,
+                     struct pv_error *err)
 {
-	int rc = pt_spawn(b->argv, p, err);
+	int rc = pt_spawn_env(b->argv, envp, p, err);
 	if (rc)
 		return rc;
 	uint64_t bias = b->target->elf_type == ET_DYN ? p->exe_lo - min_vaddr(b->target) : 0;
@@ -163,7 +165,7 @@ static int setup(struct pt_backend *b, struct pt_proc *p, struct pv_error *err)
 	if (!pt_syscall(p, &p->threads[0], SYS_membarrier, mb, 2, &r) && r == 0)
 		p->membarrier_ready = true;
 	b->placed = true;
-	if (b->verify) {
+	if (b->verify && park) {
 		/* `jmp .`: main spins there, no signal involved (a breakpoint's
 		 * SIGTRAP would be pending across the engine's pauses). */
 		static const uint8_t spin[2] = {0xeb, 0xfe};
@@ -177,6 +179,11 @@ static int setup(struct pt_backend *b, struct pt_proc *p, struct pv_error *err)
 fail:
 	pt_release(p);
 	return rc;
+}
+
+static int setup(struct pt_backend *b, struct pt_proc *p, struct pv_error *err)
+{
+	return setup_env(b, p, NULL, true, err);
 }
 
 /* ------------------------------------------------------------ open/close */
@@ -635,6 +642,37 @@ const struct pv_backend_ops pv_backend_ptrace_ops = {
 	.run = bk_run,
 	.close = bk_close,
 };
+
+int pt_backend_prepare(void *handle, unsigned workers, unsigned long iterations,
+                       char *const envp[], struct pt_proc *p, struct pt_run *run,
+                       struct pt_space *sp, struct pv_error *err)
+{
+	struct pt_backend *b = handle;
+	char saved[2][sizeof(b->args[0])];
+	memcpy(saved, b->args, sizeof(saved));
+	if (workers)
+		snprintf(b->args[0], sizeof(b->args[0]), "%u", workers);
+	if (iterations)
+		snprintf(b->args[1], sizeof(b->args[1]), "%lu", iterations);
+	run->probes = PT_PROBES_OFF;
+	run->desc = &b->view.desc;
+	p->run = run;
+	int rc = setup_env(b, p, envp, false, err);
+	memcpy(b->args, saved, sizeof(saved));
+	if (rc)
+		return rc;
+	p->err = err;
+	pt_space_init(sp, p, b->mem_model);
+	sp->target = b->target;
+	sp->patch_path = b->patch_path;
+	sp->patch_bias = b->patch_base - b->patch->min_vaddr;
+	return 0;
+}
+
+unsigned long pt_backend_iterations(void *handle)
+{
+	return strtoul(((struct pt_backend *)handle)->args[1], NULL, 10);
+}
 
 void pt_backend_set_probes(void *handle, enum pt_probes mode)
 {

@@ -179,6 +179,7 @@ enum pt_ev {
 };
 
 struct pt_proc;
+struct pt_space;
 
 /* State probes: off (measurements only), lazy (the default: taken before
  * the first operation of a pause that could change what they cover), eager
@@ -249,6 +250,17 @@ struct pt_proc {
  * time the probes took inside pauses, in milliseconds. */
 void pt_backend_set_probes(void *handle, enum pt_probes mode);
 void pt_backend_last_pause(void *handle, double *pause_ms, double *probe_ms);
+/* For `patchvet bench` (harness/ptrace/bench.c): a process spawned with
+ * envp (NULL: patchvet's), `workers` (0: the scenario's) and `iterations`
+ * (0: the calibrated count), and
+ * prepared as a run prepares it (harness page, patch area written), main
+ * not parked, stopped at its exec, with run attached (probes off) and sp
+ * ready for the engine. The caller pt_releases p and pt_space_finis sp. */
+int pt_backend_prepare(void *handle, unsigned workers, unsigned long iterations,
+                       char *const envp[], struct pt_proc *p, struct pt_run *run,
+                       struct pt_space *sp, struct pv_error *err);
+/* The calibrated iteration count of a native run. */
+unsigned long pt_backend_iterations(void *handle);
 /* Where the last run's steering parked a thread before apply (0 and -1:
  * it parked none). */
 void pt_backend_last_steer(void *handle, uint64_t *addr, int *thread);

@@ -51,6 +51,12 @@ void *pv_alloc(size_t size);             /* zeroed memory, NULL when exhausted *
 void pv_free(void *ptr);
 long pv_write(int fd, const void *buf, size_t len); /* bytes written or -1 */
 
+/* Optional, for `patchvet bench`: a target may call it when worker `index`
+ * finishes one operation. Natively, in bench mode, the runtime records the
+ * time between a worker's consecutive calls as that operation's latency;
+ * otherwise (and in the emulator) it does nothing. */
+void pv_op_done(unsigned index);
+
 #ifdef __cplusplus
 }
 #endif
