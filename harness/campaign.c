@@ -89,6 +89,56 @@ int pv_campaign_add(struct pv_campaign *c, const char *engine, const char *scena
 	return 0;
 }
 
+static int dup_or_null(char **dst, const char *s)
+{
+	*dst = s ? strdup(s) : NULL;
+	return s && !*dst ? PV_ENOMEM : 0;
+}
+
+int pv_campaign_add_copy(struct pv_campaign *c, const struct pv_result *r,
+                         struct pv_error *err)
+{
+	size_t i;
+	int rc = pv_campaign_add(c, r->engine, r->scenario, r->backend, r->flavour, &i, err);
+	if (rc)
+		return rc;
+	struct pv_result *d = &c->results[i];
+	char *engine = d->engine, *scenario = d->scenario, *backend = d->backend,
+	     *flavour = d->flavour;
+	*d = *r;
+	d->engine = engine;
+	d->scenario = scenario;
+	d->backend = backend;
+	d->flavour = flavour;
+	d->target = d->patch = d->reason = d->expected = NULL;
+	d->violations = NULL;
+	d->nviolations = 0;
+	d->coverage.missed = NULL;
+	d->coverage.nmissed = 0;
+	if (dup_or_null(&d->target, r->target) || dup_or_null(&d->patch, r->patch) ||
+	    dup_or_null(&d->reason, r->reason) || dup_or_null(&d->expected, r->expected))
+		return pv_error_set(err, PV_ENOMEM, "out of memory");
+	if (r->nviolations && !(d->violations = calloc(r->nviolations, sizeof(*d->violations))))
+		return pv_error_set(err, PV_ENOMEM, "out of memory");
+	for (size_t k = 0; k < r->nviolations; k++) {
+		d->violations[k] = r->violations[k];
+		d->violations[k].story = NULL;
+		d->violations[k].reproducer = NULL;
+		d->nviolations++;
+		if (dup_or_null(&d->violations[k].reproducer, r->violations[k].reproducer))
+			return pv_error_set(err, PV_ENOMEM, "out of memory");
+	}
+	if (r->coverage.nmissed) {
+		d->coverage.missed = calloc(r->coverage.nmissed, sizeof(*d->coverage.missed));
+		if (!d->coverage.missed)
+			return pv_error_set(err, PV_ENOMEM, "out of memory");
+		memcpy(d->coverage.missed, r->coverage.missed,
+		       r->coverage.nmissed * sizeof(*d->coverage.missed));
+		d->coverage.nmissed = r->coverage.nmissed;
+	}
+	return 0;
+}
+
 const struct pv_violation_stat *pv_result_find(const struct pv_result *r, const char *check)
 {
 	for (size_t i = 0; i < r->nviolations; i++)

@@ -148,6 +148,10 @@ int pv_campaign_add(struct pv_campaign *c, const char *engine, const char *scena
                     const char *backend, const char *flavour, size_t *index,
                     struct pv_error *err);
 
+/* Appends a deep copy of r (its story left out). */
+int pv_campaign_add_copy(struct pv_campaign *c, const struct pv_result *r,
+                         struct pv_error *err);
+
 /* Records that `check` failed in `schedule`. *first is set when this is the
  * check's first failure in r (then thread, address and detail are kept).
  * Returns the check's entry, NULL when out of memory. */

@@ -26,6 +26,7 @@
 #include "files.h"
 #include "image.h"
 #include "patchfile.h"
+#include "checkpoint.h"
 #include "run.h"
 #include "scenario.h"
 
@@ -35,6 +36,7 @@ static const char run_help[] =
 	"                    [--explore random|pct|bounded] [--depth D] [--preemptions K]\n"
 	"                    [--time SECONDS] [--shard I/N] [--jobs N] [--stop-at-first]\n"
 	"                    [--out DIR] [--format LIST]\n"
+	"       patchvet run --resume DIR\n"
 	"\n"
 	"Without --engine and --backend: the default campaign. The patchability\n"
 	"analysis of the built-in scenarios (or those named) in every flavour, then\n"
@@ -72,6 +74,12 @@ static const char run_help[] =
 	"budget). --stop-at-first ends each engine x scenario at its first\n"
 	"violating schedule (fail fast in CI; each part of a sharded run stops at\n"
 	"its own).\n"
+	"\n"
+	"patchvet run --resume DIR continues a run that was interrupted (SIGINT,\n"
+	"SIGTERM, a lost machine) with the options it had, from the results it had\n"
+	"finished: every engine x scenario x backend whose result was final is kept\n"
+	"(DIR/.checkpoint/, removed once the reports are written), the others run\n"
+	"again. The results equal those of an uninterrupted run.\n"
 	"\n"
 	"An engine is a built-in name, a plugin (path/to/engine.so), or exec:FILE: an\n"
 	"external patcher described by FILE, run on ptrace (docs/exec-adapter.md).\n"
@@ -297,7 +305,45 @@ static int run_engine_campaign(const struct pv_run_options *o, struct pv_error *
 	return e ? e : pv_run_engines(o, data, NULL, false, exit_code, err);
 }
 
+static int run_command(int argc, char **argv, const char *resume_dir);
+
 int pv_cmd_run(int argc, char **argv)
+{
+	/* --resume DIR: the interrupted run's own arguments, from its
+	 * checkpoint; nothing else may be given. */
+	const char *dir = NULL;
+	if (argc >= 2 && !strncmp(argv[1], "--resume=", 9) && argc == 2)
+		dir = argv[1] + 9;
+	else if (argc >= 2 && !strcmp(argv[1], "--resume"))
+		dir = argc == 3 ? argv[2] : NULL;
+	for (int i = 1; !dir && i < argc; i++)
+		if (!strncmp(argv[i], "--resume", 8))
+			return pv_cli_usage("run", "--resume DIR takes the options of the interrupted "
+			                           "run from DIR: give no others");
+	if (!dir)
+		return run_command(argc, argv, NULL);
+	struct pv_error err;
+	pv_error_clear(&err);
+	int n = 0;
+	char **saved = NULL;
+	if (pv_checkpoint_command(dir, &n, &saved, &err))
+		return pv_cli_fail(&err);
+	char **v = malloc((size_t)(n + 2) * sizeof(*v));
+	if (!v) {
+		free(saved);
+		return PV_EXIT_INTERNAL;
+	}
+	v[0] = argv[0];
+	memcpy(v + 1, saved, (size_t)n * sizeof(*v));
+	v[n + 1] = NULL;
+	fprintf(stderr, "patchvet: resuming the run interrupted in %s\n", dir);
+	int rc = run_command(n + 1, v, dir);
+	free(v);
+	free(saved);
+	return rc;
+}
+
+static int run_command(int argc, char **argv, const char *resume_dir)
 {
 	static const struct option opts[] = {
 		{"scenario", required_argument, NULL, 's'},
@@ -425,6 +471,12 @@ int pv_cmd_run(int argc, char **argv)
 	}
 	if (rc < 0 && optind != argc)
 		rc = pv_cli_usage("run", "unexpected argument '%s'", argv[optind]);
+	o.argc = argc - 1;
+	o.argv = argv + 1;
+	if (resume_dir) {
+		o.resuming = true;
+		o.out_dir = resume_dir; /* the checkpoint is where its results go */
+	}
 	if (rc < 0 && pv_explorer_adaptive(o.explorer.kind) && o.backend &&
 	    strcmp(o.backend, "emu"))
 		rc = pv_cli_usage("run", "explorer %s chooses as the emulated run goes: it needs "

@@ -408,6 +408,23 @@ done:
 	return fatal;
 }
 
+int pv_drive_adopt(const struct pv_drive_config *cfg, size_t job, size_t njobs,
+                   const struct pv_result *r, struct pv_campaign *c, struct pv_error *err)
+{
+	int rc = pv_campaign_add_copy(c, r, err);
+	if (rc)
+		return rc;
+	c->total_schedules += r->schedules;
+	if (cfg->progress) {
+		struct pv_progress p = {.job = job, .njobs = njobs, .engine = r->engine,
+		                        .scenario = r->scenario, .done = r->schedules,
+		                        .schedules = r->schedules, .job_finished = true,
+		                        .seconds = c->seconds, .result = &c->results[c->nresults - 1]};
+		cfg->progress(cfg->progress_ctx, &p);
+	}
+	return 0;
+}
+
 int pv_drive(const struct pv_drive_config *cfg, const struct pv_job *jobs, size_t njobs,
              struct pv_campaign *c, struct pv_error *err)
 {
@@ -434,8 +451,16 @@ int pv_drive(const struct pv_drive_config *cfg, const struct pv_job *jobs, size_
 	d.prog.njobs = njobs;
 	d.prog.campaign_schedules = drive_share(cfg) * njobs;
 	int rc = 0;
-	for (size_t i = 0; !rc && i < njobs; i++)
+	for (size_t i = 0; !rc && i < njobs; i++) {
+		if (cfg->finished && cfg->finished[i]) {
+			rc = pv_drive_adopt(cfg, i, njobs, cfg->finished[i], c, err);
+			d.prog.campaign_schedules -= drive_share(cfg);
+			continue;
+		}
 		rc = drive_job(&d, &jobs[i], i, err);
+		if (!rc && cfg->job_done)
+			rc = cfg->job_done(cfg->job_done_ctx, i, &c->results[c->nresults - 1], err);
+	}
 	free(d.stream);
 	free(d.repro);
 	return rc;

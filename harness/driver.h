@@ -59,6 +59,13 @@ struct pv_drive_config {
 	const char *out_dir;          /* reproducers go to OUT_DIR/repro/; NULL: none */
 	void (*progress)(void *ctx, const struct pv_progress *p); /* may be NULL */
 	void *progress_ctx;
+	/* --resume: per job of this drive, its result from before the
+	 * interruption (copied, not run again), or NULL. May be NULL. */
+	const struct pv_result *const *finished;
+	/* Called once a job's result is final (not for finished ones), so it
+	 * can be kept; a non-zero return ends the campaign. May be NULL. */
+	int (*job_done)(void *ctx, size_t job, const struct pv_result *r, struct pv_error *err);
+	void *job_done_ctx;
 };
 
 /* Runs every job, appending one result per job to c (whose explorer, seed,
@@ -68,6 +75,11 @@ struct pv_drive_config {
  * itself cannot go on (out of memory, a reproducer cannot be written). */
 int pv_drive(const struct pv_drive_config *cfg, const struct pv_job *jobs, size_t njobs,
              struct pv_campaign *c, struct pv_error *err);
+
+/* A finished job's result r (from before an interruption) appended to c as
+ * if it had just run, reported to the progress callback. */
+int pv_drive_adopt(const struct pv_drive_config *cfg, size_t job, size_t njobs,
+                   const struct pv_result *r, struct pv_campaign *c, struct pv_error *err);
 
 /* OUT_DIR-relative name of the reproducer of (engine, scenario, check):
  * "repro/ENGINE--SCENARIO--CHECK.pvr", with any character outside

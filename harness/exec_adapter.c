@@ -12,7 +12,6 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -26,6 +25,7 @@
 
 #include "../engines/catalogue.h"
 #include "execfile.h"
+#include "files.h"
 #include "image.h"
 #include "judge_rollback.h"
 #include "patchfile.h"
@@ -720,15 +720,6 @@ static void check_leak(struct ex_run *r, const struct xmaps *before)
 	}
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
 /* Spawns the target, parks main at pv_verify (as the ptrace backend does),
  * starts it and waits for its workers. */
 static int start(struct ex_run *r, struct pv_error *err)
@@ -868,7 +859,7 @@ static int ex_run(void *handle, const struct pv_engine *engine, void *engine_sta
 	pt_release(p);
 	if (!rc)
 		judge_exit(p, res, killed, r.died);
-	nftw(r.workdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	pv_remove_tree(r.workdir);
 	res->decisions = run->stream.decisions;
 	free(run);
 	free(p);

@@ -15,6 +15,10 @@ int pv_file_write_atomic(const char *path, const void *data, size_t len,
  * NUL-terminated buffer the caller frees. */
 int pv_file_read(const char *path, size_t max, char **data, size_t *len, struct pv_error *err);
 
+/* Removes path and everything under it (no symlink is followed); quiet
+ * about what is already gone. */
+void pv_remove_tree(const char *path);
+
 /* Creates dir and its parents (mode 0755); existing directories are fine. */
 int pv_mkdir_p(const char *dir, struct pv_error *err);
 

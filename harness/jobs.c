@@ -1,7 +1,6 @@
 #include "jobs.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -54,6 +53,8 @@ static int worker(const struct pv_drive_config *cfg, unsigned w, unsigned nworke
 	struct worker_ctx ctx = {.slot = slot};
 	wc.progress = worker_progress;
 	wc.progress_ctx = &ctx;
+	wc.finished = NULL;
+	wc.job_done = NULL;
 	struct pv_campaign c;
 	pv_campaign_init(&c);
 	char path[PATH_MAX + 32];
@@ -75,14 +76,6 @@ static int worker(const struct pv_drive_config *cfg, unsigned w, unsigned nworke
 	return rc ? 3 : 0;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 /* Moves m's results to the end of c (which owns them afterwards). */
 static int adopt(struct pv_campaign *c, struct pv_campaign *m, struct pv_error *err)
 {
@@ -101,47 +94,33 @@ static int adopt(struct pv_campaign *c, struct pv_campaign *m, struct pv_error *
 	return 0;
 }
 
-/* The progress of all workers, as the driver would report it. */
-static void report_progress(const struct pv_drive_config *cfg, const struct pv_job *jobs,
-                            size_t njobs, const struct slot *slots, unsigned n, double start,
-                            double before)
+/* The progress of all workers on job `job` of njobs, as the driver would
+ * report it. */
+static void report_progress(const struct pv_drive_config *cfg, const struct pv_job *j,
+                            size_t job, size_t njobs, const struct slot *slots, unsigned n,
+                            double start, double before)
 {
 	if (!cfg->progress)
 		return;
-	struct pv_progress p = {.njobs = njobs, .schedules = cfg->schedules};
-	p.job = njobs;
+	struct pv_progress p = {.job = job, .njobs = njobs, .schedules = cfg->schedules,
+	                        .engine = j->engine->name, .scenario = j->scenario};
 	for (unsigned w = 0; w < n; w++) {
-		p.campaign_done += slots[w].done;
+		p.done += slots[w].done;
 		p.violating += slots[w].violating;
-		if (slots[w].job < p.job)
-			p.job = (size_t)slots[w].job;
 	}
-	if (p.job >= njobs)
-		p.job = njobs - 1;
-	p.engine = jobs[p.job].engine->name;
-	p.scenario = jobs[p.job].scenario;
-	p.campaign_schedules = cfg->schedules * njobs;
-	p.done = p.campaign_done > cfg->schedules * p.job ? p.campaign_done - cfg->schedules * p.job
-	                                                  : 0;
 	if (p.done > p.schedules)
 		p.done = p.schedules;
+	p.campaign_schedules = cfg->schedules * njobs;
+	p.campaign_done = cfg->schedules * job + p.done;
 	p.seconds = before + now_s() - start;
 	cfg->progress(cfg->progress_ctx, &p);
 }
 
-int pv_drive_jobs(const struct pv_drive_config *cfg, unsigned nworkers,
-                  const struct pv_job *jobs, size_t njobs, struct pv_campaign *c,
-                  struct pv_error *err)
+/* One job in nworkers processes, its joined result appended to c. */
+static int one_job(const struct pv_drive_config *cfg, unsigned nworkers, const char *base,
+                   const struct pv_job *job, size_t index, size_t njobs, struct pv_campaign *c,
+                   struct pv_error *err)
 {
-	if (nworkers <= 1 || njobs == 0)
-		return pv_drive(cfg, jobs, njobs, c, err);
-	char base[PATH_MAX];
-	if (snprintf(base, sizeof(base), "%s/.jobs-%ld", cfg->out_dir ? cfg->out_dir : "/tmp",
-	             (long)getpid()) >= (int)sizeof(base))
-		return pv_error_set(err, PV_ERANGE, "%s: path too long", cfg->out_dir);
-	int rc = pv_mkdir_p(base, err);
-	if (rc)
-		return rc;
 	struct slot *slots = mmap(NULL, nworkers * sizeof(*slots), PROT_READ | PROT_WRITE,
 	                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	pid_t *pids = calloc(nworkers, sizeof(*pids));
@@ -155,6 +134,7 @@ int pv_drive_jobs(const struct pv_drive_config *cfg, unsigned nworkers,
 	double start = now_s(), before = c->seconds;
 	pid_t parent = getpid();
 	fflush(NULL);
+	int rc = 0;
 	unsigned started = 0;
 	for (; started < nworkers; started++) {
 		pid_t pid = fork();
@@ -170,7 +150,7 @@ int pv_drive_jobs(const struct pv_drive_config *cfg, unsigned nworkers,
 				_exit(3);
 			char dir[PATH_MAX + 16];
 			snprintf(dir, sizeof(dir), "%s/w%u", base, started);
-			_exit(worker(cfg, started, nworkers, dir, &slots[started], jobs, njobs));
+			_exit(worker(cfg, started, nworkers, dir, &slots[started], job, 1));
 		}
 		pids[started] = pid;
 	}
@@ -182,8 +162,8 @@ int pv_drive_jobs(const struct pv_drive_config *cfg, unsigned nworkers,
 		if (pid < 0 && errno != EINTR)
 			break;
 		if (pid <= 0) {
-			report_progress(cfg, jobs, njobs, slots, started, start, before);
-			struct timespec ts = {0, 100 * 1000 * 1000};
+			report_progress(cfg, job, index, njobs, slots, started, start, before);
+			struct timespec ts = {0, 50 * 1000 * 1000};
 			nanosleep(&ts, NULL);
 			continue;
 		}
@@ -221,33 +201,54 @@ int pv_drive_jobs(const struct pv_drive_config *cfg, unsigned nworkers,
 	if (!rc) {
 		uint64_t missing;
 		pv_merge_finish(&m, &missing);
-		c->explorer = m.out.explorer;
-		c->depth = m.out.depth;
-		c->preemptions = m.out.preemptions;
-		c->time_budget = cfg->time_budget;
-		c->seed = m.out.seed;
-		c->schedules = m.out.schedules;
-		c->stream_len = m.out.stream_len;
-		c->shard_index = cfg->part.count ? cfg->part.index : 0;
-		c->shard_count = cfg->part.count ? cfg->part.count : 1;
 		c->seconds = before + now_s() - start;
-		size_t first = c->nresults;
 		rc = adopt(c, &m.out, err);
-		for (size_t i = first; !rc && cfg->progress && i < c->nresults; i++) {
-			struct pv_progress p = {.job = i - first, .njobs = njobs,
-			                        .engine = c->results[i].engine,
-			                        .scenario = c->results[i].scenario,
-			                        .done = c->results[i].schedules,
-			                        .schedules = cfg->schedules,
-			                        .seconds = c->seconds,
-			                        .job_finished = true,
-			                        .result = &c->results[i]};
+		if (!rc && cfg->progress) {
+			const struct pv_result *r = &c->results[c->nresults - 1];
+			struct pv_progress p = {.job = index, .njobs = njobs, .engine = r->engine,
+			                        .scenario = r->scenario, .done = r->schedules,
+			                        .schedules = cfg->schedules, .seconds = c->seconds,
+			                        .job_finished = true, .result = r};
 			cfg->progress(cfg->progress_ctx, &p);
 		}
 	}
 	pv_merge_free(&m);
-	nftw(base, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	pv_remove_tree(base);
 	munmap(slots, nworkers * sizeof(*slots));
 	free(pids);
+	return rc;
+}
+
+int pv_drive_jobs(const struct pv_drive_config *cfg, unsigned nworkers,
+                  const struct pv_job *jobs, size_t njobs, struct pv_campaign *c,
+                  struct pv_error *err)
+{
+	if (nworkers <= 1 || njobs == 0)
+		return pv_drive(cfg, jobs, njobs, c, err);
+	char base[PATH_MAX];
+	if (snprintf(base, sizeof(base), "%s/.jobs-%ld", cfg->out_dir ? cfg->out_dir : "/tmp",
+	             (long)getpid()) >= (int)sizeof(base))
+		return pv_error_set(err, PV_ERANGE, "%s: path too long", cfg->out_dir);
+	c->explorer = pv_explorer_name(cfg->explorer.kind);
+	c->depth = cfg->explorer.kind == PV_EXPLORE_PCT ? cfg->explorer.depth : 0;
+	c->preemptions = cfg->explorer.kind == PV_EXPLORE_BOUNDED ? cfg->explorer.preemptions : 0;
+	c->time_budget = cfg->time_budget;
+	c->seed = cfg->explorer.seed;
+	c->schedules = cfg->schedules;
+	c->stream_len = pv_explore_stream_len(&cfg->explorer);
+	c->shard_index = cfg->part.count ? cfg->part.index : 0;
+	c->shard_count = cfg->part.count ? cfg->part.count : 1;
+	int rc = 0;
+	for (size_t i = 0; !rc && i < njobs; i++) {
+		if (cfg->finished && cfg->finished[i]) {
+			rc = pv_drive_adopt(cfg, i, njobs, cfg->finished[i], c, err);
+			continue;
+		}
+		rc = pv_mkdir_p(base, err);
+		if (!rc)
+			rc = one_job(cfg, nworkers, base, &jobs[i], i, njobs, c, err);
+		if (!rc && cfg->job_done)
+			rc = cfg->job_done(cfg->job_done_ctx, i, &c->results[c->nresults - 1], err);
+	}
 	return rc;
 }

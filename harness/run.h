@@ -32,6 +32,10 @@ struct pv_run_options {
 	unsigned jobs;           /* --jobs: worker processes, 1 by default */
 	bool stop_at_first;      /* --stop-at-first: each job ends at its first
 	                            violating schedule */
+	int argc;                /* the run's own arguments, kept for --resume */
+	char **argv;
+	bool resuming;           /* --resume: finished results come from the
+	                            checkpoint in out_dir */
 	const char *out_dir;
 	unsigned formats;        /* enum pv_report_format bits (reports/report.h) */
 };

@@ -1,6 +1,7 @@
 /* The engine campaign of patchvet run: resolve and check every input before
  * anything runs (so bad input is exit 2 with one line), drive the jobs on
  * the backend, show progress, print the table, write the reports. */
+#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "files.h"
 #include "hash.h"
 #include "jobs.h"
+#include "checkpoint.h"
 #include "run.h"
 #include "stories.h"
 #include "scenario.h"
@@ -487,6 +489,35 @@ static int write_reports(const struct pv_run_options *o, struct pv_campaign *c,
 	return rc;
 }
 
+/* Keeps each final result in the checkpoint (--resume). */
+struct keeper {
+	const char *out_dir;
+	const struct pv_campaign *settings;
+	size_t base;  /* index of the drive's first job in the plan */
+};
+
+static int keep_result(void *ctx, size_t job, const struct pv_result *r, struct pv_error *err)
+{
+	const struct keeper *k = ctx;
+	return pv_checkpoint_save(k->out_dir, k->base + job, k->settings, r, err);
+}
+
+/* The work directories of --jobs workers an interruption left behind. */
+static void remove_stale_workers(const char *out_dir)
+{
+	DIR *d = opendir(out_dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		char path[PATH_MAX + 256];
+		if (strncmp(de->d_name, ".jobs-", 6))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", out_dir, de->d_name);
+		pv_remove_tree(path);
+	}
+	if (d)
+		closedir(d);
+}
+
 /* With expectations: 1 when a result differs from its line (3 when that
  * result is an ERROR), else 0. */
 static int compare(struct pv_campaign *c, const struct plan *p, struct pv_error *err)
@@ -554,6 +585,18 @@ static int plan_and_drive(const struct pv_run_options *o, const char *data_dir,
 		return rc;
 	struct progress pr = {.f = stderr, .tty = isatty(fileno(stderr)), .last = now_s(),
 	                      .njobs = p->njobs};
+	/* Every final result is kept as it comes, for --resume. */
+	struct pv_campaign kept;
+	pv_campaign_init(&kept);
+	const struct pv_result **finished = calloc(p->njobs, sizeof(*finished));
+	if (!finished)
+		return pv_error_set(err, PV_ENOMEM, "out of memory");
+	rc = pv_checkpoint_begin(o->out_dir, o->argc, o->argv, o->resuming, err);
+	if (!rc && o->resuming) {
+		remove_stale_workers(o->out_dir);
+		rc = pv_checkpoint_load(o->out_dir, p->jobs, p->njobs, &kept, finished, err);
+	}
+	struct keeper keep = {.out_dir = o->out_dir, .settings = c};
 	struct pv_drive_config cfg = {
 		.explorer = o->explorer,
 		.part = o->shard,
@@ -584,8 +627,14 @@ static int plan_and_drive(const struct pv_run_options *o, const char *data_dir,
 		pr.job_base = lo;
 		pr.violating_base = pr.violating;
 		pr.drive_start = now_s();
+		cfg.finished = finished + lo;
+		cfg.job_done = keep_result;
+		keep.base = lo;
+		cfg.job_done_ctx = &keep;
 		rc = pv_drive_jobs(&cfg, o->jobs, p->jobs + lo, hi - lo, c, err);
 	}
+	free(finished);
+	pv_campaign_free(&kept);
 	progress_end(&pr);
 	return rc;
 }
@@ -644,6 +693,8 @@ int pv_run_engines(const struct pv_run_options *o, const char *data_dir,
 		       from_expected ? ", compared with corpora/expected" : "");
 		pv_report_text(&c, o->out_dir, stdout);
 		rc = write_reports(o, &c, err);
+		if (!rc)
+			pv_checkpoint_end(o->out_dir);
 	}
 	if (!rc)
 		*exit_code = status;
