@@ -304,10 +304,15 @@ Test(cli, acceptance_hazards_and_prologue_facts)
 
 Test(cli, run_default_campaign_matches_expected)
 {
+#if defined(__SANITIZE_ADDRESS__)
+	/* The whole catalogue is several minutes under ASan; the plain build
+	 * runs it, and the sanitized one runs every engine in the e2e suites. */
+	cr_skip_test("the default campaign runs in the plain build");
+#endif
 	char dir[] = "/tmp/pvrun.XXXXXX";
 	cr_assert_not_null(mkdtemp(dir));
-	/* The whole catalogue: about 40 s under ASan, so more than run_pv's 60 s
-	 * when the machine is busy with the other suites. */
+	/* The whole catalogue: about 3 minutes when the machine is busy with the
+	 * other suites. */
 	struct pv_test_output o;
 	cr_assert_eq(pv_test_run((char *[]){BIN, "run", "--out", dir, NULL}, 300, &o), 0);
 	cr_expect_eq(o.status, 0, "run exit %d:\n%s\n%s", o.status, o.out, o.err);
