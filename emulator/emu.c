@@ -130,6 +130,21 @@ void pv_emu_set_trace(struct pv_emu *e, FILE *out)
 	e->trace = out;
 }
 
+int pv_emu_set_block_hook(struct pv_emu *e, pv_emu_block_fn fn, void *ctx,
+                          struct pv_error *err)
+{
+	if (!fn || e->block_fn)
+		return pv_error_set(err, PV_EINVAL, "pv_emu_set_block_hook: %s",
+		                    fn ? "this emulator already has a block hook"
+		                       : "no callback given");
+	e->block_fn = fn;
+	e->block_ctx = ctx;
+	int rc = emu_hooks_block(e, err);
+	if (rc)
+		e->block_fn = NULL;
+	return rc;
+}
+
 const char *pv_emu_output(const struct pv_emu *e)
 {
 	return e->run.output;

@@ -24,6 +24,7 @@ int pv_cli_fail(const struct pv_error *err);
 int pv_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 int pv_cmd_analyze(int argc, char **argv);
+int pv_cmd_import(int argc, char **argv);
 int pv_cmd_list(int argc, char **argv);
 int pv_cmd_run(int argc, char **argv);
 int pv_cmd_replay(int argc, char **argv);

@@ -77,6 +77,7 @@ int main(int argc, char **argv)
 		int (*fn)(int, char **);
 	} commands[] = {
 		{"analyze", pv_cmd_analyze},
+		{"import-crashes", pv_cmd_import},
 		{"list", pv_cmd_list},
 		{"replay", pv_cmd_replay},
 		{"run", pv_cmd_run},
