@@ -16,7 +16,7 @@ struct fuzz_ctx {
 
 static int fuzz_setup(struct fuzz_ctx *c)
 {
-	char path[PATH_MAX], data[PATH_MAX];
+	char path[PATH_MAX + 32], data[PATH_MAX];
 	struct pv_error err;
 	pv_error_clear(&err);
 	const char *t = getenv("PATCHVET_FUZZ_TARGET");
@@ -31,6 +31,11 @@ static int fuzz_setup(struct fuzz_ctx *c)
 		return -1;
 	}
 	return 0;
+}
+
+static void fuzz_teardown(struct fuzz_ctx *c)
+{
+	pv_image_close(c->target);
 }
 
 static void fuzz_one(struct fuzz_ctx *c, const struct pv_fuzz_file *f, const uint8_t *buf,

@@ -15,6 +15,11 @@ static int fuzz_setup(struct fuzz_ctx *c)
 	return 0;
 }
 
+static void fuzz_teardown(struct fuzz_ctx *c)
+{
+	(void)c;
+}
+
 static void fuzz_one(struct fuzz_ctx *c, const struct pv_fuzz_file *f, const uint8_t *buf,
                      size_t len)
 {

@@ -5,6 +5,7 @@
  *     #define FUZZ_FILE_NAME "name"           the input file's name, when the
  *                                            parser takes a path (optional)
  *     static int fuzz_setup(struct fuzz_ctx *c);
+ *     static void fuzz_teardown(struct fuzz_ctx *c);
  *     static void fuzz_one(struct fuzz_ctx *c, const struct pv_fuzz_file *f,
  *                          const uint8_t *buf, size_t len);
  *
@@ -36,7 +37,7 @@ struct pv_fuzz_file {
 };
 
 /* Creates the private directory and names the input file `name` in it. */
-static int pv_fuzz_file_open(struct pv_fuzz_file *f, const char *name)
+static inline int pv_fuzz_file_open(struct pv_fuzz_file *f, const char *name)
 {
 	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
 	snprintf(f->dir, sizeof(f->dir), "%s/pvfuzz-XXXXXX", base);
@@ -46,7 +47,7 @@ static int pv_fuzz_file_open(struct pv_fuzz_file *f, const char *name)
 	return 0;
 }
 
-static void pv_fuzz_file_close(struct pv_fuzz_file *f)
+static inline void pv_fuzz_file_close(struct pv_fuzz_file *f)
 {
 	if (f->dir[0]) {
 		unlink(f->path);
@@ -56,7 +57,7 @@ static void pv_fuzz_file_close(struct pv_fuzz_file *f)
 
 /* Makes the file hold exactly buf. Aborts when it cannot: a harness that
  * silently parses stale bytes would fuzz nothing. */
-static void pv_fuzz_file_put(const struct pv_fuzz_file *f, const uint8_t *buf, size_t len)
+static inline void pv_fuzz_file_put(const struct pv_fuzz_file *f, const uint8_t *buf, size_t len)
 {
 	int fd = open(f->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -72,6 +73,7 @@ static void pv_fuzz_file_put(const struct pv_fuzz_file *f, const uint8_t *buf, s
 
 struct fuzz_ctx;
 static int fuzz_setup(struct fuzz_ctx *c);
+static void fuzz_teardown(struct fuzz_ctx *c);
 static void fuzz_one(struct fuzz_ctx *c, const struct pv_fuzz_file *f, const uint8_t *buf,
                      size_t len);
 

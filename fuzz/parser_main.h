@@ -83,6 +83,7 @@ int main(int argc, char **argv)
 	printf("%s: %u inputs, no crash\n", argv[0], n);
 #endif
 	pv_fuzz_file_close(&file);
+	fuzz_teardown(c);
 	free(c);
 	return 0;
 }

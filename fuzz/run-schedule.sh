@@ -10,7 +10,18 @@ build=$1 engine=$2 scenario=$3 secs=$4
 out=$build/fuzz/$engine-$scenario
 rm -rf "$out"
 mkdir -p "$out"
-"$build/fuzz/bin/seeds" "$engine" "$scenario" "$out/seeds" 16
+rc=0
+"$build/fuzz/bin/seeds" "$engine" "$scenario" "$out/seeds" 16 || rc=$?
+if [ "$rc" -eq 1 ]; then
+  # No clean stream to mutate: the violating ones are the findings.
+  rc=0
+  "$build/patchvet" import-crashes "$out/seeds" --engine "$engine" --scenario "$scenario" \
+    --out "$out/repro" || rc=$?
+  [ "$rc" -le 1 ] || exit "$rc"
+  echo "replay with: $build/patchvet replay $(ls "$out"/repro/*.pvr | head -1)"
+  exit 0
+fi
+[ "$rc" -eq 0 ] || exit "$rc"
 
 # A run of a 2-thread scenario takes about 0.1 ms; 1 s covers a run that
 # spends its whole step budget.

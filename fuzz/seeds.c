@@ -6,8 +6,9 @@
  *     seeds ENGINE SCENARIO DIR [COUNT [SEED]]     (COUNT default 16, SEED 1)
  *
  * Writes DIR/random-INDEX for the first COUNT clean streams among the first
- * 100 * COUNT. Exit 1 when none is clean (the engine violates on every
- * stream tried: `patchvet run` finds it without AFL). */
+ * 100 * COUNT. When none is clean (the engine violates on every stream
+ * tried, nothing for AFL to search), it writes the first COUNT violating
+ * ones instead, as crash inputs for `patchvet import-crashes`, and exits 1. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,15 @@ int main(int argc, char **argv)
 		if (!(rc = pv_file_write_atomic(path, stream, len, &err)))
 			kept++;
 	}
+	/* Every stream violates: keep the first ones as findings. */
+	unsigned long violating = 0;
+	for (uint64_t i = 0; !rc && !kept && i < count; i++, violating++) {
+		size_t len;
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/id:%06llu,random", argv[3], (unsigned long long)i);
+		if (!(rc = pv_explore_stream(&x, i, stream, cap, &len, &err)))
+			rc = pv_file_write_atomic(path, stream, len, &err);
+	}
 	pv_fuzzjob_close(job);
 	free(stream);
 	free(res);
@@ -59,8 +69,9 @@ int main(int argc, char **argv)
 	}
 	printf("seeds: %lu clean streams of %lu tried in %s\n", kept, tried, argv[3]);
 	if (!kept) {
-		fprintf(stderr, "seeds: every random stream tried violates a check: `patchvet run "
-		                "--engine %s --scenario %s` finds it without AFL\n", argv[1], argv[2]);
+		fprintf(stderr, "seeds: every random stream tried violates a check (nothing for "
+		                "AFL to search); the first %lu are in %s as crash inputs\n", violating,
+		        argv[3]);
 		return 1;
 	}
 	return 0;
