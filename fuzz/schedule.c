@@ -70,15 +70,23 @@ int main(int argc, char **argv)
 	if (!res)
 		return 3;
 #ifdef __AFL_COMPILER
-	/* The fork server starts after the expensive load and plan. */
+	/* One run before the fork server starts: every child inherits the
+	 * translated code, instead of translating it again after each crash. */
+	struct pv_run_result warm;
+	if (pv_fuzzjob_run(job, NULL, 0, &warm, &err)) {
+		fprintf(stderr, "schedule: %s\n", err.msg);
+		return 3;
+	}
+	/* The fork server starts after the expensive load, plan and warm-up. */
 	__AFL_INIT();
 	const uint8_t *buf = __AFL_FUZZ_TESTCASE_BUF;
 	while (__AFL_LOOP(10000))
 		one(job, &edges, buf, (size_t)__AFL_FUZZ_TESTCASE_LEN, res);
 #else
-	static uint8_t in[1 << 20]; /* the largest input AFL writes by default */
-	size_t len = fread(in, 1, sizeof(in), stdin);
+	uint8_t *in = malloc(1 << 20); /* the largest input AFL writes by default */
+	size_t len = in ? fread(in, 1, 1 << 20, stdin) : 0;
 	one(job, &edges, in, len, res);
+	free(in);
 	printf("no violation (%llu instructions, %llu blocks)\n",
 	       (unsigned long long)res->instructions, (unsigned long long)edges.blocks);
 #endif
