@@ -9,10 +9,13 @@ build=$1 engine=$2 scenario=$3 runs=${4:-3} secs=${5:-20}
 out=$build/fuzz/measure/$engine-$scenario
 rm -rf "$out"
 mkdir -p "$out"
-if ! "$build/fuzz/bin/seeds" "$engine" "$scenario" "$out/seeds" 16 > /dev/null 2>&1; then
+if ! seeded=$("$build/fuzz/bin/seeds" "$engine" "$scenario" "$out/seeds" 16 2>&1); then
   echo "$engine $scenario: every random stream violates; AFL has nothing to mutate"
   exit 0
 fi
+# "seeds: 16 clean streams of T tried": the random explorer's violation rate.
+tried=$(sed -n 's/.* of \([0-9]*\) tried.*/\1/p' <<<"$seeded")
+echo "$engine $scenario: random explorer: $((tried - 16)) of $tried streams violate"
 export AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1
 export AFL_NO_AFFINITY=1 AFL_FAST_CAL=1
 fuzz() { nice afl-fuzz -i "$out/seeds" -o "$1" -t 1000 -m none "${@:2}" \
