@@ -179,12 +179,13 @@ $(BUILD)/asan/tests/unit: $(TEST_SRC) tests/helpers.c tests/helpers.h $(BUILD)/a
 # the output.
 test: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/tests/unit $(BUILD)/asan/tests/unit $(BUILD)/asan/patchvet
+	@echo "== parser harnesses: seeds and regression inputs (ASan+UBSan) =="
+	@$(MAKE) --no-print-directory fuzz-smoke
 	@echo "== ASan+UBSan build =="
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  $(BUILD)/asan/tests/unit -j2 --timeout 120
 	@echo "== plain build =="
 	$(BUILD)/tests/unit -j2 --timeout 120
-	@$(MAKE) --no-print-directory fuzz-smoke
 
 # ---------------------------------------------------------------- run
 run: deps

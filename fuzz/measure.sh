@@ -2,10 +2,10 @@
 # The schedule-fuzzing figures of docs/fuzzing.md for one engine: execs/s of
 # a SECS-second afl-fuzz run, and time (and execs) to the first crash over
 # RUNS runs that stop at their first crash (AFL_BENCH_UNTIL_CRASH).
-#   measure.sh BUILD ENGINE SCENARIO [RUNS [SECS]]
+#   measure.sh BUILD ENGINE SCENARIO [RUNS [SECS [CAP]]]   (CAP: seconds a run may take)
 # Needs `make fuzz` to have built the harness and seeds tool.
 set -euo pipefail
-build=$1 engine=$2 scenario=$3 runs=${4:-3} secs=${5:-20}
+build=$1 engine=$2 scenario=$3 runs=${4:-3} secs=${5:-20} cap=${6:-300}
 out=$build/fuzz/measure/$engine-$scenario
 rm -rf "$out"
 mkdir -p "$out"
@@ -25,9 +25,9 @@ st=$out/rate/default/fuzzer_stats
 rate=$(awk -F': *' '/^execs_done/{d=$2} /^run_time/{t=$2} END{printf "%.0f", d/(t?t:1)}' "$st")
 echo "$engine $scenario: $rate execs/s over $secs s"
 for i in $(seq 1 "$runs"); do
-  AFL_BENCH_UNTIL_CRASH=1 fuzz "$out/run$i" -V 300 -s "$i" || true
+  AFL_BENCH_UNTIL_CRASH=1 fuzz "$out/run$i" -V "$cap" -s "$i" || true
   first=$(ls "$out/run$i/default/crashes" | grep '^id:' | sort | head -1 || true)
-  if [ -z "$first" ]; then echo "  run $i: no crash in 300 s"; continue; fi
+  if [ -z "$first" ]; then echo "  run $i: no crash in $cap s"; continue; fi
   ms=$(sed -n 's/.*,time:\([0-9]*\).*/\1/p' <<<"$first")
   ex=$(sed -n 's/.*,execs:\([0-9]*\).*/\1/p' <<<"$first")
   check=$("$build/fuzz/bin/schedule" "$engine" "$scenario" < "$out/run$i/default/crashes/$first" 2>&1 |
