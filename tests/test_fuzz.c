@@ -76,6 +76,14 @@ Test(fuzz, block_hook_sees_every_worker_in_the_target, .init = data_env)
 	cr_assert_eq(pv_fuzzjob_run(j, NULL, 0, &res, &err), 0, "%s", err.msg);
 	cr_expect_eq(b.n, first);
 	pv_fuzzjob_close(j);
+
+	/* After a run, a hook would miss the blocks already translated. */
+	cr_assert_eq(pv_fuzzjob_open("stw-jmp", "counter", NULL, NULL, NULL, &j, &err), 0, "%s",
+	             err.msg);
+	cr_assert_eq(pv_fuzzjob_run(j, NULL, 0, &res, &err), 0, "%s", err.msg);
+	cr_expect_eq(pv_emu_set_block_hook(j->emu, count_block, &b, &err), PV_EINVAL);
+	cr_expect(strstr(err.msg, "before the first run") != NULL, "%s", err.msg);
+	pv_fuzzjob_close(j);
 }
 
 Test(fuzz, refusing_engine_and_unknown_names, .init = data_env)
