@@ -5,6 +5,7 @@
 #include "afl_edges.h"
 
 #include <stddef.h>
+#include <string.h>
 
 extern uint8_t *__afl_area_ptr;
 extern uint32_t __afl_map_size;
@@ -15,6 +16,15 @@ static uint32_t mix(uint64_t x)
 	x *= 0xff51afd7ed558ccdull;
 	x ^= x >> 33;
 	return (uint32_t)x;
+}
+
+int pv_afl_edge_mode_parse(const char *name)
+{
+	static const char *const names[] = {"threads", "blocks", "none"};
+	for (int i = 0; i < 3; i++)
+		if (!strcmp(name, names[i]))
+			return i;
+	return -1;
 }
 
 void pv_afl_edges_reset(struct pv_afl_edges *s)
@@ -28,7 +38,7 @@ void pv_afl_edge(void *ctx, uint64_t address, int thread)
 {
 	struct pv_afl_edges *s = ctx;
 	uint32_t size = __afl_map_size ? __afl_map_size : 65536;
-	if (thread != s->thread) {
+	if (thread != s->thread && s->mode == PV_AFL_EDGES_THREADS) {
 		s->prev ^= mix(0x5eedull + (uint64_t)(thread + 1)) >> 1;
 		s->thread = thread;
 	}

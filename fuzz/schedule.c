@@ -4,7 +4,8 @@
  * `patchvet import-crashes` turns it into a reproducer.
  *
  *     schedule ENGINE SCENARIO        (or $PATCHVET_ENGINE, $PATCHVET_SCENARIO;
- *                                      $PATCHVET_FLAVOUR, default plain)
+ *                                      $PATCHVET_FLAVOUR, default plain;
+ *                                      $PATCHVET_FUZZ_EDGES: fuzz/afl_edges.h)
  *
  * Built with afl-clang-fast and AFL_LLVM_INSTRUMENT=CLASSIC (Makefile
  * `fuzz`): the harness's own edges and, through fuzz/afl_edges.c, the
@@ -56,13 +57,24 @@ int main(int argc, char **argv)
 		                "PATCHVET_SCENARIO in the environment); the stream is AFL's input\n");
 		return 2;
 	}
-	struct pv_afl_edges edges;
+	struct pv_afl_edges edges = {.mode = PV_AFL_EDGES_THREADS};
+	const char *mode = getenv("PATCHVET_FUZZ_EDGES");
+	if (mode) {
+		int m = pv_afl_edge_mode_parse(mode);
+		if (m < 0) {
+			fprintf(stderr, "schedule: PATCHVET_FUZZ_EDGES is threads, blocks or none, "
+			                "not '%s'\n", mode);
+			return 2;
+		}
+		edges.mode = (enum pv_afl_edge_mode)m;
+	}
 	pv_afl_edges_reset(&edges);
 	struct pv_fuzzjob *job = NULL;
 	struct pv_error err;
 	pv_error_clear(&err);
-	if (pv_fuzzjob_open(engine, scenario, getenv("PATCHVET_FLAVOUR"), pv_afl_edge, &edges,
-	                    &job, &err)) {
+	if (pv_fuzzjob_open(engine, scenario, getenv("PATCHVET_FLAVOUR"),
+	                    edges.mode == PV_AFL_EDGES_NONE ? NULL : pv_afl_edge, &edges, &job,
+	                    &err)) {
 		fprintf(stderr, "schedule: %s\n", err.msg);
 		return 2;
 	}
