@@ -8,6 +8,9 @@
 set -euo pipefail
 build=$1 engine=$2 scenario=$3 secs=$4
 out=$build/fuzz/$engine-$scenario
+# The harness and seeds read $PATCHVET_FLAVOUR; import must use the same.
+flavour=()
+[ -z "${PATCHVET_FLAVOUR:-}" ] || flavour=(--flavour "$PATCHVET_FLAVOUR")
 rm -rf "$out"
 mkdir -p "$out"
 rc=0
@@ -16,7 +19,7 @@ if [ "$rc" -eq 1 ]; then
   # No clean stream to mutate: the violating ones are the findings.
   rc=0
   "$build/patchvet" import-crashes "$out/seeds" --engine "$engine" --scenario "$scenario" \
-    --out "$out/repro" || rc=$?
+    "${flavour[@]}" --out "$out/repro" || rc=$?
   [ "$rc" -le 1 ] || exit "$rc"
   echo "replay with: $build/patchvet replay $(ls "$out"/repro/*.pvr | head -1)"
   exit 0
@@ -27,6 +30,10 @@ fi
 # spends its whole step budget.
 export AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1
 export AFL_NO_AFFINITY=${AFL_NO_AFFINITY-1} AFL_FAST_CAL=1
+# No trimming: a trimmed stream ends early and the emulator's default rule
+# decides the rest, the same way every time; untrimmed, rare schedules were
+# found 5 to 20 times sooner (docs/fuzzing.md).
+export AFL_DISABLE_TRIM=${AFL_DISABLE_TRIM-1}
 # shellcheck disable=SC2086
 nice afl-fuzz -i "$out/seeds" -o "$out" -V "$secs" -t 1000 -m none ${AFL_EXTRA:-} \
   -- "$build/fuzz/bin/schedule" "$engine" "$scenario" > "$out/afl-fuzz.log" 2>&1 || {
@@ -47,6 +54,7 @@ fi
 first=$(ls "$out"/*/crashes | grep '^id:' | sort | head -1)
 echo "first crash: $first (time: is ms since the start)"
 rc=0
-"$build/patchvet" import-crashes "$out" --engine "$engine" --scenario "$scenario" || rc=$?
+"$build/patchvet" import-crashes "$out" --engine "$engine" --scenario "$scenario" \
+  "${flavour[@]}" || rc=$?
 [ "$rc" -le 1 ] || exit "$rc"
 echo "replay with: $build/patchvet replay $(ls "$out"/repro/*.pvr | head -1)"
