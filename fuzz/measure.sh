@@ -30,7 +30,7 @@ rate=$(awk -F': *' '/^execs_done/{d=$2} /^run_time/{t=$2} END{printf "%.0f", d/(
 echo "$engine $scenario: $rate execs/s over $secs s"
 for i in $(seq 1 "$runs"); do
   AFL_BENCH_UNTIL_CRASH=1 fuzz "$out/run$i" -V "$cap" -s "$i" || true
-  first=$(ls "$out/run$i/default/crashes" | grep '^id:' | sort | head -1 || true)
+  first=$(ls "$out/run$i/default/crashes" | grep '^id:' | sort | sed -n 1p || true)
   if [ -z "$first" ]; then echo "  run $i: no crash in $cap s"; continue; fi
   ms=$(sed -n 's/.*,time:\([0-9]*\).*/\1/p' <<<"$first")
   ex=$(sed -n 's/.*,execs:\([0-9]*\).*/\1/p' <<<"$first")

@@ -21,7 +21,7 @@ if [ "$rc" -eq 1 ]; then
   "$build/patchvet" import-crashes "$out/seeds" --engine "$engine" --scenario "$scenario" \
     "${flavour[@]}" --out "$out/repro" || rc=$?
   [ "$rc" -le 1 ] || exit "$rc"
-  echo "replay with: $build/patchvet replay $(ls "$out"/repro/*.pvr | head -1)"
+  echo "replay with: $build/patchvet replay $(ls "$out"/repro/*.pvr | sed -n 1p)"
   exit 0
 fi
 [ "$rc" -eq 0 ] || exit "$rc"
@@ -42,7 +42,7 @@ nice afl-fuzz -i "$out/seeds" -o "$out" -V "$secs" -t 1000 -m none ${AFL_EXTRA:-
   exit 3
 }
 
-stats=$(ls "$out"/*/fuzzer_stats | head -1)
+stats=$(ls "$out"/*/fuzzer_stats | sed -n 1p)
 stat() { sed -n "s/^$1 *: *//p" "$stats"; }
 crashes=$(ls "$out"/*/crashes 2>/dev/null | grep -c '^id:' || true)
 echo "afl-fuzz: $(stat execs_done) execs in $(stat run_time) s ($(stat execs_per_sec) execs/s)," \
@@ -51,10 +51,10 @@ if [ "$crashes" -eq 0 ]; then
   echo "no crash: $engine on $scenario showed no violation in $secs s of fuzzing"
   exit 0
 fi
-first=$(ls "$out"/*/crashes | grep '^id:' | sort | head -1)
+first=$(ls "$out"/*/crashes | grep '^id:' | sort | sed -n 1p)
 echo "first crash: $first (time: is ms since the start)"
 rc=0
 "$build/patchvet" import-crashes "$out" --engine "$engine" --scenario "$scenario" \
   "${flavour[@]}" || rc=$?
 [ "$rc" -le 1 ] || exit "$rc"
-echo "replay with: $build/patchvet replay $(ls "$out"/repro/*.pvr | head -1)"
+echo "replay with: $build/patchvet replay $(ls "$out"/repro/*.pvr | sed -n 1p)"
