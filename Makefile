@@ -188,6 +188,8 @@ $(BUILD)/asan/tests/unit: $(TEST_SRC) tests/helpers.c tests/helpers.h $(BUILD)/a
 # the output.
 test: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/tests/unit $(BUILD)/asan/tests/unit $(BUILD)/asan/patchvet
+	@echo "== parser harnesses: seeds and regression inputs (ASan+UBSan) =="
+	@$(MAKE) --no-print-directory fuzz-smoke
 	@echo "== ASan+UBSan build =="
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  $(BUILD)/asan/tests/unit -j2 --timeout 120
@@ -232,7 +234,97 @@ $(BUILD)/bench/ptrace: bench/ptrace.c $(BUILD)/libpatchvet.a
 clean:
 	rm -rf $(BUILD) out
 
--include $(OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(BUILD)/obj/harness/main.d $(BUILD)/asan/obj/harness/main.d
+# ---------------------------------------------------------------- fuzz
+# AFL++ harnesses (fuzz/, docs/fuzzing.md). The schedule harness and the
+# objects under it use CLASSIC instrumentation, whose 64 KiB map also holds
+# the emulated code's edges (fuzz/afl_edges.c, plain gcc); the parser
+# harnesses use AFL's default instrumentation with ASan+UBSan.
+AFL_CC      ?= afl-clang-fast
+FUZZ        := $(BUILD)/fuzz
+AFL_BUILD   := AFL_QUIET=1
+FUZZ_LIBS    = $(PKG_LIBS) -ldl -pthread
+PARSERS     := image patch scenario execfile repro
+FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+CLASSIC_OBJ := $(HARNESS_SRC:%.c=$(FUZZ)/classic/obj/%.o)
+FASAN_OBJ   := $(HARNESS_SRC:%.c=$(FUZZ)/asan/obj/%.o)
+
+$(FUZZ)/classic/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(AFL_BUILD) AFL_LLVM_INSTRUMENT=CLASSIC $(AFL_CC) $(BASE_CFLAGS) -O2 -g -MMD -MP -c $< -o $@
+$(FUZZ)/asan/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(AFL_BUILD) $(AFL_CC) $(BASE_CFLAGS) -O1 -g $(FUZZ_SAN) -MMD -MP -c $< -o $@
+$(FUZZ)/classic/libpatchvet.a: $(CLASSIC_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+$(FUZZ)/asan/libpatchvet.a: $(FASAN_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+$(FUZZ)/afl_edges.o: fuzz/afl_edges.c fuzz/afl_edges.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O2 -g -c $< -o $@
+
+# Harnesses find the corpora next to them, as build/patchvet does.
+$(FUZZ)/bin/schedule: fuzz/schedule.c $(FUZZ)/afl_edges.o $(FUZZ)/classic/libpatchvet.a
+	@mkdir -p $(dir $@)
+	$(AFL_BUILD) AFL_LLVM_INSTRUMENT=CLASSIC $(AFL_CC) $(BASE_CFLAGS) -O2 -g -o $@ $^ $(FUZZ_LIBS)
+	ln -sfn ../../corpora $(FUZZ)/bin/corpora
+$(FUZZ)/bin/seeds: fuzz/seeds.c $(BUILD)/libpatchvet.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $^ $(FUZZ_LIBS)
+	ln -sfn ../../corpora $(FUZZ)/bin/corpora
+$(FUZZ)/bin/parse_%: fuzz/parse_%.c fuzz/parser.h fuzz/parser_main.h $(FUZZ)/asan/libpatchvet.a
+	@mkdir -p $(dir $@)
+	$(AFL_BUILD) $(AFL_CC) $(BASE_CFLAGS) -O1 -g $(FUZZ_SAN) -o $@ $< $(FUZZ)/asan/libpatchvet.a $(FUZZ_LIBS)
+	ln -sfn ../../corpora $(FUZZ)/bin/corpora
+# The same harnesses without AFL (gcc, ASan+UBSan): each input run once.
+$(FUZZ)/smoke/parse_%: fuzz/parse_%.c fuzz/parser.h fuzz/parser_main.h $(BUILD)/asan/libpatchvet.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O1 -g $(SAN_FLAGS) -o $@ $< $(BUILD)/asan/libpatchvet.a $(FUZZ_LIBS)
+	ln -sfn ../../corpora $(FUZZ)/smoke/corpora
+
+# Seed corpora of the parser harnesses: the built corpora, the hand-written
+# seeds of fuzz/seeds/ and every regression input of tests/data/fuzz/.
+$(FUZZ)/seeds/%: corpora FORCE
+	@rm -rf $@ && mkdir -p $@
+	@for f in fuzz/seeds/$*/* tests/data/fuzz/$*/*; do [ -f "$$f" ] && cp "$$f" $@/; done; true
+	@case $* in \
+	  image) cp $(BUILD)/corpora/emu/counter-plain $(BUILD)/corpora/emu/hotpatch-pad \
+	            $(BUILD)/corpora/emu/nested-cet $(BUILD)/corpora/emu/counter-fentry \
+	            $(BUILD)/corpora/patches/counter-fix.so $@/ ;; \
+	  patch) cp $(BUILD)/corpora/patches/*.so $@/ ;; \
+	  scenario) for d in $(BUILD)/corpora/scenarios/*/; do \
+	              cp $$d/scenario.ini $@/$$(basename $$d).ini; done ;; \
+	esac
+.PHONY: FORCE fuzz fuzz-smoke fuzz-parsers fuzz-parser
+FORCE:
+
+# Part of `make test`: every seed and regression input through every parser
+# harness built without AFL, under ASan+UBSan.
+fuzz-smoke: $(PARSERS:%=$(FUZZ)/smoke/parse_%) $(PARSERS:%=$(FUZZ)/seeds/%)
+	@for p in $(PARSERS); do \
+	  ASAN_OPTIONS=detect_leaks=1 $(FUZZ)/smoke/parse_$$p $(FUZZ)/seeds/$$p || exit 1; done
+
+fuzz-parsers: $(PARSERS:%=$(FUZZ)/bin/parse_%) $(PARSERS:%=$(FUZZ)/seeds/%)
+
+# make fuzz ENGINE=E SCENARIO=S [TIME=s]: schedule fuzzing on emu, then the
+# crashes become reproducers (fuzz/run-schedule.sh).
+TIME ?= 60
+fuzz: deps
+	@test -n "$(ENGINE)" -a -n "$(SCENARIO)" || \
+	  { echo "usage: make fuzz ENGINE=E SCENARIO=S [TIME=seconds]" >&2; exit 2; }
+	@$(MAKE) --no-print-directory all $(FUZZ)/bin/schedule $(FUZZ)/bin/seeds
+	./fuzz/run-schedule.sh $(BUILD) $(ENGINE) $(SCENARIO) $(TIME)
+
+# make fuzz-parser PARSER=image [EXECS=1000000]: one parser harness under
+# afl-fuzz until it has run EXECS inputs (fuzz/run-parser.sh).
+EXECS ?= 1000000
+fuzz-parser: deps
+	@test -n "$(PARSER)" || { echo "usage: make fuzz-parser PARSER=image|patch|scenario|execfile|repro [EXECS=n]" >&2; exit 2; }
+	@$(MAKE) --no-print-directory fuzz-parsers
+	./fuzz/run-parser.sh $(BUILD) $(PARSER) $(EXECS)
+
+-include $(OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(CLASSIC_OBJ:.o=.d) $(FASAN_OBJ:.o=.d) $(BUILD)/obj/harness/main.d $(BUILD)/asan/obj/harness/main.d
 
 # One suite alone, for development: make build/tests/test_image
 $(BUILD)/tests/test_%: tests/test_%.c tests/helpers.c tests/helpers.h $(BUILD)/libpatchvet.a

@@ -133,6 +133,24 @@ void pv_emu_set_trace(struct pv_emu *e, FILE *out)
 	e->trace = out;
 }
 
+int pv_emu_set_block_hook(struct pv_emu *e, pv_emu_block_fn fn, void *ctx,
+                          struct pv_error *err)
+{
+	/* run.res is set by the first run: blocks translated by then would
+	 * never reach the hook. */
+	if (!fn || e->block_fn || e->run.res)
+		return pv_error_set(err, PV_EINVAL, "pv_emu_set_block_hook: %s",
+		                    !fn            ? "no callback given"
+		                    : e->block_fn ? "this emulator already has a block hook"
+		                                  : "install it before the first run");
+	e->block_fn = fn;
+	e->block_ctx = ctx;
+	int rc = emu_hooks_block(e, err);
+	if (rc)
+		e->block_fn = NULL;
+	return rc;
+}
+
 const char *pv_emu_output(const struct pv_emu *e)
 {
 	return e->run.output;

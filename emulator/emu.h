@@ -235,6 +235,15 @@ struct pv_story_event;
 void pv_emu_set_story(struct pv_emu *emu, struct pv_story_event **events, size_t *nevents,
                       size_t max);
 
+/* Coverage for coverage-guided fuzzing (fuzz/schedule.c): fn(ctx, address,
+ * thread) at the start of every basic block any emulated thread executes
+ * (target, patch and engine-made code alike). Install it before the first
+ * pv_emu_run (PV_EINVAL after it): Unicorn never hooks blocks it already
+ * translated. One hook per emulator; PV_EINVAL for a second one. */
+typedef void (*pv_emu_block_fn)(void *ctx, uint64_t address, int thread);
+int pv_emu_set_block_hook(struct pv_emu *emu, pv_emu_block_fn fn, void *ctx,
+                          struct pv_error *err);
+
 /* What the target wrote with pv_write during the last run (every fd,
  * truncated to 1 KiB), NUL-terminated. */
 const char *pv_emu_output(const struct pv_emu *emu);

@@ -256,6 +256,9 @@ struct pv_emu {
 	uc_context *saved;        /* scratch for hijacked calls */
 	size_t ctx_size;
 	uc_hook h_code, h_sys, h_intr, h_unmapped;
+	uc_hook h_block;                  /* only with a block hook (fuzzing) */
+	pv_emu_block_fn block_fn;
+	void *block_ctx;
 	struct pv_image *target;
 	struct pv_patch *patch;
 
@@ -366,6 +369,7 @@ void emu_run_to_end(struct pv_emu *e);
 
 /* hooks.c */
 int emu_hooks_install(struct pv_emu *e, struct pv_error *err);
+int emu_hooks_block(struct pv_emu *e, struct pv_error *err);
 
 /* frames.c */
 const struct emu_func *emu_func_at(const struct pv_emu *e, uint64_t addr);

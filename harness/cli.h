@@ -25,6 +25,7 @@ int pv_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(pr
 
 int pv_cmd_analyze(int argc, char **argv);
 int pv_cmd_bench(int argc, char **argv);
+int pv_cmd_import(int argc, char **argv);
 int pv_cmd_list(int argc, char **argv);
 int pv_cmd_run(int argc, char **argv);
 int pv_cmd_replay(int argc, char **argv);

@@ -10,17 +10,20 @@ static const char usage[] =
 	"usage: patchvet COMMAND [OPTIONS]\n"
 	"\n"
 	"commands:\n"
-	"  run      [--engine E]... [--scenario S]... [--backend emu] [--schedules N]\n"
-	"           [--seed N] [--flavour F] [--explore random|pct|bounded] [--time S]\n"
-	"           [--shard I/N] [--jobs N] [--out DIR] [--format LIST]\n"
+	"  run      [--engine E]... [--scenario S]... [--backend emu|ptrace|all]\n"
+	"           [--schedules N] [--seed N] [--flavour F] [--explore random|pct|bounded]\n"
+	"           [--time S] [--shard I/N] [--jobs N] [--out DIR] [--format LIST]\n"
+	"           | --resume DIR\n"
 	"           without --engine/--backend: the default campaign, compared with\n"
 	"           corpora/expected; with them: engines x scenarios on a backend\n"
 	"  replay   REPRO [--trace]\n"
 	"           run a reproducer again; exit 1 when its violation reproduces\n"
 	"  minimize REPRO -o OUT\n"
 	"           the fewest preemptions that still show the reproducer's violation\n"
-	"  merge    RESULTS.json... --out DIR\n"
+	"  merge    RESULTS.json... --out DIR [--format LIST]\n"
 	"           join the results of the shards of one campaign\n"
+	"  import-crashes DIR --engine E --scenario S [--out DIR]\n"
+	"           AFL++ crash inputs as reproducers (docs/fuzzing.md)\n"
 	"  analyze  TARGET [--patch PATCH] [--function NAME]... [--json]\n"
 	"           patchability analysis of a target's functions\n"
 	"  certify  --engine E --scenario S [--backend B] [--out DIR] | --verify CERT\n"
@@ -89,6 +92,7 @@ int main(int argc, char **argv)
 		{"analyze", pv_cmd_analyze},
 		{"certify", pv_cmd_certify},
 		{"bench", pv_cmd_bench},
+		{"import-crashes", pv_cmd_import},
 		{"list", pv_cmd_list},
 		{"merge", pv_cmd_merge},
 		{"minimize", pv_cmd_minimize},

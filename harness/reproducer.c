@@ -210,6 +210,12 @@ static int set_value(struct parser *ps, struct pv_reproducer *r, const struct ke
 	case T_STR:
 		if (n >= k->size)
 			return bad(ps, "'%s' is longer than %zu bytes", k->name, k->size - 1);
+		/* The writer never puts them there (put_line_value): a file holding
+		 * one would not read back the same. */
+		for (size_t j = 0; j < n; j++)
+			if ((unsigned char)v[j] < 0x20 || v[j] == 0x7f)
+				return bad(ps, "'%s' holds a control character (byte 0x%02x)", k->name,
+				           (unsigned char)v[j]);
 		memcpy(field, v, n);
 		((char *)field)[n] = '\0';
 		return 0;

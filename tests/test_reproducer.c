@@ -159,6 +159,28 @@ Test(reproducer, control_characters_stay_on_one_line)
 	pv_reproducer_free(b);
 }
 
+/* Found by fuzz/parse_repro.c: a value holding a control character parsed,
+ * but could not be written back the same (the writer turns it into a
+ * space), so a reproducer did not round-trip. */
+Test(reproducer, control_character_in_a_value_is_refused)
+{
+	struct pv_reproducer a;
+	sample(&a);
+	size_t len;
+	char *text = format(&a, &len);
+	expect_replaced_fails(text, "check torn-exec", "check torn\x03" "exec", PV_EFORMAT,
+	                      "control character");
+	expect_replaced_fails(text, "engine naive-write", "engine naive\x7fwrite", PV_EFORMAT,
+	                      "'engine' holds a control character");
+	expect_replaced_fails(text, "detail thread 1", "detail thread\t1", PV_EFORMAT, "detail");
+	/* a NUL inside a value would cut it short: refused as binary data */
+	char *t = replace(text, "check torn-exec", "check torn?exec");
+	*strchr(t, '?') = '\0';
+	expect_fails(t, len, PV_EFORMAT, NULL);
+	free(t);
+	free(text);
+}
+
 Test(reproducer, every_truncation_is_refused)
 {
 	struct pv_reproducer a;
