@@ -243,7 +243,7 @@ AFL_CC      ?= afl-clang-fast
 FUZZ        := $(BUILD)/fuzz
 AFL_BUILD   := AFL_QUIET=1
 FUZZ_LIBS    = $(PKG_LIBS) -ldl -pthread
-PARSERS     := image patch scenario execfile repro
+PARSERS     := image patch scenario execfile repro results
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 CLASSIC_OBJ := $(HARNESS_SRC:%.c=$(FUZZ)/classic/obj/%.o)
 FASAN_OBJ   := $(HARNESS_SRC:%.c=$(FUZZ)/asan/obj/%.o)

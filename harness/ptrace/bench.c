@@ -183,44 +183,101 @@ static int open_gate(struct pt_proc *p, const char *gate)
 	return -1;
 }
 
+/* One bench process: its gate and report files, environment and ptrace
+ * state, from creation to cleanup (bench_open / bench_start / bench_close). */
+struct bench_proc {
+	char gate[4096], report[4096];
+	char **env;
+	struct pt_run *run;
+	struct pt_proc *p;
+	struct pv_run_result *res;
+	struct pt_space sp;
+	bool prepared;          /* p and sp hold a process */
+};
+
+static int bench_open(struct bench_proc *b, const char *dir, bool latency,
+                      struct pv_error *err)
+{
+	memset(b, 0, sizeof(*b));
+	snprintf(b->gate, sizeof(b->gate), "%s/gate", dir);
+	snprintf(b->report, sizeof(b->report), "%s/report", dir);
+	unlink(b->report);
+	if (mkfifo(b->gate, 0600) && errno != EEXIST)
+		return pv_error_set(err, PV_EIO, "cannot make the bench gate %s: %s", b->gate,
+		                    strerror(errno));
+	b->env = bench_env(b->gate, b->report, latency);
+	b->run = calloc(1, sizeof(*b->run));
+	b->p = calloc(1, sizeof(*b->p));
+	b->res = calloc(1, sizeof(*b->res));
+	if (!b->env || !b->run || !b->p || !b->res)
+		return pv_error_set(err, PV_ENOMEM, "out of memory");
+	b->run->res = b->res;
+	return 0;
+}
+
+/* Spawns the target, lets main run and waits until every worker is born
+ * and holds at the runtime's barrier. */
+static int bench_start(struct bench_proc *b, void *handle, unsigned workers,
+                       unsigned long iterations, struct pv_error *err)
+{
+	int rc = pt_backend_prepare(handle, workers, iterations, b->env, b->p, b->run, &b->sp, err);
+	if (rc)
+		return rc;
+	b->prepared = true;
+	struct pt_proc *p = b->p;
+	pt_resume_thread(p, &p->threads[0]);
+	if (pt_pump_until(p, pt_now() + PT_START_TIMEOUT_MS / 1e3, workers_born, &workers) ||
+	    p->exited)
+		return pv_error_set(err, PV_EIO, "the target's %u workers did not start (%s)",
+		                    workers, p->output[0] ? p->output : "no message");
+	/* Main on its way to the gate; the workers wait at the barrier. */
+	pt_pump(p, pt_now() + 2e-3);
+	return 0;
+}
+
+/* Opens the gate: the workers start their measured run. */
+static int bench_go(struct bench_proc *b, struct pv_error *err)
+{
+	int fd = open_gate(b->p, b->gate);
+	if (fd < 0 || write(fd, "g", 1) != 1) {
+		int rc = pv_error_set(err, PV_EIO, "cannot open the target's bench gate %s: %s",
+		                      b->gate, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	close(fd);
+	return 0;
+}
+
+static void bench_close(struct bench_proc *b)
+{
+	if (b->prepared) {
+		pt_release(b->p);
+		pt_space_fini(&b->sp);
+	}
+	if (b->run)
+		run_reset(b->run);
+	free_env(b->env);
+	unlink(b->report);
+	free(b->run);
+	free(b->p);
+	free(b->res);
+}
+
 int pv_ptrace_bench_proc(void *handle, const struct pv_engine *engine, bool patched,
                          unsigned workers, unsigned long iterations, const char *dir,
                          struct pv_native_proc *out, struct pv_error *err)
 {
 	memset(out, 0, sizeof(*out));
-	char gate[4096], report[4096];
-	snprintf(gate, sizeof(gate), "%s/gate", dir);
-	snprintf(report, sizeof(report), "%s/report", dir);
-	unlink(report);
-	if (mkfifo(gate, 0600) && errno != EEXIST)
-		return pv_error_set(err, PV_EIO, "cannot make the bench gate %s: %s", gate,
-		                    strerror(errno));
-	char **env = bench_env(gate, report, false);
-	struct pt_run *run = calloc(1, sizeof(*run));
-	struct pt_proc *p = calloc(1, sizeof(*p));
-	struct pv_run_result *res = calloc(1, sizeof(*res));
-	if (!env || !run || !p || !res) {
-		free_env(env);
-		free(run);
-		free(p);
-		free(res);
-		return pv_error_set(err, PV_ENOMEM, "out of memory");
-	}
-	run->res = res;
-	struct pt_space sp;
+	struct bench_proc b;
 	void *state = NULL;
-	int rc = pt_backend_prepare(handle, workers, iterations, env, p, run, &sp, err);
+	int rc = bench_open(&b, dir, false, err);
+	if (!rc)
+		rc = bench_start(&b, handle, workers, iterations, err);
 	if (rc)
-		goto out_noproc;
-	pt_resume_thread(p, &p->threads[0]);
-	if (pt_pump_until(p, pt_now() + PT_START_TIMEOUT_MS / 1e3, workers_born, &workers) ||
-	    p->exited) {
-		rc = pv_error_set(err, PV_EIO, "the target's %u workers did not start (%s)", workers,
-		                  p->output[0] ? p->output : "no message");
 		goto out;
-	}
-	/* Main on its way to the gate; the workers wait at the barrier. */
-	pt_pump(p, pt_now() + 2e-3);
+	struct pt_proc *p = b.p;
 	if (patched) {
 		struct pv_error perr;
 		pv_error_clear(&perr);
@@ -230,23 +287,14 @@ int pv_ptrace_bench_proc(void *handle, const struct pv_engine *engine, bool patc
 			             perr.msg[0] ? perr.msg : pv_strerror(rc));
 			goto out;
 		}
-		if ((rc = engine_op(p, &sp, engine, state, false, err)))
+		if ((rc = engine_op(p, &b.sp, engine, state, false, err)))
 			goto out;
-		out->apply_pause_ms = run->longest_pause_ms;
-		out->engine_bytes = live_map_bytes(run);
+		out->apply_pause_ms = b.run->longest_pause_ms;
+		out->engine_bytes = live_map_bytes(b.run);
 	}
 	/* From here the process runs untraced; PDEATHSIG still ties it to us. */
-	if ((rc = pt_detach_all(p)))
+	if ((rc = pt_detach_all(p)) || (rc = bench_go(&b, err)))
 		goto out;
-	int fd = open_gate(p, gate);
-	if (fd < 0 || write(fd, "g", 1) != 1) {
-		rc = pv_error_set(err, PV_EIO, "cannot open the target's bench gate %s: %s", gate,
-		                  strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		goto out;
-	}
-	close(fd);
 	double deadline = pt_now() + PROC_TIMEOUT_S;
 	while (!pt_reap_detached(p) && pt_now() < deadline)
 		sleep_ms(1);
@@ -264,19 +312,12 @@ int pv_ptrace_bench_proc(void *handle, const struct pv_engine *engine, bool patc
 		                  p->output[0] ? ": " : "", p->output);
 		goto out;
 	}
-	rc = parse_report(report, out, err);
+	rc = parse_report(b.report, out, err);
 out:
-	pt_release(p);
-	pt_space_fini(&sp);
+	/* The process first: the engine's release may not touch it. */
+	bench_close(&b);
 	if (state && engine->release)
 		engine->release(state);
-out_noproc:
-	run_reset(run);
-	free_env(env);
-	unlink(report);
-	free(run);
-	free(p);
-	free(res);
 	return rc;
 }
 
@@ -326,65 +367,36 @@ int pv_ptrace_bench_latency(void *handle, const struct pv_engine *engine, unsign
                             struct pv_native_latency *out, struct pv_error *err)
 {
 	memset(out, 0, sizeof(*out));
-	char gate[4096], report[4096];
-	snprintf(gate, sizeof(gate), "%s/gate", dir);
-	snprintf(report, sizeof(report), "%s/report", dir);
-	unlink(report);
-	if (mkfifo(gate, 0600) && errno != EEXIST)
-		return pv_error_set(err, PV_EIO, "cannot make the bench gate %s: %s", gate,
-		                    strerror(errno));
-	char **env = bench_env(gate, report, true);
-	struct pt_run *run = calloc(1, sizeof(*run));
-	struct pt_proc *p = calloc(1, sizeof(*p));
-	struct pv_run_result *res = calloc(1, sizeof(*res));
-	if (!env || !run || !p || !res) {
-		free_env(env);
-		free(run);
-		free(p);
-		free(res);
-		return pv_error_set(err, PV_ENOMEM, "out of memory");
-	}
-	run->res = res;
-	struct pt_space sp;
+	struct bench_proc b;
 	void *state = NULL;
 	uint64_t flag = 0, size = 0;
+	int rc = bench_open(&b, dir, true, err);
+	if (rc)
+		goto out;
 	struct pv_error perr;
 	pv_error_clear(&perr);
-	int rc = engine->plan(pv_backend_ptrace_ops.patch(handle), &state, &perr);
+	rc = engine->plan(pv_backend_ptrace_ops.patch(handle), &state, &perr);
 	if (rc) {
 		pv_error_set(err, rc, "%s: plan failed: %s", engine->name,
 		             perr.msg[0] ? perr.msg : pv_strerror(rc));
-		goto out_noproc;
+		goto out;
 	}
-	if ((rc = pt_backend_prepare(handle, workers, iterations, env, p, run, &sp, err)))
-		goto out_noproc;
-	if (pv_space_symbol(&sp.space, "pv__bench_window", &flag, &size) || !flag) {
+	if ((rc = bench_start(&b, handle, workers, iterations, err)))
+		goto out;
+	struct pt_proc *p = b.p;
+	struct pt_run *run = b.run;
+	if (pv_space_symbol(&b.sp.space, "pv__bench_window", &flag, &size) || !flag) {
 		rc = pv_error_set(err, PV_ENOENT, "the target has no pv__bench_window: is it built "
 		                                  "with patchvet's native runtime?");
 		goto out;
 	}
-	pt_resume_thread(p, &p->threads[0]);
-	if (pt_pump_until(p, pt_now() + PT_START_TIMEOUT_MS / 1e3, workers_born, &workers) ||
-	    p->exited) {
-		rc = pv_error_set(err, PV_EIO, "the target's %u workers did not start (%s)", workers,
-		                  p->output[0] ? p->output : "no message");
+	if ((rc = bench_go(&b, err)))
 		goto out;
-	}
-	pt_pump(p, pt_now() + 2e-3);
-	int fd = open_gate(p, gate);
-	if (fd < 0 || write(fd, "g", 1) != 1) {
-		rc = pv_error_set(err, PV_EIO, "cannot open the target's bench gate %s: %s", gate,
-		                  strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		goto out;
-	}
-	close(fd);
 	/* Steady state, the apply window, patched, the revert window. */
 	pt_pump(p, pt_now() + 0.15);
 	uint64_t used_at = 0;
 	int used = 0;
-	if (!pv_space_symbol(&sp.space, "pv__bench_lat_used", &used_at, &size) &&
+	if (!pv_space_symbol(&b.sp.space, "pv__bench_lat_used", &used_at, &size) &&
 	    !p->exited && !pt_read(p, used_at, &used, sizeof(used)) && !used) {
 		rc = pv_error_set(err, PV_ENOENT, "the target records no operation latencies (it "
 		                                  "does not call pv_op_done)");
@@ -399,7 +411,7 @@ int pv_ptrace_bench_latency(void *handle, const struct pv_engine *engine, unsign
 		run_reset(run);
 		if ((rc = set_window(p, flag, 1)))
 			break;
-		rc = engine_op(p, &sp, engine, state, op == 1, err);
+		rc = engine_op(p, &b.sp, engine, state, op == 1, err);
 		pt_pump(p, pt_now() + PV_BENCH_WINDOW_GRACE_MS / 1e3);
 		set_window(p, flag, 0);
 		if (op)
@@ -421,19 +433,11 @@ int pv_ptrace_bench_latency(void *handle, const struct pv_engine *engine, unsign
 		                  p->output[0] ? p->output : "no message");
 		goto out;
 	}
-	rc = parse_latency(report, out, err);
+	rc = parse_latency(b.report, out, err);
 out:
-	pt_release(p);
-	pt_space_fini(&sp);
-out_noproc:
+	bench_close(&b);
 	if (state && engine->release)
 		engine->release(state);
-	run_reset(run);
-	free_env(env);
-	unlink(report);
-	free(run);
-	free(p);
-	free(res);
 	return rc;
 }
 
