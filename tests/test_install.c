@@ -116,6 +116,25 @@ Test(install, man_page_renders_without_warnings, .timeout = 60)
 	free(err);
 }
 
+static char *verdicts(const char *path);
+
+/* Writes the engine of docs/engine-author.md's worked example (the code
+ * block after its marker comment) to path. */
+static void spill_guide_engine(const char *path)
+{
+	size_t n;
+	char *doc = (char *)pv_test_slurp(PV_SOURCE_DIR "/docs/engine-author.md", &n);
+	char *mark = strstr(doc, "<!-- engine-author.c:");
+	cr_assert_not_null(mark, "docs/engine-author.md lost its engine marker");
+	char *start = strstr(mark, "```c\n");
+	cr_assert_not_null(start);
+	start += 5;
+	char *end = strstr(start, "\n```\n");
+	cr_assert_not_null(end);
+	pv_test_spill(path, start, (size_t)(end - start) + 1);
+	free(doc);
+}
+
 /* The acceptance of issue 10: install into a fresh prefix, build the example
  * engine from the installed docs with `pkg-config --cflags patchvet` of that
  * prefix alone, run it with the installed binary (clean environment, cwd
@@ -162,6 +181,26 @@ Test(install, installed_patchvet_runs_a_plugin_built_with_pkg_config, .timeout =
 	          json_object_get_string(t));
 	json_object_put(j);
 	free(out);
+
+	/* The engine-author guide's worked plugin, the same way. */
+	snprintf(path, sizeof(path), "%s/guide/engine.c", tmp);
+	free(pv_test_sh("mkdir %s/guide", tmp));
+	spill_guide_engine(path);
+	free(pv_test_sh("cd %s/guide && " CLEAN_ENV " PKG_CONFIG_LIBDIR=%s/pv/lib/pkgconfig sh -c "
+	                "'cc -std=c17 -Wall -Wextra -Werror -O2 $(pkg-config --cflags patchvet) "
+	                "-shared -fPIC -o mini-stw.so engine.c' 2>&1",
+	                tmp, tmp));
+	out = pv_test_sh("cd %s/guide && " CLEAN_ENV " %s/pv/bin/patchvet run --engine "
+	                 "./mini-stw.so --scenario counter --scenario tiny --schedules 200 "
+	                 "--out r 2>&1; echo \"exit $?\"",
+	                 tmp, tmp);
+	cr_expect_not_null(strstr(out, "exit 0\n"), "%s", out);
+	free(out);
+	snprintf(path, sizeof(path), "%s/guide/r/results.json", tmp);
+	char *v = verdicts(path);
+	cr_expect_not_null(strstr(v, "mini-stw counter emu SAFE 200 "), "%s", v);
+	cr_expect_not_null(strstr(v, "mini-stw tiny emu REFUSED "), "%s", v);
+	free(v);
 
 	char cmds[32][32];
 	size_t n = main_commands(cmds, 32);
