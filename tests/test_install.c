@@ -197,10 +197,10 @@ Test(install, installed_patchvet_runs_a_plugin_built_with_pkg_config, .timeout =
 	cr_expect_not_null(strstr(out, "exit 0\n"), "%s", out);
 	free(out);
 	snprintf(path, sizeof(path), "%s/guide/r/results.json", tmp);
-	char *v = verdicts(path);
-	cr_expect_not_null(strstr(v, "mini-stw counter emu SAFE 200 "), "%s", v);
-	cr_expect_not_null(strstr(v, "mini-stw tiny emu REFUSED "), "%s", v);
-	free(v);
+	char *guide = verdicts(path);
+	cr_expect_not_null(strstr(guide, "mini-stw counter emu SAFE 200 "), "%s", guide);
+	cr_expect_not_null(strstr(guide, "mini-stw tiny emu REFUSED "), "%s", guide);
+	free(guide);
 
 	char cmds[32][32];
 	size_t n = main_commands(cmds, 32);
