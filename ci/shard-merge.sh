@@ -12,8 +12,10 @@
 #       patchvet merge shard-*/results.json --out OUT (default merged)
 #           --format json,junit,md,html
 #       Exit status is merge's: 0 SAFE/REFUSED, 1 UNSAFE (fails the
-#       pipeline), 2 bad input (a shard missing or of another campaign),
-#       3 an ERROR verdict.
+#       pipeline), 2 bad input (shards of different campaigns), 3 an ERROR
+#       verdict; and 2 when a shard of the campaign is missing (patchvet merge
+#       only notes it; a gate must not pass on part of a campaign). The
+#       reports are written in every case but bad input.
 #
 # Environment: PATCHVET, the patchvet binary (default: patchvet on PATH).
 # Run both steps in one directory (the shard-I directories are its children).
@@ -49,7 +51,24 @@ merge)
 		echo "$0: no shard-*/results.json here ($(pwd))" >&2
 		exit 2
 	fi
-	exec "$patchvet" merge "${parts[@]}" --out "$out" --format json,junit,md,html
+	# N of I/N, from each part's "shard" field.
+	total=$(sed -n 's/.*"shard": *"[0-9]*\/\([0-9]*\)".*/\1/p' "${parts[@]}" | sort -u)
+	"$patchvet" merge "${parts[@]}" --out "$out" --format json,junit,md,html
+	rc=$?
+	case $total in
+	'' | *[!0-9]*) ;; # none or several counts: merge has refused the mix
+	*)
+		missing=""
+		for ((i = 1; i <= total; i++)); do
+			[ -f "shard-$i/results.json" ] || missing="$missing shard-$i"
+		done
+		if [ -n "$missing" ]; then
+			echo "$0: of $total shards, missing:$missing" >&2
+			[ "$rc" -eq 0 ] && rc=2
+		fi
+		;;
+	esac
+	exit "$rc"
 	;;
 *)
 	usage

@@ -343,12 +343,23 @@ Test(install, shard_merge_script_equals_an_unsharded_run, .timeout = 300)
 	free(merged);
 	free(whole);
 
-	/* A lost shard: the merge step refuses rather than pass on part of it. */
-	out = pv_test_sh("cd %s && rm -r shard-2 && PATCHVET=%s bash %s/ci/shard-merge.sh merge "
-	                 "m2 >/dev/null 2>&1; echo $?",
+	/* A lost shard fails the gate even when every verdict present is SAFE
+	 * (patchvet merge alone only notes it); once it is there, the gate passes. */
+	const char *safe = "--engine stw-jmp --scenario counter --schedules 40";
+	for (int i = 1; i <= 3; i += 2)
+		free(pv_test_sh("mkdir -p %s/safe && cd %s/safe && PATCHVET=%s bash "
+		                "%s/ci/shard-merge.sh shard %d 3 %s >/dev/null 2>&1",
+		                tmp, tmp, PV_PATCHVET_BIN, PV_SOURCE_DIR, i, safe));
+	out = pv_test_sh("cd %s/safe && PATCHVET=%s bash %s/ci/shard-merge.sh merge 2>&1 "
+	                 ">/dev/null; echo \"exit $?\"",
 	                 tmp, PV_PATCHVET_BIN, PV_SOURCE_DIR);
-	cr_expect_neq(atoi(out), 0, "a merge of 2 of 3 shards passed");
+	cr_expect_not_null(strstr(out, "missing: shard-2\nexit 2\n"), "%s", out);
 	free(out);
+	free(pv_test_sh("cd %s/safe && PATCHVET=%s bash %s/ci/shard-merge.sh shard 2 3 %s "
+	                ">/dev/null 2>&1 && PATCHVET=%s bash %s/ci/shard-merge.sh merge "
+	                ">/dev/null 2>&1",
+	                tmp, PV_PATCHVET_BIN, PV_SOURCE_DIR, safe, PV_PATCHVET_BIN,
+	                PV_SOURCE_DIR));
 	pv_test_rmdir_all(tmp);
 }
 
