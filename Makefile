@@ -277,6 +277,9 @@ INSTALLED_DIRS = $(DATADIR)/patchvet $(DOCDIR) $(INCLUDEDIR)/patchvet
 
 .PHONY: install uninstall
 install: $(BUILD)/patchvet $(CORPORA)
+	@[ "$(abspath $(BINDIR)/../share)" = "$(abspath $(DATADIR))" ] || echo "make install: \
+warning: DATADIR is not BINDIR/../share, where patchvet looks for its corpora; \
+set PATCHVET_DATA=$(DATADIR)/patchvet/corpora when running it" >&2
 	install -D -m 0755 $(BUILD)/patchvet $(DESTDIR)$(BINDIR)/patchvet
 	install -d $(DESTDIR)$(INCLUDEDIR)/patchvet
 	install -m 0644 $(INSTALL_HEADERS) $(DESTDIR)$(INCLUDEDIR)/patchvet/
