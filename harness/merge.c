@@ -124,7 +124,8 @@ static int add_coverage(struct pv_coverage *d, const struct pv_coverage *s, bool
 		d->missed = s->nmissed ? calloc(s->nmissed, sizeof(*d->missed)) : NULL;
 		if (s->nmissed && !d->missed)
 			return PV_ENOMEM;
-		memcpy(d->missed, s->missed, s->nmissed * sizeof(*d->missed));
+		if (s->nmissed)
+			memcpy(d->missed, s->missed, s->nmissed * sizeof(*d->missed));
 		return 0;
 	}
 	size_t k = 0;
@@ -254,12 +255,12 @@ void pv_merge_finish(struct pv_merge *m, uint64_t *missing)
 		struct pv_result *r = &o->results[i];
 		/* (schedule, rank) pairs are distinct within a result: qsort's
 		 * instability cannot show. */
-		qsort(r->violations, r->nviolations, sizeof(*r->violations), cmp_violation);
+		if (r->nviolations > 1)
+			qsort(r->violations, r->nviolations, sizeof(*r->violations), cmp_violation);
 		if (r->guarantee.depth)
 			pv_guarantee_update(&r->guarantee, r->schedules);
-		if (!r->guarantee.depth && !r->guarantee.preemptions && !r->guarantee.space) {
+		if (!r->guarantee.depth && !r->guarantee.preemptions && !r->guarantee.space)
 			r->guarantee.exhausted = r->guarantee.space_known = false;
-		}
 		/* A refusal is not a failure; drop the reason of a result that no
 		 * longer fails. */
 		pv_result_judge(r);
