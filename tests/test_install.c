@@ -112,6 +112,18 @@ Test(install, man_page_names_every_command_and_long_option)
 		cr_expect_not_null(strstr(man, item), "EXIT STATUS does not describe %c", *s);
 	}
 	cr_expect_not_null(strstr(man, ".SH EXIT STATUS"));
+	/* The .TH line names the version harness/cli.h defines. */
+	char *cli = slurp_text(PV_SOURCE_DIR "/harness/cli.h");
+	char version[32] = "", th[64];
+	const char *def = strstr(cli, "#define PV_VERSION \"");
+	cr_assert_not_null(def);
+	sscanf(def, "#define PV_VERSION \"%31[^\"]", version);
+	snprintf(th, sizeof(th), "\"patchvet %s\"", version);
+	const char *th_line = strstr(man, "\n.TH ");
+	cr_assert_not_null(th_line);
+	cr_expect(strstr(th_line, th) && strstr(th_line, th) < strchr(th_line + 1, '\n'),
+	          "docs/patchvet.1's .TH does not say %s", th);
+	free(cli);
 	cr_expect_not_null(strstr(man, "PATCHVET_DATA"));
 	free(man);
 }
