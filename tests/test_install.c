@@ -337,7 +337,7 @@ static char *verdicts(const char *path)
  * mutant, merged, equal an unsharded run, and the merge step fails. */
 Test(install, shard_merge_script_equals_an_unsharded_run)
 {
-	char *tmp = pv_test_tmpdir("shards");
+	char *tmp = pv_test_tmpdir("ci-shards");
 	const char *campaign = "--engine stw-jmp --engine naive-write --engine no-quiesce "
 	                       "--scenario counter --scenario tiny --backend emu --schedules 150 "
 	                       "--seed 7";
