@@ -331,3 +331,63 @@ $(BUILD)/tests/test_%: tests/test_%.c tests/helpers.c tests/helpers.h $(BUILD)/l
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(TEST_DEFS) -DPV_PATCHVET_BIN='"$(abspath $(BUILD))/patchvet"' \
 	  -o $@ $< tests/helpers.c $(BUILD)/libpatchvet.a $(TEST_LIBS)
+
+# ---------------------------------------------------------------- install
+# `make install PREFIX=/opt/pv [DESTDIR=/stage]`: the binary, the public
+# headers, patchvet.pc, the built corpora (what pv_data_dir finds at
+# BINDIR/../share/patchvet/corpora), the man page and the docs.
+# `make uninstall` with the same PREFIX/DESTDIR removes exactly those files,
+# then the directories of patchvet's own that are left empty. Both work from
+# the lists below, never from what happens to be under build/.
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+INCLUDEDIR  ?= $(PREFIX)/include
+LIBDIR      ?= $(PREFIX)/lib
+DATADIR     ?= $(PREFIX)/share
+MANDIR      ?= $(DATADIR)/man
+DOCDIR      ?= $(DATADIR)/doc/patchvet
+PV_VERSION_STR := $(shell sed -n 's/^\#define PV_VERSION "\(.*\)"/\1/p' harness/cli.h)
+
+INSTALL_HEADERS := $(wildcard include/patchvet/*.h)
+# Docs land flat in DOCDIR: README.md, engines.md, ..., examples/stw-engine/.
+INSTALL_DOCS    := README.md $(wildcard docs/*.md) \
+                   $(wildcard docs/examples/*/Makefile docs/examples/*/*.[ch])
+INSTALL_DOCS_TO  = $(patsubst docs/%,%,$(INSTALL_DOCS))
+# Corpora relative to $(BUILD)/corpora; objects are not installed.
+INSTALL_CORPORA := $(patsubst $(BUILD)/corpora/%,%,$(CORPORA))
+
+# name, then destination: each installed file once.
+INSTALLED := $(BINDIR)/patchvet \
+             $(INSTALL_HEADERS:include/%=$(INCLUDEDIR)/%) \
+             $(LIBDIR)/pkgconfig/patchvet.pc \
+             $(INSTALL_CORPORA:%=$(DATADIR)/patchvet/corpora/%) \
+             $(MANDIR)/man1/patchvet.1 \
+             $(INSTALL_DOCS_TO:%=$(DOCDIR)/%)
+# Directories only patchvet puts files in: uninstall removes them once empty.
+# Shared ones (bin, lib/pkgconfig, share/man/man1) stay.
+INSTALLED_DIRS = $(DATADIR)/patchvet $(DOCDIR) $(INCLUDEDIR)/patchvet
+
+.PHONY: install uninstall
+install: $(BUILD)/patchvet $(CORPORA)
+	@[ "$(abspath $(BINDIR)/../share)" = "$(abspath $(DATADIR))" ] || echo "make install: \
+warning: DATADIR is not BINDIR/../share, where patchvet looks for its corpora; \
+set PATCHVET_DATA=$(DATADIR)/patchvet/corpora when running it" >&2
+	install -D -m 0755 $(BUILD)/patchvet $(DESTDIR)$(BINDIR)/patchvet
+	install -d $(DESTDIR)$(INCLUDEDIR)/patchvet
+	install -m 0644 $(INSTALL_HEADERS) $(DESTDIR)$(INCLUDEDIR)/patchvet/
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@DATADIR@|$(DATADIR)|' -e 's|@VERSION@|$(PV_VERSION_STR)|' \
+	    include/patchvet.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/patchvet.pc
+	chmod 0644 $(DESTDIR)$(LIBDIR)/pkgconfig/patchvet.pc
+	cd $(BUILD)/corpora && for f in $(INSTALL_CORPORA); do \
+	  if [ -x "$$f" ]; then m=0755; else m=0644; fi; \
+	  install -D -m $$m "$$f" "$(DESTDIR)$(DATADIR)/patchvet/corpora/$$f" || exit 1; done
+	install -D -m 0644 docs/patchvet.1 $(DESTDIR)$(MANDIR)/man1/patchvet.1
+	for f in $(INSTALL_DOCS); do \
+	  install -D -m 0644 "$$f" "$(DESTDIR)$(DOCDIR)/$${f#docs/}" || exit 1; done
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	for d in $(addprefix $(DESTDIR),$(INSTALLED_DIRS)); do \
+	  [ ! -d "$$d" ] || find "$$d" -depth -type d -empty -delete || exit 1; done
