@@ -147,6 +147,7 @@ unsigned char *pv_test_slurp(const char *path, size_t *n)
 	cr_assert_not_null(buf);
 	cr_assert_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
 	fclose(f);
+	buf[len] = '\0'; /* text files are read as strings */
 	*n = (size_t)len;
 	return buf;
 }

@@ -31,7 +31,8 @@ void pv_test_output_free(struct pv_test_output *o);
  * assertion; returns its stdout (free()). */
 char *pv_test_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* The whole file (asserting it exists); *n receives its size. free() it. */
+/* The whole file (asserting it exists), NUL-terminated; *n receives its
+ * size. free() it. */
 unsigned char *pv_test_slurp(const char *path, size_t *n);
 
 /* Writes buf to path, asserting success. */

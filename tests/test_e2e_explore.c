@@ -121,17 +121,17 @@ static void campaign(const char *dir, const char *shard, const char *jobs, const
 {
 	char *argv[32];
 	int n = 0;
-	char *base[] = {BIN, "run", "--backend", "emu", "--scenario", "counter", "--scenario",
-	                "nested", "--engine", "stw-jmp", "--engine", "naive-write", "--engine",
-	                "no-quiesce", "--engine", "no-sync", "--engine", "klp", "--seed", "9",
-	                "--explore", (char *)explore, "--out", (char *)dir};
+	char *base[] = {BIN, "run", "--backend", "emu", "--scenario", "counter", "--engine",
+	                "stw-jmp", "--engine", "naive-write", "--engine", "no-quiesce", "--engine",
+	                "skip-thread", "--seed", "9", "--explore", (char *)explore, "--out",
+	                (char *)dir};
 	for (size_t i = 0; i < sizeof(base) / sizeof(base[0]); i++)
 		argv[n++] = base[i];
 	/* bounded runs until exhausted: a budget that stops a depth-first
 	 * walk part-way is not split the same way by parts. */
 	if (strcmp(explore, "bounded")) {
 		argv[n++] = "--schedules";
-		argv[n++] = "300";
+		argv[n++] = "200";
 	}
 	if (shard) {
 		argv[n++] = "--shard";
