@@ -217,7 +217,7 @@ void pv_bounded_describe(uint64_t id, char *buf, size_t len)
 		snprintf(buf, len, "no preemption");
 		return;
 	}
-	size_t at = (size_t)snprintf(buf, len, "preempted at hot-window choice");
+	size_t at = (size_t)snprintf(buf, len, "preemption alternatives");
 	for (int i = PV_BOUNDED_MAX_PREEMPTIONS - 1; i >= 0 && at < len; i--) {
 		unsigned d = (unsigned)(id >> (16 * i)) & 0xffff;
 		if (d)

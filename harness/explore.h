@@ -135,7 +135,8 @@ int pv_bounded_choose(void *ctx, const struct pv_choice *c);
  * most significant first, so numbers sort as the depth-first order does
  * (the baseline, with no preemption, is 0). */
 uint64_t pv_bounded_id(const struct pv_bounded_node *n);
-/* The preemptions of schedule id, "none" or "at preempt choices 12, 40". */
+/* The preemptions of schedule id: "no preemption" or "preemption
+ * alternatives 12, 40" (their numbers in the order the run offered them). */
 void pv_bounded_describe(uint64_t id, char *buf, size_t len);
 
 #endif

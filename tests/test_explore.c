@@ -190,7 +190,7 @@ Test(explore, bounded_enumerates_every_single_preemption_once)
 	pv_bounded_describe(all[0], buf, sizeof(buf));
 	cr_expect_str_eq(buf, "no preemption");
 	pv_bounded_describe(all[3], buf, sizeof(buf));
-	cr_expect_str_eq(buf, "preempted at hot-window choice 2");
+	cr_expect_str_eq(buf, "preemption alternatives 2");
 }
 
 /* K=2: below the first point come the schedules that add a second one
