@@ -192,6 +192,7 @@ test: deps
 	@$(MAKE) --no-print-directory fuzz-smoke
 	@echo "== ASan+UBSan build =="
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) \
 	  $(BUILD)/asan/tests/unit -j2 --timeout 120
 	@echo "== plain build =="
 	$(BUILD)/tests/unit -j2 --timeout 120
