@@ -351,6 +351,73 @@ static void verify(struct pv_emu *e)
 		              e->run.output);
 }
 
+/* The injected fault: the first unfinished worker dies, as of a fatal
+ * signal (no `crash` violation: patchvet did it). 0 when none was left. */
+static bool inject_fault(struct pv_emu *e)
+{
+	for (unsigned i = 0; i < e->cfg.workload.workers; i++) {
+		struct emu_thread *t = &e->threads[i];
+		if (t->done)
+			continue;
+		t->done = t->crashed = true;
+		emu_trace(e, "fault: worker %u killed (injected)", i);
+		return true;
+	}
+	return false;
+}
+
+/* After an injected fault: an engine declaring automatic rollback must
+ * revert by itself within its bound of monitor calls, one per scheduling
+ * slice. Returns 1 when the engine took revert over (rolled back, or its
+ * monitor failed), 0 when patchvet must revert as usual. */
+static int auto_rollback(struct pv_emu *e, const struct pv_engine *engine, void *state,
+                         struct pv_error *err)
+{
+	struct pv_run_result *res = e->run.res;
+	if (!inject_fault(e)) {
+		snprintf(res->info, sizeof(res->info),
+		         "fault not injected: every worker had finished when apply returned");
+		return 0;
+	}
+	bool declared = PV_ENGINE_HAS(engine, rollback_bound) &&
+	                (engine->flags & PV_ENGINE_AUTO_ROLLBACK) && engine->monitor;
+	if (!declared) {
+		snprintf(res->info, sizeof(res->info),
+		         "auto-rollback: not declared (a worker was killed after apply; patchvet "
+		         "reverted)");
+		return 0;
+	}
+	unsigned bound = engine->rollback_bound ? engine->rollback_bound : 1;
+	for (unsigned n = 1; n <= bound; n++) {
+		int mrc = 0;
+		int rc = engine_op(e, "monitor", engine->monitor, state, &mrc, err);
+		if (rc)
+			return rc;
+		if (mrc == 1) {
+			res->rolled_back = true;
+			res->revert_rc = 0;
+			res->engine_error[0] = '\0';
+			snprintf(res->info, sizeof(res->info),
+			         "auto-rollback: rolled back %u monitor call(s) after a worker was "
+			         "killed (bound %u)", n, bound);
+			return 1;
+		}
+		if (mrc) {
+			res->revert_rc = mrc;
+			return 1;
+		}
+		arm_ineffective(e); /* still applied: the old code must stay unreachable */
+		emu_decide_slice(e, false);
+	}
+	emu_violation(e, "liveness", -1, 0,
+	              "%s declares automatic rollback within %u monitor calls, but the patch was "
+	              "still applied %u calls after a worker was killed",
+	              engine->name, bound, bound);
+	snprintf(res->info, sizeof(res->info), "auto-rollback: declared, missed its bound of %u",
+	         bound);
+	return 0;
+}
+
 static int run(struct pv_emu *e, const struct pv_engine *engine, void *engine_state,
                const struct emu_stream *stream, struct pv_run_result *res,
                struct pv_error *err)
@@ -373,8 +440,12 @@ static int run(struct pv_emu *e, const struct pv_engine *engine, void *engine_st
 		return rc;
 	if (res->apply_rc == 0)
 		arm_ineffective(e);
+	int taken = 0;
+	if (res->apply_rc == 0 && e->cfg.fault == PV_FAULT_CRASH &&
+	    (taken = auto_rollback(e, engine, engine_state, err)) < 0)
+		return taken;
 	phase(e);
-	if (res->apply_rc == 0) {
+	if (res->apply_rc == 0 && !taken) {
 		rc = engine_op(e, "revert", engine->revert, engine_state, &res->revert_rc, err);
 		if (rc)
 			return rc;

@@ -48,6 +48,12 @@
 #include <patchvet/error.h>
 #include <patchvet/target.h>
 
+/* Faults patchvet injects once apply returned 0 (issue 11). */
+enum pv_fault {
+	PV_FAULT_NONE = 0,
+	PV_FAULT_CRASH = 1,  /* one worker dies, as of a fatal signal */
+};
+
 /* How a space write is split into atomic units other threads can observe. */
 enum pv_mem_model {
 	PV_MEM_BYTE = 0,  /* every byte is its own store */
@@ -61,6 +67,7 @@ struct pv_emu_config {
 	enum pv_mem_model mem_model;   /* default PV_MEM_BYTE */
 	uint64_t step_budget;          /* instructions per run before `liveness`
 	                                  fails; 0 picks a default (20 million) */
+	enum pv_fault fault;           /* injected after a successful apply */
 };
 
 /* One violation seen in a run. */
@@ -74,6 +81,16 @@ struct pv_violation {
 };
 
 #define PV_RUN_MAX_VIOLATIONS 16
+#define PV_RUN_MAX_STEPS 16
+
+/* One step of a lifecycle sequence in one run (harness/sequence.h). */
+struct pv_step_outcome {
+	bool ran;            /* its precondition held in this run (a patch an
+	                        earlier step failed to apply is not reverted) */
+	int rc;              /* the engine's return: 0, PV_EBUSY, PV_EREFUSED, ... */
+	char live[96];       /* after it: "bump=counter-fix" ("?": not known) */
+};
+
 
 /* What one run gave. Violations are de-duplicated by check: the first of each
  * check is kept. */
@@ -90,6 +107,12 @@ struct pv_run_result {
 	uint64_t code_writes;   /* atomic units that changed code */
 	uint64_t sync_cores;    /* sync_core calls */
 	uint64_t preemptions;   /* preempt decisions that preempted a thread */
+	/* Added with issue 11. */
+	size_t nsteps;          /* a sequence's steps, 0 for a plain run */
+	struct pv_step_outcome steps[PV_RUN_MAX_STEPS];
+	char info[120];         /* an information line ("auto-rollback: not
+	                           declared"), "" */
+	bool rolled_back;       /* the engine's monitor rolled back (its revert) */
 };
 
 /* An adaptive explorer (pct, bounded) answers every choice itself, seeing

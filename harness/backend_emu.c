@@ -13,7 +13,11 @@ static int emu_open(const struct pv_backend_config *cfg, void **handle, struct p
 		.workload = cfg->workload,
 		.mem_model = cfg->mem_model,
 		.step_budget = cfg->step_budget,
+		.fault = cfg->fault,
 	};
+	if (cfg->nextra) /* patch images are loaded one per emulator */
+		return pv_error_set(err, PV_EUNSUPPORTED, "the emu backend runs one patch at a time; "
+		                                          "run sequences with --backend ptrace");
 	struct pv_emu *emu = NULL;
 	int rc = pv_emu_open(&ec, &emu, err);
 	*handle = rc ? NULL : emu;
