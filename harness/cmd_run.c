@@ -28,6 +28,8 @@
 #include "patchfile.h"
 #include "run.h"
 #include "scenario.h"
+#include "sequence.h"
+#include "../emulator/emu.h"
 
 static const char run_help[] =
 	"usage: patchvet run [--engine E]... [--scenario S]... [--backend emu|ptrace|all]\n"
@@ -35,6 +37,7 @@ static const char run_help[] =
 	"                    [--explore random|pct|bounded] [--depth D] [--preemptions K]\n"
 	"                    [--time SECONDS] [--shard I/N] [--jobs N] [--stop-at-first]\n"
 	"                    [--out DIR] [--format LIST]\n"
+	"                    [--sequence STEPS] [--fault crash]\n"
 	"\n"
 	"Without --engine and --backend: the default campaign. The patchability\n"
 	"analysis of the built-in scenarios (or those named) in every flavour, then\n"
@@ -57,6 +60,16 @@ static const char run_help[] =
 	"docs/report-schema.md), junit (results.xml, JUnit XML for CI), md\n"
 	"(results.md, for a pull-request comment or a CI step summary) and html\n"
 	"(results.html, one self-contained page); default text,json.\n"
+	"\n"
+	"--sequence STEPS: a patch lifecycle instead of one apply and one revert,\n"
+	"e.g. apply:counter-fix,apply:counter-fix2,revert:counter-fix,revert-all\n"
+	"(patches by built-in name or path; ptrace backend). After each step the\n"
+	"version of every replaced function that runs is checked (ineffective) and\n"
+	"recorded in results.json; rollback-bytes once no patch is applied. Without\n"
+	"--flavour, a scenario the engine refuses in its flavour runs in the next\n"
+	"flavour it is built in that the engine accepts (pulp: pad).\n"
+	"--fault crash: once apply returned, a worker dies (emu); an engine that\n"
+	"declares automatic rollback must revert within its bound.\n"
 	"\n"
 	"Explorers (emu; ptrace takes random streams only):\n"
 	"  random   uniform random decision streams (the default);\n"
@@ -315,6 +328,8 @@ int pv_cmd_run(int argc, char **argv)
 		{"stop-at-first", no_argument, NULL, '1'},
 		{"out", required_argument, NULL, 'o'},
 		{"format", required_argument, NULL, 'F'},
+		{"sequence", required_argument, NULL, 'Q'},
+		{"fault", required_argument, NULL, 'U'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
@@ -334,7 +349,7 @@ int pv_cmd_run(int argc, char **argv)
 	int c, rc = -1;
 	optind = 1;
 	opterr = 0;
-	while (rc < 0 && (c = getopt_long(argc, argv, "+s:e:b:n:S:f:x:o:F:D:K:T:P:j:1h", opts, NULL)) != -1) {
+	while (rc < 0 && (c = getopt_long(argc, argv, "+s:e:b:n:S:f:x:o:F:D:K:T:P:j:1hQ:U:", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': o.scenarios[o.nscenarios++] = optarg; break;
 		case 'e': o.engines[o.nengines++] = optarg; break;
@@ -418,6 +433,22 @@ int pv_cmd_run(int argc, char **argv)
 				                  optarg);
 			break;
 		case 'F': rc = parse_formats(optarg, &o); break;
+		case 'Q': {
+			struct pv_sequence seq;
+			struct pv_error serr;
+			pv_error_clear(&serr);
+			if (pv_sequence_parse(optarg, &seq, &serr))
+				rc = pv_cli_usage("run", "--sequence: %s", serr.msg);
+			else
+				pv_sequence_free(&seq);
+			o.sequence = optarg;
+			break;
+		}
+		case 'U':
+			if (strcmp(optarg, "crash"))
+				rc = pv_cli_usage("run", "--fault wants crash, not '%s'", optarg);
+			o.fault = PV_FAULT_CRASH;
+			break;
 		case 'h': fputs(run_help, stdout); rc = PV_EXIT_OK; break;
 		default:
 			rc = pv_cli_usage("run", "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -440,7 +471,9 @@ int pv_cmd_run(int argc, char **argv)
 	if (rc < 0) {
 		struct pv_error err;
 		pv_error_clear(&err);
-		bool engines = o.nengines || o.backend;
+		if (o.sequence && !o.backend)
+			o.backend = "ptrace"; /* the backend that runs sequences */
+		bool engines = o.nengines || o.backend || o.sequence || o.fault;
 		if ((engines ? run_engine_campaign(&o, &err, &rc) : run_default(&o, &err, &rc)))
 			rc = pv_cli_fail(&err);
 	}
