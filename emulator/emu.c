@@ -379,6 +379,7 @@ static int auto_rollback(struct pv_emu *e, const struct pv_engine *engine, void 
 		         "fault not injected: every worker had finished when apply returned");
 		return 0;
 	}
+	res->fault_injected = true;
 	bool declared = PV_ENGINE_HAS(engine, rollback_bound) &&
 	                (engine->flags & PV_ENGINE_AUTO_ROLLBACK) && engine->monitor;
 	if (!declared) {

@@ -112,6 +112,7 @@ struct pv_run_result {
 	struct pv_step_outcome steps[PV_RUN_MAX_STEPS];
 	char info[120];         /* an information line ("auto-rollback: not
 	                           declared"), "" */
+	bool fault_injected;    /* a fault was injected after apply */
 	bool rolled_back;       /* the engine's monitor rolled back (its revert) */
 };
 

@@ -136,6 +136,8 @@ struct pv_result {
 	size_t nsteps;
 	char *info;              /* owned: an information line, not a verdict
 	                            ("auto-rollback: not declared"), NULL when none */
+	uint64_t faults;         /* runs in which a fault was injected after apply */
+	uint64_t rolled_back;    /* of those, the engine's monitor rolled back */
 };
 
 struct pv_campaign {

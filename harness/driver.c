@@ -382,7 +382,8 @@ static int drive_job(struct drive *d, const struct pv_job *job, size_t index,
 				r, v->check, i, (unsigned)k, v->thread, v->address, v->detail, &first);
 			if (!s)
 				fatal = pv_error_set(err, PV_ENOMEM, "out of memory");
-			else if (first && cfg->out_dir)
+			else if (first && cfg->out_dir && !job->sequence && !job->fault)
+				/* reproducers do not record sequences or faults yet */
 				fatal = save_reproducer(d, job, i, v, len, s, err);
 		}
 		if (nv)

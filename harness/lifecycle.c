@@ -117,8 +117,27 @@ void pv_lifecycle_close(const struct pv_backend_ops *ops, const struct pv_job *j
 int pv_lifecycle_record(struct pv_result *r, const struct pv_job *job,
                         const struct pv_run_result *res)
 {
-	if (res->info[0] && !r->info && !(r->info = strdup(res->info)))
+	const struct pv_engine *e = job->engine;
+	if (job->fault) {
+		r->faults += res->fault_injected;
+		r->rolled_back += res->rolled_back;
+		bool declared = PV_ENGINE_HAS(e, rollback_bound) &&
+		                (e->flags & PV_ENGINE_AUTO_ROLLBACK) && e->monitor;
+		char line[240];
+		if (declared)
+			snprintf(line, sizeof(line), "auto-rollback: declared (bound %u monitor calls); "
+			         "rolled back in %llu of %llu runs with an injected crash",
+			         e->rollback_bound, (unsigned long long)r->rolled_back,
+			         (unsigned long long)r->faults);
+		else
+			snprintf(line, sizeof(line), "auto-rollback: not declared (%llu runs with an "
+			         "injected crash; patchvet reverted)", (unsigned long long)r->faults);
+		free(r->info);
+		if (!(r->info = strdup(line)))
+			return PV_ENOMEM;
+	} else if (res->info[0] && !r->info && !(r->info = strdup(res->info))) {
 		return PV_ENOMEM;
+	}
 	for (size_t i = 0; job->sequence && i < res->nsteps && i < r->nsteps; i++) {
 		const struct pv_step_outcome *o = &res->steps[i];
 		struct pv_step_record *st = &r->steps[i];
