@@ -41,6 +41,12 @@ static int parse_step(struct pv_sequence *seq, const char *item, size_t len,
 		seq->nsteps++;
 		return 0;
 	}
+	if (len == strlen("restart") && !strncmp(item, "restart", len)) {
+		/* What survives depends on the engine: the run decides. */
+		s->kind = PV_STEP_RESTART;
+		seq->nsteps++;
+		return 0;
+	}
 	const char *colon = memchr(item, ':', len);
 	size_t verb = colon ? (size_t)(colon - item) : len;
 	if (colon && verb == 5 && !strncmp(item, "apply", 5))
@@ -49,7 +55,7 @@ static int parse_step(struct pv_sequence *seq, const char *item, size_t len,
 		s->kind = PV_STEP_REVERT;
 	else
 		return pv_error_set(err, PV_EINVAL, "sequence step %zu, '%.*s': want apply:PATCH, "
-		                                    "revert:PATCH or revert-all",
+		                                    "revert:PATCH, revert-all or restart",
 		                    seq->nsteps + 1, (int)len, item);
 	size_t nlen = len - verb - 1;
 	if (!nlen)
@@ -110,8 +116,8 @@ int pv_sequence_parse(const char *text, struct pv_sequence *seq, struct pv_error
 void pv_step_name(const struct pv_sequence *seq, size_t step, char *buf, size_t len)
 {
 	const struct pv_step *s = &seq->steps[step];
-	if (s->kind == PV_STEP_REVERT_ALL)
-		snprintf(buf, len, "revert-all");
+	if (s->kind == PV_STEP_REVERT_ALL || s->kind == PV_STEP_RESTART)
+		snprintf(buf, len, s->kind == PV_STEP_RESTART ? "restart" : "revert-all");
 	else
 		snprintf(buf, len, "%s:%s", s->kind == PV_STEP_APPLY ? "apply" : "revert",
 		         seq->patches[s->patch]);

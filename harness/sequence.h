@@ -20,6 +20,8 @@ enum pv_step_kind {
 	PV_STEP_APPLY = 0,      /* apply:NAME */
 	PV_STEP_REVERT = 1,     /* revert:NAME */
 	PV_STEP_REVERT_ALL = 2, /* revert-all: every applied patch, newest first */
+	PV_STEP_RESTART = 3,    /* restart: the target killed and started again
+	                           while patched; the engine's state is kept */
 };
 
 struct pv_step {
@@ -35,7 +37,7 @@ struct pv_sequence {
 	unsigned max_depth;      /* most patches applied at once */
 };
 
-/* Parses "apply:p1,apply:p2,revert:p1,revert-all" (blanks around items
+/* Parses "apply:p1,apply:p2,revert:p1,restart,revert-all" (blanks around items
  * allowed). Rejects, with a sentence naming the step, an unknown step, an
  * apply of a patch already applied, a revert of one not applied, and more
  * than PV_SEQ_MAX_PATCHES patches or PV_SEQ_MAX_STEPS steps (PV_EINVAL). */

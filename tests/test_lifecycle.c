@@ -48,6 +48,7 @@ Test(lifecycle, rejects_bad_sequences_with_the_step)
 		{"apply:a,revert:b", "not applied"},
 		{"apply:a,,revert-all", "step 2 is empty"},
 		{"apply:a,undo:a", "want apply:PATCH"},
+		{"apply:a,reboot", "restart"},
 		{"apply:", "no patch named"},
 		{"revert-all", "applies no patch"},
 	};
@@ -361,4 +362,89 @@ Test(e2e_lifecycle, crash_fault_reports_auto_rollback, .timeout = 120)
 		pv_test_output_free(&o);
 		pv_test_rmdir_all(dir);
 	}
+}
+
+/* ------------------------------------------------------------- restarts */
+
+#include "backend.h"
+
+static int reapply(void *state, struct pv_space *space, struct pv_error *err)
+{
+	return pv_engine_pulp.apply(state, space, err);
+}
+
+static int forget(void *state, struct pv_space *space, struct pv_error *err)
+{
+	(void)state, (void)space, (void)err;
+	return 1;
+}
+
+/* Runs "apply:counter-fix,restart,revert-all" with engine e on the ptrace
+ * backend, 3 schedules; the checks violated go to seen (space-separated). */
+static void restart_runs(const struct pv_engine *e, char *seen, size_t len, char *info,
+                         size_t ilen, char *live, size_t llen)
+{
+	const struct pv_backend_ops *ops = &pv_backend_ptrace_ops;
+	struct pv_backend_config bc = {.target_path = PV_CORPUS_TARGET("counter-pad"),
+	                               .patch_path = PV_CORPUS_PATCH("counter-fix"),
+	                               .workload = {.workers = 2, .iterations = 40}};
+	struct pv_error err = {0};
+	void *h = NULL, *state = NULL;
+	cr_assert_eq(ops->open(&bc, &h, &err), 0, "%s", err.msg);
+	cr_assert_eq(e->plan(ops->patch_at(h, 0), &state, &err), 0, "%s", err.msg);
+	struct pv_sequence seq;
+	cr_assert_eq(pv_sequence_parse("apply:counter-fix,restart,revert-all", &seq, &err), 0);
+	seen[0] = '\0';
+	for (unsigned i = 0; i < 3; i++) {
+		uint8_t stream[8] = {(uint8_t)i, 1, 2, 3};
+		struct pv_run_result res;
+		void *states[1] = {state};
+		cr_assert_eq(ops->run_sequence(h, e, states, &seq, stream, sizeof(stream), &res, &err),
+		             0, "%s", err.msg);
+		cr_expect_eq(res.nsteps, 3);
+		for (size_t v = 0; v < res.nviolations; v++)
+			if (!strstr(seen, res.violations[v].check)) {
+				size_t n = strlen(seen);
+				snprintf(seen + n, len - n, "%s ", res.violations[v].check);
+			}
+		snprintf(info, ilen, "%s", res.info);
+		snprintf(live, llen, "%s", res.steps[1].live);
+	}
+	pv_sequence_free(&seq);
+	e->release(state);
+	ops->close(h);
+}
+
+Test(lifecycle, restart_without_reapply_is_information, .timeout = 120)
+{
+	char seen[128], info[160], live[96];
+	restart_runs(&pv_engine_pulp, seen, sizeof(seen), info, sizeof(info), live, sizeof(live));
+	cr_expect_str_eq(seen, "");
+	cr_expect(strstr(info, "unpatched-after-restart: counter-fix") != NULL, "%s", info);
+	cr_expect_str_eq(live, "bump=original");
+}
+
+Test(lifecycle, restart_reapplied_by_a_persistent_engine_is_checked, .timeout = 120)
+{
+	struct pv_engine keeper = pv_engine_pulp;
+	keeper.name = "keeper";
+	keeper.flags |= PV_ENGINE_PERSISTS;
+	keeper.restarted = reapply;
+	char seen[128], info[160], live[96];
+	restart_runs(&keeper, seen, sizeof(seen), info, sizeof(info), live, sizeof(live));
+	cr_expect_str_eq(seen, "", "violations: %s", seen);
+	cr_expect_str_eq(info, "");
+	cr_expect_str_eq(live, "bump=counter-fix");
+}
+
+Test(lifecycle, persistence_claimed_but_not_kept_is_ineffective, .timeout = 120)
+{
+	struct pv_engine liar = pv_engine_pulp;
+	liar.name = "liar";
+	liar.flags |= PV_ENGINE_PERSISTS;
+	liar.restarted = forget;
+	char seen[128], info[160], live[96];
+	restart_runs(&liar, seen, sizeof(seen), info, sizeof(info), live, sizeof(live));
+	cr_expect(strstr(seen, "ineffective") != NULL, "violations: %s", seen);
+	cr_expect_str_eq(live, "bump=original");
 }

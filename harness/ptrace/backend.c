@@ -759,6 +759,79 @@ static bool clean_rc(int rc)
 	return rc == 0 || rc == PV_EBUSY || rc == PV_EREFUSED;
 }
 
+/* The restart step: the process is killed and spawned again from its file
+ * (patch images loaded, nothing applied), the engine's states kept. Each
+ * applied patch, oldest first, goes to the engine's `restarted`; what it
+ * leaves unpatched leaves the stack, unless the engine claims persistence
+ * (then the live check finds it `ineffective`). 0, or a code when the new
+ * process cannot be made (err filled). */
+static int seq_restart(struct pt_backend *b, struct pt_proc *p, struct pt_space *sp,
+                       const struct pv_engine *engine, void *const *states,
+                       const struct pv_sequence *seq, struct pv_stack *st,
+                       struct pv_run_result *res, struct pv_step_outcome *o,
+                       struct pv_error *err)
+{
+	struct pt_run *run = p->run;
+	struct pv_error *serr = p->err;
+	pt_space_fini(sp);
+	pt_release(p);
+	memset(p, 0, sizeof(*p));
+	p->run = run;
+	for (size_t k = 0; k < run->nmaps; k++)
+		run->maps[k].live = false; /* they died with the process */
+	int rc = setup(b, p, serr);
+	if (rc)
+		return pv_error_set(err, rc, "restart: %s", serr->msg);
+	p->err = serr;
+	pt_space_init(sp, p, b->mem_model);
+	sp->target = b->target;
+	sp->patch_path = b->patch_path;
+	sp->patch_bias = b->patch_base - b->patch->min_vaddr;
+	pt_resume_thread(p, &p->threads[0]);
+	if (pt_pump_until(p, pt_now() + PT_START_TIMEOUT_MS / 1e3, workers_started, b) ==
+	    PV_ETIMEDOUT)
+		pt_violation(p, "liveness", -1, 0, "after the restart, the %u workers did not all "
+		                                   "start within %d ms", b->workers,
+		             PT_START_TIMEOUT_MS);
+	pt_unwind_open(p, sp->patch_path, sp->patch_bias, &sp->unwind);
+	bool persists = PV_ENGINE_HAS(engine, restarted) && (engine->flags & PV_ENGINE_PERSISTS);
+	bool has_op = PV_ENGINE_HAS(engine, restarted) && engine->restarted;
+	struct pv_stack before = *st;
+	char lost[64] = "";
+	for (size_t i = 0; i < before.n && !p->exited; i++) {
+		unsigned which = before.order[i];
+		int r = 1;
+		if (has_op) {
+			struct pv_error eerr;
+			pv_error_clear(&eerr);
+			pv_error_clear(p->err);
+			run->in_engine = true;
+			run->op = "restarted";
+			double t0 = pt_now();
+			run->engine_deadline = t0 + PT_ENGINE_TIMEOUT_MS / 1e3;
+			r = engine->restarted(states[which], &sp->space, &eerr);
+			run->in_engine = false;
+			after_engine(p, "restarted", r, t0, &eerr, res);
+		}
+		if (r < 0) {
+			o->rc = r;
+			if (!res->apply_rc)
+				res->apply_rc = r;
+		}
+		if (r != 0) {
+			size_t used = strlen(lost);
+			snprintf(lost + used, sizeof(lost) - used, "%s%s", used ? ", " : "",
+			         seq->patches[which]);
+			if (!persists)
+				pv_stack_remove(st, which);
+		}
+	}
+	if (lost[0] && !persists)
+		snprintf(res->info, sizeof(res->info), "unpatched-after-restart: %.60s (not applied "
+		                                       "again)", lost);
+	return 0;
+}
+
 static int bk_run_sequence(void *handle, const struct pv_engine *engine, void *const *states,
                            const struct pv_sequence *seq, const uint8_t *stream, size_t len,
                            struct pv_run_result *res, struct pv_error *err)
@@ -820,7 +893,11 @@ static int bk_run_sequence(void *handle, const struct pv_engine *engine, void *c
 		if (p->exited)
 			break;
 		bool reverted = false;
-		if (s->kind == PV_STEP_APPLY) {
+		if (s->kind == PV_STEP_RESTART) {
+			o->ran = true;
+			if ((rc = seq_restart(b, p, &sp, engine, states, seq, &st, res, o, err)))
+				break;
+		} else if (s->kind == PV_STEP_APPLY) {
 			int top = pv_stack_top(&st);
 			o->ran = true;
 			o->rc = seq_engine(p, res, engine, &sp.space, false, states[s->patch],
@@ -861,6 +938,7 @@ static int bk_run_sequence(void *handle, const struct pv_engine *engine, void *c
 	}
 	if (!applied_once && !res->apply_rc)
 		res->apply_rc = PV_EBUSY; /* nothing was applied: the target ended first */
+	int fatal = rc;
 
 	if (p->park_live && !p->exited && !p->crash.seen) {
 		struct pt_thread *m = &p->threads[0];
@@ -888,7 +966,7 @@ static int bk_run_sequence(void *handle, const struct pv_engine *engine, void *c
 	res->decisions = run->stream.decisions;
 	free(run);
 	free(p);
-	return 0;
+	return fatal;
 }
 
 const struct pv_backend_ops pv_backend_ptrace_ops = {

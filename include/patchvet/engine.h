@@ -160,11 +160,22 @@ struct pv_engine {
 	/* PV_ENGINE_AUTO_ROLLBACK: the most monitor calls, counted from the
 	 * first one after a fault, before the rollback must be complete. */
 	unsigned rollback_bound;
+
+	/* Optional: the target was killed and started again from its file
+	 * while this state's patch was applied (its code is the original
+	 * again; the engine's state is kept). Called for every applied patch,
+	 * oldest first, once the new process runs. Returns 0 when it applied
+	 * the patch again (then judged like any apply), 1 when it leaves the
+	 * process unpatched, or a negative PV_E*. NULL: leaves it unpatched. An
+	 * engine that sets PV_ENGINE_PERSISTS claims its patches survive a
+	 * restart: one left unpatched is then `ineffective`, not information. */
+	int (*restarted)(void *state, struct pv_space *space, struct pv_error *err);
 };
 
 /* Bits of pv_engine.flags. */
 #define PV_ENGINE_STACKS (1u << 0)        /* apply_on_top; revert in any order */
 #define PV_ENGINE_AUTO_ROLLBACK (1u << 1) /* monitor and rollback_bound */
+#define PV_ENGINE_PERSISTS (1u << 2)      /* patches survive a restart (restarted) */
 
 /* True when engine `e` has member `m` (its sz covers it). */
 #define PV_ENGINE_HAS(e, m) \
