@@ -273,7 +273,8 @@ void pv_merge_finish(struct pv_merge *m, uint64_t *missing)
 		struct pv_result *r = &o->results[i];
 		/* (schedule, rank) pairs are distinct within a result: qsort's
 		 * instability cannot show. */
-		qsort(r->violations, r->nviolations, sizeof(*r->violations), cmp_violation);
+		if (r->nviolations) /* qsort wants a non-null base even for none */
+			qsort(r->violations, r->nviolations, sizeof(*r->violations), cmp_violation);
 		if (r->guarantee.depth)
 			pv_guarantee_update(&r->guarantee, r->schedules);
 		if (!r->guarantee.depth && !r->guarantee.preemptions && !r->guarantee.space) {
