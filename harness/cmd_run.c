@@ -461,6 +461,14 @@ int pv_cmd_run(int argc, char **argv)
 	    strcmp(o.backend, "emu"))
 		rc = pv_cli_usage("run", "explorer %s chooses as the emulated run goes: it needs "
 		                         "--backend emu", pv_explorer_name(o.explorer.kind));
+	if (rc < 0 && o.sequence && o.backend && strcmp(o.backend, "ptrace"))
+		rc = pv_cli_usage("run", "--sequence runs on the ptrace backend (the emulator holds one "
+		                         "patch at a time); use --backend ptrace");
+	if (rc < 0 && o.fault && (o.sequence || (o.backend && strcmp(o.backend, "emu"))))
+		rc = pv_cli_usage("run", "--fault runs on the emu backend, without --sequence; use "
+		                         "--backend emu");
+	if (rc < 0 && o.fault && !o.backend)
+		o.backend = "emu";
 	if (rc < 0 && o.explorer.kind == PV_EXPLORE_BOUNDED && !o.schedules_given)
 		o.schedules = 10000000;
 	/* Plugins are loaded (and checked) by the campaign. */

@@ -448,3 +448,19 @@ Test(lifecycle, persistence_claimed_but_not_kept_is_ineffective, .timeout = 120)
 	cr_expect(strstr(seen, "ineffective") != NULL, "violations: %s", seen);
 	cr_expect_str_eq(live, "bump=original");
 }
+
+Test(e2e_lifecycle, sequence_off_ptrace_and_fault_off_emu_are_usage_errors)
+{
+	char *const cases[][8] = {
+		{BIN, "run", "--backend", "emu", "--sequence", "apply:counter-fix", NULL},
+		{BIN, "run", "--backend", "ptrace", "--fault", "crash", NULL},
+		{BIN, "run", "--fault", "stall", NULL},
+	};
+	for (size_t i = 0; i < 3; i++) {
+		struct pv_test_output o;
+		cr_assert_eq(pv_test_run(cases[i], 30, &o), 0);
+		cr_expect_eq(o.status, 2, "case %zu: exit %d\n%s", i, o.status, o.err);
+		cr_expect_eq(pv_test_count_lines(o.err), 1, "case %zu: %s", i, o.err);
+		pv_test_output_free(&o);
+	}
+}
