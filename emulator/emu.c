@@ -352,7 +352,7 @@ static void verify(struct pv_emu *e)
 }
 
 /* The injected fault: the first unfinished worker dies, as of a fatal
- * signal (no `crash` violation: patchvet did it). 0 when none was left. */
+ * signal (no `crash` violation: patchvet did it). False when none was left. */
 static bool inject_fault(struct pv_emu *e)
 {
 	for (unsigned i = 0; i < e->cfg.workload.workers; i++) {

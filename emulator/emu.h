@@ -168,8 +168,12 @@ const struct pv_patch_desc *pv_emu_patch(const struct pv_emu *emu);
 
 /* One run: reset memory and threads; run the workers a stream-chosen while;
  * engine->apply through the emu space (every space operation and every atomic
- * unit of a write is a decision point); run on; engine->revert (only when
- * apply returned 0); run to the end; run pv_verify; judge the checks. An
+ * unit of a write is a decision point); with cfg.fault PV_FAULT_CRASH, the
+ * first unfinished worker dies there and an engine declaring automatic
+ * rollback gets its monitor called once per slice, up to its bound
+ * (`liveness` when it has not rolled back by then; res->info says what
+ * happened); run on; engine->revert (only when apply returned 0 and no
+ * monitor rolled back); run to the end; run pv_verify; judge the checks. An
  * exhausted stream continues with a fixed default rule. Returns 0 when the
  * run happened (violations are in *res), a negative code when it could not.
  *

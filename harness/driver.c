@@ -402,7 +402,6 @@ static int drive_job(struct drive *d, const struct pv_job *job, size_t index,
 	c->seconds += now_s() - d->run_start;
 	d->run_start = 0;
 done:
-	(void)state;
 	pv_lifecycle_close(cfg->backend, job, h, d->states);
 	/* The campaign's total assumed every job runs all its schedules. */
 	d->prog.campaign_schedules -= drive_share(cfg) - d->prog.done;

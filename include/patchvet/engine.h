@@ -150,11 +150,12 @@ struct pv_engine {
 	int (*apply_on_top)(void *state, void *below, struct pv_space *space,
 	                    struct pv_error *err);
 
-	/* PV_ENGINE_AUTO_ROLLBACK: the health monitor. After a successful apply
-	 * patchvet calls it once per scheduling slice (emu) while the patch is
-	 * live; it reads pv_space_health and, when it sees an anomaly (a thread
-	 * died, progress stalled), reverts the patch itself (as revert does,
-	 * cleanly) and returns 1; 0 while healthy; a negative PV_E* on error. */
+	/* PV_ENGINE_AUTO_ROLLBACK: the health monitor. When patchvet injects a
+	 * fault after a successful apply (`--fault`, emu), it calls it once per
+	 * scheduling slice while the patch is live; it reads pv_space_health
+	 * and, when it sees an anomaly (a thread died, progress stalled),
+	 * reverts the patch itself (as revert does, cleanly) and returns 1; 0
+	 * while healthy; a negative PV_E* on error. */
 	int (*monitor)(void *state, struct pv_space *space, struct pv_error *err);
 
 	/* PV_ENGINE_AUTO_ROLLBACK: the most monitor calls, counted from the
