@@ -68,6 +68,9 @@ struct pv_emu_config {
 	uint64_t step_budget;          /* instructions per run before `liveness`
 	                                  fails; 0 picks a default (20 million) */
 	enum pv_fault fault;           /* injected after a successful apply */
+	const char *const *extra_patches; /* a sequence's patches after patch_path,
+	                                     at most 3 (pv_emu_run_sequence) */
+	size_t nextra;
 };
 
 /* One violation seen in a run. */
@@ -233,6 +236,26 @@ int pv_emu_run(struct pv_emu *emu, const struct pv_engine *engine, void *engine_
 int pv_emu_run_chosen(struct pv_emu *emu, const struct pv_engine *engine, void *engine_state,
                       const struct pv_chooser *ch, uint8_t *record, size_t cap, size_t *len,
                       struct pv_run_result *res, struct pv_error *err);
+
+/* Patch i of the emulator: 0 the patch, then cfg.extra_patches; NULL
+ * beyond them. Valid until pv_emu_close. */
+const struct pv_patch_desc *pv_emu_patch_at(const struct pv_emu *emu, size_t i);
+
+/* One run of a lifecycle sequence (harness/sequence.h; states[i] the plan
+ * of patch i): reset and start the workers; for each step, a phase of
+ * stream-chosen slices (the phase byte), then the step: apply (apply_on_top
+ * over the patch on top when one is), revert of one patch or of all,
+ * newest first, each an engine operation judged as apply and revert are;
+ * `restart`: memory and workers start again from the loaded image (the
+ * engine's states kept), and the engine's `restarted` decides for each
+ * applied patch. After each step, res->steps[i].live and `ineffective` as
+ * on ptrace (the code followed from each entry); rollback-bytes and
+ * rollback-leak once no patch is applied after a revert; then the run ends
+ * as pv_emu_run's. */
+struct pv_sequence;
+int pv_emu_run_sequence(struct pv_emu *emu, const struct pv_engine *engine, void *const *states,
+                        const struct pv_sequence *seq, const uint8_t *stream, size_t len,
+                        struct pv_run_result *res, struct pv_error *err);
 
 /* Writes a line per decision, space operation, hot-window instruction
  * during apply and revert (disassembled), note and violation of every later

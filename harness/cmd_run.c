@@ -63,7 +63,7 @@ static const char run_help[] =
 	"\n"
 	"--sequence STEPS: a patch lifecycle instead of one apply and one revert,\n"
 	"e.g. apply:counter-fix,apply:counter-fix2,revert:counter-fix,revert-all\n"
-	"(patches by built-in name or path; ptrace backend; `restart` kills and\n"
+	"(patches by built-in name or path, at most 4 on emu; `restart` kills and\n"
 	"restarts the target while patched). After each step the\n"
 	"version of every replaced function that runs is checked (ineffective) and\n"
 	"recorded in results.json; rollback-bytes once no patch is applied. Without\n"
@@ -461,9 +461,6 @@ int pv_cmd_run(int argc, char **argv)
 	    strcmp(o.backend, "emu"))
 		rc = pv_cli_usage("run", "explorer %s chooses as the emulated run goes: it needs "
 		                         "--backend emu", pv_explorer_name(o.explorer.kind));
-	if (rc < 0 && o.sequence && o.backend && strcmp(o.backend, "ptrace"))
-		rc = pv_cli_usage("run", "--sequence runs on the ptrace backend (the emulator holds one "
-		                         "patch at a time); use --backend ptrace");
 	if (rc < 0 && o.fault && (o.sequence || (o.backend && strcmp(o.backend, "emu"))))
 		rc = pv_cli_usage("run", "--fault runs on the emu backend, without --sequence; use "
 		                         "--backend emu");
@@ -480,8 +477,6 @@ int pv_cmd_run(int argc, char **argv)
 	if (rc < 0) {
 		struct pv_error err;
 		pv_error_clear(&err);
-		if (o.sequence && !o.backend)
-			o.backend = "ptrace"; /* the backend that runs sequences */
 		bool engines = o.nengines || o.backend || o.sequence || o.fault;
 		if ((engines ? run_engine_campaign(&o, &err, &rc) : run_default(&o, &err, &rc)))
 			rc = pv_cli_fail(&err);

@@ -28,8 +28,10 @@ void pv_sequence_free(struct pv_sequence *seq)
 	memset(seq, 0, sizeof(*seq));
 }
 
+/* st: what is surely applied; maybe: what was applied before a restart,
+ * which the engine may or may not have applied again (the run decides). */
 static int parse_step(struct pv_sequence *seq, const char *item, size_t len,
-                      struct pv_stack *st, struct pv_error *err)
+                      struct pv_stack *st, struct pv_stack *maybe, struct pv_error *err)
 {
 	if (seq->nsteps == PV_SEQ_MAX_STEPS)
 		return pv_error_set(err, PV_EINVAL, "a sequence has at most %d steps",
@@ -38,12 +40,16 @@ static int parse_step(struct pv_sequence *seq, const char *item, size_t len,
 	if (len == strlen("revert-all") && !strncmp(item, "revert-all", len)) {
 		s->kind = PV_STEP_REVERT_ALL;
 		st->n = 0;
+		maybe->n = 0;
 		seq->nsteps++;
 		return 0;
 	}
 	if (len == strlen("restart") && !strncmp(item, "restart", len)) {
 		/* What survives depends on the engine: the run decides. */
 		s->kind = PV_STEP_RESTART;
+		for (size_t i = 0; i < st->n; i++)
+			pv_stack_push(maybe, st->order[i]);
+		st->n = 0;
 		seq->nsteps++;
 		return 0;
 	}
@@ -64,15 +70,16 @@ static int parse_step(struct pv_sequence *seq, const char *item, size_t len,
 	int rc = find_or_add(seq, colon + 1, nlen, &s->patch, err);
 	if (rc)
 		return rc;
-	bool on = pv_stack_has(st, s->patch);
+	bool on = pv_stack_has(st, s->patch), perhaps = pv_stack_has(maybe, s->patch);
 	if (s->kind == PV_STEP_APPLY && on)
 		return pv_error_set(err, PV_EINVAL, "sequence step %zu applies %s, which is already "
 		                                    "applied there", seq->nsteps + 1,
 		                    seq->patches[s->patch]);
-	if (s->kind == PV_STEP_REVERT && !on)
+	if (s->kind == PV_STEP_REVERT && !on && !perhaps)
 		return pv_error_set(err, PV_EINVAL, "sequence step %zu reverts %s, which is not "
 		                                    "applied there", seq->nsteps + 1,
 		                    seq->patches[s->patch]);
+	pv_stack_remove(maybe, s->patch);
 	if (s->kind == PV_STEP_APPLY)
 		pv_stack_push(st, s->patch);
 	else
@@ -86,7 +93,7 @@ static int parse_step(struct pv_sequence *seq, const char *item, size_t len,
 int pv_sequence_parse(const char *text, struct pv_sequence *seq, struct pv_error *err)
 {
 	memset(seq, 0, sizeof(*seq));
-	struct pv_stack st = {0};
+	struct pv_stack st = {0}, maybe = {0};
 	const char *p = text ? text : "";
 	int rc = 0;
 	while (!rc) {
@@ -101,7 +108,7 @@ int pv_sequence_parse(const char *text, struct pv_sequence *seq, struct pv_error
 			rc = pv_error_set(err, PV_EINVAL, "sequence '%s': step %zu is empty", text ? text : "",
 			                  seq->nsteps + 1);
 		else
-			rc = parse_step(seq, q, len, &st, err);
+			rc = parse_step(seq, q, len, &st, &maybe, err);
 		if (!end)
 			break;
 		p = end + 1;
@@ -252,4 +259,36 @@ int pv_live_classify(const struct pv_patch_desc *const *descs, size_t npatches,
 			return -1;
 	}
 	return -2;
+}
+
+void pv_live_check(const struct pv_sequence *seq, const struct pv_patch_desc *const *descs,
+                   const struct pv_stack *st, pv_live_read_fn read, void *rctx, char *live,
+                   size_t len,
+                   void (*mismatch)(void *ctx, const struct pv_patch_func *f, const char *got,
+                                    const char *want),
+                   void *mctx)
+{
+	size_t n = seq->npatches, used = 0;
+	live[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < descs[i]->nfuncs; k++) {
+			const struct pv_patch_func *f = &descs[i]->funcs[k];
+			bool seen = false; /* the same function in an earlier patch */
+			for (size_t j = 0; j < i && !seen; j++)
+				seen = func_of(descs[j], f->old_name) != NULL;
+			if (seen || !f->old_addr)
+				continue;
+			int want = pv_stack_live(st, descs, f->old_name);
+			uint64_t dest = 0;
+			int got = pv_live_resolve(read, rctx, f->old_addr, &dest)
+			                  ? -2
+			                  : pv_live_classify(descs, n, f->old_name, dest);
+			const char *name = got >= 0 ? seq->patches[got] : got == -1 ? "original" : "?";
+			int w = snprintf(live + used, len - used, "%s%s=%s", used ? "," : "",
+			                 f->old_name, name);
+			if (w > 0 && (size_t)w < len - used)
+				used += (size_t)w;
+			if (got != -2 && got != want)
+				mismatch(mctx, f, name, want >= 0 ? seq->patches[want] : "original");
+		}
 }

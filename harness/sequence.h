@@ -81,4 +81,16 @@ int pv_live_resolve(pv_live_read_fn read, void *ctx, uint64_t entry, uint64_t *d
 int pv_live_classify(const struct pv_patch_desc *const *descs, size_t npatches,
                      const char *old_name, uint64_t dest);
 
+/* After a step: resolves every function the sequence's patches replace
+ * (each once) and writes "name=version,..." into live ("original", a patch
+ * name, "?" when the code does not say). For each one that runs another
+ * version than the stack says, mismatch(ctx, func, got, want) (got and want
+ * are version names). */
+void pv_live_check(const struct pv_sequence *seq, const struct pv_patch_desc *const *descs,
+                   const struct pv_stack *st, pv_live_read_fn read, void *rctx, char *live,
+                   size_t len,
+                   void (*mismatch)(void *ctx, const struct pv_patch_func *f, const char *got,
+                                    const char *want),
+                   void *mctx);
+
 #endif

@@ -364,6 +364,37 @@ Test(e2e_lifecycle, crash_fault_reports_auto_rollback, .timeout = 120)
 	}
 }
 
+/* The same lifecycle on the emulator: deterministic, many schedules. */
+Test(e2e_lifecycle, emu_sequences_match_ptrace, .timeout = 120)
+{
+	static const struct {
+		const char *engine;
+		int status;
+		const char *says;
+	} cases[] = {
+		{"pulp", 0, "pulp on counter: step 3 revert:counter-fix: live bump=counter-fix2 (300 "
+		            "runs, 0 refused)"},
+		{"ksplice", 0, "ksplice on counter: step 3 revert:counter-fix: live bump=counter-fix2 "
+		               "(300 runs, 300 refused)"},
+		{"stack-clobber", 1, "stack-clobber on counter: rollback-bytes"},
+	};
+	for (size_t i = 0; i < 3; i++) {
+		char *dir = pv_test_tmpdir("life");
+		struct pv_test_output o;
+		cr_assert_eq(pv_test_run((char *[]){BIN, "run", "--backend", "emu", "--engine",
+		                                    (char *)cases[i].engine, "--scenario", "counter",
+		                                    "--sequence", ACCEPT_SEQ, "--schedules", "300",
+		                                    "--out", dir, NULL},
+		                         120, &o),
+		             0);
+		cr_expect_eq(o.status, cases[i].status, "%s: exit %d\n%s\n%s", cases[i].engine,
+		             o.status, o.out, o.err);
+		cr_expect(strstr(o.out, cases[i].says) != NULL, "%s", o.out);
+		pv_test_output_free(&o);
+		pv_test_rmdir_all(dir);
+	}
+}
+
 /* ------------------------------------------------------------- restarts */
 
 #include "backend.h"
@@ -381,11 +412,13 @@ static int forget(void *state, struct pv_space *space, struct pv_error *err)
 
 /* Runs "apply:counter-fix,restart,revert-all" with engine e on the ptrace
  * backend, 3 schedules; the checks violated go to seen (space-separated). */
-static void restart_runs(const struct pv_engine *e, char *seen, size_t len, char *info,
-                         size_t ilen, char *live, size_t llen)
+static void restart_runs_on(const struct pv_backend_ops *ops, const struct pv_engine *e,
+                            char *seen, size_t len, char *info, size_t ilen, char *live,
+                            size_t llen)
 {
-	const struct pv_backend_ops *ops = &pv_backend_ptrace_ops;
-	struct pv_backend_config bc = {.target_path = PV_CORPUS_TARGET("counter-pad"),
+	bool emu = ops == &pv_backend_emu_ops;
+	struct pv_backend_config bc = {.target_path = emu ? EMU_TARGET("counter-pad")
+	                                                  : PV_CORPUS_TARGET("counter-pad"),
 	                               .patch_path = PV_CORPUS_PATCH("counter-fix"),
 	                               .workload = {.workers = 2, .iterations = 40}};
 	struct pv_error err = {0};
@@ -395,8 +428,8 @@ static void restart_runs(const struct pv_engine *e, char *seen, size_t len, char
 	struct pv_sequence seq;
 	cr_assert_eq(pv_sequence_parse("apply:counter-fix,restart,revert-all", &seq, &err), 0);
 	seen[0] = '\0';
-	for (unsigned i = 0; i < 3; i++) {
-		uint8_t stream[8] = {(uint8_t)i, 1, 2, 3};
+	for (unsigned i = 0; i < (emu ? 40u : 3u); i++) {
+		uint8_t stream[8] = {(uint8_t)i, 1, 2, 3, (uint8_t)(i * 7u), 5, 6, 7};
 		struct pv_run_result res;
 		void *states[1] = {state};
 		cr_assert_eq(ops->run_sequence(h, e, states, &seq, stream, sizeof(stream), &res, &err),
@@ -413,6 +446,19 @@ static void restart_runs(const struct pv_engine *e, char *seen, size_t len, char
 	pv_sequence_free(&seq);
 	e->release(state);
 	ops->close(h);
+}
+
+/* Both backends, the checks seen in either. */
+static void restart_runs(const struct pv_engine *e, char *seen, size_t len, char *info,
+                         size_t ilen, char *live, size_t llen)
+{
+	char seen2[128], info2[160], live2[96];
+	restart_runs_on(&pv_backend_emu_ops, e, seen2, sizeof(seen2), info2, sizeof(info2), live2,
+	                sizeof(live2));
+	restart_runs_on(&pv_backend_ptrace_ops, e, seen, len, info, ilen, live, llen);
+	cr_expect_str_eq(seen2, seen, "emu saw '%s', ptrace '%s'", seen2, seen);
+	cr_expect_str_eq(info2, info);
+	cr_expect_str_eq(live2, live);
 }
 
 Test(lifecycle, restart_without_reapply_is_information, .timeout = 120)
@@ -449,10 +495,10 @@ Test(lifecycle, persistence_claimed_but_not_kept_is_ineffective, .timeout = 120)
 	cr_expect_str_eq(live, "bump=original");
 }
 
-Test(e2e_lifecycle, sequence_off_ptrace_and_fault_off_emu_are_usage_errors)
+Test(e2e_lifecycle, fault_off_emu_or_with_a_sequence_is_a_usage_error)
 {
 	char *const cases[][8] = {
-		{BIN, "run", "--backend", "emu", "--sequence", "apply:counter-fix", NULL},
+		{BIN, "run", "--fault", "crash", "--sequence", "apply:counter-fix", NULL},
 		{BIN, "run", "--backend", "ptrace", "--fault", "crash", NULL},
 		{BIN, "run", "--fault", "stall", NULL},
 	};

@@ -687,6 +687,23 @@ static int seq_read(void *ctx, uint64_t addr, void *buf, size_t len)
 	return pt_read(ctx, addr, buf, len);
 }
 
+struct live_ctx {
+	struct pt_proc *p;
+	const struct pv_sequence *seq;
+	size_t step;
+};
+
+static void live_mismatch(void *ctx, const struct pv_patch_func *f, const char *got,
+                          const char *want)
+{
+	const struct live_ctx *c = ctx;
+	char step_name[96];
+	pv_step_name(c->seq, c->step, step_name, sizeof(step_name));
+	pt_violation(c->p, "ineffective", -1, f->old_addr,
+	             "after step %zu (%s), a call of %s runs %s, not %s", c->step + 1, step_name,
+	             f->old_name, got, want);
+}
+
 /* After a step: which version each replaced function runs, into o->live,
  * judged against the stack (`ineffective` when it is not the one that
  * must run). */
@@ -694,39 +711,10 @@ static void seq_live(struct pt_backend *b, struct pt_proc *p, const struct pv_se
                      const struct pv_stack *st, size_t step, struct pv_step_outcome *o)
 {
 	const struct pv_patch_desc *descs[PV_SEQ_MAX_PATCHES];
-	size_t n = seq->npatches;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < seq->npatches; i++)
 		descs[i] = bk_patch_at(b, i);
-	size_t used = 0;
-	o->live[0] = '\0';
-	for (size_t i = 0; i < n; i++)
-		for (size_t k = 0; k < descs[i]->nfuncs; k++) {
-			const struct pv_patch_func *f = &descs[i]->funcs[k];
-			bool seen = false; /* the same function in an earlier patch */
-			for (size_t j = 0; j < i && !seen; j++)
-				for (size_t m = 0; m < descs[j]->nfuncs && !seen; m++)
-					seen = !strcmp(descs[j]->funcs[m].old_name, f->old_name);
-			if (seen || !f->old_addr)
-				continue;
-			int want = pv_stack_live(st, descs, f->old_name);
-			uint64_t dest = 0;
-			int got = pv_live_resolve(seq_read, p, f->old_addr, &dest) ? -2
-			          : pv_live_classify(descs, n, f->old_name, dest);
-			const char *name = got >= 0 ? seq->patches[got] : got == -1 ? "original" : "?";
-			int w = snprintf(o->live + used, sizeof(o->live) - used, "%s%s=%s",
-			                 used ? "," : "", f->old_name, name);
-			if (w > 0 && (size_t)w < sizeof(o->live) - used)
-				used += (size_t)w;
-			if (got == -2 || got == want)
-				continue;
-			char step_name[96];
-			pv_step_name(seq, step, step_name, sizeof(step_name));
-			pt_violation(p, "ineffective", -1, f->old_addr,
-			             "after step %zu (%s), a call of %s runs %s%s, not %s%s", step + 1,
-			             step_name, f->old_name, got >= 0 ? "the code of " : "the ", name,
-			             want >= 0 ? "the code of " : "the ",
-			             want >= 0 ? seq->patches[want] : "original");
-		}
+	struct live_ctx c = {.p = p, .seq = seq, .step = step};
+	pv_live_check(seq, descs, st, seq_read, p, o->live, sizeof(o->live), live_mismatch, &c);
 	pv_error_clear(p->err);
 }
 
@@ -897,6 +885,8 @@ static int bk_run_sequence(void *handle, const struct pv_engine *engine, void *c
 			o->ran = true;
 			if ((rc = seq_restart(b, p, &sp, engine, states, seq, &st, res, o, err)))
 				break;
+		} else if (s->kind == PV_STEP_APPLY && pv_stack_has(&st, s->patch)) {
+			/* still applied after a restart: nothing to do */
 		} else if (s->kind == PV_STEP_APPLY) {
 			int top = pv_stack_top(&st);
 			o->ran = true;
