@@ -510,3 +510,35 @@ Test(e2e_lifecycle, fault_off_emu_or_with_a_sequence_is_a_usage_error)
 		pv_test_output_free(&o);
 	}
 }
+
+/* ---------------------------------------------------------- scenario keys */
+
+#include "scenario.h"
+
+Test(lifecycle, scenario_carries_patches_and_a_sequence)
+{
+	struct pv_scenario *sc = NULL;
+	struct pv_error err = {0};
+	cr_assert_eq(pv_scenario_load("counter-stack", PV_DATA_DIR, &sc, &err), 0, "%s", err.msg);
+	cr_expect_str_eq(sc->patches, "counter-fix counter-fix2");
+	cr_expect_str_eq(sc->sequence, ACCEPT_SEQ);
+	char path[4096];
+	cr_expect_eq(pv_scenario_named_patch_path(sc, PV_DATA_DIR, "counter-fix2", path,
+	                                          sizeof(path), &err), 0);
+	cr_expect(strstr(path, "/patches/counter-fix2.so") != NULL, "%s", path);
+	cr_expect_eq(pv_scenario_named_patch_path(sc, PV_DATA_DIR, "counter-identity", path,
+	                                          sizeof(path), &err), PV_EINVAL);
+	cr_expect(strstr(err.msg, "not among its patches") != NULL, "%s", err.msg);
+	pv_scenario_free(sc);
+
+	char *dir = pv_test_tmpdir("life");
+	char file[4200];
+	snprintf(file, sizeof(file), "%s/bad.ini", dir);
+	static const char bad[] = "[scenario]\ntarget = counter\npatch = counter-fix\n"
+	                          "sequence = apply:counter-fix,apply:counter-fix\n";
+	pv_test_spill(file, bad, sizeof(bad) - 1);
+	cr_expect_eq(pv_scenario_load(file, PV_DATA_DIR, &sc, &err), PV_EFORMAT);
+	cr_expect(strstr(err.msg, ":4") != NULL && strstr(err.msg, "already applied") != NULL,
+	          "%s", err.msg);
+	pv_test_rmdir_all(dir);
+}
