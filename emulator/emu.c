@@ -357,19 +357,41 @@ static void verify(struct pv_emu *e)
 		              e->run.output);
 }
 
-/* The injected fault: the first unfinished worker dies, as of a fatal
- * signal (no `crash` violation: patchvet did it). False when none was left. */
+/* The injected fault. Crash: the first unfinished worker dies, as of a
+ * fatal signal (no `crash` violation: patchvet did it). Stall: every
+ * running worker is held (blocked on nothing) until unstall. False when no
+ * worker was left to fault. */
+#define STALL_WORD UINT64_MAX
 static bool inject_fault(struct pv_emu *e)
 {
-	for (unsigned i = 0; i < e->cfg.workload.workers; i++) {
+	bool hit = false;
+	for (unsigned i = 0; i < e->cfg.workload.workers && i < 64; i++) {
 		struct emu_thread *t = &e->threads[i];
-		if (t->done)
-			continue;
-		t->done = t->crashed = true;
-		emu_trace(e, "fault: worker %u killed (injected)", i);
-		return true;
+		if (e->cfg.fault == PV_FAULT_CRASH && !t->done) {
+			t->done = t->crashed = true;
+			emu_trace(e, "fault: worker %u killed (injected)", i);
+			return true;
+		}
+		if (e->cfg.fault == PV_FAULT_STALL && emu_thread_runnable(t)) {
+			t->blocked = true;
+			t->wait_word = STALL_WORD;
+			e->run.stalled |= 1ull << i;
+			emu_trace(e, "fault: worker %u stalled (injected)", i);
+			hit = true;
+		}
 	}
-	return false;
+	return hit;
+}
+
+/* The patch is gone: the stall it caused ends. */
+static void unstall(struct pv_emu *e)
+{
+	for (unsigned i = 0; i < e->cfg.workload.workers && i < 64; i++)
+		if (e->run.stalled & (1ull << i)) {
+			e->threads[i].blocked = false;
+			e->threads[i].wait_word = 0;
+		}
+	e->run.stalled = 0;
 }
 
 /* After an injected fault: an engine declaring automatic rollback must
@@ -390,7 +412,7 @@ static int auto_rollback(struct pv_emu *e, const struct pv_engine *engine, void 
 	                (engine->flags & PV_ENGINE_AUTO_ROLLBACK) && engine->monitor;
 	if (!declared) {
 		snprintf(res->info, sizeof(res->info),
-		         "auto-rollback: not declared (a worker was killed after apply; patchvet "
+		         "auto-rollback: not declared (a fault was injected after apply; patchvet "
 		         "reverted)");
 		return 0;
 	}
@@ -405,8 +427,8 @@ static int auto_rollback(struct pv_emu *e, const struct pv_engine *engine, void 
 			res->revert_rc = 0;
 			res->engine_error[0] = '\0';
 			snprintf(res->info, sizeof(res->info),
-			         "auto-rollback: rolled back %u monitor call(s) after a worker was "
-			         "killed (bound %u)", n, bound);
+			         "auto-rollback: rolled back %u monitor call(s) after the fault "
+			         "(bound %u)", n, bound);
 			return 1;
 		}
 		if (mrc) {
@@ -418,7 +440,7 @@ static int auto_rollback(struct pv_emu *e, const struct pv_engine *engine, void 
 	}
 	emu_violation(e, "liveness", -1, 0,
 	              "%s declares automatic rollback within %u monitor calls, but the patch was "
-	              "still applied %u calls after a worker was killed",
+	              "still applied %u calls after the injected fault",
 	              engine->name, bound, bound);
 	snprintf(res->info, sizeof(res->info), "auto-rollback: declared, missed its bound of %u",
 	         bound);
@@ -448,15 +470,18 @@ static int run(struct pv_emu *e, const struct pv_engine *engine, void *engine_st
 	if (res->apply_rc == 0)
 		arm_ineffective(e);
 	int taken = 0;
-	if (res->apply_rc == 0 && e->cfg.fault == PV_FAULT_CRASH &&
+	if (res->apply_rc == 0 && e->cfg.fault != PV_FAULT_NONE &&
 	    (taken = auto_rollback(e, engine, engine_state, err)) < 0)
 		return taken;
+	if (taken)
+		unstall(e);
 	phase(e);
 	if (res->apply_rc == 0 && !taken) {
 		rc = engine_op(e, "revert", engine->revert, engine_state, &res->revert_rc, err);
 		if (rc)
 			return rc;
 	}
+	unstall(e);
 	emu_run_to_end(e);
 	struct emu_run *r = &e->run;
 	if (r->over_budget)

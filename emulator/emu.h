@@ -52,6 +52,8 @@
 enum pv_fault {
 	PV_FAULT_NONE = 0,
 	PV_FAULT_CRASH = 1,  /* one worker dies, as of a fatal signal */
+	PV_FAULT_STALL = 2,  /* every running worker stops making progress until
+	                        the patch is reverted (a hang the patch causes) */
 };
 
 /* How a space write is split into atomic units other threads can observe. */
@@ -172,7 +174,8 @@ const struct pv_patch_desc *pv_emu_patch(const struct pv_emu *emu);
 /* One run: reset memory and threads; run the workers a stream-chosen while;
  * engine->apply through the emu space (every space operation and every atomic
  * unit of a write is a decision point); with cfg.fault PV_FAULT_CRASH, the
- * first unfinished worker dies there and an engine declaring automatic
+ * first unfinished worker dies there (PV_FAULT_STALL: every running worker
+ * stops until the patch is reverted) and an engine declaring automatic
  * rollback gets its monitor called once per slice, up to its bound
  * (`liveness` when it has not rolled back by then; res->info says what
  * happened); run on; engine->revert (only when apply returned 0 and no

@@ -205,6 +205,7 @@ struct emu_run {
 	struct emu_stream stream;
 	const struct pv_engine *engine;
 	void *below;              /* a sequence's apply_on_top: the patch below */
+	uint64_t stalled;         /* workers an injected stall holds (bit per worker) */
 	uint64_t budget;
 	bool over_budget;         /* step budget exhausted: the run ends */
 	bool in_op;               /* apply or revert is running */

@@ -545,6 +545,11 @@ static int sp_health(struct pv_space *s, struct pv_health *h)
 	h->crashed = crashed;
 	if (h->sz >= offsetof(struct pv_health, progress) + sizeof(h->progress))
 		h->progress = e->run.res->instructions;
+	if (h->sz >= offsetof(struct pv_health, finished) + sizeof(h->finished)) {
+		h->finished = 0;
+		for (unsigned i = 0; i < e->cfg.workload.workers; i++)
+			h->finished += e->threads[i].done && !e->threads[i].crashed;
+	}
 	return 0;
 }
 

@@ -26,7 +26,8 @@
  * saved bytes back. stack-clobber is pulp that, on a second patch, saves
  * its own jumps over the first patch's originals, so the last revert
  * restores the first patch's code. pulp-guard is pulp with a health
- * monitor: it reverts on its own when a worker dies after an apply. */
+ * monitor: it reverts on its own when a worker dies, or no worker makes
+ * progress, after an apply. */
 #include "strategies.h"
 
 #include <stdbool.h>
@@ -64,6 +65,8 @@ struct pulp_state {
 	bool applied;
 	struct pulp_state *below, *above; /* the stack, while applied */
 	unsigned crashed0;     /* pulp-guard: crashed workers when apply ended */
+	uint64_t progress;     /* pulp-guard: progress at the last monitor call */
+	unsigned quiet;        /* pulp-guard: monitor calls without progress */
 	size_t nmig;
 	struct pulp_migration mig[MIGRATE_MAX];
 	size_t nsites;
@@ -324,8 +327,11 @@ static int pulp_apply(void *state, struct pv_space *sp, struct pv_error *err)
 	st->below = st->above = NULL;
 	int rc = pulp_switch(st, sp, false, err);
 	struct pv_health h = {.sz = sizeof(h)};
-	if (!rc && !pv_space_health(sp, &h))
+	st->quiet = 0;
+	if (!rc && !pv_space_health(sp, &h)) {
 		st->crashed0 = h.crashed;
+		st->progress = h.progress;
+	}
 	return rc;
 }
 
@@ -429,7 +435,10 @@ static int pulp_guard_plan(const struct pv_patch_desc *patch, void **state,
 	return pulp_plan_as(&pv_engine_pulp_guard, false, false, patch, state, err);
 }
 
-/* A worker died since apply: revert (all threads stopped, as revert does).
+#define STALL_CALLS 3
+
+/* A worker died since apply, or none makes progress: revert (all threads
+ * stopped, as revert does).
  * A revert that has to wait (PV_EBUSY) is tried again at the next call. */
 static int pulp_guard_monitor(void *state, struct pv_space *sp, struct pv_error *err)
 {
@@ -439,9 +448,14 @@ static int pulp_guard_monitor(void *state, struct pv_space *sp, struct pv_error 
 	if (rc)
 		return pv_error_set(err, rc, "%s: cannot read the target's health: %s",
 		                    st->engine->name, pv_strerror(rc));
-	if (!st->applied || h.crashed <= st->crashed0)
+	/* A stall: no progress over 3 calls while workers are still at it. */
+	st->quiet = h.progress == st->progress ? st->quiet + 1 : 0;
+	st->progress = h.progress;
+	bool stalled = st->quiet >= STALL_CALLS && h.crashed + h.finished < h.threads;
+	if (!st->applied || (h.crashed <= st->crashed0 && !stalled))
 		return 0;
-	pv_space_note(sp, "pulp-guard: a worker died since apply; rolling back");
+	pv_space_note(sp, stalled ? "pulp-guard: no progress since apply; rolling back"
+	                          : "pulp-guard: a worker died since apply; rolling back");
 	rc = pulp_switch(st, sp, true, err);
 	return rc == PV_EBUSY ? 0 : rc ? rc : 1;
 }
@@ -451,8 +465,8 @@ const struct pv_engine pv_engine_pulp_guard = {
 	.abi_version = PV_ABI_VERSION,
 	.name = "pulp-guard",
 	.description = "pulp with a health monitor that reverts the patch on its own when a "
-	               "worker dies after apply (the automatic rollback of fleet orchestration "
-	               "on top of libpulp).",
+	               "worker dies or the workers stop making progress after apply (the "
+	               "automatic rollback of fleet orchestration on top of libpulp).",
 	.consistency = PV_CONSISTENCY_CALL,
 	.plan = pulp_guard_plan,
 	.apply = pulp_apply,

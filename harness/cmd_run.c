@@ -37,7 +37,7 @@ static const char run_help[] =
 	"                    [--explore random|pct|bounded] [--depth D] [--preemptions K]\n"
 	"                    [--time SECONDS] [--shard I/N] [--jobs N] [--stop-at-first]\n"
 	"                    [--out DIR] [--format LIST]\n"
-	"                    [--sequence STEPS] [--fault crash]\n"
+	"                    [--sequence STEPS] [--fault crash|stall]\n"
 	"\n"
 	"Without --engine and --backend: the default campaign. The patchability\n"
 	"analysis of the built-in scenarios (or those named) in every flavour, then\n"
@@ -69,8 +69,9 @@ static const char run_help[] =
 	"recorded in results.json; rollback-bytes once no patch is applied. Without\n"
 	"--flavour, a scenario the engine refuses in its flavour runs in the next\n"
 	"flavour it is built in that the engine accepts (pulp: pad).\n"
-	"--fault crash: once apply returned, a worker dies (emu); an engine that\n"
-	"declares automatic rollback must revert within its bound.\n"
+	"--fault crash|stall: once apply returned, a worker dies, or every running\n"
+	"worker stops until the patch is reverted (emu); an engine that declares\n"
+	"automatic rollback must revert within its bound.\n"
 	"\n"
 	"Explorers (emu; ptrace takes random streams only):\n"
 	"  random   uniform random decision streams (the default);\n"
@@ -446,9 +447,12 @@ int pv_cmd_run(int argc, char **argv)
 			break;
 		}
 		case 'U':
-			if (strcmp(optarg, "crash"))
-				rc = pv_cli_usage("run", "--fault wants crash, not '%s'", optarg);
-			o.fault = PV_FAULT_CRASH;
+			if (!strcmp(optarg, "crash"))
+				o.fault = PV_FAULT_CRASH;
+			else if (!strcmp(optarg, "stall"))
+				o.fault = PV_FAULT_STALL;
+			else
+				rc = pv_cli_usage("run", "--fault wants crash or stall, not '%s'", optarg);
 			break;
 		case 'h': fputs(run_help, stdout); rc = PV_EXIT_OK; break;
 		default:

@@ -124,14 +124,15 @@ int pv_lifecycle_record(struct pv_result *r, const struct pv_job *job,
 		bool declared = PV_ENGINE_HAS(e, rollback_bound) &&
 		                (e->flags & PV_ENGINE_AUTO_ROLLBACK) && e->monitor;
 		char line[240];
+		const char *fault = job->fault == PV_FAULT_STALL ? "stall" : "crash";
 		if (declared)
 			snprintf(line, sizeof(line), "auto-rollback: declared (bound %u monitor calls); "
-			         "rolled back in %llu of %llu runs with an injected crash",
+			         "rolled back in %llu of %llu runs with an injected %s",
 			         e->rollback_bound, (unsigned long long)r->rolled_back,
-			         (unsigned long long)r->faults);
+			         (unsigned long long)r->faults, fault);
 		else
 			snprintf(line, sizeof(line), "auto-rollback: not declared (%llu runs with an "
-			         "injected crash; patchvet reverted)", (unsigned long long)r->faults);
+			         "injected %s; patchvet reverted)", (unsigned long long)r->faults, fault);
 		free(r->info);
 		if (!(r->info = strdup(line)))
 			return PV_ENOMEM;

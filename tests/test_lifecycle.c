@@ -154,18 +154,23 @@ struct rig {
 	const struct pv_engine *engine;
 };
 
-static void rig_open(struct rig *r, const struct pv_engine *engine)
+static void rig_open_fault(struct rig *r, const struct pv_engine *engine, enum pv_fault fault)
 {
 	struct pv_emu_config cfg = {
 		.target_path = EMU_TARGET("counter-pad"),
 		.patch_path = PV_CORPUS_PATCH("counter-fix"),
 		.workload = {.workers = 2, .iterations = 40},
-		.fault = PV_FAULT_CRASH,
+		.fault = fault,
 	};
 	struct pv_error err = {0};
 	cr_assert_eq(pv_emu_open(&cfg, &r->emu, &err), 0, "%s", err.msg);
 	r->engine = engine;
 	cr_assert_eq(engine->plan(pv_emu_patch(r->emu), &r->state, &err), 0, "%s", err.msg);
+}
+
+static void rig_open(struct rig *r, const struct pv_engine *engine)
+{
+	rig_open_fault(r, engine, PV_FAULT_CRASH);
 }
 
 static void rig_close(struct rig *r)
@@ -231,6 +236,19 @@ Test(lifecycle, undeclared_auto_rollback_is_reported_not_failed, .timeout = 60)
 	cr_assert_eq(pv_emu_run(r.emu, r.engine, r.state, stream, 1, &res, &err), 0);
 	cr_expect(res.fault_injected);
 	cr_expect(strstr(res.info, "auto-rollback: not declared") != NULL, "%s", res.info);
+	rig_close(&r);
+}
+
+/* A stall (every running worker held until the patch goes): pulp-guard
+ * sees no progress and rolls back; then the workers finish and verify. */
+Test(lifecycle, declared_auto_rollback_reverts_after_a_stall, .timeout = 60)
+{
+	struct rig r;
+	rig_open_fault(&r, &pv_engine_pulp_guard, PV_FAULT_STALL);
+	unsigned faults, rolled, other;
+	rig_runs(&r, 60, NULL, &faults, &rolled, &other);
+	cr_expect_gt(faults, 30, "only %u of 60 runs had a stall injected", faults);
+	cr_expect_eq(rolled, faults, "rolled back in %u of %u runs", rolled, faults);
 	rig_close(&r);
 }
 
@@ -500,7 +518,7 @@ Test(e2e_lifecycle, fault_off_emu_or_with_a_sequence_is_a_usage_error)
 	char *const cases[][8] = {
 		{BIN, "run", "--fault", "crash", "--sequence", "apply:counter-fix", NULL},
 		{BIN, "run", "--backend", "ptrace", "--fault", "crash", NULL},
-		{BIN, "run", "--fault", "stall", NULL},
+		{BIN, "run", "--fault", "hang", NULL},
 	};
 	for (size_t i = 0; i < 3; i++) {
 		struct pv_test_output o;

@@ -64,6 +64,8 @@ struct pv_health {
 	uint64_t progress;         /* grows while the workers make progress (emu:
 	                              instructions they retired); only its changes
 	                              mean something */
+	unsigned finished;         /* workers that returned (a finished target
+	                              makes no progress and is not stalled) */
 };
 
 struct pv_space;
