@@ -6,6 +6,7 @@
 
 #include "internal.h"
 #include "judge_rollback.h"
+#include "sequence.h"
 
 static int bad_config(const struct pv_emu_config *cfg, struct pv_error *err)
 {
@@ -38,6 +39,11 @@ void pv_emu_close(struct pv_emu *e)
 	free(e->watch);
 	pv_patch_view_free(&e->view);
 	pv_patch_close(e->patch);
+	for (size_t i = 0; i < e->nextra; i++) {
+		free(e->extra[i].path);
+		pv_patch_close(e->extra[i].patch);
+		pv_patch_view_free(&e->extra[i].view);
+	}
 	pv_image_close(e->target);
 	for (unsigned i = 0; i < PV_MAX_WORKERS + 1; i++)
 		if (e->threads[i].ctx)
@@ -369,6 +375,96 @@ static void verify(struct pv_emu *e)
 		              e->run.output);
 }
 
+/* The injected fault. Crash: the first unfinished worker dies, as of a
+ * fatal signal (no `crash` violation: patchvet did it). Stall: every
+ * running worker is held (blocked on nothing) until unstall. False when no
+ * worker was left to fault. */
+#define STALL_WORD UINT64_MAX
+static bool inject_fault(struct pv_emu *e)
+{
+	bool hit = false;
+	for (unsigned i = 0; i < e->cfg.workload.workers && i < 64; i++) {
+		struct emu_thread *t = &e->threads[i];
+		if (e->cfg.fault == PV_FAULT_CRASH && !t->done) {
+			t->done = t->crashed = true;
+			emu_trace(e, "fault: worker %u killed (injected)", i);
+			return true;
+		}
+		if (e->cfg.fault == PV_FAULT_STALL && emu_thread_runnable(t)) {
+			t->blocked = true;
+			t->wait_word = STALL_WORD;
+			e->run.stalled |= 1ull << i;
+			emu_trace(e, "fault: worker %u stalled (injected)", i);
+			hit = true;
+		}
+	}
+	return hit;
+}
+
+/* The patch is gone: the stall it caused ends. */
+static void unstall(struct pv_emu *e)
+{
+	for (unsigned i = 0; i < e->cfg.workload.workers && i < 64; i++)
+		if (e->run.stalled & (1ull << i)) {
+			e->threads[i].blocked = false;
+			e->threads[i].wait_word = 0;
+		}
+	e->run.stalled = 0;
+}
+
+/* After an injected fault: an engine declaring automatic rollback must
+ * revert by itself within its bound of monitor calls, one per scheduling
+ * slice. Returns 1 when the engine took revert over (rolled back, or its
+ * monitor failed), 0 when patchvet must revert as usual. */
+static int auto_rollback(struct pv_emu *e, const struct pv_engine *engine, void *state,
+                         struct pv_error *err)
+{
+	struct pv_run_result *res = e->run.res;
+	if (!inject_fault(e)) {
+		snprintf(res->info, sizeof(res->info),
+		         "fault not injected: every worker had finished when apply returned");
+		return 0;
+	}
+	res->fault_injected = true;
+	bool declared = PV_ENGINE_HAS(engine, rollback_bound) &&
+	                (engine->flags & PV_ENGINE_AUTO_ROLLBACK) && engine->monitor;
+	if (!declared) {
+		snprintf(res->info, sizeof(res->info),
+		         "auto-rollback: not declared (a fault was injected after apply; patchvet "
+		         "reverted)");
+		return 0;
+	}
+	unsigned bound = engine->rollback_bound ? engine->rollback_bound : 1;
+	for (unsigned n = 1; n <= bound; n++) {
+		int mrc = 0;
+		int rc = engine_op(e, "monitor", engine->monitor, state, &mrc, err);
+		if (rc)
+			return rc;
+		if (mrc == 1) {
+			res->rolled_back = true;
+			res->revert_rc = 0;
+			res->engine_error[0] = '\0';
+			snprintf(res->info, sizeof(res->info),
+			         "auto-rollback: rolled back %u monitor call(s) after the fault "
+			         "(bound %u)", n, bound);
+			return 1;
+		}
+		if (mrc) {
+			res->revert_rc = mrc;
+			return 1;
+		}
+		arm_ineffective(e); /* still applied: the old code must stay unreachable */
+		emu_decide_slice(e, false);
+	}
+	emu_violation(e, "liveness", -1, 0,
+	              "%s declares automatic rollback within %u monitor calls, but the patch was "
+	              "still applied %u calls after the injected fault",
+	              engine->name, bound, bound);
+	snprintf(res->info, sizeof(res->info), "auto-rollback: declared, missed its bound of %u",
+	         bound);
+	return 0;
+}
+
 static int run(struct pv_emu *e, const struct pv_engine *engine, void *engine_state,
                const struct emu_stream *stream, struct pv_run_result *res,
                struct pv_error *err)
@@ -391,12 +487,19 @@ static int run(struct pv_emu *e, const struct pv_engine *engine, void *engine_st
 		return rc;
 	if (res->apply_rc == 0)
 		arm_ineffective(e);
+	int taken = 0;
+	if (res->apply_rc == 0 && e->cfg.fault != PV_FAULT_NONE &&
+	    (taken = auto_rollback(e, engine, engine_state, err)) < 0)
+		return taken;
+	if (taken)
+		unstall(e);
 	phase(e);
-	if (res->apply_rc == 0) {
+	if (res->apply_rc == 0 && !taken) {
 		rc = engine_op(e, "revert", engine->revert, engine_state, &res->revert_rc, err);
 		if (rc)
 			return rc;
 	}
+	unstall(e);
 	emu_run_to_end(e);
 	struct emu_run *r = &e->run;
 	if (r->over_budget)
@@ -443,4 +546,215 @@ int pv_emu_run_chosen(struct pv_emu *e, const struct pv_engine *engine, void *en
 	int rc = run(e, engine, engine_state, &s, res, err);
 	*len = e->run.stream.rec_last;
 	return rc;
+}
+
+/* ------------------------------------------------------------ sequences */
+
+const struct pv_patch_desc *pv_emu_patch_at(const struct pv_emu *e, size_t i)
+{
+	return i == 0 ? &e->view.desc : i <= e->nextra ? &e->extra[i - 1].view.desc : NULL;
+}
+
+static int apply_on_top_op(void *state, struct pv_space *space, struct pv_error *err)
+{
+	struct pv_emu *e = (struct pv_emu *)((char *)space - offsetof(struct pv_emu, space));
+	return e->run.engine->apply_on_top(state, e->run.below, space, err);
+}
+
+static int restarted_op(void *state, struct pv_space *space, struct pv_error *err)
+{
+	struct pv_emu *e = (struct pv_emu *)((char *)space - offsetof(struct pv_emu, space));
+	return e->run.engine->restarted(state, space, err);
+}
+
+static int live_read(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	return emu_read(ctx, addr, buf, len) ? PV_EFAULT : 0;
+}
+
+struct live_ctx {
+	struct pv_emu *e;
+	const struct pv_sequence *seq;
+	size_t step;
+};
+
+static void live_mismatch(void *ctx, const struct pv_patch_func *f, const char *got,
+                          const char *want)
+{
+	const struct live_ctx *c = ctx;
+	char step_name[96];
+	pv_step_name(c->seq, c->step, step_name, sizeof(step_name));
+	emu_violation(c->e, "ineffective", -1, f->old_addr,
+	              "after step %zu (%s), a call of %s runs %s, not %s", c->step + 1, step_name,
+	              f->old_name, got, want);
+}
+
+/* The restart step: memory and workers from the loaded image again, the
+ * judges reset, the engine's states kept; then its `restarted` for each
+ * applied patch, oldest first (see engine.h). */
+static int restart(struct pv_emu *e, const struct pv_engine *engine, void *const *states,
+                   const struct pv_sequence *seq, struct pv_stack *st,
+                   struct pv_step_outcome *o, struct pv_error *err)
+{
+	struct pv_run_result *res = e->run.res;
+	emu_reset_memory(e);
+	emu_threads_reset(e);
+	pv_xmc_judge_reset(e->xmc);
+	pv_version_judge_reset(e->version);
+	memset(&e->slice, 0, sizeof(e->slice));
+	e->loaded = -1;
+	e->run.nwatch = 0;
+	for (unsigned i = 0; i < e->cfg.workload.workers; i++)
+		if (emu_thread_start(e, i, e->worker_fn, i, EMU_WORKLOAD))
+			return pv_error_set(err, PV_EINTERNAL, "cannot set up thread %u's stack", i);
+	bool persists = PV_ENGINE_HAS(engine, restarted) && (engine->flags & PV_ENGINE_PERSISTS);
+	bool has_op = PV_ENGINE_HAS(engine, restarted) && engine->restarted;
+	struct pv_stack before = *st;
+	char lost[64] = "";
+	for (size_t i = 0; i < before.n; i++) {
+		unsigned which = before.order[i];
+		int r = 1;
+		if (has_op) {
+			int rc = engine_op(e, "restarted", restarted_op, states[which], &r, err);
+			if (rc)
+				return rc;
+		}
+		if (r < 0) {
+			o->rc = r;
+			if (!res->apply_rc)
+				res->apply_rc = r;
+		}
+		if (r != 0) {
+			size_t used = strlen(lost);
+			snprintf(lost + used, sizeof(lost) - used, "%s%s", used ? ", " : "",
+			         seq->patches[which]);
+			if (!persists)
+				pv_stack_remove(st, which);
+		}
+	}
+	if (lost[0] && !persists)
+		snprintf(res->info, sizeof(res->info), "unpatched-after-restart: %.60s (not applied "
+		                                       "again)", lost);
+	return 0;
+}
+
+static bool clean_rc(int rc)
+{
+	return rc == 0 || rc == PV_EBUSY || rc == PV_EREFUSED;
+}
+
+/* One step; *reverted when a revert succeeded. */
+static int seq_step(struct pv_emu *e, const struct pv_engine *engine, void *const *states,
+                    const struct pv_sequence *seq, size_t i, struct pv_stack *st,
+                    bool *reverted, struct pv_error *err)
+{
+	struct pv_run_result *res = e->run.res;
+	const struct pv_step *s = &seq->steps[i];
+	struct pv_step_outcome *o = &res->steps[i];
+	int rc = 0;
+	*reverted = false;
+	if (s->kind == PV_STEP_RESTART) {
+		o->ran = true;
+		return restart(e, engine, states, seq, st, o, err);
+	}
+	if (s->kind == PV_STEP_APPLY) {
+		int top = pv_stack_top(st);
+		if (pv_stack_has(st, s->patch))
+			return 0; /* still applied after a restart: nothing to do */
+		o->ran = true;
+		e->run.below = top >= 0 ? states[top] : NULL;
+		rc = engine_op(e, "apply", e->run.below ? apply_on_top_op : engine->apply,
+		               states[s->patch], &o->rc, err);
+		if (rc)
+			return rc;
+		if (!o->rc)
+			pv_stack_push(st, s->patch);
+		if (!clean_rc(o->rc) && !res->apply_rc)
+			res->apply_rc = o->rc;
+		else if (o->rc == PV_EBUSY && !res->apply_rc)
+			res->apply_rc = PV_EBUSY;
+		return 0;
+	}
+	o->ran = s->kind == PV_STEP_REVERT_ALL || pv_stack_has(st, s->patch);
+	while (o->ran && !o->rc) {
+		int which = s->kind == PV_STEP_REVERT ? (int)s->patch : pv_stack_top(st);
+		if (which < 0 || !pv_stack_has(st, (unsigned)which))
+			break;
+		if ((rc = engine_op(e, "revert", engine->revert, states[which], &o->rc, err)))
+			return rc;
+		if (!o->rc) {
+			pv_stack_remove(st, (unsigned)which);
+			*reverted = true;
+		}
+		if (res->revert_rc == 1 || (res->revert_rc == 0 && !clean_rc(o->rc)))
+			res->revert_rc = clean_rc(o->rc) ? 0 : o->rc;
+		if (s->kind == PV_STEP_REVERT)
+			break;
+	}
+	return 0;
+}
+
+int pv_emu_run_sequence(struct pv_emu *e, const struct pv_engine *engine, void *const *states,
+                        const struct pv_sequence *seq, const uint8_t *stream, size_t len,
+                        struct pv_run_result *res, struct pv_error *err)
+{
+	if (!e || !engine || !states || !seq || !res || (!stream && len))
+		return pv_error_set(err, PV_EINVAL, "pv_emu_run_sequence: missing argument");
+	if (seq->npatches != e->nextra + 1 || seq->nsteps > PV_RUN_MAX_STEPS)
+		return pv_error_set(err, PV_EINVAL, "the sequence has %zu patches, the emulator "
+		                                    "loaded %zu", seq->npatches, e->nextra + 1);
+	struct emu_stream es = {.bytes = stream, .len = len};
+	memset(res, 0, sizeof(*res));
+	res->revert_rc = 1;
+	res->verify_status = -1;
+	reset(e, engine, &es, res);
+	for (unsigned i = 0; i < e->cfg.workload.workers; i++)
+		if (emu_thread_start(e, i, e->worker_fn, i, EMU_WORKLOAD))
+			return pv_error_set(err, PV_EINTERNAL, "cannot set up thread %u's stack", i);
+	const struct pv_patch_desc *descs[PV_SEQ_MAX_PATCHES];
+	for (size_t i = 0; i < seq->npatches; i++)
+		descs[i] = pv_emu_patch_at(e, i);
+	struct pv_stack st = {0};
+	bool applied_once = false, checked = false;
+	for (size_t i = 0; i < seq->nsteps; i++) {
+		res->nsteps = i + 1;
+		phase(e);
+		bool reverted;
+		int rc = seq_step(e, engine, states, seq, i, &st, &reverted, err);
+		if (rc)
+			return rc;
+		struct pv_step_outcome *o = &res->steps[i];
+		applied_once |= seq->steps[i].kind == PV_STEP_APPLY && !o->rc;
+		if (!o->ran)
+			continue;
+		struct live_ctx c = {.e = e, .seq = seq, .step = i};
+		pv_live_check(seq, descs, &st, live_read, e, o->live, sizeof(o->live), live_mismatch,
+		              &c);
+		/* The original code must stay unreachable while a patch is applied
+		 * (the first patch's watch; a restart let it run again). */
+		e->run.nwatch = 0;
+		if (st.n)
+			arm_ineffective(e);
+		if (!st.n && reverted && !checked) {
+			check_rollback(e);
+			check_leak(e);
+			checked = true;
+		}
+	}
+	if (!applied_once && !res->apply_rc)
+		res->apply_rc = PV_EBUSY;
+	emu_run_to_end(e);
+	struct emu_run *r = &e->run;
+	if (r->over_budget)
+		emu_violation(e, "liveness", -1, 0,
+		              "the workers did not finish within the step budget of %llu "
+		              "instructions", (unsigned long long)r->budget);
+	bool finished = true;
+	for (unsigned i = 0; i < e->cfg.workload.workers; i++)
+		finished &= e->threads[i].done;
+	if (finished && !any_crashed(e))
+		verify(e);
+	res->code_writes = r->code_writes;
+	res->sync_cores = r->sync_cores;
+	return 0;
 }

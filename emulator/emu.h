@@ -48,6 +48,14 @@
 #include <patchvet/error.h>
 #include <patchvet/target.h>
 
+/* Faults patchvet injects once apply returned 0 (issue 11). */
+enum pv_fault {
+	PV_FAULT_NONE = 0,
+	PV_FAULT_CRASH = 1,  /* one worker dies, as of a fatal signal */
+	PV_FAULT_STALL = 2,  /* every running worker stops making progress until
+	                        the patch is reverted (a hang the patch causes) */
+};
+
 /* How a space write is split into atomic units other threads can observe. */
 enum pv_mem_model {
 	PV_MEM_BYTE = 0,  /* every byte is its own store */
@@ -61,6 +69,10 @@ struct pv_emu_config {
 	enum pv_mem_model mem_model;   /* default PV_MEM_BYTE */
 	uint64_t step_budget;          /* instructions per run before `liveness`
 	                                  fails; 0 picks a default (20 million) */
+	enum pv_fault fault;           /* injected after a successful apply */
+	const char *const *extra_patches; /* a sequence's patches after patch_path,
+	                                     at most 3 (pv_emu_run_sequence) */
+	size_t nextra;
 };
 
 /* One violation seen in a run. */
@@ -74,6 +86,16 @@ struct pv_violation {
 };
 
 #define PV_RUN_MAX_VIOLATIONS 16
+#define PV_RUN_MAX_STEPS 16
+
+/* One step of a lifecycle sequence in one run (harness/sequence.h). */
+struct pv_step_outcome {
+	bool ran;            /* its precondition held in this run (a patch an
+	                        earlier step failed to apply is not reverted) */
+	int rc;              /* the engine's return: 0, PV_EBUSY, PV_EREFUSED, ... */
+	char live[96];       /* after it: "bump=counter-fix" ("?": not known) */
+};
+
 
 /* What one run gave. Violations are de-duplicated by check: the first of each
  * check is kept. */
@@ -90,6 +112,13 @@ struct pv_run_result {
 	uint64_t code_writes;   /* atomic units that changed code */
 	uint64_t sync_cores;    /* sync_core calls */
 	uint64_t preemptions;   /* preempt decisions that preempted a thread */
+	/* Added with issue 11. */
+	size_t nsteps;          /* a sequence's steps, 0 for a plain run */
+	struct pv_step_outcome steps[PV_RUN_MAX_STEPS];
+	char info[120];         /* an information line ("auto-rollback: not
+	                           declared"), "" */
+	bool fault_injected;    /* a fault was injected after apply */
+	bool rolled_back;       /* the engine's monitor rolled back (its revert) */
 };
 
 /* An adaptive explorer (pct, bounded) answers every choice itself, seeing
@@ -144,8 +173,13 @@ const struct pv_patch_desc *pv_emu_patch(const struct pv_emu *emu);
 
 /* One run: reset memory and threads; run the workers a stream-chosen while;
  * engine->apply through the emu space (every space operation and every atomic
- * unit of a write is a decision point); run on; engine->revert (only when
- * apply returned 0); run to the end; run pv_verify; judge the checks. An
+ * unit of a write is a decision point); with cfg.fault PV_FAULT_CRASH, the
+ * first unfinished worker dies there (PV_FAULT_STALL: every running worker
+ * stops until the patch is reverted) and an engine declaring automatic
+ * rollback gets its monitor called once per slice, up to its bound
+ * (`liveness` when it has not rolled back by then; res->info says what
+ * happened); run on; engine->revert (only when apply returned 0 and no
+ * monitor rolled back); run to the end; run pv_verify; judge the checks. An
  * exhausted stream continues with a fixed default rule. Returns 0 when the
  * run happened (violations are in *res), a negative code when it could not.
  *
@@ -205,6 +239,26 @@ int pv_emu_run(struct pv_emu *emu, const struct pv_engine *engine, void *engine_
 int pv_emu_run_chosen(struct pv_emu *emu, const struct pv_engine *engine, void *engine_state,
                       const struct pv_chooser *ch, uint8_t *record, size_t cap, size_t *len,
                       struct pv_run_result *res, struct pv_error *err);
+
+/* Patch i of the emulator: 0 the patch, then cfg.extra_patches; NULL
+ * beyond them. Valid until pv_emu_close. */
+const struct pv_patch_desc *pv_emu_patch_at(const struct pv_emu *emu, size_t i);
+
+/* One run of a lifecycle sequence (harness/sequence.h; states[i] the plan
+ * of patch i): reset and start the workers; for each step, a phase of
+ * stream-chosen slices (the phase byte), then the step: apply (apply_on_top
+ * over the patch on top when one is), revert of one patch or of all,
+ * newest first, each an engine operation judged as apply and revert are;
+ * `restart`: memory and workers start again from the loaded image (the
+ * engine's states kept), and the engine's `restarted` decides for each
+ * applied patch. After each step, res->steps[i].live and `ineffective` as
+ * on ptrace (the code followed from each entry); rollback-bytes and
+ * rollback-leak once no patch is applied after a revert; then the run ends
+ * as pv_emu_run's. */
+struct pv_sequence;
+int pv_emu_run_sequence(struct pv_emu *emu, const struct pv_engine *engine, void *const *states,
+                        const struct pv_sequence *seq, const uint8_t *stream, size_t len,
+                        struct pv_run_result *res, struct pv_error *err);
 
 /* Writes a line per decision, space operation, hot-window instruction
  * during apply and revert (disassembled), note and violation of every later

@@ -117,6 +117,9 @@ struct emu_range {
 
 /* ------------------------------------------------------------ threads */
 
+/* Patches of a sequence beyond the first (each takes two memory blocks). */
+#define EMU_EXTRA_MAX 3
+
 struct emu_thread {
 	uc_context *ctx;          /* registers while not running */
 	uint64_t pc;              /* mirror of the saved RIP */
@@ -201,6 +204,8 @@ struct emu_run {
 	struct pv_run_result *res;
 	struct emu_stream stream;
 	const struct pv_engine *engine;
+	void *below;              /* a sequence's apply_on_top: the patch below */
+	uint64_t stalled;         /* workers an injected stall holds (bit per worker) */
 	uint64_t budget;
 	bool over_budget;         /* step budget exhausted: the run ends */
 	bool in_op;               /* apply or revert is running */
@@ -274,6 +279,14 @@ struct pv_emu {
 	uint64_t worker_fn, verify_fn;
 
 	struct pv_patch_view view;        /* the patch as engines see it, owned */
+	/* A sequence's other patches (issue 11), loaded after the first. */
+	struct emu_extra {
+		char *path;                   /* owned */
+		struct pv_patch *patch;       /* owned */
+		uint64_t base, size;
+		struct pv_patch_view view;    /* owned */
+	} extra[EMU_EXTRA_MAX];
+	size_t nextra;
 
 	struct emu_func *fn;              /* owned, sorted */
 	size_t nfn;

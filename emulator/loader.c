@@ -174,10 +174,57 @@ static int load_patch(struct pv_emu *e, struct pv_error *err)
 	                    base + span, host, pristine, EMU_R_PATCH, err);
 }
 
+/* A sequence's other patches, each at the next 1 MiB boundary. */
+static int load_extras(struct pv_emu *e, struct pv_error *err)
+{
+	if (e->cfg.nextra > EMU_EXTRA_MAX)
+		return pv_error_set(err, PV_EINVAL, "the emu backend holds at most %d patches in a "
+		                                    "sequence", EMU_EXTRA_MAX + 1);
+	uint64_t end = e->patch_base + e->patch_size;
+	for (size_t i = 0; i < e->cfg.nextra; i++, e->nextra++) {
+		struct emu_extra *x = &e->extra[i];
+		if (!(x->path = strdup(e->cfg.extra_patches[i])))
+			return pv_error_set(err, PV_ENOMEM, "out of memory");
+		int rc = pv_patch_open(x->path, &x->patch, err);
+		if (rc)
+			return rc;
+		const struct pv_patch *p = x->patch;
+		uint64_t base = (end + MIB - 1) & ~(MIB - 1);
+		uint64_t span = p->span ? p->span : EMU_PAGE;
+		if (base + span + MIB - e->text_lo >= GIB2)
+			return pv_error_set(err, PV_ERANGE, "%s does not fit within 2 GiB of the "
+			                                    "target's code", x->path);
+		unsigned char *image = NULL;
+		if ((rc = pv_patch_relocate(p, e->target, 0, base, &image, err)))
+			return rc;
+		uint8_t *host, *pristine;
+		rc = emu_block_new(e, (size_t)span, &host, err);
+		if (!rc)
+			rc = emu_block_new(e, (size_t)span, &pristine, err);
+		if (!rc) {
+			memcpy(host, image, (size_t)p->span);
+			memcpy(pristine, image, (size_t)p->span);
+		}
+		free(image);
+		if (!rc)
+			rc = map_segments(e, p->image->segments, p->image->nsegments,
+			                  base - p->min_vaddr, base, base + span, host, pristine,
+			                  EMU_R_PATCH, err);
+		if (rc)
+			return rc;
+		x->base = base;
+		x->size = span;
+		end = base + span;
+	}
+	return 0;
+}
+
 static int load_runtime(struct pv_emu *e, struct pv_error *err)
 {
 	uint8_t *near;
-	e->near_base = (e->patch_base + e->patch_size + MIB - 1) & ~(MIB - 1);
+	uint64_t end = e->nextra ? e->extra[e->nextra - 1].base + e->extra[e->nextra - 1].size
+	                         : e->patch_base + e->patch_size;
+	e->near_base = (end + MIB - 1) & ~(MIB - 1);
 	int rc = emu_block_new(e, EMU_NEAR_SIZE, &near, err);
 	if (!rc)
 		rc = emu_map_region(e, e->near_base, EMU_NEAR_SIZE, UC_PROT_NONE, EMU_R_NEAR, near,
@@ -475,11 +522,16 @@ int emu_load(struct pv_emu *e, struct pv_error *err)
 	if (!rc)
 		rc = load_patch(e, err);
 	if (!rc)
+		rc = load_extras(e, err);
+	if (!rc)
 		rc = load_runtime(e, err);
 	if (!rc)
 		rc = build_functions(e, err);
 	if (!rc)
 		rc = pv_patch_describe(e->target, 0, e->patch, e->patch_path, e->patch_base, &e->view, err);
+	for (size_t i = 0; !rc && i < e->nextra; i++)
+		rc = pv_patch_describe(e->target, 0, e->extra[i].patch, e->extra[i].path,
+		                       e->extra[i].base, &e->extra[i].view, err);
 	if (!rc)
 		rc = build_windows(e, err);
 	return rc;

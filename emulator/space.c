@@ -532,6 +532,27 @@ static void sp_note(struct pv_space *s, const char *text)
 	emu_story(e, PV_STORY_ENGINE, -1, 0, "note: %s", text ? text : "");
 }
 
+/* Not a decision point: a monitor looks, nothing runs meanwhile. */
+static int sp_health(struct pv_space *s, struct pv_health *h)
+{
+	struct pv_emu *e = emu_of(s);
+	if (!h || h->sz < offsetof(struct pv_health, crashed) + sizeof(h->crashed))
+		return fail(e, PV_EINVAL, "health: no result, or one from an unknown header");
+	unsigned crashed = 0;
+	for (unsigned i = 0; i < e->cfg.workload.workers; i++)
+		crashed += e->threads[i].crashed;
+	h->threads = e->cfg.workload.workers;
+	h->crashed = crashed;
+	if (h->sz >= offsetof(struct pv_health, progress) + sizeof(h->progress))
+		h->progress = e->run.res->instructions;
+	if (h->sz >= offsetof(struct pv_health, finished) + sizeof(h->finished)) {
+		h->finished = 0;
+		for (unsigned i = 0; i < e->cfg.workload.workers; i++)
+			h->finished += e->threads[i].done && !e->threads[i].crashed;
+	}
+	return 0;
+}
+
 const struct pv_space_ops emu_space_ops = {
 	.sz = sizeof(struct pv_space_ops),
 	.read = sp_read,
@@ -552,4 +573,5 @@ const struct pv_space_ops emu_space_ops = {
 	.thread_slot = sp_thread_slot,
 	.note = sp_note,
 	.call_flags = sp_call_flags,
+	.health = sp_health,
 };

@@ -21,6 +21,7 @@ static const struct pv_engine_entry catalogue[] = {
 	{&pv_engine_ksplice, 0, NULL, BOTH},
 	{&pv_engine_hotpatch_pad, 0, NULL, BOTH},
 	{&pv_engine_pulp, 0, NULL, BOTH},
+	{&pv_engine_pulp_guard, 0, NULL, BOTH},
 	{&pv_engine_int3_live, 0, NULL, BOTH},
 	{&pv_engine_klp, 0, NULL, KLP},
 	{&pv_engine_got, 0, NULL, BOTH},
@@ -71,6 +72,12 @@ static const struct pv_engine_entry catalogue[] = {
 	 "replacement's entry (a redirected int3 at its pc) instead of letting it finish the "
 	 "call in old code, so that call runs old and new code (caught by consistency for "
 	 "`call` on counter-pad)", EMU},
+	{&pv_engine_stack_clobber, 1,
+	 "pulp, but a patch applied over another saves that patch's jumps over the originals "
+	 "the one below kept, so the last revert of a stack restores the first patch's code "
+	 "(caught by rollback-bytes and ineffective in a sequence such as "
+	 "apply:counter-fix,apply:counter-fix2,revert:counter-fix,revert-all on counter-pad)",
+	 BOTH},
 	{&pv_engine_wx_left, 1,
 	 "makes the text pages it patches writable and executable with an injected mprotect "
 	 "and never restores them, so the target's mappings change across the pause (caught "

@@ -13,7 +13,12 @@
  * 1..4 of the entry).
  *
  * One implementation, flags for the mutants: each mutant differs from
- * stw-jmp by exactly one defect (engines/catalogue.c states it). */
+ * stw-jmp by exactly one defect (engines/catalogue.c states it).
+ *
+ * ksplice stacks updates (issue 11): a second one saves the first one's
+ * jmp and must also find no thread in the code it supersedes (the first
+ * update's replacements); like Ksplice, which undoes updates newest first,
+ * it refuses to revert one that has another applied over it. */
 #include "jmp.h"
 
 #include <stdbool.h>
@@ -60,6 +65,7 @@ struct jmp_state {
 	const struct pv_engine *engine;
 	const struct jmp_flags *flags;
 	bool applied;
+	struct jmp_state *below, *above; /* the stack, while applied */
 	size_t nsites;
 	struct jmp_site sites[];
 };
@@ -111,9 +117,17 @@ static int threads_busy(const struct jmp_state *st, struct pv_space *space, bool
                         char *why, size_t whylen)
 {
 	size_t nw = reverting ? 2 * st->nsites : st->nsites;
+	/* Applying over other updates: their replacements are superseded too. */
+	for (const struct jmp_state *b = reverting ? NULL : st->below; b; b = b->below)
+		nw += b->nsites;
 	struct pv_eng_window *w = calloc(nw, sizeof(*w));
 	if (!w)
 		return PV_ENOMEM;
+	size_t k = reverting ? 2 * st->nsites : st->nsites;
+	for (const struct jmp_state *b = reverting ? NULL : st->below; b; b = b->below)
+		for (size_t i = 0; i < b->nsites; i++)
+			w[k++] = (struct pv_eng_window){b->sites[i].new_lo, b->sites[i].new_hi,
+			                                b->sites[i].new_name};
 	for (size_t i = 0; i < st->nsites; i++) {
 		const struct jmp_site *s = &st->sites[i];
 		if (!reverting) {
@@ -243,8 +257,15 @@ static int jmp_switch(struct jmp_state *st, struct pv_space *space, bool reverti
 				rc = pv_error_set(err, rrc, "%s: %s: cannot resume the threads: %s", name,
 				                  verb, pv_strerror(rrc));
 		}
-		if (!rc)
+		if (!rc) {
 			st->applied = !reverting;
+			if (!reverting && st->below)
+				st->below->above = st;
+			if (reverting && st->below)
+				st->below->above = NULL;
+			if (reverting)
+				st->below = NULL;
+		}
 		return rc;
 	}
 	return pv_error_set(err, PV_EBUSY, "%s: %s gave up after %u attempts, target unchanged: %s",
@@ -258,7 +279,26 @@ static int jmp_apply(void *state, struct pv_space *space, struct pv_error *err)
 		return pv_error_set(err, PV_EINVAL, "jmp engine: apply without a plan or a space");
 	/* Each run starts from a fresh target: nothing of an earlier run is live. */
 	st->applied = false;
+	st->below = st->above = NULL;
 	return jmp_switch(st, space, false, err);
+}
+
+static int jmp_apply_on_top(void *state, void *below, struct pv_space *space,
+                            struct pv_error *err)
+{
+	struct jmp_state *st = state, *bl = below;
+	if (!st || !space)
+		return pv_error_set(err, PV_EINVAL, "jmp engine: apply without a plan or a space");
+	if (bl && (bl->engine != st->engine || !bl->applied || bl->above || bl == st))
+		return pv_error_set(err, PV_ESTATE, "%s: the update below is not the applied top "
+		                                    "of this engine's stack", st->engine->name);
+	st->applied = false;
+	st->above = NULL;
+	st->below = bl;
+	int rc = jmp_switch(st, space, false, err);
+	if (rc)
+		st->below = NULL;
+	return rc;
 }
 
 static int jmp_revert(void *state, struct pv_space *space, struct pv_error *err)
@@ -269,6 +309,10 @@ static int jmp_revert(void *state, struct pv_space *space, struct pv_error *err)
 	if (!st->applied)
 		return pv_error_set(err, PV_ESTATE, "%s: revert before a successful apply",
 		                    st->engine->name);
+	if (st->above)
+		return pv_error_set(err, PV_EREFUSED, "%s: another update is applied over this one; "
+		                                      "revert it first (updates are undone newest "
+		                                      "first), target unchanged", st->engine->name);
 	return jmp_switch(st, space, true, err);
 }
 
@@ -357,6 +401,8 @@ const struct pv_engine pv_engine_ksplice = {
 	.apply = jmp_apply,
 	.revert = jmp_revert,
 	.release = jmp_release,
+	.flags = PV_ENGINE_STACKS,
+	.apply_on_top = jmp_apply_on_top,
 };
 
 const struct pv_engine pv_engine_skip_thread = {

@@ -15,7 +15,19 @@
  * pc-migrate is pulp that also moves every thread it finds stopped inside
  * an old function's body to the replacement's entry (an int3 at the
  * thread's pc with a trap redirect, kept until revert), instead of letting
- * it finish the call in old code: that call then runs old and new code. */
+ * it finish the call in old code: that call then runs old and new code.
+ *
+ * Stacking (libpulp applies a patch over a live one): the second patch
+ * saves the bytes it overwrites, which are the first patch's jumps, so
+ * reverting the top one brings the first back. Reverting a patch that has
+ * another above it, with every thread stopped: a function the patch above
+ * also replaces keeps running that patch's code, which inherits the saved
+ * bytes (they are what must come back when it goes); the others get their
+ * saved bytes back. stack-clobber is pulp that, on a second patch, saves
+ * its own jumps over the first patch's originals, so the last revert
+ * restores the first patch's code. pulp-guard is pulp with a health
+ * monitor: it reverts on its own when a worker dies, or no worker makes
+ * progress, after an apply. */
 #include "strategies.h"
 
 #include <stdbool.h>
@@ -49,7 +61,12 @@ struct pulp_migration {
 struct pulp_state {
 	const struct pv_engine *engine;
 	bool migrate;          /* pc-migrate's defect */
+	bool clobber;          /* stack-clobber's defect */
 	bool applied;
+	struct pulp_state *below, *above; /* the stack, while applied */
+	unsigned crashed0;     /* pulp-guard: crashed workers when apply ended */
+	uint64_t progress;     /* pulp-guard: progress at the last monitor call */
+	unsigned quiet;        /* pulp-guard: monitor calls without progress */
 	size_t nmig;
 	struct pulp_migration mig[MIGRATE_MAX];
 	size_t nsites;
@@ -64,7 +81,7 @@ static bool boundary_at(const struct pv_prologue *pr, unsigned off)
 	return false;
 }
 
-static int pulp_plan_as(const struct pv_engine *e, bool migrate,
+static int pulp_plan_as(const struct pv_engine *e, bool migrate, bool clobber,
                         const struct pv_patch_desc *patch, void **state, struct pv_error *err)
 {
 	*state = NULL;
@@ -92,6 +109,7 @@ static int pulp_plan_as(const struct pv_engine *e, bool migrate,
 		return pv_error_set(err, PV_ENOMEM, "%s: out of memory", e->name);
 	st->engine = e;
 	st->migrate = migrate;
+	st->clobber = clobber;
 	st->nsites = patch->nfuncs;
 	for (size_t i = 0; i < patch->nfuncs; i++) {
 		const struct pv_patch_func *f = &patch->funcs[i];
@@ -113,7 +131,7 @@ static int pulp_plan_as(const struct pv_engine *e, bool migrate,
 
 static int pulp_plan(const struct pv_patch_desc *patch, void **state, struct pv_error *err)
 {
-	return pulp_plan_as(&pv_engine_pulp, false, patch, state, err);
+	return pulp_plan_as(&pv_engine_pulp, false, false, patch, state, err);
 }
 
 /* pc-migrate's defect: every stopped thread whose pc lies in an old body
@@ -188,9 +206,41 @@ static int caught(const struct pulp_state *st, struct pv_space *sp, bool reverti
 	return 0;
 }
 
+/* The nearest patch above st that replaces the function at entry, and its
+ * site there; NULL when none does. */
+static struct pulp_site *site_above(struct pulp_state *st, uint64_t entry)
+{
+	for (struct pulp_state *a = st->above; a; a = a->above)
+		for (size_t i = 0; i < a->nsites; i++)
+			if (a->sites[i].entry == entry)
+				return &a->sites[i];
+	return NULL;
+}
+
 static int write_all(struct pulp_state *st, struct pv_space *sp, bool reverting)
 {
 	int rc = reverting && st->migrate ? unmigrate(st, sp) : 0;
+	if (!rc && reverting && st->above) {
+		/* Out of order: hand the saved bytes up where a newer patch runs,
+		 * put them back elsewhere; then leave the stack. */
+		for (size_t i = 0; !rc && i < st->nsites; i++) {
+			struct pulp_site *s = &st->sites[i], *up = site_above(st, s->entry);
+			if (up) {
+				memcpy(up->saved_pad, s->saved_pad, PAD_LEN);
+				memcpy(up->saved_entry, s->saved_entry, ENTRY_LEN);
+				continue;
+			}
+			rc = pv_space_write(sp, s->entry, s->saved_entry, ENTRY_LEN);
+			if (!rc)
+				rc = pv_space_write(sp, s->entry - PAD_LEN, s->saved_pad, PAD_LEN);
+		}
+		if (!rc) {
+			rc = pv_space_sync_core(sp);
+			if (rc == PV_EUNSUPPORTED)
+				rc = 0;
+		}
+		return rc;
+	}
 	/* Apply: the padding before the entry that leads there; revert: the
 	 * entry first, so nothing reaches the padding while it changes. */
 	for (size_t i = 0; !rc && i < st->nsites; i++) {
@@ -211,6 +261,15 @@ static int write_all(struct pulp_state *st, struct pv_space *sp, bool reverting)
 	}
 	if (!rc && !reverting && st->migrate)
 		rc = migrate_threads(st, sp);
+	/* stack-clobber's defect: its saved bytes (the patch below's jumps)
+	 * overwrite the originals the patch below kept. */
+	for (size_t i = 0; !rc && !reverting && st->clobber && st->below && i < st->nsites; i++)
+		for (size_t k = 0; k < st->below->nsites; k++)
+			if (st->below->sites[k].entry == st->sites[i].entry) {
+				memcpy(st->below->sites[k].saved_pad, st->sites[i].saved_pad, PAD_LEN);
+				memcpy(st->below->sites[k].saved_entry, st->sites[i].saved_entry,
+				       ENTRY_LEN);
+			}
 	if (!rc) {
 		rc = pv_space_sync_core(sp);
 		if (rc == PV_EUNSUPPORTED)
@@ -242,6 +301,15 @@ static int pulp_switch(struct pulp_state *st, struct pv_space *sp, bool revertin
 			                    name, verb, pv_strerror(busy < 0 ? busy : rc ? rc : rrc));
 		if (!busy) {
 			st->applied = !reverting;
+			if (reverting) { /* leave the stack */
+				if (st->above)
+					st->above->below = st->below;
+				if (st->below)
+					st->below->above = st->above;
+				st->above = st->below = NULL;
+			} else if (st->below) {
+				st->below->above = st;
+			}
 			return 0;
 		}
 	}
@@ -256,7 +324,34 @@ static int pulp_apply(void *state, struct pv_space *sp, struct pv_error *err)
 		return pv_error_set(err, PV_EINVAL, "pulp: apply without a plan or a space");
 	st->applied = false;
 	st->nmig = 0;
-	return pulp_switch(st, sp, false, err);
+	st->below = st->above = NULL;
+	int rc = pulp_switch(st, sp, false, err);
+	struct pv_health h = {.sz = sizeof(h)};
+	st->quiet = 0;
+	if (!rc && !pv_space_health(sp, &h)) {
+		st->crashed0 = h.crashed;
+		st->progress = h.progress;
+	}
+	return rc;
+}
+
+static int pulp_apply_on_top(void *state, void *below, struct pv_space *sp,
+                             struct pv_error *err)
+{
+	struct pulp_state *st = state, *bl = below;
+	if (!st || !sp)
+		return pv_error_set(err, PV_EINVAL, "pulp: apply without a plan or a space");
+	if (bl && (bl->engine != st->engine || !bl->applied || bl->above || bl == st))
+		return pv_error_set(err, PV_ESTATE, "%s: the patch below is not the applied top "
+		                                    "of this engine's stack", st->engine->name);
+	st->applied = false;
+	st->nmig = 0;
+	st->above = NULL;
+	st->below = bl;
+	int rc = pulp_switch(st, sp, false, err);
+	if (rc)
+		st->below = NULL;
+	return rc;
 }
 
 static int pulp_revert(void *state, struct pv_space *sp, struct pv_error *err)
@@ -288,12 +383,14 @@ const struct pv_engine pv_engine_pulp = {
 	.apply = pulp_apply,
 	.revert = pulp_revert,
 	.release = pulp_release,
+	.flags = PV_ENGINE_STACKS,
+	.apply_on_top = pulp_apply_on_top,
 };
 
 static int pc_migrate_plan(const struct pv_patch_desc *patch, void **state,
                            struct pv_error *err)
 {
-	return pulp_plan_as(&pv_engine_pc_migrate, true, patch, state, err);
+	return pulp_plan_as(&pv_engine_pc_migrate, true, false, patch, state, err);
 }
 
 const struct pv_engine pv_engine_pc_migrate = {
@@ -308,4 +405,75 @@ const struct pv_engine pv_engine_pc_migrate = {
 	.apply = pulp_apply,
 	.revert = pulp_revert,
 	.release = pulp_release,
+};
+
+static int stack_clobber_plan(const struct pv_patch_desc *patch, void **state,
+                              struct pv_error *err)
+{
+	return pulp_plan_as(&pv_engine_stack_clobber, false, true, patch, state, err);
+}
+
+const struct pv_engine pv_engine_stack_clobber = {
+	.sz = sizeof(struct pv_engine),
+	.abi_version = PV_ABI_VERSION,
+	.name = "stack-clobber",
+	.description = "pulp, but a patch applied over another overwrites the original bytes "
+	               "the one below saved with the jumps it found there, so the last revert "
+	               "restores the first patch's code instead of the original.",
+	.consistency = PV_CONSISTENCY_CALL,
+	.plan = stack_clobber_plan,
+	.apply = pulp_apply,
+	.revert = pulp_revert,
+	.release = pulp_release,
+	.flags = PV_ENGINE_STACKS,
+	.apply_on_top = pulp_apply_on_top,
+};
+
+static int pulp_guard_plan(const struct pv_patch_desc *patch, void **state,
+                           struct pv_error *err)
+{
+	return pulp_plan_as(&pv_engine_pulp_guard, false, false, patch, state, err);
+}
+
+#define STALL_CALLS 3
+
+/* A worker died since apply, or none makes progress: revert (all threads
+ * stopped, as revert does).
+ * A revert that has to wait (PV_EBUSY) is tried again at the next call. */
+static int pulp_guard_monitor(void *state, struct pv_space *sp, struct pv_error *err)
+{
+	struct pulp_state *st = state;
+	struct pv_health h = {.sz = sizeof(h)};
+	int rc = pv_space_health(sp, &h);
+	if (rc)
+		return pv_error_set(err, rc, "%s: cannot read the target's health: %s",
+		                    st->engine->name, pv_strerror(rc));
+	/* A stall: no progress over 3 calls while workers are still at it. */
+	st->quiet = h.progress == st->progress ? st->quiet + 1 : 0;
+	st->progress = h.progress;
+	bool stalled = st->quiet >= STALL_CALLS && h.crashed + h.finished < h.threads;
+	if (!st->applied || (h.crashed <= st->crashed0 && !stalled))
+		return 0;
+	pv_space_note(sp, stalled ? "pulp-guard: no progress since apply; rolling back"
+	                          : "pulp-guard: a worker died since apply; rolling back");
+	rc = pulp_switch(st, sp, true, err);
+	return rc == PV_EBUSY ? 0 : rc ? rc : 1;
+}
+
+const struct pv_engine pv_engine_pulp_guard = {
+	.sz = sizeof(struct pv_engine),
+	.abi_version = PV_ABI_VERSION,
+	.name = "pulp-guard",
+	.description = "pulp with a health monitor that reverts the patch on its own when a "
+	               "worker dies or the workers stop making progress after apply (the "
+	               "automatic rollback of fleet orchestration on top of libpulp).",
+	.consistency = PV_CONSISTENCY_CALL,
+	.plan = pulp_guard_plan,
+	.apply = pulp_apply,
+	.revert = pulp_revert,
+	.release = pulp_release,
+	.flags = PV_ENGINE_STACKS | PV_ENGINE_AUTO_ROLLBACK,
+	.apply_on_top = pulp_apply_on_top,
+	.monitor = pulp_guard_monitor,
+	.rollback_bound = 40,
 };

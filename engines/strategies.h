@@ -13,6 +13,10 @@ extern const struct pv_engine pv_engine_hotpatch_pad;
 extern const struct pv_engine pv_engine_pulp;
 /* Mutant: also moves threads stopped inside an old body to the new entry. */
 extern const struct pv_engine pv_engine_pc_migrate;
+/* Mutant: a patch stacked on another clobbers the originals it saved. */
+extern const struct pv_engine pv_engine_stack_clobber;
+/* pulp with a health monitor that rolls back on its own. */
+extern const struct pv_engine pv_engine_pulp_guard;
 
 /* engines/int3.c: the text_poke_bp breakpoint protocol, and its mutant
  * without sync_core. */

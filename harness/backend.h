@@ -16,6 +16,7 @@
  * backend defines them, and every backend reports runs in those terms. */
 #include "../emulator/emu.h"
 #include "campaign.h"
+#include "sequence.h"
 
 struct pv_backend_config {
 	const char *target_path;      /* the binary this backend runs */
@@ -23,6 +24,11 @@ struct pv_backend_config {
 	struct pv_workload workload;
 	enum pv_mem_model mem_model;
 	uint64_t step_budget;         /* 0: the backend's default */
+	/* Added with issue 11. */
+	const char *const *extra_patches; /* a sequence's patches after the first,
+	                                     loaded next to it; NULL when none */
+	size_t nextra;
+	enum pv_fault fault;          /* injected after apply (backends that can) */
 };
 
 struct pv_backend_ops {
@@ -46,6 +52,19 @@ struct pv_backend_ops {
 	void (*story)(void *handle, struct pv_story_event **events, size_t *nevents, size_t max);
 	/* Optional: "counter_add+4 (0x401004)". */
 	void (*symbolize)(void *handle, uint64_t addr, char *buf, size_t len);
+	/* Optional (issue 11): the description of patch i (0: the patch, then
+	 * the config's extra_patches), NULL beyond them. */
+	const struct pv_patch_desc *(*patch_at)(void *handle, size_t i);
+	/* Optional: one run of a lifecycle sequence. states[i] is the engine's
+	 * plan of patch i (the sequence's patches, in the order patch_at gives).
+	 * Every step runs after a stream-chosen delay; after each, the live
+	 * version of every replaced function is recorded in res->steps and
+	 * judged (`ineffective`), and rollback-bytes and rollback-leak once no
+	 * patch is applied any more. res->apply_rc and revert_rc keep the first
+	 * failure that is not a clean give-up or refusal (0 / 1 otherwise). */
+	int (*run_sequence)(void *handle, const struct pv_engine *engine, void *const *states,
+	                    const struct pv_sequence *seq, const uint8_t *stream, size_t len,
+	                    struct pv_run_result *res, struct pv_error *err);
 };
 
 #define PV_COVERAGE_MISSED_MAX 4096

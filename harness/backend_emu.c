@@ -13,6 +13,9 @@ static int emu_open(const struct pv_backend_config *cfg, void **handle, struct p
 		.workload = cfg->workload,
 		.mem_model = cfg->mem_model,
 		.step_budget = cfg->step_budget,
+		.fault = cfg->fault,
+		.extra_patches = cfg->extra_patches,
+		.nextra = cfg->nextra,
 	};
 	struct pv_emu *emu = NULL;
 	int rc = pv_emu_open(&ec, &emu, err);
@@ -30,6 +33,18 @@ static int emu_run(void *handle, const struct pv_engine *engine, void *engine_st
                    struct pv_error *err)
 {
 	return pv_emu_run(handle, engine, engine_state, stream, len, res, err);
+}
+
+static const struct pv_patch_desc *emu_patch_at(void *handle, size_t i)
+{
+	return pv_emu_patch_at(handle, i);
+}
+
+static int emu_run_sequence(void *handle, const struct pv_engine *engine, void *const *states,
+                            const struct pv_sequence *seq, const uint8_t *stream, size_t len,
+                            struct pv_run_result *res, struct pv_error *err)
+{
+	return pv_emu_run_sequence(handle, engine, states, seq, stream, len, res, err);
 }
 
 static void emu_close(void *handle)
@@ -95,4 +110,6 @@ const struct pv_backend_ops pv_backend_emu_ops = {
 	.coverage = emu_coverage,
 	.story = emu_story,
 	.symbolize = emu_symbolize,
+	.patch_at = emu_patch_at,
+	.run_sequence = emu_run_sequence,
 };

@@ -48,6 +48,12 @@ static void result_free(struct pv_result *r)
 	free(r->patch);
 	free(r->reason);
 	free(r->expected);
+	for (size_t i = 0; i < r->nsteps; i++) {
+		free(r->steps[i].step);
+		free(r->steps[i].live);
+	}
+	free(r->steps);
+	free(r->info);
 	for (size_t i = 0; i < r->nviolations; i++) {
 		free(r->violations[i].reproducer);
 		pv_story_free(r->violations[i].story);

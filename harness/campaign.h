@@ -98,6 +98,18 @@ struct pv_coverage {
 	size_t nmissed;
 };
 
+/* One step of a lifecycle sequence (harness/sequence.h), over the
+ * schedules of one result. */
+struct pv_step_record {
+	char *step;              /* owned: "apply:counter-fix", "revert-all" */
+	char *live;              /* owned: after the step, in the first schedule
+	                            that ran it, the version each replaced function
+	                            ran: "bump=counter-fix,other=original" ("?" when
+	                            the code does not say); NULL when never run */
+	uint64_t ran;            /* schedules in which the step ran */
+	uint64_t refused;        /* of those, the engine refused or gave up cleanly */
+};
+
 struct pv_result {
 	char *engine, *scenario, *backend, *flavour; /* owned */
 	char *target, *patch;    /* owned: the binaries run */
@@ -119,6 +131,13 @@ struct pv_result {
 	char *expected;          /* owned: the expectation compared with, as
 	                            written ("UNSAFE torn-exec crash"), or NULL */
 	int as_expected;         /* -1 when not compared, else 0 or 1 */
+	/* Added with issue 11. */
+	struct pv_step_record *steps; /* owned: a sequence's steps, NULL when none */
+	size_t nsteps;
+	char *info;              /* owned: an information line, not a verdict
+	                            ("auto-rollback: not declared"), NULL when none */
+	uint64_t faults;         /* runs in which a fault was injected after apply */
+	uint64_t rolled_back;    /* of those, the engine's monitor rolled back */
 };
 
 struct pv_campaign {

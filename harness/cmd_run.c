@@ -29,6 +29,8 @@
 #include "checkpoint.h"
 #include "run.h"
 #include "scenario.h"
+#include "sequence.h"
+#include "../emulator/emu.h"
 
 static const char run_help[] =
 	"usage: patchvet run [--engine E]... [--scenario S]... [--backend emu|ptrace|all]\n"
@@ -36,6 +38,7 @@ static const char run_help[] =
 	"                    [--explore random|pct|bounded] [--depth D] [--preemptions K]\n"
 	"                    [--time SECONDS] [--shard I/N] [--jobs N] [--stop-at-first]\n"
 	"                    [--out DIR] [--format LIST]\n"
+	"                    [--sequence STEPS] [--fault crash|stall]\n"
 	"       patchvet run --resume DIR\n"
 	"\n"
 	"Without --engine and --backend: the default campaign. The patchability\n"
@@ -59,6 +62,18 @@ static const char run_help[] =
 	"docs/report-schema.md), junit (results.xml, JUnit XML for CI), md\n"
 	"(results.md, for a pull-request comment or a CI step summary) and html\n"
 	"(results.html, one self-contained page); default text,json.\n"
+	"\n"
+	"--sequence STEPS: a patch lifecycle instead of one apply and one revert,\n"
+	"e.g. apply:counter-fix,apply:counter-fix2,revert:counter-fix,revert-all\n"
+	"(patches by built-in name or path, at most 4 on emu; `restart` kills and\n"
+	"restarts the target while patched). After each step the\n"
+	"version of every replaced function that runs is checked (ineffective) and\n"
+	"recorded in results.json; rollback-bytes once no patch is applied. Without\n"
+	"--flavour, a scenario the engine refuses in its flavour runs in the next\n"
+	"flavour it is built in that the engine accepts (pulp: pad).\n"
+	"--fault crash|stall: once apply returned, a worker dies, or every running\n"
+	"worker stops until the patch is reverted (emu); an engine that declares\n"
+	"automatic rollback must revert within its bound.\n"
 	"\n"
 	"Explorers (emu; ptrace takes random streams only):\n"
 	"  random   uniform random decision streams (the default);\n"
@@ -361,6 +376,8 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 		{"stop-at-first", no_argument, NULL, '1'},
 		{"out", required_argument, NULL, 'o'},
 		{"format", required_argument, NULL, 'F'},
+		{"sequence", required_argument, NULL, 'Q'},
+		{"fault", required_argument, NULL, 'U'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
@@ -380,7 +397,7 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 	int c, rc = -1;
 	optind = 1;
 	opterr = 0;
-	while (rc < 0 && (c = getopt_long(argc, argv, "+s:e:b:n:S:f:x:o:F:D:K:T:P:j:1h", opts, NULL)) != -1) {
+	while (rc < 0 && (c = getopt_long(argc, argv, "+s:e:b:n:S:f:x:o:F:D:K:T:P:j:1hQ:U:", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': o.scenarios[o.nscenarios++] = optarg; break;
 		case 'e': o.engines[o.nengines++] = optarg; break;
@@ -464,6 +481,25 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 				                  optarg);
 			break;
 		case 'F': rc = parse_formats(optarg, &o); break;
+		case 'Q': {
+			struct pv_sequence seq;
+			struct pv_error serr;
+			pv_error_clear(&serr);
+			if (pv_sequence_parse(optarg, &seq, &serr))
+				rc = pv_cli_usage("run", "--sequence: %s", serr.msg);
+			else
+				pv_sequence_free(&seq);
+			o.sequence = optarg;
+			break;
+		}
+		case 'U':
+			if (!strcmp(optarg, "crash"))
+				o.fault = PV_FAULT_CRASH;
+			else if (!strcmp(optarg, "stall"))
+				o.fault = PV_FAULT_STALL;
+			else
+				rc = pv_cli_usage("run", "--fault wants crash or stall, not '%s'", optarg);
+			break;
 		case 'h': fputs(run_help, stdout); rc = PV_EXIT_OK; break;
 		default:
 			rc = pv_cli_usage("run", "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -481,6 +517,11 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 	    strcmp(o.backend, "emu"))
 		rc = pv_cli_usage("run", "explorer %s chooses as the emulated run goes: it needs "
 		                         "--backend emu", pv_explorer_name(o.explorer.kind));
+	if (rc < 0 && o.fault && (o.sequence || (o.backend && strcmp(o.backend, "emu"))))
+		rc = pv_cli_usage("run", "--fault runs on the emu backend, without --sequence; use "
+		                         "--backend emu");
+	if (rc < 0 && o.fault && !o.backend)
+		o.backend = "emu";
 	if (rc < 0 && o.explorer.kind == PV_EXPLORE_BOUNDED && !o.schedules_given)
 		o.schedules = 10000000;
 	/* Plugins are loaded (and checked) by the campaign. */
@@ -492,7 +533,7 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 	if (rc < 0) {
 		struct pv_error err;
 		pv_error_clear(&err);
-		bool engines = o.nengines || o.backend;
+		bool engines = o.nengines || o.backend || o.sequence || o.fault;
 		if ((engines ? run_engine_campaign(&o, &err, &rc) : run_default(&o, &err, &rc)))
 			rc = pv_cli_fail(&err);
 	}

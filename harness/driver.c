@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "files.h"
+#include "lifecycle.h"
 #include "reproducer.h"
 
 static const char *const mem_model_names[] = {[PV_MEM_BYTE] = "byte",
@@ -76,6 +77,8 @@ struct drive {
 	uint8_t *stream;
 	size_t stream_cap;
 	struct pv_reproducer *repro; /* scratch, formatted and saved per violation */
+	const struct pv_job *job;    /* the current one */
+	void *states[PV_SEQ_MAX_PATCHES]; /* its engine's plans, one per patch */
 };
 
 static void report(struct drive *d, const struct pv_result *finished)
@@ -184,6 +187,10 @@ static int source_open(struct source *s, struct drive *d, void *h,
 	s->limit = cfg->schedules;
 	s->part = cfg->part.count ? cfg->part : (struct pv_partition){0, 1};
 	s->workers = job->workload.workers;
+	if (job->sequence && s->kind != PV_EXPLORE_RANDOM)
+		return pv_error_set(err, PV_EUNSUPPORTED,
+		                    "sequences run with --explore random (explorer %s chooses as "
+		                    "one apply and one revert go)", pv_explorer_name(s->kind));
 	if (pv_explorer_adaptive(s->kind) && !cfg->backend->run_chosen)
 		return pv_error_set(err, PV_EUNSUPPORTED,
 		                    "explorer %s chooses as the run goes, which backend %s cannot "
@@ -230,6 +237,9 @@ static int source_run(struct source *s, struct drive *d, void *h,
 	switch (s->kind) {
 	case PV_EXPLORE_RANDOM: {
 		int rc = pv_explore_stream(&cfg->explorer, index, d->stream, d->stream_cap, len, err);
+		if (!rc && d->job->sequence)
+			return cfg->backend->run_sequence(h, engine, d->states, d->job->sequence,
+			                                  d->stream, *len, res, err);
 		return rc ? rc : cfg->backend->run(h, engine, state, d->stream, *len, res, err);
 	}
 	case PV_EXPLORE_PCT:
@@ -302,18 +312,14 @@ static int drive_job(struct drive *d, const struct pv_job *job, size_t index,
 	d->prog.schedules = drive_share(cfg);
 	d->run_start = 0;
 
-	struct pv_backend_config bc = {.target_path = job->target, .patch_path = job->patch,
-	                               .workload = job->workload, .mem_model = cfg->mem_model};
 	struct pv_error jerr;
 	pv_error_clear(&jerr);
 	void *h = NULL, *state = NULL;
 	int fatal = 0;
-	if ((rc = cfg->backend->open(&bc, &h, &jerr))) {
-		r->failed = true;
-		fatal = pv_result_reason(r, "%s", jerr.msg[0] ? jerr.msg : pv_strerror(rc));
-		goto done;
-	}
-	rc = engine->plan(cfg->backend->patch(h), &state, &jerr);
+	d->job = job;
+	memset(d->states, 0, sizeof(d->states));
+	rc = pv_lifecycle_open(cfg->backend, cfg->mem_model, job, r, &h, d->states, &jerr);
+	state = d->states[0];
 	if (rc == PV_EREFUSED) {
 		r->refused = true;
 		fatal = pv_result_reason(r, "%s", jerr.msg[0] ? jerr.msg : "refused, no reason given");
@@ -321,8 +327,7 @@ static int drive_job(struct drive *d, const struct pv_job *job, size_t index,
 	}
 	if (rc) {
 		r->failed = true;
-		fatal = pv_result_reason(r, "%s: plan failed: %s", engine->name,
-		                         jerr.msg[0] ? jerr.msg : pv_strerror(rc));
+		fatal = pv_result_reason(r, "%s", jerr.msg[0] ? jerr.msg : pv_strerror(rc));
 		goto done;
 	}
 
@@ -353,6 +358,8 @@ static int drive_job(struct drive *d, const struct pv_job *job, size_t index,
 			src.max_steps = res.decisions;
 		if (!counted)
 			continue;
+		if (pv_lifecycle_record(r, job, &res))
+			fatal = pv_error_set(err, PV_ENOMEM, "out of memory");
 		src.ran++;
 		r->schedules++;
 		c->total_schedules++;
@@ -375,7 +382,8 @@ static int drive_job(struct drive *d, const struct pv_job *job, size_t index,
 				r, v->check, i, (unsigned)k, v->thread, v->address, v->detail, &first);
 			if (!s)
 				fatal = pv_error_set(err, PV_ENOMEM, "out of memory");
-			else if (first && cfg->out_dir)
+			else if (first && cfg->out_dir && !job->sequence && !job->fault)
+				/* reproducers do not record sequences or faults yet */
 				fatal = save_reproducer(d, job, i, v, len, s, err);
 		}
 		if (nv)
@@ -394,10 +402,7 @@ static int drive_job(struct drive *d, const struct pv_job *job, size_t index,
 	c->seconds += now_s() - d->run_start;
 	d->run_start = 0;
 done:
-	if (state && engine->release)
-		engine->release(state);
-	if (h)
-		cfg->backend->close(h);
+	pv_lifecycle_close(cfg->backend, job, h, d->states);
 	/* The campaign's total assumed every job runs all its schedules. */
 	d->prog.campaign_schedules -= drive_share(cfg) - d->prog.done;
 	pv_result_judge(r);

@@ -18,6 +18,14 @@
 #include "campaign.h"
 #include "explore.h"
 #include "hash.h"
+#include "sequence.h"
+
+/* Another flavour of a job's scenario: its name, target and the target's hash. */
+struct pv_job_alt {
+	const char *flavour;
+	const char *target;
+	char target_sha256[PV_SHA256_HEX_LEN + 1];
+};
 
 /* One engine on one scenario, everything resolved and checked by the caller. */
 struct pv_job {
@@ -30,6 +38,14 @@ struct pv_job {
 	char target_sha256[PV_SHA256_HEX_LEN + 1];
 	char patch_sha256[PV_SHA256_HEX_LEN + 1];
 	struct pv_workload workload;
+	/* Added with issue 11 (harness/lifecycle.h). */
+	const struct pv_sequence *sequence; /* NULL: one apply, one revert */
+	const char *const *extra_patches;   /* the sequence's patches after `patch` */
+	size_t nextra;
+	enum pv_fault fault;                /* injected after apply */
+	const struct pv_job_alt *alts;      /* flavours to try when the engine
+	                                       refuses `flavour` (not asked for) */
+	size_t nalts;
 };
 
 /* What the progress callback sees: this job and the whole campaign. */

@@ -186,6 +186,25 @@ static int add_result(struct pv_merge *m, const struct pv_result *r, const char 
 	}
 	if (add_coverage(&d->coverage, &r->coverage, first))
 		return pv_error_set(err, PV_ENOMEM, "out of memory");
+	/* Lifecycles (issue 11): the first part's live versions and line,
+	 * every part's counts. */
+	if (r->info && !d->info && strdup_into(&d->info, r->info))
+		return pv_error_set(err, PV_ENOMEM, "out of memory");
+	if (r->nsteps && !d->nsteps) {
+		if (!(d->steps = calloc(r->nsteps, sizeof(*d->steps))))
+			return pv_error_set(err, PV_ENOMEM, "out of memory");
+		d->nsteps = r->nsteps;
+		for (size_t i = 0; i < r->nsteps; i++)
+			if (strdup_into(&d->steps[i].step, r->steps[i].step))
+				return pv_error_set(err, PV_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < r->nsteps && i < d->nsteps; i++) {
+		d->steps[i].ran += r->steps[i].ran;
+		d->steps[i].refused += r->steps[i].refused;
+		if (r->steps[i].live && !d->steps[i].live &&
+		    strdup_into(&d->steps[i].live, r->steps[i].live))
+			return pv_error_set(err, PV_ENOMEM, "out of memory");
+	}
 	struct pv_guarantee *g = &d->guarantee;
 	if (r->guarantee.steps > g->steps)
 		g->steps = r->guarantee.steps;
@@ -255,7 +274,7 @@ void pv_merge_finish(struct pv_merge *m, uint64_t *missing)
 		struct pv_result *r = &o->results[i];
 		/* (schedule, rank) pairs are distinct within a result: qsort's
 		 * instability cannot show. */
-		if (r->nviolations > 1)
+		if (r->nviolations > 1) /* qsort wants a non-null base even for none */
 			qsort(r->violations, r->nviolations, sizeof(*r->violations), cmp_violation);
 		if (r->guarantee.depth)
 			pv_guarantee_update(&r->guarantee, r->schedules);

@@ -37,6 +37,14 @@ struct scen {
 	char target_sha256[PV_SHA256_HEX_LEN + 1];
 	char patch_sha256[PV_SHA256_HEX_LEN + 1];
 	unsigned flavour;        /* the one its jobs run in */
+	/* A lifecycle sequence (issue 11): `patch` is its first patch. */
+	struct pv_sequence seq;
+	bool has_seq;
+	char seq_patch[PV_SEQ_MAX_PATCHES][PATH_MAX];
+	const char *extra[PV_SEQ_MAX_PATCHES];
+	char alt_target[4][PATH_MAX];
+	struct pv_job_alt alts[4];
+	size_t nalts;
 };
 
 struct plan {
@@ -50,6 +58,7 @@ struct plan {
 	size_t nplugins;
 	struct pv_exec **execs;  /* --engine exec:FILE, open until the end */
 	size_t nexecs;
+	unsigned fault;          /* --fault, every job */
 };
 
 /* Ptrace runs are real processes (about a tenth of a second each): the
@@ -64,6 +73,7 @@ static const struct pv_backend_ops *backend_ops(unsigned backend)
 static void plan_free(struct plan *p)
 {
 	for (size_t i = 0; i < p->nscens; i++) {
+		pv_sequence_free(&p->scens[i]->seq);
 		pv_scenario_free(p->scens[i]->sc);
 		free(p->scens[i]);
 	}
@@ -155,6 +165,57 @@ static unsigned job_flavour(unsigned flavour, bool given, const struct pv_scenar
 	return flavour;
 }
 
+/* The sequence of s (--sequence, else the scenario's own): its patches
+ * resolved and hashed, and, when --flavour was not given, the scenario's
+ * other flavours to fall back to when the engine refuses this one. */
+static int plan_sequence(struct scen *s, const char *data, const struct pv_run_options *o,
+                         const char *where, struct pv_error *err)
+{
+	const struct pv_scenario *sc = s->sc;
+	const char *text = o->sequence ? o->sequence : sc->sequence;
+	if (!text)
+		return 0;
+	int rc = pv_sequence_parse(text, &s->seq, err);
+	if (rc)
+		return rc;
+	s->has_seq = true;
+	for (size_t i = 0; !rc && i < s->seq.npatches; i++) {
+		const char *name = s->seq.patches[i];
+		char *buf = s->seq_patch[i];
+		if (o->sequence && strchr(name, '/')) /* a path on the command line: as given */
+			rc = snprintf(buf, PATH_MAX, "%s", name) >= PATH_MAX
+			             ? pv_error_set(err, PV_ERANGE, "%s: path too long", name) : 0;
+		else if (o->sequence)
+			rc = snprintf(buf, PATH_MAX, "%s/patches/%s.so", data, name) >= PATH_MAX
+			             ? pv_error_set(err, PV_ERANGE, "%s: path too long", name) : 0;
+		else
+			rc = pv_scenario_named_patch_path(sc, data, name, buf, PATH_MAX, err);
+		char hash[PV_SHA256_HEX_LEN + 1];
+		if (!rc && (rc = pv_sha256_file(buf, i ? hash : s->patch_sha256, err)) == PV_ENOENT)
+			pv_error_set(err, rc, "%ssequence patch %s: no %s (a built-in patch name, or a "
+			                      "path; run `make` to build the corpora)", where, name, buf);
+		if (i)
+			s->extra[i - 1] = buf;
+	}
+	if (!rc)
+		memcpy(s->patch, s->seq_patch[0], PATH_MAX);
+	for (unsigned b = 1; !rc && !o->flavour_given && b <= PV_FLAVOUR_ALL; b <<= 1) {
+		if (!(sc->flavours & b) || b == s->flavour)
+			continue;
+		struct pv_job_alt *a = &s->alts[s->nalts];
+		char *t = s->alt_target[s->nalts];
+		rc = s->backend == PV_BACKEND_EMU
+		             ? pv_scenario_emu_target_path(sc, data, b, t, PATH_MAX, err)
+		             : pv_scenario_target_path(sc, data, b, t, PATH_MAX, err);
+		if (!rc && pv_sha256_file(t, a->target_sha256, err))
+			continue; /* a flavour not built: not a fallback */
+		a->flavour = pv_flavour_name(b);
+		a->target = t;
+		s->nalts += !rc;
+	}
+	return rc;
+}
+
 /* Loads scenario `what` (or finds it when loaded already) and checks that it
  * can run on `backend` in its job flavour (job_flavour): its files exist and
  * are hashed. `where` prefixes messages about it (an expected file's line),
@@ -220,6 +281,8 @@ static int plan_scenario(struct plan *p, const char *what, const char *data,
 		}
 		return rc;
 	}
+	if ((rc = plan_sequence(s, data, o, where, err)))
+		return rc;
 	*index = p->nscens - 1;
 	return 0;
 }
@@ -252,6 +315,14 @@ static int plan_job(struct plan *p, size_t scen, const struct pv_engine *engine,
 	j->workload = (struct pv_workload){.workers = s->sc->workers,
 	                                   .iterations = s->sc->iterations,
 	                                   .param = s->sc->param};
+	if (s->has_seq) {
+		j->sequence = &s->seq;
+		j->extra_patches = s->extra;
+		j->nextra = s->seq.npatches - 1;
+		j->alts = s->alts;
+		j->nalts = s->nalts;
+	}
+	j->fault = (enum pv_fault)p->fault;
 	ex[p->njobs] = x;
 	bk[p->njobs] = s->backend;
 	p->njobs++;
@@ -574,6 +645,7 @@ static int plan_and_drive(const struct pv_run_options *o, const char *data_dir,
 		rc = select_backends(bname, from_expected, backends, err);
 	if (rc)
 		return rc;
+	p->fault = o->fault;
 	rc = from_expected ? plan_expected(p, o, data_dir, expected, err)
 	                   : plan_explicit(p, o, data_dir, *backends, err);
 	if (!rc && !p->njobs && !from_expected)

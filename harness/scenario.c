@@ -7,6 +7,7 @@
  * reader, which counts lines and rejects those cases before inih sees them;
  * the handler then checks every section, key and value. */
 #include "scenario.h"
+#include "sequence.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -33,6 +34,8 @@ enum key_id {
 	K_WORKERS,
 	K_ITERATIONS,
 	K_PARAM,
+	K_PATCHES,
+	K_SEQUENCE,
 	K_COUNT
 };
 
@@ -48,6 +51,8 @@ static const struct key_spec {
 	[K_WORKERS] = {"workload", "workers"},
 	[K_ITERATIONS] = {"workload", "iterations"},
 	[K_PARAM] = {"workload", "param"},
+	[K_PATCHES] = {"scenario", "patches"},
+	[K_SEQUENCE] = {"scenario", "sequence"},
 };
 
 static const char *const section_names[] = {"scenario", "workload"};
@@ -343,6 +348,31 @@ static int set_key(struct parse *p, enum key_id id, const char *value)
 		return parse_unsigned(p, key, value, 1, ULONG_MAX, &sc->iterations);
 	case K_PARAM:
 		return parse_signed(p, key, value, &sc->param);
+	case K_PATCHES: {
+		/* Words, each a built-in name or a path, as `patch` takes. */
+		if (!*value)
+			return fail(p, PV_EFORMAT, p->line, "patches is empty; leave the key out");
+		char *copy = strdup(value), *save = NULL;
+		if (!copy)
+			return fail(p, PV_ENOMEM, 0, "out of memory");
+		int rc = 0;
+		for (char *w = strtok_r(copy, " \t", &save); !rc && w; w = strtok_r(NULL, " \t", &save)) {
+			char *scratch = NULL;
+			rc = parse_reference(p, "patches", w, &scratch);
+			free(scratch);
+		}
+		free(copy);
+		return rc ? rc : set_string(p, &sc->patches, value);
+	}
+	case K_SEQUENCE: {
+		struct pv_sequence seq;
+		struct pv_error serr;
+		pv_error_clear(&serr);
+		if (pv_sequence_parse(value, &seq, &serr))
+			return fail(p, PV_EFORMAT, p->line, "%s", serr.msg);
+		pv_sequence_free(&seq);
+		return set_string(p, &sc->sequence, value);
+	}
 	case K_COUNT:
 		break;
 	}
@@ -569,6 +599,8 @@ void pv_scenario_free(struct pv_scenario *sc)
 	free(sc->description);
 	free(sc->target);
 	free(sc->patch);
+	free(sc->patches);
+	free(sc->sequence);
 	free(sc);
 }
 
@@ -661,6 +693,32 @@ int pv_scenario_emu_target_path(const struct pv_scenario *sc, const char *data_d
                                 struct pv_error *err)
 {
 	return target_path(sc, data_dir, "emu", flavour, buf, len, err);
+}
+
+int pv_scenario_named_patch_path(const struct pv_scenario *sc, const char *data_dir,
+                                 const char *name, char *buf, size_t len, struct pv_error *err)
+{
+	if (sc->patches) {
+		/* Listed under `patches`: a word of it, whole. */
+		size_t n = strlen(name);
+		bool listed = false;
+		for (const char *w = sc->patches; *w && !listed;) {
+			w += strspn(w, " \t");
+			size_t k = strcspn(w, " \t");
+			listed = k == n && !strncmp(w, name, n);
+			w += k;
+		}
+		if (!listed)
+			return pv_error_set(err, PV_EINVAL, "%s: patch '%s' of the sequence is not among "
+			                                    "its patches (%s)", sc->file, name, sc->patches);
+	}
+	if (strchr(name, '/'))
+		return resolve(sc, name, buf, len, err);
+	if (!data_dir)
+		return pv_error_set(err, PV_EINVAL,
+		                    "%s: no data directory to find built-in patch '%s' in", sc->name,
+		                    name);
+	return put_path(buf, len, err, "%s/patches/%s.so", data_dir, name);
 }
 
 int pv_scenario_patch_path(const struct pv_scenario *sc, const char *data_dir, char *buf,

@@ -47,6 +47,11 @@ struct pv_scenario {
 	unsigned workers;    /* 1..64, default 2 */
 	unsigned long iterations; /* default 1000 */
 	long param;          /* default 0 */
+	/* Added with issue 11: a lifecycle (harness/sequence.h). */
+	char *patches;       /* `patches = a b`: the patches a sequence may name,
+	                        as written; NULL when absent (any) */
+	char *sequence;      /* `sequence = apply:a,apply:b,revert-all`, checked
+	                        when loaded; NULL when absent */
 };
 
 /* Loads a scenario by built-in name (data_dir/scenarios/NAME/scenario.ini) or
@@ -76,6 +81,12 @@ int pv_scenario_emu_target_path(const struct pv_scenario *sc, const char *data_d
 /* Path of the scenario's patch: data_dir/patches/NAME.so or a resolved path. */
 int pv_scenario_patch_path(const struct pv_scenario *sc, const char *data_dir, char *buf,
                            size_t len, struct pv_error *err);
+
+/* Path of patch `name` of a sequence: like the patch key (a built-in name,
+ * or a path against the scenario's directory); PV_EINVAL when the scenario
+ * lists its `patches` and name is not among them. */
+int pv_scenario_named_patch_path(const struct pv_scenario *sc, const char *data_dir,
+                                 const char *name, char *buf, size_t len, struct pv_error *err);
 
 /* Names of the built-in scenarios (sorted); *names is owned by the caller:
  * free each string, then the array. */

@@ -102,6 +102,32 @@ static struct json_object *violation_json(const struct pv_violation_stat *v)
 	return o;
 }
 
+/* {"step": "apply:p1", "live": {"bump": "p1"}, "ran": N, "refused": N}. */
+static struct json_object *step_json(const struct pv_step_record *st)
+{
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "step", json_object_new_string(st->step));
+	struct json_object *live = NULL;
+	if (st->live) {
+		live = json_object_new_object();
+		for (const char *p = st->live; *p;) {
+			size_t n = strcspn(p, ",");
+			const char *eq = memchr(p, '=', n);
+			if (eq) {
+				char key[128];
+				snprintf(key, sizeof(key), "%.*s", (int)(eq - p), p);
+				json_object_object_add(live, key,
+				                       json_object_new_string_len(eq + 1, (int)(p + n - eq - 1)));
+			}
+			p += n + (p[n] == ',');
+		}
+	}
+	json_object_object_add(o, "live", live);
+	json_object_object_add(o, "ran", json_object_new_uint64(st->ran));
+	json_object_object_add(o, "refused", json_object_new_uint64(st->refused));
+	return o;
+}
+
 static struct json_object *result_json(const struct pv_campaign *c, const struct pv_result *r)
 {
 	struct json_object *o = json_object_new_object();
@@ -132,6 +158,14 @@ static struct json_object *result_json(const struct pv_campaign *c, const struct
 	                                          : json_object_new_null());
 	json_object_object_add(o, "guarantee", guarantee_json(c, r));
 	json_object_object_add(o, "coverage", coverage_json(&r->coverage));
+	if (r->nsteps) {
+		struct json_object *seq = json_object_new_array();
+		for (size_t i = 0; i < r->nsteps; i++)
+			json_object_array_add(seq, step_json(&r->steps[i]));
+		json_object_object_add(o, "sequence", seq);
+	}
+	if (r->info)
+		json_object_object_add(o, "information", json_object_new_string(r->info));
 	json_object_object_add(o, "expected", str_or_null(r->expected));
 	json_object_object_add(o, "as_expected", r->as_expected < 0
 	                                             ? json_object_new_null()

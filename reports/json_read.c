@@ -207,6 +207,48 @@ static int read_coverage(struct reader *rd, struct json_object *o, struct pv_cov
 	return rc;
 }
 
+/* Issue 11's optional "sequence" and "information" (absent: none). */
+static int read_lifecycle(struct reader *rd, struct json_object *o, struct pv_result *r)
+{
+	struct json_object *info = field(o, "information"), *seq = field(o, "sequence");
+	if (info && json_object_is_type(info, json_type_string) &&
+	    !(r->info = strdup(json_object_get_string(info))))
+		return pv_error_set(rd->err, PV_ENOMEM, "out of memory");
+	if (!seq)
+		return 0;
+	if (!json_object_is_type(seq, json_type_array) || json_object_array_length(seq) > 64)
+		return bad(rd, "field \"sequence\" should be an array of at most 64 steps");
+	size_t n = json_object_array_length(seq);
+	if (n && !(r->steps = calloc(n, sizeof(*r->steps))))
+		return pv_error_set(rd->err, PV_ENOMEM, "out of memory");
+	int rc = 0;
+	for (size_t i = 0; !rc && i < n; i++, r->nsteps++) {
+		struct json_object *st = json_object_array_get_idx(seq, i), *live;
+		struct pv_step_record *d = &r->steps[i];
+		if (!json_object_is_type(st, json_type_object))
+			return bad(rd, "sequence[%zu] should be an object", i);
+		rc = get_string(rd, st, "step", false, &d->step);
+		if (!rc)
+			rc = get_u64(rd, st, "ran", false, &d->ran);
+		if (!rc)
+			rc = get_u64(rd, st, "refused", false, &d->refused);
+		live = field(st, "live");
+		if (rc || !live || !json_object_is_type(live, json_type_object))
+			continue;
+		char buf[512] = "";
+		size_t used = 0;
+		json_object_object_foreach(live, key, val) {
+			int w = snprintf(buf + used, sizeof(buf) - used, "%s%s=%s", used ? "," : "", key,
+			                 json_object_get_string(val));
+			if (w > 0 && (size_t)w < sizeof(buf) - used)
+				used += (size_t)w;
+		}
+		if (!(d->live = strdup(buf)))
+			rc = pv_error_set(rd->err, PV_ENOMEM, "out of memory");
+	}
+	return rc;
+}
+
 static int read_result(struct reader *rd, struct json_object *o, struct pv_campaign *c)
 {
 	if (!json_object_is_type(o, json_type_object))
@@ -291,6 +333,8 @@ static int read_result(struct reader *rd, struct json_object *o, struct pv_campa
 		pv_guarantee_update(&r->guarantee, r->schedules); /* derived, not trusted */
 	if (!rc)
 		rc = read_coverage(rd, field(o, "coverage"), &r->coverage);
+	if (!rc)
+		rc = read_lifecycle(rd, o, r);
 	if (!rc && (v == PV_VERDICT_UNSAFE) != (r->nviolations > 0))
 		rc = bad(rd, "verdict %s does not agree with %zu violation(s)", pv_verdict_name(v),
 		         r->nviolations);

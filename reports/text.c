@@ -49,7 +49,7 @@ void pv_report_text(const struct pv_campaign *c, const char *out_dir, FILE *f)
 		const struct pv_result *r = &c->results[i];
 		char g[512];
 		pv_report_guarantee(c, r, g, sizeof(g));
-		if (r->reason || r->nviolations || g[0]) {
+		if (r->reason || r->nviolations || g[0] || r->info || r->nsteps) {
 			if (!notes)
 				fputc('\n', f);
 			notes = true;
@@ -70,6 +70,14 @@ void pv_report_text(const struct pv_campaign *c, const char *out_dir, FILE *f)
 				fprintf(f, "    replay: patchvet replay %s%s%s\n", out_dir ? out_dir : "",
 				        out_dir ? "/" : "", v->reproducer);
 		}
+		/* Lifecycles (issue 11): information, and each step's live versions. */
+		if (r->info)
+			fprintf(f, "%s on %s: information: %s\n", r->engine, r->scenario, r->info);
+		for (size_t k = 0; k < r->nsteps; k++)
+			fprintf(f, "%s on %s: step %zu %s: live %s (%" PRIu64 " run%s, %" PRIu64
+			           " refused)\n", r->engine, r->scenario, k + 1, r->steps[k].step,
+			        r->steps[k].live ? r->steps[k].live : "-", r->steps[k].ran,
+			        r->steps[k].ran == 1 ? "" : "s", r->steps[k].refused);
 		if (g[0])
 			fprintf(f, "%s on %s: explorer: %s\n", r->engine, r->scenario, g);
 		/* Coverage beside a guarantee; random campaigns keep it in the

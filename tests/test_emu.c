@@ -430,8 +430,11 @@ static int stop_apply(void *state, struct pv_space *sp, struct pv_error *err)
 }
 
 #define ENGINE(n, c, a, r)                                                                 \
-	static const struct pv_engine n = {sizeof(struct pv_engine), PV_ABI_VERSION, #n,    \
-	                                   "test engine", c, site_plan, a, r, site_release}
+	static const struct pv_engine n = {.sz = sizeof(struct pv_engine),                 \
+	                                   .abi_version = PV_ABI_VERSION, .name = #n,        \
+	                                   .description = "test engine", .consistency = c,   \
+	                                   .plan = site_plan, .apply = a, .revert = r,       \
+	                                   .release = site_release}
 ENGINE(eng_nop, PV_CONSISTENCY_NONE, nop_op, nop_op);
 ENGINE(eng_stw, PV_CONSISTENCY_GLOBAL, stw_apply, stw_revert);
 ENGINE(eng_naive, PV_CONSISTENCY_NONE, naive_apply, naive_revert);

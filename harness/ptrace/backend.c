@@ -41,6 +41,7 @@
 #include "../analysis.h"
 #include "../patchdesc.h"
 #include "../judge_rollback.h"
+#include "../sequence.h"
 
 #define DELAY_UNIT_S 500e-6
 
@@ -64,6 +65,15 @@ struct pt_backend {
 	uint64_t last_steer;          /* where the last run parked a thread, 0: none */
 	int last_steer_thread;
 	uint64_t last_signals;        /* mask of the signals the last run sent */
+	/* A sequence's other patches (issue 11), each in its own area. */
+	struct pt_extra {
+		char *path;               /* owned */
+		struct pv_patch *patch;   /* owned */
+		unsigned char *image;     /* owned: relocated */
+		uint64_t base;
+		struct pv_patch_view view; /* owned */
+	} extra[PV_SEQ_MAX_PATCHES - 1];
+	size_t nextra;
 };
 
 /* ------------------------------------------------------------ setup */
@@ -85,22 +95,19 @@ static int seg_prot(uint32_t flags)
 
 /* Maps the patch area, writes the image, protects each page as its
  * segments say (r-x code, r-- data, rw- writable data). */
-static int load_patch(struct pt_backend *b, struct pt_proc *p, struct pv_error *err)
+static int load_one(struct pt_backend *b, struct pt_proc *p, const struct pv_patch *pa,
+                    unsigned char **image, uint64_t *base, struct pv_error *err)
 {
-	const struct pv_patch *pa = b->patch;
 	uint64_t span = pa->span;
 	int rc;
-	if (!b->placed && (rc = pt_find_gap(p, p->exe_lo, span, &b->patch_base)))
+	if (!b->placed && (rc = pt_find_gap(p, p->exe_lo, span, base)))
 		return rc;
-	if ((rc = pt_map_fixed(p, b->patch_base, span, PROT_READ | PROT_WRITE)))
+	if ((rc = pt_map_fixed(p, *base, span, PROT_READ | PROT_WRITE)))
 		return rc;
-	if (!b->image && (rc = pv_patch_relocate(pa, b->target, b->bias, b->patch_base, &b->image,
-	                                         err)))
+	if (!*image && (rc = pv_patch_relocate(pa, b->target, b->bias, *base, image, err)))
 		return rc;
-	if ((rc = pt_write(p, b->patch_base, b->image, span)))
+	if ((rc = pt_write(p, *base, *image, span)))
 		return rc;
-	p->patch_lo = b->patch_base;
-	p->patch_hi = b->patch_base + span;
 	size_t npages = span / PT_PAGE;
 	int *prot = calloc(npages ? npages : 1, sizeof(*prot));
 	if (!prot)
@@ -117,7 +124,7 @@ static int load_patch(struct pt_backend *b, struct pt_proc *p, struct pv_error *
 		size_t e = k + 1;
 		while (e < npages && prot[e] == prot[k])
 			e++;
-		uint64_t a[3] = {b->patch_base + k * PT_PAGE, (e - k) * PT_PAGE, (uint64_t)prot[k]};
+		uint64_t a[3] = {*base + k * PT_PAGE, (e - k) * PT_PAGE, (uint64_t)prot[k]};
 		int64_t r;
 		struct pt_thread *t = &p->threads[0];
 		if (!(rc = pt_syscall(p, t, SYS_mprotect, a, 3, &r)) && r)
@@ -126,6 +133,17 @@ static int load_patch(struct pt_backend *b, struct pt_proc *p, struct pv_error *
 		k = e;
 	}
 	free(prot);
+	return rc;
+}
+
+/* The patch, then a sequence's other patches. */
+static int load_patch(struct pt_backend *b, struct pt_proc *p, struct pv_error *err)
+{
+	int rc = load_one(b, p, b->patch, &b->image, &b->patch_base, err);
+	p->patch_lo = b->patch_base;
+	p->patch_hi = b->patch_base + b->patch->span;
+	for (size_t i = 0; !rc && i < b->nextra; i++)
+		rc = load_one(b, p, b->extra[i].patch, &b->extra[i].image, &b->extra[i].base, err);
 	return rc;
 }
 
@@ -235,6 +253,12 @@ static void bk_close(void *handle)
 	pv_patch_view_free(&b->view);
 	pv_global_judge_close(b->global);
 	free(b->image);
+	for (size_t i = 0; i < b->nextra; i++) {
+		free(b->extra[i].path);
+		pv_patch_close(b->extra[i].patch);
+		free(b->extra[i].image);
+		pv_patch_view_free(&b->extra[i].view);
+	}
 	free(b);
 }
 
@@ -291,6 +315,18 @@ static int bk_open(const struct pv_backend_config *cfg, void **handle, struct pv
 		rc = pv_image_open(cfg->target_path, &b->target, err);
 	if (!rc)
 		rc = pv_patch_open(cfg->patch_path, &b->patch, err);
+	if (!rc && cfg->fault)
+		rc = pv_error_set(err, PV_EUNSUPPORTED, "the ptrace backend does not inject faults; "
+		                                        "use --backend emu for --fault");
+	if (!rc && cfg->nextra >= PV_SEQ_MAX_PATCHES)
+		rc = pv_error_set(err, PV_EINVAL, "at most %d patches in a sequence",
+		                  PV_SEQ_MAX_PATCHES);
+	for (size_t i = 0; !rc && i < cfg->nextra; i++, b->nextra++) {
+		if (!(b->extra[i].path = strdup(cfg->extra_patches[i])))
+			rc = pv_error_set(err, PV_ENOMEM, "out of memory");
+		else
+			rc = pv_patch_open(cfg->extra_patches[i], &b->extra[i].patch, err);
+	}
 	if (rc) {
 		bk_close(b);
 		return rc;
@@ -324,6 +360,9 @@ static int bk_open(const struct pv_backend_config *cfg, void **handle, struct pv
 	free(p);
 	if (!rc)
 		rc = pv_patch_describe(b->target, b->bias, b->patch, b->patch_path, b->patch_base, &b->view, err);
+	for (size_t i = 0; !rc && i < b->nextra; i++)
+		rc = pv_patch_describe(b->target, b->bias, b->extra[i].patch, b->extra[i].path,
+		                       b->extra[i].base, &b->extra[i].view, err);
 	if (!rc)
 		rc = open_judge(b, err);
 	if (rc) {
@@ -635,12 +674,299 @@ finish:
 	return 0;
 }
 
+/* ------------------------------------------------------------ sequences */
+
+static const struct pv_patch_desc *bk_patch_at(void *handle, size_t i)
+{
+	struct pt_backend *b = handle;
+	return i == 0 ? &b->view.desc : i <= b->nextra ? &b->extra[i - 1].view.desc : NULL;
+}
+
+static int seq_read(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	return pt_read(ctx, addr, buf, len);
+}
+
+struct live_ctx {
+	struct pt_proc *p;
+	const struct pv_sequence *seq;
+	size_t step;
+};
+
+static void live_mismatch(void *ctx, const struct pv_patch_func *f, const char *got,
+                          const char *want)
+{
+	const struct live_ctx *c = ctx;
+	char step_name[96];
+	pv_step_name(c->seq, c->step, step_name, sizeof(step_name));
+	pt_violation(c->p, "ineffective", -1, f->old_addr,
+	             "after step %zu (%s), a call of %s runs %s, not %s", c->step + 1, step_name,
+	             f->old_name, got, want);
+}
+
+/* After a step: which version each replaced function runs, into o->live,
+ * judged against the stack (`ineffective` when it is not the one that
+ * must run). */
+static void seq_live(struct pt_backend *b, struct pt_proc *p, const struct pv_sequence *seq,
+                     const struct pv_stack *st, size_t step, struct pv_step_outcome *o)
+{
+	const struct pv_patch_desc *descs[PV_SEQ_MAX_PATCHES];
+	for (size_t i = 0; i < seq->npatches; i++)
+		descs[i] = bk_patch_at(b, i);
+	struct live_ctx c = {.p = p, .seq = seq, .step = step};
+	pv_live_check(seq, descs, st, seq_read, p, o->live, sizeof(o->live), live_mismatch, &c);
+	pv_error_clear(p->err);
+}
+
+/* One engine operation of a step: apply (on top of below when not NULL)
+ * or revert. */
+static int seq_engine(struct pt_proc *p, struct pv_run_result *res,
+                      const struct pv_engine *engine, struct pv_space *space, bool revert,
+                      void *state, void *below)
+{
+	struct pt_run *run = p->run;
+	struct pv_error eerr;
+	pv_error_clear(&eerr);
+	pv_error_clear(p->err);
+	const char *what = revert ? "revert" : "apply";
+	run->in_engine = true;
+	run->op = what;
+	double t0 = pt_now();
+	run->engine_deadline = t0 + PT_ENGINE_TIMEOUT_MS / 1e3;
+	int rc = revert  ? engine->revert(state, space, &eerr)
+	         : below ? engine->apply_on_top(state, below, space, &eerr)
+	                 : engine->apply(state, space, &eerr);
+	run->in_engine = false;
+	after_engine(p, what, rc, t0, &eerr, res);
+	return rc;
+}
+
+/* A clean answer: done, gave up or refused with the target unchanged. */
+static bool clean_rc(int rc)
+{
+	return rc == 0 || rc == PV_EBUSY || rc == PV_EREFUSED;
+}
+
+/* The restart step: the process is killed and spawned again from its file
+ * (patch images loaded, nothing applied), the engine's states kept. Each
+ * applied patch, oldest first, goes to the engine's `restarted`; what it
+ * leaves unpatched leaves the stack, unless the engine claims persistence
+ * (then the live check finds it `ineffective`). 0, or a code when the new
+ * process cannot be made (err filled). */
+static int seq_restart(struct pt_backend *b, struct pt_proc *p, struct pt_space *sp,
+                       const struct pv_engine *engine, void *const *states,
+                       const struct pv_sequence *seq, struct pv_stack *st,
+                       struct pv_run_result *res, struct pv_step_outcome *o,
+                       struct pv_error *err)
+{
+	struct pt_run *run = p->run;
+	struct pv_error *serr = p->err;
+	pt_space_fini(sp);
+	pt_release(p);
+	memset(p, 0, sizeof(*p));
+	p->run = run;
+	for (size_t k = 0; k < run->nmaps; k++)
+		run->maps[k].live = false; /* they died with the process */
+	int rc = setup(b, p, serr);
+	if (rc)
+		return pv_error_set(err, rc, "restart: %s", serr->msg);
+	p->err = serr;
+	pt_space_init(sp, p, b->mem_model);
+	sp->target = b->target;
+	sp->patch_path = b->patch_path;
+	sp->patch_bias = b->patch_base - b->patch->min_vaddr;
+	pt_resume_thread(p, &p->threads[0]);
+	if (pt_pump_until(p, pt_now() + PT_START_TIMEOUT_MS / 1e3, workers_started, b) ==
+	    PV_ETIMEDOUT)
+		pt_violation(p, "liveness", -1, 0, "after the restart, the %u workers did not all "
+		                                   "start within %d ms", b->workers,
+		             PT_START_TIMEOUT_MS);
+	pt_unwind_open(p, sp->patch_path, sp->patch_bias, &sp->unwind);
+	bool persists = PV_ENGINE_HAS(engine, restarted) && (engine->flags & PV_ENGINE_PERSISTS);
+	bool has_op = PV_ENGINE_HAS(engine, restarted) && engine->restarted;
+	struct pv_stack before = *st;
+	char lost[64] = "";
+	for (size_t i = 0; i < before.n && !p->exited; i++) {
+		unsigned which = before.order[i];
+		int r = 1;
+		if (has_op) {
+			struct pv_error eerr;
+			pv_error_clear(&eerr);
+			pv_error_clear(p->err);
+			run->in_engine = true;
+			run->op = "restarted";
+			double t0 = pt_now();
+			run->engine_deadline = t0 + PT_ENGINE_TIMEOUT_MS / 1e3;
+			r = engine->restarted(states[which], &sp->space, &eerr);
+			run->in_engine = false;
+			after_engine(p, "restarted", r, t0, &eerr, res);
+		}
+		if (r < 0) {
+			o->rc = r;
+			if (!res->apply_rc)
+				res->apply_rc = r;
+		}
+		if (r != 0) {
+			size_t used = strlen(lost);
+			snprintf(lost + used, sizeof(lost) - used, "%s%s", used ? ", " : "",
+			         seq->patches[which]);
+			if (!persists)
+				pv_stack_remove(st, which);
+		}
+	}
+	if (lost[0] && !persists)
+		snprintf(res->info, sizeof(res->info), "unpatched-after-restart: %.60s (not applied "
+		                                       "again)", lost);
+	return 0;
+}
+
+static int bk_run_sequence(void *handle, const struct pv_engine *engine, void *const *states,
+                           const struct pv_sequence *seq, const uint8_t *stream, size_t len,
+                           struct pv_run_result *res, struct pv_error *err)
+{
+	struct pt_backend *b = handle;
+	if (seq->npatches != b->nextra + 1 || seq->nsteps > PV_RUN_MAX_STEPS)
+		return pv_error_set(err, PV_EINVAL, "the sequence has %zu patches, the backend "
+		                                    "loaded %zu", seq->npatches, b->nextra + 1);
+	memset(res, 0, sizeof(*res));
+	res->revert_rc = 1;
+	res->verify_status = -1;
+	struct pt_run *run = calloc(1, sizeof(*run));
+	struct pt_proc *p = calloc(1, sizeof(*p));
+	if (!run || !p) {
+		free(run);
+		free(p);
+		return pv_error_set(err, PV_ENOMEM, "out of memory");
+	}
+	struct pv_error serr;
+	pv_error_clear(&serr);
+	run->res = res;
+	run->stream = (struct pt_stream){.bytes = stream, .len = len};
+	run->probes = b->probes;
+	run->desc = &b->view.desc;
+	if (engine->consistency == PV_CONSISTENCY_GLOBAL)
+		run->global = b->global;
+	p->run = run;
+	int rc = setup(b, p, &serr);
+	if (rc) {
+		pv_error_set(err, rc, "%s", serr.msg);
+		free(run);
+		free(p);
+		return rc;
+	}
+	p->err = &serr;
+	struct pt_space sp;
+	pt_space_init(&sp, p, b->mem_model);
+	sp.target = b->target;
+	sp.patch_path = b->patch_path;
+	sp.patch_bias = b->patch_base - b->patch->min_vaddr;
+
+	bool killed = false;
+	b->last_steer = 0;
+	b->last_steer_thread = -1;
+	pt_resume_thread(p, &p->threads[0]);
+	if (pt_pump_until(p, pt_now() + PT_START_TIMEOUT_MS / 1e3, workers_started, b) ==
+	    PV_ETIMEDOUT)
+		pt_violation(p, "liveness", -1, 0, "the %u workers did not all start within %d ms",
+		             b->workers, PT_START_TIMEOUT_MS);
+	pt_unwind_open(p, sp.patch_path, sp.patch_bias, &sp.unwind);
+
+	struct pv_stack st = {0};
+	bool applied_once = false;
+	for (size_t i = 0; i < seq->nsteps && !p->exited && !p->crash.seen; i++) {
+		const struct pv_step *s = &seq->steps[i];
+		struct pv_step_outcome *o = &res->steps[i];
+		res->nsteps = i + 1;
+		delay(p);
+		if (p->exited)
+			break;
+		bool reverted = false;
+		if (s->kind == PV_STEP_RESTART) {
+			o->ran = true;
+			if ((rc = seq_restart(b, p, &sp, engine, states, seq, &st, res, o, err)))
+				break;
+		} else if (s->kind == PV_STEP_APPLY && pv_stack_has(&st, s->patch)) {
+			/* still applied after a restart: nothing to do */
+		} else if (s->kind == PV_STEP_APPLY) {
+			int top = pv_stack_top(&st);
+			o->ran = true;
+			o->rc = seq_engine(p, res, engine, &sp.space, false, states[s->patch],
+			                   top >= 0 ? states[top] : NULL);
+			if (!o->rc)
+				pv_stack_push(&st, s->patch);
+			applied_once |= !o->rc;
+			if (!clean_rc(o->rc) && !res->apply_rc)
+				res->apply_rc = o->rc;
+			else if (o->rc == PV_EBUSY && !res->apply_rc)
+				res->apply_rc = PV_EBUSY;
+		} else {
+			/* revert:P, or every applied patch newest first */
+			o->ran = s->kind == PV_STEP_REVERT_ALL || pv_stack_has(&st, s->patch);
+			while (o->ran && !o->rc && !p->exited) {
+				int which = s->kind == PV_STEP_REVERT ? (int)s->patch : pv_stack_top(&st);
+				if (which < 0 || !pv_stack_has(&st, (unsigned)which))
+					break;
+				o->rc = seq_engine(p, res, engine, &sp.space, true, states[which], NULL);
+				if (!o->rc) {
+					pv_stack_remove(&st, (unsigned)which);
+					reverted = true;
+				}
+				if (res->revert_rc == 1 || (res->revert_rc == 0 && !clean_rc(o->rc)))
+					res->revert_rc = clean_rc(o->rc) ? 0 : o->rc;
+				if (s->kind == PV_STEP_REVERT)
+					break;
+			}
+		}
+		if (!o->ran || p->exited)
+			continue;
+		seq_live(b, p, seq, &st, i, o);
+		if (!st.n && (reverted || (s->kind == PV_STEP_APPLY && o->rc == PV_EBUSY))) {
+			const char *after = reverted ? "the last revert" : "an apply that gave up";
+			check_rollback(b, p, after);
+			check_leak(p, after);
+		}
+	}
+	if (!applied_once && !res->apply_rc)
+		res->apply_rc = PV_EBUSY; /* nothing was applied: the target ended first */
+	int fatal = rc;
+
+	if (p->park_live && !p->exited && !p->crash.seen) {
+		struct pt_thread *m = &p->threads[0];
+		if (!pt_stop_thread(p, m) && m->live) {
+			pt_write(p, p->park_addr, p->park_orig, 2);
+			p->park_live = false;
+			pt_resume_thread(p, m);
+		}
+	}
+	if (pt_pump_until(p, pt_now() + PT_FINISH_TIMEOUT_MS / 1e3, NULL, NULL) == PV_ETIMEDOUT) {
+		pt_violation(p, "liveness", -1, 0, "the target did not finish within %d ms after "
+		                                   "the engine was done", PT_FINISH_TIMEOUT_MS);
+		killed = true;
+	}
+	pt_release(p);
+	judge_exit(b, p, res, killed);
+	b->last_pause_ms = run->longest_pause_ms;
+	b->last_signals = run->signals_sent;
+	b->last_probe_ms = run->probe_ms;
+	pt_space_fini(&sp);
+	for (size_t i = 0; i < run->nwrites; i++)
+		free(run->writes[i].orig);
+	pt_os_free(run->pause_os);
+	free(run->pause_mem);
+	res->decisions = run->stream.decisions;
+	free(run);
+	free(p);
+	return fatal;
+}
+
 const struct pv_backend_ops pv_backend_ptrace_ops = {
 	.name = "ptrace",
 	.open = bk_open,
 	.patch = bk_patch,
 	.run = bk_run,
 	.close = bk_close,
+	.patch_at = bk_patch_at,
+	.run_sequence = bk_run_sequence,
 };
 
 int pt_backend_prepare(void *handle, unsigned workers, unsigned long iterations,

@@ -316,6 +316,16 @@ static void judge_torn(struct pt_proc *p, const struct pt_thread *t, const char 
 	 * new code too; byte-by-byte writes of one jmp do not end on one. */
 	const struct pt_write *prev = write_at(run, pc - 1);
 	const struct pt_write *here = write_at(run, pc);
+	/* A write that starts at pc with a whole jmp (pulp's eb f0 over two
+	 * 1-byte NOPs) is new code from its first byte, whatever came before;
+	 * byte-by-byte writes are 1 byte long and stay judged. */
+	if (here && here->addr == pc) {
+		uint8_t op = 0;
+		if (pt_read(p, pc, &op, 1))
+			pv_error_clear(p->err);
+		else if ((op == 0xeb && here->len >= 2) || (op == 0xe9 && here->len >= 5))
+			return;
+	}
 	if (here && here->addr == pc && prev) {
 		uint8_t op = 0;
 		if (pt_read(p, prev->addr, &op, 1))

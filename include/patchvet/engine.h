@@ -127,7 +127,60 @@ struct pv_engine {
 	/* Frees the state plan made. Never touches the target. May be NULL
 	 * when plan allocates nothing. */
 	void (*release)(void *state);
+
+	/* Added with issue 11 (patch lifecycles); read only when sz covers
+	 * them, so engines built before keep working and simply do not stack
+	 * or monitor. */
+
+	/* PV_ENGINE_* capability bits below. */
+	unsigned flags;
+
+	/* PV_ENGINE_STACKS: applies this state's patch on top of `below`, the
+	 * state (from this engine's plan) of the patch on top of the stack now,
+	 * applied and not reverted; NULL when no patch is applied, which makes
+	 * it exactly apply. Afterwards, a function both patches replace runs
+	 * this patch's code; the others of below stay live. Returns like apply;
+	 * PV_EREFUSED (reason in err, target unchanged) when this pair cannot
+	 * stack. Once patches are stacked, revert may be called on any of them
+	 * in any order: it either removes that patch alone (every function it
+	 * replaced then runs the newest other applied version, or the original)
+	 * or returns PV_EBUSY or PV_EREFUSED with the target unchanged; never a
+	 * mixture. An engine without this bit gets one patch at a time: a second
+	 * apply is refused by patchvet ("engine does not stack patches"). */
+	int (*apply_on_top)(void *state, void *below, struct pv_space *space,
+	                    struct pv_error *err);
+
+	/* PV_ENGINE_AUTO_ROLLBACK: the health monitor. When patchvet injects a
+	 * fault after a successful apply (`--fault`, emu), it calls it once per
+	 * scheduling slice while the patch is live; it reads pv_space_health
+	 * and, when it sees an anomaly (a thread died, progress stalled),
+	 * reverts the patch itself (as revert does, cleanly) and returns 1; 0
+	 * while healthy; a negative PV_E* on error. */
+	int (*monitor)(void *state, struct pv_space *space, struct pv_error *err);
+
+	/* PV_ENGINE_AUTO_ROLLBACK: the most monitor calls, counted from the
+	 * first one after a fault, before the rollback must be complete. */
+	unsigned rollback_bound;
+
+	/* Optional: the target was killed and started again from its file
+	 * while this state's patch was applied (its code is the original
+	 * again; the engine's state is kept). Called for every applied patch,
+	 * oldest first, once the new process runs. Returns 0 when it applied
+	 * the patch again (then judged like any apply), 1 when it leaves the
+	 * process unpatched, or a negative PV_E*. NULL: leaves it unpatched. An
+	 * engine that sets PV_ENGINE_PERSISTS claims its patches survive a
+	 * restart: one left unpatched is then `ineffective`, not information. */
+	int (*restarted)(void *state, struct pv_space *space, struct pv_error *err);
 };
+
+/* Bits of pv_engine.flags. */
+#define PV_ENGINE_STACKS (1u << 0)        /* apply_on_top; revert in any order */
+#define PV_ENGINE_AUTO_ROLLBACK (1u << 1) /* monitor and rollback_bound */
+#define PV_ENGINE_PERSISTS (1u << 2)      /* patches survive a restart (restarted) */
+
+/* True when engine `e` has member `m` (its sz covers it). */
+#define PV_ENGINE_HAS(e, m) \
+	((e)->sz >= offsetof(struct pv_engine, m) + sizeof((e)->m))
 
 /* A plugin exports `const struct pv_engine *patchvet_engine(void);`. */
 #define PV_ENGINE_ENTRY_SYMBOL "patchvet_engine"

@@ -55,6 +55,19 @@ struct pv_thread_info {
 	int in_syscall;            /* non-zero when stopped inside a system call */
 };
 
+/* What a health monitor sees (pv_space_health): a snapshot of the target.
+ * Starts with its size: the backend fills only what the caller's sz covers. */
+struct pv_health {
+	size_t sz;                 /* sizeof(struct pv_health) of the caller */
+	unsigned threads;          /* worker threads of the target */
+	unsigned crashed;          /* workers that died (fault, fatal signal) so far */
+	uint64_t progress;         /* grows while the workers make progress (emu:
+	                              instructions they retired); only its changes
+	                              mean something */
+	unsigned finished;         /* workers that returned (a finished target
+	                              makes no progress and is not stalled) */
+};
+
 struct pv_space;
 
 /* The operations of one backend. Engines call them through the wrappers. */
@@ -157,6 +170,11 @@ struct pv_space_ops {
 	 * first release: PV_EUNSUPPORTED on backends that predate it. */
 	int (*call_flags)(struct pv_space *s, unsigned id, uint64_t fn, const uint64_t *args,
 	                  unsigned nargs, unsigned flags, uint64_t *ret);
+
+	/* Fills *h (h->sz set by the caller) for a health monitor (engine.h,
+	 * PV_ENGINE_AUTO_ROLLBACK). Lets no thread run. Added with issue 11:
+	 * PV_EUNSUPPORTED on backends that predate it. */
+	int (*health)(struct pv_space *s, struct pv_health *h);
 };
 
 /* Bits of call_flags' `flags`: what the backend does not restore. */
@@ -220,6 +238,9 @@ static inline void pv_space_note(struct pv_space *s, const char *text)
 { if (PV_SPACE_HAS(s, note)) s->ops->note(s, text); }
 static inline int pv_space_call_flags(struct pv_space *s, unsigned id, uint64_t fn, const uint64_t *args, unsigned nargs, unsigned flags, uint64_t *ret)
 { return PV__SPACE_CALL(s, call_flags, id, fn, args, nargs, flags, ret); }
+
+static inline int pv_space_health(struct pv_space *s, struct pv_health *h)
+{ return PV_SPACE_HAS(s, health) ? s->ops->health(s, h) : PV_EUNSUPPORTED; }
 
 #ifdef __cplusplus
 }

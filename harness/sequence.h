@@ -1,0 +1,96 @@
+/* Patch lifecycles (issue 11): a sequence of steps over several patches of
+ * one target ("apply:p1,apply:p2,revert:p1,revert-all"), the stack model
+ * that says which version of every replaced function must be live after
+ * each step, and the judge that finds which version is live in the code.
+ * No backend here: backends run the steps, this says what they must see. */
+#ifndef PV_HARNESS_SEQUENCE_H
+#define PV_HARNESS_SEQUENCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <patchvet/engine.h>
+#include <patchvet/error.h>
+
+#define PV_SEQ_MAX_PATCHES 8
+#define PV_SEQ_MAX_STEPS 16
+
+enum pv_step_kind {
+	PV_STEP_APPLY = 0,      /* apply:NAME */
+	PV_STEP_REVERT = 1,     /* revert:NAME */
+	PV_STEP_REVERT_ALL = 2, /* revert-all: every applied patch, newest first */
+	PV_STEP_RESTART = 3,    /* restart: the target killed and started again
+	                           while patched; the engine's state is kept */
+};
+
+struct pv_step {
+	enum pv_step_kind kind;
+	unsigned patch;          /* index into pv_sequence.patches (not revert-all) */
+};
+
+struct pv_sequence {
+	char *patches[PV_SEQ_MAX_PATCHES]; /* names as written, first use first; owned */
+	size_t npatches;
+	struct pv_step steps[PV_SEQ_MAX_STEPS];
+	size_t nsteps;
+	unsigned max_depth;      /* most patches applied at once */
+};
+
+/* Parses "apply:p1,apply:p2,revert:p1,restart,revert-all" (blanks around items
+ * allowed). Rejects, with a sentence naming the step, an unknown step, an
+ * apply of a patch already applied, a revert of one not applied, and more
+ * than PV_SEQ_MAX_PATCHES patches or PV_SEQ_MAX_STEPS steps (PV_EINVAL). */
+int pv_sequence_parse(const char *text, struct pv_sequence *seq, struct pv_error *err);
+void pv_sequence_free(struct pv_sequence *seq);
+
+/* "apply:counter-fix", "revert-all". */
+void pv_step_name(const struct pv_sequence *seq, size_t step, char *buf, size_t len);
+
+/* The patches applied now, oldest first. */
+struct pv_stack {
+	unsigned order[PV_SEQ_MAX_PATCHES];
+	size_t n;
+};
+
+bool pv_stack_has(const struct pv_stack *s, unsigned patch);
+/* -1 when empty. */
+int pv_stack_top(const struct pv_stack *s);
+void pv_stack_push(struct pv_stack *s, unsigned patch);
+void pv_stack_remove(struct pv_stack *s, unsigned patch);
+
+/* The version of the function named `old_name` that must run: the newest
+ * patch of the stack among descs (one per patch) that replaces it, or -1
+ * for the original. */
+int pv_stack_live(const struct pv_stack *s, const struct pv_patch_desc *const *descs,
+                  const char *old_name);
+
+/* Reads target memory for pv_live_resolve. */
+typedef int (*pv_live_read_fn)(void *ctx, uint64_t addr, void *buf, size_t len);
+
+/* Where a call of the function at `entry` goes: follows NOPs, endbr64 and
+ * jumps (jmp rel8/rel32, jmp *disp(%rip)) from the entry, at most 8 of
+ * them, to the first other instruction, into *dest. PV_ENOENT when the path
+ * is not made of those (a call, an int3, a loop): the version cannot be
+ * told from the code alone. */
+int pv_live_resolve(pv_live_read_fn read, void *ctx, uint64_t entry, uint64_t *dest);
+
+/* The version *dest belongs to, for replaced function `old_name`: -1 the
+ * original (its padding included), a patch index when inside that patch's
+ * replacement of it, -2 anything else. */
+int pv_live_classify(const struct pv_patch_desc *const *descs, size_t npatches,
+                     const char *old_name, uint64_t dest);
+
+/* After a step: resolves every function the sequence's patches replace
+ * (each once) and writes "name=version,..." into live ("original", a patch
+ * name, "?" when the code does not say). For each one that runs another
+ * version than the stack says, mismatch(ctx, func, got, want) (got and want
+ * are version names). */
+void pv_live_check(const struct pv_sequence *seq, const struct pv_patch_desc *const *descs,
+                   const struct pv_stack *st, pv_live_read_fn read, void *rctx, char *live,
+                   size_t len,
+                   void (*mismatch)(void *ctx, const struct pv_patch_func *f, const char *got,
+                                    const char *want),
+                   void *mctx);
+
+#endif
