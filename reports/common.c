@@ -136,9 +136,10 @@ void pv_report_guarantee(const struct pv_campaign *c, const struct pv_result *r,
 		snprintf(buf, len,
 		         "PCT, bug depth %u: each run finds a given depth-%u bug with probability "
 		         ">= 1/(n*k^(d-1)) = %.3g (n = %u threads, k = %" PRIu64 " steps), so %" PRIu64
-		         " schedules find it with probability >= %.4g",
+		         " schedules find it with probability >= %.*f",
 		         g->depth, g->depth, g->per_run, g->threads, g->steps, r->schedules,
-		         g->overall);
+		         /* enough digits that a bound short of 1 never reads as 1 */
+		         g->overall > 0.999 ? 6 : 4, g->overall);
 	} else if (!strcmp(x, "bounded") && (g->space_known || g->exhausted || g->space)) {
 		char space[64];
 		snprintf(space, sizeof(space), "of %s%" PRIu64 " schedules",
