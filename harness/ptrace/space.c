@@ -213,12 +213,38 @@ static uint64_t mapping_end(struct pt_proc *p, uint64_t addr)
 
 #define JUDGE_STACK_MAX (64 * 1024) /* bytes of each stack the judge scans */
 
+#define JUDGE_FRAMES_MAX 256
+
+/* The return addresses of stopped thread t, from a reliable unwind into
+ * words[0..*nwords): true. false when the walk is not reliable; the judge
+ * then scans the raw stack, which may hold stale return addresses in slots
+ * a live frame reserved but never wrote (a false alarm, never a miss). */
+static bool unwound(struct pt_space *s, struct pt_thread *t, uint64_t *words, size_t *nwords)
+{
+	struct pt_proc *p = s->proc;
+	size_t count = 0;
+	if (!s->unwind && pt_unwind_open(p, s->patch_path, s->patch_bias, &s->unwind)) {
+		pv_error_clear(p->err);
+		return false;
+	}
+	if (pt_backtrace(p, s->unwind, t, words, JUDGE_FRAMES_MAX, &count) || count < 1) {
+		pv_error_clear(p->err);
+		return false;
+	}
+	/* words[0] is the pc, judged on its own. */
+	memmove(words, words + 1, (count - 1) * sizeof(*words));
+	*nwords = count - 1;
+	return true;
+}
+
 /* `consistency` for engines that declare `global`: asked before a unit
  * changes code of a replaced function. Every thread must be stopped by the
  * engine, none with its pc or a return address in a replaced function
- * (harness/judge_global.h scans each stopped thread's live stack). */
-static void judge_global(struct pt_proc *p, uint64_t addr, const uint8_t *bytes, size_t n)
+ * (harness/judge_global.h): the return addresses of a reliable unwind, or
+ * else every word of the thread's live stack. */
+static void judge_global(struct pt_space *s, uint64_t addr, const uint8_t *bytes, size_t n)
 {
+	struct pt_proc *p = s->proc;
 	const struct pt_run *run = p->run;
 	if (!run || !run->global || pt_has_violation(p, "consistency"))
 		return;
@@ -239,6 +265,15 @@ static void judge_global(struct pt_proc *p, uint64_t addr, const uint8_t *bytes,
 		                               .sp = t->regs.rsp};
 		if (!t->live || !t->stopped)
 			continue;
+		size_t nwords = 0;
+		if ((stacks[i] = malloc(JUDGE_FRAMES_MAX * sizeof(uint64_t))) &&
+		    unwound(s, &p->threads[i], stacks[i], &nwords)) {
+			g->stack = stacks[i];
+			g->nwords = nwords;
+			continue;
+		}
+		free(stacks[i]);
+		stacks[i] = NULL;
 		uint64_t end = mapping_end(p, t->regs.rsp);
 		size_t len = end > t->regs.rsp ? (size_t)(end - t->regs.rsp) : 0;
 		if (len > JUDGE_STACK_MAX)
@@ -485,7 +520,7 @@ static int sp_write(struct pv_space *vs, uint64_t addr, const void *buf, size_t 
 			if (unit > len - done)
 				unit = len - done;
 		}
-		judge_global(p, addr + done, b + done, unit);
+		judge_global(s, addr + done, b + done, unit);
 		if ((rc = pt_write(p, addr + done, b + done, unit)))
 			return rc;
 		/* A thread steered into the bytes just changed, the world
@@ -557,7 +592,7 @@ static int sp_store_atomic(struct pv_space *vs, uint64_t addr, uint64_t value, u
 		uint8_t bytes[8];
 		for (unsigned k = 0; k < size; k++)
 			bytes[k] = (uint8_t)(value >> (8 * k));
-		judge_global(p, addr, bytes, size);
+		judge_global(s, addr, bytes, size);
 		rc = pt_store(p, t, addr, value, size);
 		if (temp)
 			pt_resume_thread(p, t);
