@@ -321,7 +321,7 @@ fuzz: deps
 # afl-fuzz until it has run EXECS inputs (fuzz/run-parser.sh).
 EXECS ?= 1000000
 fuzz-parser: deps
-	@test -n "$(PARSER)" || { echo "usage: make fuzz-parser PARSER=image|patch|scenario|execfile|repro [EXECS=n]" >&2; exit 2; }
+	@test -n "$(PARSER)" || { echo "usage: make fuzz-parser PARSER=image|patch|scenario|execfile|repro|results [EXECS=n]" >&2; exit 2; }
 	@$(MAKE) --no-print-directory fuzz-parsers
 	./fuzz/run-parser.sh $(BUILD) $(PARSER) $(EXECS)
 

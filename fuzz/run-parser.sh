@@ -8,7 +8,7 @@ build=$1 p=$2 execs=$3
 case $p in
   image|patch) dict=fuzz/dict/elf.dict ;;
   scenario|execfile|repro|results) dict=fuzz/dict/$p.dict ;;
-  *) echo "run-parser.sh: unknown parser '$p' (image patch scenario execfile repro)" >&2; exit 2 ;;
+  *) echo "run-parser.sh: unknown parser '$p' (image patch scenario execfile repro results)" >&2; exit 2 ;;
 esac
 out=$build/fuzz/parse-$p
 rm -rf "$out"

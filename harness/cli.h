@@ -3,6 +3,8 @@
 #ifndef PV_HARNESS_CLI_H
 #define PV_HARNESS_CLI_H
 
+#include <stdint.h>
+
 #include <patchvet/error.h>
 
 #define PV_VERSION "0.1.0"
@@ -16,6 +18,10 @@ enum pv_exit {
 
 /* Exit status for a failed call's code: input problems are 2, the rest 3. */
 int pv_exit_for(int code);
+
+/* Parses a whole decimal number in [min, max] into *out: 0, or -1 for
+ * anything else (a sign, a suffix, an overflow). */
+int pv_cli_parse_count(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
 /* Prints "patchvet: MESSAGE" on one line of stderr and returns the exit status. */
 int pv_cli_fail(const struct pv_error *err);

@@ -175,19 +175,6 @@ struct args {
 	unsigned formats;
 };
 
-static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-	if (!s || *s < '0' || *s > '9')
-		return -1;
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static int flavour_bit(const char *name, unsigned *bit)
 {
 	for (unsigned b = 1; b <= PV_FLAVOUR_ALL; b <<= 1)
@@ -489,13 +476,13 @@ int pv_cmd_certify(int argc, char **argv)
 			a.backend = optarg;
 			break;
 		case 'n':
-			if (parse_u64(optarg, 1, 1000000000, &a.schedules))
+			if (pv_cli_parse_count(optarg, 1, 1000000000, &a.schedules))
 				return pv_cli_usage("certify", "--schedules wants a number from 1 to "
 				                               "1000000000, not '%s'", optarg);
 			a.schedules_given = true;
 			break;
 		case 'S':
-			if (parse_u64(optarg, 0, UINT64_MAX, &a.seed))
+			if (pv_cli_parse_count(optarg, 0, UINT64_MAX, &a.seed))
 				return pv_cli_usage("certify", "--seed wants an unsigned 64-bit number, not "
 				                               "'%s'", optarg);
 			break;

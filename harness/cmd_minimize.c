@@ -77,15 +77,11 @@ int pv_cmd_minimize(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "o:r:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o': out = optarg; break;
-		case 'r': {
-			char *end = NULL;
-			unsigned long long v = strtoull(optarg, &end, 10);
-			if (!end || *end || optarg[0] == '-' || v < 1 || v > 100000000)
+		case 'r':
+			if (pv_cli_parse_count(optarg, 1, 100000000, &runs))
 				return pv_cli_usage("minimize", "--runs wants 1 to 100000000, not '%s'",
 				                    optarg);
-			runs = v;
 			break;
-		}
 		case 'h': fputs(minimize_help, stdout); return PV_EXIT_OK;
 		default:
 			return pv_cli_usage("minimize", "unknown or incomplete option '%s'",

@@ -268,20 +268,6 @@ out:
 	return e;
 }
 
-/* Parses a whole decimal number in [min, max]. */
-static int parse_count(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-	if (!s || *s < '0' || *s > '9')
-		return -1;
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static int load_expected(const char *data, struct pv_expected **out, struct pv_error *err)
 {
 	char path[PATH_MAX];
@@ -409,14 +395,14 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 				o.backend = optarg;
 			break;
 		case 'n':
-			if (parse_count(optarg, 1, 1000000000, &o.schedules))
+			if (pv_cli_parse_count(optarg, 1, 1000000000, &o.schedules))
 				rc = pv_cli_usage("run", "--schedules wants a number from 1 to 1000000000, "
 				                         "not '%s'", optarg);
 			o.schedules_given = true;
 			break;
 		case 'D': {
 			uint64_t v;
-			if (parse_count(optarg, 1, PV_PCT_MAX_DEPTH, &v))
+			if (pv_cli_parse_count(optarg, 1, PV_PCT_MAX_DEPTH, &v))
 				rc = pv_cli_usage("run", "--depth wants a bug depth from 1 to %d, not '%s'",
 				                  PV_PCT_MAX_DEPTH, optarg);
 			o.explorer.depth = (unsigned)v;
@@ -424,7 +410,7 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 		}
 		case 'K': {
 			uint64_t v;
-			if (parse_count(optarg, 0, PV_BOUNDED_MAX_PREEMPTIONS, &v))
+			if (pv_cli_parse_count(optarg, 0, PV_BOUNDED_MAX_PREEMPTIONS, &v))
 				rc = pv_cli_usage("run", "--preemptions wants 0 to %d, not '%s'",
 				                  PV_BOUNDED_MAX_PREEMPTIONS, optarg);
 			o.explorer.preemptions = (unsigned)v;
@@ -452,14 +438,14 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 		case '1': o.stop_at_first = true; break;
 		case 'j': {
 			uint64_t v;
-			if (parse_count(optarg, 1, 256, &v))
+			if (pv_cli_parse_count(optarg, 1, 256, &v))
 				rc = pv_cli_usage("run", "--jobs wants 1 to 256 worker processes, not '%s'",
 				                  optarg);
 			o.jobs = (unsigned)v;
 			break;
 		}
 		case 'S':
-			if (parse_count(optarg, 0, UINT64_MAX, &o.seed))
+			if (pv_cli_parse_count(optarg, 0, UINT64_MAX, &o.seed))
 				rc = pv_cli_usage("run", "--seed wants an unsigned 64-bit number, not '%s'",
 				                  optarg);
 			break;

@@ -1,7 +1,9 @@
 /* patchvet: is it safe to apply this patch, with this engine, to a program
  * that is running? Dispatches to one function per command. */
 #include <stdarg.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -36,6 +38,19 @@ static const char usage[] =
 	"\n"
 	"exit status: 0 all as expected, 1 a violation or unexpected verdict,\n"
 	"             2 usage or input error, 3 internal error or inconclusive\n";
+
+int pv_cli_parse_count(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
 
 int pv_exit_for(int code)
 {
