@@ -14,6 +14,7 @@
 #include "../engines/catalogue.h"
 #include "../engines/plugin.h"
 #include "../reports/bench_report.h"
+#include "../reports/report.h"
 #include "bench.h"
 #include "cli.h"
 #include "files.h"
@@ -21,6 +22,7 @@
 static const char bench_help[] =
 	"usage: patchvet bench --engine E --scenario S [--backend ptrace|emu] [--time SECONDS]\n"
 	"                      [--threshold 2%] [--cycles N] [--workers N] [--seed N] [--json]\n"
+	"                      [--format LIST]\n"
 	"                      [--out DIR]\n"
 	"\n"
 	"Measures what the engine costs on the scenario, patched against unpatched, and\n"
@@ -39,7 +41,9 @@ static const char bench_help[] =
 	"bound is over it; INCONCLUSIVE: the threshold is inside it. The scenario runs in\n"
 	"its first flavour the engine does not refuse. Without --backend both are measured\n"
 	"where the scenario lists them. --json prints the result as JSON; --out DIR also\n"
-	"writes DIR/bench.txt and DIR/bench.json.\n"
+	"writes DIR/bench.txt and DIR/bench.json, or the --format list (text, json,\n"
+	"junit, md, html: DIR/bench.{txt,json,xml,md,html}; the HTML draws every\n"
+	"interval against its threshold).\n"
 	"\n"
 	"exit status: 0 every figure SUPPORTED, 1 a figure REFUTED,\n"
 	"             2 usage or input error, 3 inconclusive, not measured or internal error\n";
@@ -59,48 +63,45 @@ static int parse_double(const char *s, double *out, bool percent)
 	return 0;
 }
 
-static int write_file(const char *dir, const char *name, const char *text,
-                      struct pv_error *err)
-{
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	FILE *f = fopen(path, "we");
-	if (!f || fputs(text, f) < 0 || fclose(f)) {
-		if (f)
-			fclose(f);
-		return pv_error_set(err, PV_EIO, "cannot write %s: %s", path, strerror(errno));
-	}
-	return 0;
-}
-
+/* DIR/bench.EXT for each format asked for, each written atomically. */
 static int emit(const struct pv_bench_result *r, bool json, const char *out_dir,
-                struct pv_error *err)
+                unsigned formats, struct pv_error *err)
 {
-	char *js = NULL, *txt = NULL;
-	size_t tlen = 0;
+	char *js = NULL;
 	int rc = pv_report_bench_json(r, &js, err);
 	if (rc)
 		return rc;
-	FILE *mf = open_memstream(&txt, &tlen);
-	if (!mf) {
-		free(js);
-		return pv_error_set(err, PV_ENOMEM, "out of memory");
-	}
-	pv_report_bench_text(r, mf);
-	fclose(mf);
-	fputs(json ? js : txt, stdout);
-	if (json)
+	if (json) {
+		fputs(js, stdout);
 		fputc('\n', stdout);
-	if (out_dir) {
-		if (mkdir(out_dir, 0755) && errno != EEXIST)
-			rc = pv_error_set(err, PV_EIO, "cannot make %s: %s", out_dir, strerror(errno));
-		if (!rc)
-			rc = write_file(out_dir, "bench.txt", txt, err);
-		if (!rc)
-			rc = write_file(out_dir, "bench.json", js, err);
+	} else {
+		pv_report_bench_text(r, stdout);
+	}
+	if (out_dir && !(rc = pv_mkdir_p(out_dir, err))) {
+		for (unsigned bit = 1; !rc && bit <= PV_FORMAT_ALL; bit <<= 1) {
+			if (!(formats & bit))
+				continue;
+			char *text = NULL, path[PATH_MAX + 32];
+			size_t len = 0;
+			FILE *m = open_memstream(&text, &len);
+			if (!m) {
+				rc = pv_error_set(err, PV_ENOMEM, "out of memory");
+				break;
+			}
+			switch (bit) {
+			case PV_FORMAT_TEXT: pv_report_bench_text(r, m); break;
+			case PV_FORMAT_JSON: fprintf(m, "%s\n", js); break;
+			case PV_FORMAT_JUNIT: pv_report_bench_junit(r, m); break;
+			case PV_FORMAT_MD: pv_report_bench_md(r, m); break;
+			case PV_FORMAT_HTML: pv_report_bench_html(r, m); break;
+			}
+			fclose(m);
+			snprintf(path, sizeof(path), "%s/bench.%s", out_dir, pv_report_format_ext(bit));
+			rc = pv_file_write_atomic(path, text, len, err);
+			free(text);
+		}
 	}
 	free(js);
-	free(txt);
 	return rc;
 }
 
@@ -116,6 +117,7 @@ int pv_cmd_bench(int argc, char **argv)
 		{"seed", required_argument, NULL, 'S'},
 		{"workers", required_argument, NULL, 'w'},
 		{"json", no_argument, NULL, 'j'},
+		{"format", required_argument, NULL, 'F'},
 		{"out", required_argument, NULL, 'o'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
@@ -124,6 +126,7 @@ int pv_cmd_bench(int argc, char **argv)
 	struct pv_bench_config cfg = {.time_s = 20, .threshold_pct = 2, .cycles = 100, .seed = 1,
 	                              .native = true, .emu = true, .progress = stderr};
 	bool json = false;
+	unsigned formats = PV_FORMAT_TEXT | PV_FORMAT_JSON;
 	int c;
 	optind = 1;
 	opterr = 0;
@@ -134,6 +137,13 @@ int pv_cmd_bench(int argc, char **argv)
 		case 's': scenario = optarg; break;
 		case 'b': backend = optarg; break;
 		case 'j': json = true; break;
+		case 'F': {
+			struct pv_error ferr;
+			pv_error_clear(&ferr);
+			if (pv_report_formats_parse(optarg, PV_FORMAT_ALL, &formats, &ferr))
+				return pv_cli_usage("bench", "%s", ferr.msg);
+			break;
+		}
 		case 'o': out_dir = optarg; break;
 		case 't':
 			if (parse_double(optarg, &cfg.time_s, false) || cfg.time_s <= 0 ||
@@ -219,7 +229,7 @@ int pv_cmd_bench(int argc, char **argv)
 		status = pv_cli_fail(&err);
 		goto out;
 	}
-	if (emit(&res, json, out_dir, &err)) {
+	if (emit(&res, json, out_dir, formats, &err)) {
 		status = pv_cli_fail(&err);
 		goto out;
 	}
