@@ -101,6 +101,8 @@ int pv_report_bench_json(const struct pv_bench_result *r, char **text, struct pv
 	json_object *o = json_object_new_object();
 	if (!o)
 		return pv_error_set(err, PV_ENOMEM, "out of memory");
+	json_object_object_add(o, "schema", json_object_new_string("patchvet-bench/1"));
+	json_object_object_add(o, "kind", json_object_new_string("bench"));
 	json_object_object_add(o, "engine", json_object_new_string(r->engine));
 	json_object_object_add(o, "scenario", json_object_new_string(r->scenario));
 	json_object_object_add(o, "flavour", json_object_new_string(r->flavour));
