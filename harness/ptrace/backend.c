@@ -551,11 +551,15 @@ static void judge_exit(struct pt_backend *b, struct pt_proc *p, struct pv_run_re
 	}
 }
 
-static int bk_run(void *handle, const struct pv_engine *engine, void *engine_state,
-                  const uint8_t *stream, size_t len, struct pv_run_result *res,
-                  struct pv_error *err)
+/* The start of every run: a fresh process from setup() with its run state,
+ * the space on it, main resumed until the workers have started, and the
+ * unwinder reading every module now, outside the engine's pauses. serr
+ * (the caller's) becomes the process's error buffer. */
+static int start_run(struct pt_backend *b, const struct pv_engine *engine,
+                     const uint8_t *stream, size_t len, struct pv_run_result *res,
+                     struct pt_run **runp, struct pt_proc **pp, struct pt_space *sp,
+                     struct pv_error *serr, struct pv_error *err)
 {
-	struct pt_backend *b = handle;
 	memset(res, 0, sizeof(*res));
 	res->revert_rc = 1;
 	res->verify_status = -1;
@@ -566,8 +570,7 @@ static int bk_run(void *handle, const struct pv_engine *engine, void *engine_sta
 		free(p);
 		return pv_error_set(err, PV_ENOMEM, "out of memory");
 	}
-	struct pv_error serr, eerr;
-	pv_error_clear(&serr);
+	pv_error_clear(serr);
 	run->res = res;
 	run->stream = (struct pt_stream){.bytes = stream, .len = len};
 	run->probes = b->probes;
@@ -575,21 +578,18 @@ static int bk_run(void *handle, const struct pv_engine *engine, void *engine_sta
 	if (engine->consistency == PV_CONSISTENCY_GLOBAL)
 		run->global = b->global;
 	p->run = run;
-	int rc = setup(b, p, &serr);
+	int rc = setup(b, p, serr);
 	if (rc) {
-		pv_error_set(err, rc, "%s", serr.msg);
+		pv_error_set(err, rc, "%s", serr->msg);
 		free(run);
 		free(p);
 		return rc;
 	}
-	p->err = &serr;
-	struct pt_space sp;
-	pt_space_init(&sp, p, b->mem_model);
-	sp.target = b->target;
-	sp.patch_path = b->patch_path;
-	sp.patch_bias = b->patch_base - b->patch->min_vaddr;
-
-	bool killed = false;
+	p->err = serr;
+	pt_space_init(sp, p, b->mem_model);
+	sp->target = b->target;
+	sp->patch_path = b->patch_path;
+	sp->patch_bias = b->patch_base - b->patch->min_vaddr;
 	b->last_steer = 0;
 	b->last_steer_thread = -1;
 	pt_resume_thread(p, &p->threads[0]);
@@ -597,8 +597,25 @@ static int bk_run(void *handle, const struct pv_engine *engine, void *engine_sta
 	    PV_ETIMEDOUT)
 		pt_violation(p, "liveness", -1, 0, "the %u workers did not all start within %d ms",
 		             b->workers, PT_START_TIMEOUT_MS);
-	/* The unwinder reads every module now, outside the engine's pauses. */
-	pt_unwind_open(p, sp.patch_path, sp.patch_bias, &sp.unwind);
+	pt_unwind_open(p, sp->patch_path, sp->patch_bias, &sp->unwind);
+	*runp = run;
+	*pp = p;
+	return 0;
+}
+
+static int bk_run(void *handle, const struct pv_engine *engine, void *engine_state,
+                  const uint8_t *stream, size_t len, struct pv_run_result *res,
+                  struct pv_error *err)
+{
+	struct pt_backend *b = handle;
+	struct pv_error serr, eerr;
+	struct pt_run *run;
+	struct pt_proc *p;
+	struct pt_space sp;
+	int rc = start_run(b, engine, stream, len, res, &run, &p, &sp, &serr, err);
+	if (rc)
+		return rc;
+	bool killed = false;
 	delay(p);
 	if (p->exited) {
 		/* Nothing to patch any more: the target ended on its own. */
@@ -828,48 +845,14 @@ static int bk_run_sequence(void *handle, const struct pv_engine *engine, void *c
 	if (seq->npatches != b->nextra + 1 || seq->nsteps > PV_RUN_MAX_STEPS)
 		return pv_error_set(err, PV_EINVAL, "the sequence has %zu patches, the backend "
 		                                    "loaded %zu", seq->npatches, b->nextra + 1);
-	memset(res, 0, sizeof(*res));
-	res->revert_rc = 1;
-	res->verify_status = -1;
-	struct pt_run *run = calloc(1, sizeof(*run));
-	struct pt_proc *p = calloc(1, sizeof(*p));
-	if (!run || !p) {
-		free(run);
-		free(p);
-		return pv_error_set(err, PV_ENOMEM, "out of memory");
-	}
 	struct pv_error serr;
-	pv_error_clear(&serr);
-	run->res = res;
-	run->stream = (struct pt_stream){.bytes = stream, .len = len};
-	run->probes = b->probes;
-	run->desc = &b->view.desc;
-	if (engine->consistency == PV_CONSISTENCY_GLOBAL)
-		run->global = b->global;
-	p->run = run;
-	int rc = setup(b, p, &serr);
-	if (rc) {
-		pv_error_set(err, rc, "%s", serr.msg);
-		free(run);
-		free(p);
-		return rc;
-	}
-	p->err = &serr;
+	struct pt_run *run;
+	struct pt_proc *p;
 	struct pt_space sp;
-	pt_space_init(&sp, p, b->mem_model);
-	sp.target = b->target;
-	sp.patch_path = b->patch_path;
-	sp.patch_bias = b->patch_base - b->patch->min_vaddr;
-
+	int rc = start_run(b, engine, stream, len, res, &run, &p, &sp, &serr, err);
+	if (rc)
+		return rc;
 	bool killed = false;
-	b->last_steer = 0;
-	b->last_steer_thread = -1;
-	pt_resume_thread(p, &p->threads[0]);
-	if (pt_pump_until(p, pt_now() + PT_START_TIMEOUT_MS / 1e3, workers_started, b) ==
-	    PV_ETIMEDOUT)
-		pt_violation(p, "liveness", -1, 0, "the %u workers did not all start within %d ms",
-		             b->workers, PT_START_TIMEOUT_MS);
-	pt_unwind_open(p, sp.patch_path, sp.patch_bias, &sp.unwind);
 
 	struct pv_stack st = {0};
 	bool applied_once = false;
