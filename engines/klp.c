@@ -24,9 +24,29 @@
  * inside the trampoline, and unmaps it. An apply that cannot finish its
  * transition reverts what it did and gives up (PV_EBUSY).
  *
+ * Stacking (issue 11), as Linux keeps a func_stack per function whose top
+ * entry the ftrace handler follows: a thread's slot holds its patch level,
+ * the number of stacked patches whose transition it has completed. The
+ * patch at level L (the L-th on the stack) redirects the fentry NOP to its
+ * own stub, which compares the level with L:
+ *     movabs $slot, %r11 ; cmpq $L, (%r11) ; jae new ; jmp below
+ * where below is the stub of the nearest patch under it that replaces the
+ * same function, or the old body. Its transition moves every thread from
+ * L-1 to L, one safe point at a time, and its safe points also exclude the
+ * version it supersedes (the replacement below, as klp_check_stack_func
+ * does) and every stub of the stack. Its revert is the transition back to
+ * L-1, then the NOP site gets back the bytes it held before (the jmp to the
+ * stub below). Only the top patch may be reverted: one with another
+ * applied over it is refused, target unchanged, as Linux 4.12 to 5.0 did
+ * ("only the last enabled patch can be disabled", __klp_disable_patch).
+ * Not modelled: the cumulative `replace` patch of Linux 5.1.
+ *
  * Mutants, one defect each: no-stack-check (switches every thread at once,
  * wherever it is), free-early (unmaps the trampoline without waiting for
- * the threads inside it), leaky (never unmaps it). */
+ * the threads inside it), leaky (never unmaps it), klp-stack-clobber (a
+ * patch applied over another saves the fentry NOP the one below saved, not
+ * the jmp to the stub below, so its revert unhooks the function while the
+ * patch below is still applied). */
 #include "strategies.h"
 
 #include <stdbool.h>
@@ -52,6 +72,7 @@ struct klp_flags {
 	bool stack_check;   /* switch a thread only at a safe point */
 	bool drain;         /* wait until no thread is in the trampoline before unmapping */
 	bool unmap;         /* unmap the trampoline at all */
+	bool clobber;       /* on top of another, save the NOP instead of the jmp below */
 };
 
 struct klp_func {
@@ -66,9 +87,11 @@ struct klp_state {
 	const struct pv_engine *engine;
 	const struct klp_flags *flags;
 	bool applied;
+	struct klp_state *below, *above; /* the stack, while applied */
+	unsigned level;             /* 1 + the patches below it */
 	uint64_t tramp, tramp_len;  /* the mapping, 0 when none */
 	uint64_t slot_addr;
-	unsigned *tstate;           /* per thread id: its patch state */
+	unsigned *tstate;           /* per thread id: 1 when at level, 0 at level - 1 */
 	size_t ntstate;
 	size_t nfuncs;
 	struct klp_func funcs[];
@@ -139,6 +162,29 @@ static void put32(uint8_t *p, uint32_t v)
 		p[b] = (uint8_t)(v >> (8 * b));
 }
 
+/* The nearest patch under st that replaces k's function, and its index
+ * there; NULL when none does. */
+static const struct klp_state *under(const struct klp_state *st, const struct klp_func *k,
+                                     size_t *idx)
+{
+	for (const struct klp_state *b = st->below; b; b = b->below)
+		for (size_t i = 0; i < b->nfuncs; i++)
+			if (b->funcs[i].site == k->site) {
+				*idx = i;
+				return b;
+			}
+	return NULL;
+}
+
+/* Where a thread below st's level goes from st's stub of k: the stub of the
+ * patch under it, or the old body after the fentry NOP. */
+static uint64_t below_of(const struct klp_state *st, const struct klp_func *k)
+{
+	size_t i;
+	const struct klp_state *b = under(st, k, &i);
+	return b ? b->tramp + i * STUB_LEN : k->site + PV_ENG_JMP_LEN;
+}
+
 /* The stub of function k at address at. 0, or PV_ERANGE when a branch does
  * not reach. */
 static int stub(const struct klp_state *st, const struct klp_func *k, uint64_t at,
@@ -149,18 +195,18 @@ static int stub(const struct klp_state *st, const struct klp_func *k, uint64_t a
 	out[1] = 0xbb;
 	for (unsigned b = 0; b < 8; b++)
 		out[2 + b] = (uint8_t)(st->slot_addr >> (8 * b));
-	out[10] = 0x49; /* cmpq $0, (%r11) */
+	out[10] = 0x49; /* cmpq $level, (%r11) */
 	out[11] = 0x83;
 	out[12] = 0x3b;
-	out[13] = 0x00;
-	out[14] = 0x0f; /* jne new */
-	out[15] = 0x85;
-	uint64_t old_body = k->site + PV_ENG_JMP_LEN;
-	if (!pv_eng_rel32_reaches(at + 20, k->new_lo) || !pv_eng_rel32_reaches(at + 25, old_body))
+	out[13] = (uint8_t)st->level;
+	out[14] = 0x0f; /* jae new */
+	out[15] = 0x83;
+	uint64_t other = below_of(st, k);
+	if (!pv_eng_rel32_reaches(at + 20, k->new_lo) || !pv_eng_rel32_reaches(at + 25, other))
 		return PV_ERANGE;
 	put32(out + 16, (uint32_t)(k->new_lo - (at + 20)));
-	out[20] = 0xe9; /* jmp old + 5 */
-	put32(out + 21, (uint32_t)(old_body - (at + 25)));
+	out[20] = 0xe9; /* jmp below: the stub of the patch under it, or old + 5 */
+	put32(out + 21, (uint32_t)(other - (at + 25)));
 	return 0;
 }
 
@@ -230,9 +276,14 @@ static int round_once(struct klp_state *st, struct pv_space *sp, unsigned goal, 
 	int rc = pv_eng_threads(sp, &th, &n);
 	if (rc)
 		return rc;
-	/* Unsafe: inside (or returning into) what the thread is leaving, or in
-	 * the trampoline, where the choice may be made already. */
-	size_t nw = st->nfuncs + 1;
+	/* Unsafe: inside (or returning into) what the thread is leaving (going
+	 * up, the version under this patch: the replacement below or the old
+	 * function), or in a stub of the stack, where the choice may be made
+	 * already. */
+	size_t depth = 0;
+	for (const struct klp_state *b = st; b; b = b->below)
+		depth++;
+	size_t nw = st->nfuncs + depth;
 	struct pv_eng_window *w = calloc(nw, sizeof(*w));
 	if (!w) {
 		free(th);
@@ -240,11 +291,21 @@ static int round_once(struct klp_state *st, struct pv_space *sp, unsigned goal, 
 	}
 	for (size_t i = 0; i < st->nfuncs; i++) {
 		const struct klp_func *k = &st->funcs[i];
-		w[i] = goal ? (struct pv_eng_window){k->old_lo, k->old_hi, k->name}
-		            : (struct pv_eng_window){k->new_lo, k->new_hi, k->new_name};
+		size_t bi;
+		const struct klp_state *b = under(st, k, &bi);
+		if (!goal)
+			w[i] = (struct pv_eng_window){k->new_lo, k->new_hi, k->new_name};
+		else if (b)
+			w[i] = (struct pv_eng_window){b->funcs[bi].new_lo, b->funcs[bi].new_hi,
+			                              b->funcs[bi].new_name};
+		else
+			w[i] = (struct pv_eng_window){k->old_lo, k->old_hi, k->name};
 	}
-	w[st->nfuncs] = (struct pv_eng_window){st->tramp, st->tramp + st->tramp_len,
-	                                       "the trampoline"};
+	size_t nwin = st->nfuncs;
+	for (const struct klp_state *b = st; b; b = b->below)
+		w[nwin++] = (struct pv_eng_window){b->tramp, b->tramp + b->tramp_len,
+		                                   b == st ? "the trampoline"
+		                                           : "the trampoline of a patch below"};
 	*left = 0;
 	for (size_t i = 0; !rc && i < n; i++) {
 		unsigned *ts = tstate_of(st, th[i].id);
@@ -265,7 +326,7 @@ static int round_once(struct klp_state *st, struct pv_space *sp, unsigned goal, 
 				snprintf(why, whylen, "%s", reason);
 		} else {
 			uint64_t addr;
-			rc = pv_space_thread_slot(sp, th[i].id, SLOT, goal, &addr);
+			rc = pv_space_thread_slot(sp, th[i].id, SLOT, st->level - 1 + goal, &addr);
 			if (!rc)
 				*ts = goal;
 		}
@@ -322,6 +383,12 @@ static int redirect(struct klp_state *st, struct pv_space *sp)
 			rc = PV_ERANGE;
 		if (!rc)
 			rc = pv_space_read(sp, k->site, k->saved, PV_ENG_JMP_LEN);
+		/* klp-stack-clobber's defect: the NOP the patch below saved, not
+		 * the jmp to its stub. */
+		size_t bi;
+		const struct klp_state *b = st->flags->clobber ? under(st, k, &bi) : NULL;
+		if (b)
+			memcpy(k->saved, b->funcs[bi].saved, PV_ENG_JMP_LEN);
 		pv_eng_jmp_rel32(jmp, k->site, stub_at);
 		if (!rc)
 			rc = pv_space_write(sp, k->site, jmp, PV_ENG_JMP_LEN);
@@ -369,17 +436,11 @@ static int unhook(struct klp_state *st, struct pv_space *sp, char *why, size_t w
 
 /* ---------------------------------------------------------- apply/revert */
 
-static int klp_apply(void *state, struct pv_space *sp, struct pv_error *err)
+/* The trampoline, the redirects and the transition of st (level and below
+ * set); undone when the transition cannot finish. */
+static int apply_transition(struct klp_state *st, struct pv_space *sp, struct pv_error *err)
 {
-	struct klp_state *st = state;
-	if (!st || !sp)
-		return pv_error_set(err, PV_EINVAL, "klp engine: apply without a plan or a space");
 	const char *name = st->engine->name;
-	/* Each run starts from a fresh target: no mapping, every thread in 0. */
-	st->applied = false;
-	st->tramp = 0;
-	if (st->tstate)
-		memset(st->tstate, 0, st->ntstate * sizeof(*st->tstate));
 	int rc = map_trampoline(st, sp, err);
 	if (rc)
 		return rc;
@@ -415,6 +476,52 @@ static int klp_apply(void *state, struct pv_space *sp, struct pv_error *err)
 	                                   "unchanged: %s", name, APPLY_ROUNDS, why);
 }
 
+/* Apply st over bl (NULL: the first patch). */
+static int apply_over(struct klp_state *st, struct klp_state *bl, struct pv_space *sp,
+                      struct pv_error *err)
+{
+	/* Its own transition starts with every thread at the level below (a
+	 * first patch: each run starts from a fresh target, no mapping). */
+	st->applied = false;
+	st->tramp = 0;
+	st->above = NULL;
+	st->below = bl;
+	st->level = bl ? bl->level + 1 : 1;
+	if (st->tstate)
+		memset(st->tstate, 0, st->ntstate * sizeof(*st->tstate));
+	int rc = apply_transition(st, sp, err);
+	if (rc)
+		st->below = NULL;
+	else if (bl)
+		bl->above = st;
+	return rc;
+}
+
+static int klp_apply(void *state, struct pv_space *sp, struct pv_error *err)
+{
+	struct klp_state *st = state;
+	if (!st || !sp)
+		return pv_error_set(err, PV_EINVAL, "klp engine: apply without a plan or a space");
+	return apply_over(st, NULL, sp, err);
+}
+
+static int klp_apply_on_top(void *state, void *below, struct pv_space *sp,
+                            struct pv_error *err)
+{
+	struct klp_state *st = state, *bl = below;
+	if (!st || !sp)
+		return pv_error_set(err, PV_EINVAL, "klp engine: apply without a plan or a space");
+	if (bl && (bl->engine != st->engine || !bl->applied || bl->above || bl == st))
+		return pv_error_set(err, PV_ESTATE, "%s: the patch below is not the applied top "
+		                                    "of this engine's stack", st->engine->name);
+	/* The stub compares a level with a sign-extended 8-bit immediate. */
+	if (bl && bl->level >= 100)
+		return pv_error_set(err, PV_EREFUSED, "%s: %u patches are stacked already, the "
+		                                      "most this engine supports", st->engine->name,
+		                    bl->level);
+	return apply_over(st, bl, sp, err);
+}
+
 static int klp_revert(void *state, struct pv_space *sp, struct pv_error *err)
 {
 	struct klp_state *st = state;
@@ -423,6 +530,11 @@ static int klp_revert(void *state, struct pv_space *sp, struct pv_error *err)
 	const char *name = st->engine->name;
 	if (!st->applied)
 		return pv_error_set(err, PV_ESTATE, "%s: revert before a successful apply", name);
+	if (st->above)
+		return pv_error_set(err, PV_EREFUSED, "%s: another patch is applied over this one; "
+		                                      "only the top patch of the stack can be "
+		                                      "reverted (revert the newer ones first), "
+		                                      "target unchanged", name);
 	char why[160] = "";
 	int rc = transition(st, sp, 0, st->flags->stack_check ? REVERT_ROUNDS : 1, why,
 	                    sizeof(why));
@@ -434,6 +546,9 @@ static int klp_revert(void *state, struct pv_space *sp, struct pv_error *err)
 		                    "%s: revert could not finish: %s", name,
 		                    rc == PV_EBUSY ? why : pv_strerror(rc));
 	st->applied = false;
+	if (st->below) /* leave the stack */
+		st->below->above = NULL;
+	st->below = NULL;
 	return 0;
 }
 
@@ -443,6 +558,8 @@ static const struct klp_flags klp_flags = {.stack_check = true, .drain = true, .
 static const struct klp_flags no_stack_check_flags = {.drain = true, .unmap = true};
 static const struct klp_flags free_early_flags = {.stack_check = true, .unmap = true};
 static const struct klp_flags leaky_flags = {.stack_check = true, .drain = true};
+static const struct klp_flags stack_clobber_flags = {.stack_check = true, .drain = true,
+                                                     .unmap = true, .clobber = true};
 
 static int plan_klp(const struct pv_patch_desc *p, void **s, struct pv_error *err)
 {
@@ -464,6 +581,11 @@ static int plan_leaky(const struct pv_patch_desc *p, void **s, struct pv_error *
 	return klp_plan(&pv_engine_leaky, &leaky_flags, p, s, err);
 }
 
+static int plan_stack_clobber(const struct pv_patch_desc *p, void **s, struct pv_error *err)
+{
+	return klp_plan(&pv_engine_klp_stack_clobber, &stack_clobber_flags, p, s, err);
+}
+
 const struct pv_engine pv_engine_klp = {
 	.sz = sizeof(struct pv_engine),
 	.abi_version = PV_ABI_VERSION,
@@ -472,12 +594,15 @@ const struct pv_engine pv_engine_klp = {
 	               "the new function by the calling thread's patch state; each thread "
 	               "switches when stopped with no replaced function on its stack, and the "
 	               "transition ends when all have (Linux livepatch per-task consistency, "
-	               "4.12, 2017; kGraft, SUSE 2014).",
+	               "4.12, 2017; kGraft, SUSE 2014); patches stack, the top one is "
+	               "reverted first.",
 	.consistency = PV_CONSISTENCY_THREAD,
 	.plan = plan_klp,
 	.apply = klp_apply,
 	.revert = klp_revert,
 	.release = klp_release,
+	.flags = PV_ENGINE_STACKS,
+	.apply_on_top = klp_apply_on_top,
 };
 
 const struct pv_engine pv_engine_no_stack_check = {
@@ -516,4 +641,20 @@ const struct pv_engine pv_engine_leaky = {
 	.apply = klp_apply,
 	.revert = klp_revert,
 	.release = klp_release,
+};
+
+const struct pv_engine pv_engine_klp_stack_clobber = {
+	.sz = sizeof(struct pv_engine),
+	.abi_version = PV_ABI_VERSION,
+	.name = "klp-stack-clobber",
+	.description = "Mutant of klp: a patch applied over another saves the fentry NOP the "
+	               "one below saved instead of the jmp to its trampoline, so reverting the "
+	               "top patch unhooks the function while the patch below is applied.",
+	.consistency = PV_CONSISTENCY_THREAD,
+	.plan = plan_stack_clobber,
+	.apply = klp_apply,
+	.revert = klp_revert,
+	.release = klp_release,
+	.flags = PV_ENGINE_STACKS,
+	.apply_on_top = klp_apply_on_top,
 };

@@ -24,11 +24,12 @@ extern const struct pv_engine pv_engine_int3_live;
 extern const struct pv_engine pv_engine_no_sync;
 
 /* engines/klp.c: livepatch's per-thread transition through a trampoline,
- * and three mutants. */
+ * and four mutants. */
 extern const struct pv_engine pv_engine_klp;
 extern const struct pv_engine pv_engine_no_stack_check;
 extern const struct pv_engine pv_engine_free_early;
 extern const struct pv_engine pv_engine_leaky;
+extern const struct pv_engine pv_engine_klp_stack_clobber;
 
 /* engines/got.c: atomic stores into the GOT slots of dynamic targets. */
 extern const struct pv_engine pv_engine_got;
