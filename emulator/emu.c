@@ -694,20 +694,18 @@ static int seq_step(struct pv_emu *e, const struct pv_engine *engine, void *cons
 	return 0;
 }
 
-int pv_emu_run_sequence(struct pv_emu *e, const struct pv_engine *engine, void *const *states,
-                        const struct pv_sequence *seq, const uint8_t *stream, size_t len,
+/* A sequence run whose choices come from es (a stream or a chooser). */
+static int run_sequence(struct pv_emu *e, const struct pv_engine *engine, void *const *states,
+                        const struct pv_sequence *seq, const struct emu_stream *es,
                         struct pv_run_result *res, struct pv_error *err)
 {
-	if (!e || !engine || !states || !seq || !res || (!stream && len))
-		return pv_error_set(err, PV_EINVAL, "pv_emu_run_sequence: missing argument");
 	if (seq->npatches != e->nextra + 1 || seq->nsteps > PV_RUN_MAX_STEPS)
 		return pv_error_set(err, PV_EINVAL, "the sequence has %zu patches, the emulator "
 		                                    "loaded %zu", seq->npatches, e->nextra + 1);
-	struct emu_stream es = {.bytes = stream, .len = len};
 	memset(res, 0, sizeof(*res));
 	res->revert_rc = 1;
 	res->verify_status = -1;
-	reset(e, engine, &es, res);
+	reset(e, engine, es, res);
 	for (unsigned i = 0; i < e->cfg.workload.workers; i++)
 		if (emu_thread_start(e, i, e->worker_fn, i, EMU_WORKLOAD))
 			return pv_error_set(err, PV_EINTERNAL, "cannot set up thread %u's stack", i);
@@ -757,4 +755,27 @@ int pv_emu_run_sequence(struct pv_emu *e, const struct pv_engine *engine, void *
 	res->code_writes = r->code_writes;
 	res->sync_cores = r->sync_cores;
 	return 0;
+}
+
+int pv_emu_run_sequence(struct pv_emu *e, const struct pv_engine *engine, void *const *states,
+                        const struct pv_sequence *seq, const uint8_t *stream, size_t len,
+                        struct pv_run_result *res, struct pv_error *err)
+{
+	if (!e || !engine || !states || !seq || !res || (!stream && len))
+		return pv_error_set(err, PV_EINVAL, "pv_emu_run_sequence: missing argument");
+	struct emu_stream es = {.bytes = stream, .len = len};
+	return run_sequence(e, engine, states, seq, &es, res, err);
+}
+
+int pv_emu_run_sequence_chosen(struct pv_emu *e, const struct pv_engine *engine,
+                               void *const *states, const struct pv_sequence *seq,
+                               const struct pv_chooser *ch, uint8_t *record, size_t cap,
+                               size_t *len, struct pv_run_result *res, struct pv_error *err)
+{
+	if (!e || !engine || !states || !seq || !res || !ch || !ch->choose || !record || !len)
+		return pv_error_set(err, PV_EINVAL, "pv_emu_run_sequence_chosen: missing argument");
+	struct emu_stream es = {.ch = ch, .record = record, .cap = cap};
+	int rc = run_sequence(e, engine, states, seq, &es, res, err);
+	*len = e->run.stream.rec_last;
+	return rc;
 }

@@ -260,6 +260,14 @@ int pv_emu_run_sequence(struct pv_emu *emu, const struct pv_engine *engine, void
                         const struct pv_sequence *seq, const uint8_t *stream, size_t len,
                         struct pv_run_result *res, struct pv_error *err);
 
+/* pv_emu_run_sequence with the choices made by ch (pv_emu_run_chosen's
+ * record rules): an adaptive explorer sees every step's choices, one run
+ * of the whole sequence being one schedule. */
+int pv_emu_run_sequence_chosen(struct pv_emu *emu, const struct pv_engine *engine,
+                               void *const *states, const struct pv_sequence *seq,
+                               const struct pv_chooser *ch, uint8_t *record, size_t cap,
+                               size_t *len, struct pv_run_result *res, struct pv_error *err);
+
 /* Writes a line per decision, space operation, hot-window instruction
  * during apply and revert (disassembled), note and violation of every later
  * run to out (NULL: no trace, the default; tracing slows runs). */

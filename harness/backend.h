@@ -65,6 +65,12 @@ struct pv_backend_ops {
 	int (*run_sequence)(void *handle, const struct pv_engine *engine, void *const *states,
 	                    const struct pv_sequence *seq, const uint8_t *stream, size_t len,
 	                    struct pv_run_result *res, struct pv_error *err);
+	/* Optional: run_sequence whose choices ch makes, as run_chosen does
+	 * (adaptive explorers over a sequence). */
+	int (*run_sequence_chosen)(void *handle, const struct pv_engine *engine,
+	                           void *const *states, const struct pv_sequence *seq,
+	                           const struct pv_chooser *ch, uint8_t *record, size_t cap,
+	                           size_t *len, struct pv_run_result *res, struct pv_error *err);
 };
 
 #define PV_COVERAGE_MISSED_MAX 4096

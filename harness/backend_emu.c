@@ -47,6 +47,16 @@ static int emu_run_sequence(void *handle, const struct pv_engine *engine, void *
 	return pv_emu_run_sequence(handle, engine, states, seq, stream, len, res, err);
 }
 
+static int emu_run_sequence_chosen(void *handle, const struct pv_engine *engine,
+                                   void *const *states, const struct pv_sequence *seq,
+                                   const struct pv_chooser *ch, uint8_t *record, size_t cap,
+                                   size_t *len, struct pv_run_result *res,
+                                   struct pv_error *err)
+{
+	return pv_emu_run_sequence_chosen(handle, engine, states, seq, ch, record, cap, len, res,
+	                                  err);
+}
+
 static void emu_close(void *handle)
 {
 	pv_emu_close(handle);
@@ -112,4 +122,5 @@ const struct pv_backend_ops pv_backend_emu_ops = {
 	.symbolize = emu_symbolize,
 	.patch_at = emu_patch_at,
 	.run_sequence = emu_run_sequence,
+	.run_sequence_chosen = emu_run_sequence_chosen,
 };

@@ -187,11 +187,8 @@ static int source_open(struct source *s, struct drive *d, void *h,
 	s->limit = cfg->schedules;
 	s->part = cfg->part.count ? cfg->part : (struct pv_partition){0, 1};
 	s->workers = job->workload.workers;
-	if (job->sequence && s->kind != PV_EXPLORE_RANDOM)
-		return pv_error_set(err, PV_EUNSUPPORTED,
-		                    "sequences run with --explore random (explorer %s chooses as "
-		                    "one apply and one revert go)", pv_explorer_name(s->kind));
-	if (pv_explorer_adaptive(s->kind) && !cfg->backend->run_chosen)
+	if (pv_explorer_adaptive(s->kind) &&
+	    (job->sequence ? !cfg->backend->run_sequence_chosen : !cfg->backend->run_chosen))
 		return pv_error_set(err, PV_EUNSUPPORTED,
 		                    "explorer %s chooses as the run goes, which backend %s cannot "
 		                    "offer; use --explore random there",
@@ -200,9 +197,13 @@ static int source_open(struct source *s, struct drive *d, void *h,
 		return pv_bounded_open(&s->bounded, cfg->explorer.preemptions, s->part, err);
 	if (s->kind == PV_EXPLORE_PCT) {
 		/* k: the choices of the run with every default, the same in every
-		 * partition so every part draws the same change points. */
+		 * partition so every part draws the same change points. A sequence
+		 * is one run: k counts the choices of all its steps. */
 		struct pv_run_result res;
-		int rc = cfg->backend->run(h, engine, state, NULL, 0, &res, err);
+		int rc = job->sequence ? cfg->backend->run_sequence(h, engine, d->states,
+		                                                     job->sequence, NULL, 0, &res,
+		                                                     err)
+		                       : cfg->backend->run(h, engine, state, NULL, 0, &res, err);
 		if (rc)
 			return rc;
 		s->steps = res.decisions ? res.decisions : 1;
@@ -252,6 +253,9 @@ static int source_run(struct source *s, struct drive *d, void *h,
 	default:
 		return pv_error_set(err, PV_EINVAL, "unknown explorer");
 	}
+	if (d->job->sequence)
+		return cfg->backend->run_sequence_chosen(h, engine, d->states, d->job->sequence, &ch,
+		                                         d->stream, d->stream_cap, len, res, err);
 	return cfg->backend->run_chosen(h, engine, state, &ch, d->stream, d->stream_cap, len, res,
 	                                err);
 }
