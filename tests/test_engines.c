@@ -862,7 +862,7 @@ Test(engines, layout_engines_refuse_what_their_layout_lacks)
 	static const char *const pulp[] = {"pulp", "pc-migrate", "pulp-guard", "stack-clobber",
 	                                   NULL};
 	static const char *const fentry[] = {"klp", "no-stack-check", "free-early", "leaky",
-	                                     NULL};
+	                                     "klp-stack-clobber", NULL};
 	static const char *const int3[] = {"int3-live", "no-sync", NULL};
 	static const char *const got[] = {"got", NULL};
 	expect_refused_by(spoil_no_padding, "padding", NULL, hp);
@@ -968,11 +968,12 @@ static void expect_stub(const struct mock *m)
 	uint64_t slot;
 	memcpy(&slot, p + 2, 8);
 	cr_expect_eq(slot, SLOT_ADDR);
-	cr_expect(p[10] == 0x49 && p[11] == 0x83 && p[12] == 0x3b && p[13] == 0, "no cmpq");
-	cr_expect(p[14] == 0x0f && p[15] == 0x85, "no jne");
+	/* cmpq $1, (%r11); jae new: the first patch of a stack is level 1 */
+	cr_expect(p[10] == 0x49 && p[11] == 0x83 && p[12] == 0x3b && p[13] == 1, "no cmpq $1");
+	cr_expect(p[14] == 0x0f && p[15] == 0x83, "no jae");
 	int32_t rel;
 	memcpy(&rel, p + 16, 4);
-	cr_expect_eq(MAP_ADDR + 20 + (int64_t)rel, NEW_ADDR, "jne goes elsewhere");
+	cr_expect_eq(MAP_ADDR + 20 + (int64_t)rel, NEW_ADDR, "jae goes elsewhere");
 	cr_expect_eq(p[20], 0xe9);
 	memcpy(&rel, p + 21, 4);
 	cr_expect_eq(MAP_ADDR + 25 + (int64_t)rel, OLD_ADDR + 5, "jmp goes elsewhere");
