@@ -128,7 +128,11 @@ int pv_pct_choose(void *ctx, const struct pv_choice *c)
 		return (int)below(&p->rng, 16);
 	case PV_CHOICE_SLICE: {
 		change_points(p, c->index);
-		int best = c->engine_waits ? (int)engine : -1;
+		/* The engine competes for the slice only while it has work of its
+		 * own; waiting for the workers (advance, a call on a lock) it is
+		 * not enabled, and PCT runs the highest-priority enabled thread.
+		 * Choosing nobody there would starve the workers it waits for. */
+		int best = c->engine_waits && !c->engine_yields ? (int)engine : -1;
 		unsigned pos = 0;
 		for (unsigned i = 0; i < c->nrunnable; i++) {
 			unsigned t = c->runnable[i];
