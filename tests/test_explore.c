@@ -86,6 +86,26 @@ Test(explore, pct_priorities_and_change_points)
 		cr_expect_eq(pv_pct_choose(&a, &c), PV_CHOICE_PREEMPT_NO);
 }
 
+/* pct: the engine outranks the workers while it works, but waiting for
+ * them (advance) it is not enabled: the top worker runs, not nobody. */
+Test(explore, pct_engine_waiting_for_workers_lets_the_top_worker_run)
+{
+	struct pv_explorer x = {.kind = PV_EXPLORE_PCT, .seed = 5, .depth = 1};
+	struct pv_pct p;
+	pv_pct_start(&p, &x, 0, 2, 100);
+	p.prio[2] = 10; /* the engine (thread `workers`) */
+	p.prio[0] = 3;
+	p.prio[1] = 4;
+	unsigned runnable[2] = {0, 1};
+	struct pv_choice c = {.kind = PV_CHOICE_SLICE, .index = 1, .runnable = runnable,
+	                      .nrunnable = 2, .engine_waits = true, .in_op = true};
+	cr_expect_eq(pv_pct_choose(&p, &c), PV_CHOICE_NOBODY, "working, the engine goes on");
+	c.engine_yields = true;
+	cr_expect_eq(pv_pct_choose(&p, &c), PV_CHOICE_SLICE_BYTE(1),
+	             "waiting, the engine let nobody run instead of worker 1");
+	cr_expect_eq(p.current, 1);
+}
+
 /* An adaptive run records a stream that replays it exactly. */
 Test(explore, recorded_streams_replay_adaptive_runs)
 {
