@@ -4,7 +4,8 @@
  *   pct      Burckhardt et al., ASPLOS 2010: random distinct priorities for
  *            the workers and the engine, d-1 priority change points among
  *            the k choices of a run; the highest-priority thread that can
- *            run always runs. A bug of depth d is found by one run with
+ *            run always runs (the engine cannot while it waits for the
+ *            workers in advance). A bug of depth d is found by one run with
  *            probability at least 1/(n*k^(d-1)).
  *   bounded  CHESS-style preemption bounding: every schedule with at most K
  *            preemptions, in depth-first order. While apply or revert runs
@@ -19,7 +20,9 @@
  * top-level branches (the first preemption point) partition it. Both kinds
  * of partition make `--shard I/N` and `--jobs N`. pct and bounded answer
  * choices as they come (emulator/emu.h, pv_chooser), and the emulator
- * records the stream that replays the run. */
+ * records the stream that replays the run. A lifecycle sequence is one run
+ * (pv_emu_run_sequence_chosen): k and the preemption alternatives span all
+ * its steps. */
 #ifndef PV_HARNESS_EXPLORE_H
 #define PV_HARNESS_EXPLORE_H
 
