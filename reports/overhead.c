@@ -1,0 +1,105 @@
+/* Overhead figures as every report shows them: the verdict word and colour,
+ * and the plot of intervals against their thresholds (inline SVG), shared
+ * by bench's page and by run's and certify's HTML. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+const char *pv_report_claim_colour(const struct pv_overhead_figure *g)
+{
+	if (!g->measured)
+		return "#8a8f98";
+	return g->claim == PV_CLAIM_SUPPORTED ? "#1a7f37"
+	       : g->claim == PV_CLAIM_REFUTED ? "#cf222e"
+	                                      : "#9a6700";
+}
+
+const char *pv_report_claim_word(const struct pv_overhead_figure *g)
+{
+	return g->measured ? pv_claim_name(g->claim) : "not measured";
+}
+
+bool pv_report_figure_exact(const struct pv_overhead_figure *g)
+{
+	return g->lo == g->est && g->hi == g->est;
+}
+
+void pv_report_figure_line(const struct pv_overhead_figure *g, char *buf, size_t len)
+{
+	if (!g->measured)
+		snprintf(buf, len, "not measured: %s", g->note);
+	else if (pv_report_figure_exact(g))
+		snprintf(buf, len, "%s: %+.2f %s (exact) vs threshold %.2f %s", pv_claim_name(g->claim),
+		         g->est, g->unit, g->threshold, g->unit);
+	else
+		snprintf(buf, len, "%s: %+.2f %s, 95%% interval [%+.2f, %+.2f] vs threshold %.2f %s",
+		         pv_claim_name(g->claim), g->est, g->unit, g->lo, g->hi, g->threshold, g->unit);
+}
+
+/* One row per figure: the interval as a bar, the estimate as a dot, the
+ * threshold as a dashed line, on a common axis (callers group rows of one
+ * unit). The label column grows with the longest label. */
+void pv_report_overhead_plot(const struct pv_plot_row *rows, size_t n, FILE *f)
+{
+	double lo = 0, hi = 0;
+	size_t longest = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct pv_overhead_figure *g = rows[i].fig;
+		size_t l = strlen(rows[i].label);
+		longest = l > longest ? l : longest;
+		if (!g->measured || !isfinite(g->lo) || !isfinite(g->hi))
+			continue;
+		lo = fmin(lo, fmin(g->lo, g->threshold));
+		hi = fmax(hi, fmax(g->hi, g->threshold));
+	}
+	double pad = (hi - lo) * 0.08 + 0.5;
+	lo -= pad;
+	hi += pad;
+	const double width = 560, row = 44;
+	double left = fmin(fmax(200, 20 + 7.2 * (double)longest), 460);
+	double h = 40 + row * (double)n;
+	fprintf(f, "<svg class=\"overhead-plot\" xmlns=\"http://www.w3.org/2000/svg\" "
+	           "width=\"%.0f\" height=\"%.0f\" role=\"img\" "
+	           "aria-label=\"intervals against thresholds\">\n",
+	        left + width + 150, h);
+	double zero = left + width * (0 - lo) / (hi - lo);
+	fprintf(f, "<line x1=\"%.1f\" y1=\"10\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"#d0d7de\"/>\n",
+	        zero, zero, h - 20);
+	fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" font-size=\"11\" text-anchor=\"middle\" "
+	           "fill=\"#57606a\">0</text>\n", zero, h - 6);
+	for (size_t i = 0; i < n; i++) {
+		const struct pv_overhead_figure *g = rows[i].fig;
+		double y = 30 + row * (double)i;
+		fprintf(f, "<text x=\"10\" y=\"%.1f\" font-size=\"13\" fill=\"#24292f\">", y + 4);
+		pv_xml_escape(f, rows[i].label);
+		fputs("</text>\n", f);
+		if (!g->measured) {
+			fprintf(f, "<text x=\"%.0f\" y=\"%.1f\" font-size=\"12\" fill=\"#8a8f98\">not "
+			           "measured</text>\n", left, y + 4);
+			continue;
+		}
+		char tip[PV_ERROR_MSG_MAX + 160];
+		pv_report_figure_line(g, tip, sizeof(tip));
+		fputs("<g><title>", f);
+		pv_xml_escape(f, tip);
+		fputs("</title>\n", f);
+		double x = left + width * (g->threshold - lo) / (hi - lo);
+		fprintf(f, "<line class=\"threshold\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+		           "y2=\"%.1f\" stroke=\"#24292f\" stroke-dasharray=\"4 3\"/>\n",
+		        x, y - 14, x, y + 14);
+		double x0 = left + width * (g->lo - lo) / (hi - lo);
+		double x1 = left + width * (g->hi - lo) / (hi - lo);
+		double xe = left + width * (g->est - lo) / (hi - lo);
+		fprintf(f, "<rect class=\"interval\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+		           "height=\"8\" rx=\"3\" fill=\"%s\" opacity=\"0.35\"/>\n",
+		        x0, y - 4, fmax(x1 - x0, 2), pv_report_claim_colour(g));
+		fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"%s\"/>\n", xe, y,
+		        pv_report_claim_colour(g));
+		fprintf(f, "<text x=\"%.0f\" y=\"%.1f\" font-size=\"12\" font-weight=\"bold\" "
+		           "fill=\"%s\">%s</text>\n</g>\n", left + width + 12, y + 4,
+		        pv_report_claim_colour(g), pv_report_claim_word(g));
+	}
+	fputs("</svg>\n", f);
+}
