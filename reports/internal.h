@@ -52,6 +52,12 @@ struct json_object *pv_report_figure_json(const struct pv_overhead_figure *g);
 int pv_report_figure_read(struct json_object *o, struct pv_overhead_figure *g, char *why,
                           size_t len);
 
+/* The overhead figures of c's results as text lines (a count per verdict
+ * when there are many results) and as a Markdown table; nothing when no
+ * result carries any. */
+void pv_report_overhead_text(const struct pv_campaign *c, FILE *f);
+void pv_report_overhead_md(const struct pv_campaign *c, FILE *f);
+
 /* One row of an overhead plot: a label and its figure. */
 struct pv_plot_row {
 	const char *label;

@@ -98,8 +98,98 @@ void pv_report_overhead_plot(const struct pv_plot_row *rows, size_t n, FILE *f)
 		fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"%s\"/>\n", xe, y,
 		        pv_report_claim_colour(g));
 		fprintf(f, "<text x=\"%.0f\" y=\"%.1f\" font-size=\"12\" font-weight=\"bold\" "
-		           "fill=\"%s\">%s</text>\n</g>\n", left + width + 12, y + 4,
+		           "fill=\"%s\">%s</text>\n", left + width + 12, y + 4,
 		        pv_report_claim_colour(g), pv_report_claim_word(g));
+		fprintf(f, "<text x=\"%.0f\" y=\"%.1f\" font-size=\"11\" fill=\"#57606a\">"
+		           "%+.2f %s</text>\n</g>\n", left + width + 12, y + 17, g->est, g->unit);
+	}
+	/* The thresholds on the axis, once each. */
+	for (size_t i = 0; i < n; i++) {
+		const struct pv_overhead_figure *g = rows[i].fig;
+		bool seen = !g->measured;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = rows[k].fig->measured && rows[k].fig->threshold == g->threshold;
+		if (seen || g->threshold == 0 ||
+		    fabs(width * g->threshold / (hi - lo)) < 24) /* it would cover the 0 */
+			continue;
+		fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" font-size=\"11\" text-anchor=\"middle\" "
+		           "fill=\"#24292f\">%g %s</text>\n",
+		        left + width * (g->threshold - lo) / (hi - lo), h - 6, g->threshold, g->unit);
 	}
 	fputs("</svg>\n", f);
+}
+
+/* Few results (certify, a small run): every figure on its own line; many
+ * (the default campaign): a count per figure and verdict, the figures
+ * themselves being in the JSON and HTML. */
+void pv_report_overhead_text(const struct pv_campaign *c, FILE *f)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < c->nresults; i++)
+		n += c->results[i].noverhead;
+	if (!n)
+		return;
+	if (c->nresults <= 4) {
+		for (size_t i = 0; i < c->nresults; i++) {
+			const struct pv_result *r = &c->results[i];
+			for (size_t k = 0; k < r->noverhead; k++) {
+				char line[PV_ERROR_MSG_MAX + 160];
+				pv_report_figure_line(&r->overhead[k], line, sizeof(line));
+				fprintf(f, "%s on %s: overhead %s %s%s%s\n", r->engine, r->scenario,
+				        r->overhead[k].name, line, r->overhead[k].measured ? "; " : "",
+				        r->overhead[k].measured ? r->overhead[k].note : "");
+			}
+		}
+		return;
+	}
+	/* name x {SUPPORTED, REFUTED, INCONCLUSIVE, not measured} */
+	const char *names[8];
+	size_t counts[8][4] = {{0}}, nn = 0;
+	for (size_t i = 0; i < c->nresults; i++)
+		for (size_t k = 0; k < c->results[i].noverhead; k++) {
+			const struct pv_overhead_figure *g = &c->results[i].overhead[k];
+			size_t x = 0;
+			while (x < nn && strcmp(names[x], g->name))
+				x++;
+			if (x == nn) {
+				if (nn == 8)
+					continue;
+				names[nn++] = g->name;
+			}
+			counts[x][g->measured ? (size_t)g->claim : 3]++;
+		}
+	fputs("overhead (exact emu figures, every one in the JSON and HTML reports):", f);
+	for (size_t x = 0; x < nn; x++)
+		fprintf(f, "%s %s %zu SUPPORTED, %zu REFUTED, %zu INCONCLUSIVE, %zu not measured",
+		        x ? ";" : "", names[x], counts[x][PV_CLAIM_SUPPORTED],
+		        counts[x][PV_CLAIM_REFUTED], counts[x][PV_CLAIM_INCONCLUSIVE], counts[x][3]);
+	fputc('\n', f);
+}
+
+void pv_report_overhead_md(const struct pv_campaign *c, FILE *f)
+{
+	bool head = false;
+	for (size_t i = 0; i < c->nresults; i++) {
+		const struct pv_result *r = &c->results[i];
+		for (size_t k = 0; k < r->noverhead; k++) {
+			const struct pv_overhead_figure *g = &r->overhead[k];
+			if (!head)
+				fputs("\n### Overhead\n\n| engine | scenario | backend | figure | verdict | "
+				      "estimate | interval | threshold |\n|---|---|---|---|---|---|---|---|\n",
+				      f);
+			head = true;
+			fprintf(f, "| %s | %s | %s | %s | ", r->engine, r->scenario, r->backend, g->name);
+			if (!g->measured) {
+				/* a note may hold a '|' */
+				fputs("not measured | | | |\n", f);
+				continue;
+			}
+			fprintf(f, "**%s** | %+.2f %s | ", pv_claim_name(g->claim), g->est, g->unit);
+			if (pv_report_figure_exact(g))
+				fputs("exact | ", f);
+			else
+				fprintf(f, "[%+.2f, %+.2f] | ", g->lo, g->hi);
+			fprintf(f, "%.2f %s |\n", g->threshold, g->unit);
+		}
+	}
 }
