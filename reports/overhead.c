@@ -135,9 +135,10 @@ void pv_report_overhead_text(const struct pv_campaign *c, FILE *f)
 			for (size_t k = 0; k < r->noverhead; k++) {
 				char line[PV_ERROR_MSG_MAX + 160];
 				pv_report_figure_line(&r->overhead[k], line, sizeof(line));
+				bool note = r->overhead[k].measured && r->overhead[k].note[0];
 				fprintf(f, "%s on %s: overhead %s %s%s%s\n", r->engine, r->scenario,
-				        r->overhead[k].name, line, r->overhead[k].measured ? "; " : "",
-				        r->overhead[k].measured ? r->overhead[k].note : "");
+				        r->overhead[k].name, line, note ? "; " : "",
+				        note ? r->overhead[k].note : "");
 			}
 		}
 		return;
