@@ -119,8 +119,8 @@ void pv_report_overhead_plot(const struct pv_plot_row *rows, size_t n, FILE *f)
 	fputs("</svg>\n", f);
 }
 
-/* Few results (certify, a small run): every figure on its own line; many
- * (the default campaign): a count per figure and verdict, the figures
+/* Few figures (certify, a small run): each on its own line; many (the
+ * default campaign): a count per figure and verdict, the figures
  * themselves being in the JSON and HTML. */
 void pv_report_overhead_text(const struct pv_campaign *c, FILE *f)
 {
@@ -129,7 +129,7 @@ void pv_report_overhead_text(const struct pv_campaign *c, FILE *f)
 		n += c->results[i].noverhead;
 	if (!n)
 		return;
-	if (c->nresults <= 4) {
+	if (n <= 8) {
 		for (size_t i = 0; i < c->nresults; i++) {
 			const struct pv_result *r = &c->results[i];
 			for (size_t k = 0; k < r->noverhead; k++) {
@@ -159,7 +159,7 @@ void pv_report_overhead_text(const struct pv_campaign *c, FILE *f)
 			}
 			counts[x][g->measured ? (size_t)g->claim : 3]++;
 		}
-	fputs("overhead (exact emu figures, every one in the JSON and HTML reports):", f);
+	fputs("overhead (every figure is in the JSON and HTML reports):", f);
 	for (size_t x = 0; x < nn; x++)
 		fprintf(f, "%s %s %zu SUPPORTED, %zu REFUTED, %zu INCONCLUSIVE, %zu not measured",
 		        x ? ";" : "", names[x], counts[x][PV_CLAIM_SUPPORTED],
