@@ -340,7 +340,7 @@ Test(reports, html_renders_in_chromium_with_matrix_and_timeline, .timeout = 120)
 	const char *png = PV_BUILD_DIR "/tests/reports-fixture.png";
 	remove(png);
 	free(pv_test_sh("chromium --headless --no-sandbox --disable-gpu --hide-scrollbars "
-	                "--screenshot='%s' --window-size=1400,1500 'file://%s' >/dev/null 2>&1",
+	                "--screenshot='%s' --window-size=1400,2400 'file://%s' >/dev/null 2>&1",
 	                png, path));
 	struct stat st;
 	cr_assert_eq(stat(png, &st), 0, "no screenshot");
