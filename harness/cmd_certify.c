@@ -587,9 +587,6 @@ static int verify(const struct args *a)
 	                       cert.schedules, cert.seed, out, &c, &err);
 	if (!rc)
 		rc = pv_certificate_verdicts(&now, &c, &err);
-	if (!rc)
-		rc = pv_report_write(&c, &(struct pv_report_info){.out_dir = out}, out, "results",
-		                     PV_FORMAT_JSON | PV_FORMAT_TEXT, NULL, &err);
 	/* The re-run must have run the very files certified. */
 	for (size_t i = 0; !rc && i < c.nresults; i++) {
 		const struct pv_result *r = &c.results[i];
@@ -617,9 +614,19 @@ static int verify(const struct args *a)
 			                 &now.overhead);
 			differ += compare_overhead(a->verify, &cert.overhead, &now.overhead,
 			                           overhead_words, sizeof(overhead_words));
+			if (c.nresults) { /* the re-run's results.json shows them too */
+				memcpy(c.results[0].overhead, now.overhead.figures,
+				       sizeof(c.results[0].overhead));
+				c.results[0].noverhead = now.overhead.nfigures;
+			}
 		} else {
 			snprintf(overhead_words, sizeof(overhead_words), "; the certificate states no "
 			                                                 "overhead (made before issue 9)");
+		}
+		if (pv_report_write(&c, &(struct pv_report_info){.out_dir = out}, out, "results",
+		                    PV_FORMAT_JSON | PV_FORMAT_TEXT, NULL, &err)) {
+			status = pv_cli_fail(&err);
+			goto out;
 		}
 		char was[300], is[300];
 		for (size_t i = 0; i < cert.nverdicts; i++) {
@@ -654,6 +661,7 @@ static int verify(const struct args *a)
 			       cert.verdicts[0].backend, was, cert.schedules, cert.seed, overhead_words);
 		}
 	}
+out:
 	pv_campaign_free(&c);
 	pv_certificate_free(&cert);
 	pv_certificate_free(&now);

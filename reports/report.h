@@ -81,7 +81,8 @@ void pv_report_markdown(const struct pv_campaign *c, const struct pv_report_info
 
 /* One self-contained HTML file (no scripts, no network): the verdict
  * matrix per backend, each violation with its story as an SVG timeline,
- * explorer guarantees and hot-window coverage. */
+ * explorer guarantees and hot-window coverage, and the results' overhead
+ * figures drawn against their thresholds. */
 void pv_report_html(const struct pv_campaign *c, const struct pv_report_info *info, FILE *f);
 
 /* Writes DIR/BASE.EXT atomically for every format in `formats` (text, md,
