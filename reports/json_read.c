@@ -5,6 +5,7 @@
 #include "report.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -266,7 +267,7 @@ static int figure_num(struct json_object *o, const char *key, double *out)
 	if (!v || (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int)))
 		return -1;
 	*out = json_object_get_double(v);
-	return 0;
+	return isfinite(*out) ? 0 : -1;
 }
 
 int pv_report_figure_read(struct json_object *o, struct pv_overhead_figure *g, char *why,
