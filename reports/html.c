@@ -575,8 +575,9 @@ static void overhead(const struct pv_campaign *c, FILE *f)
 			for (size_t k = 0; k < r->noverhead; k++) {
 				if (strcmp(r->overhead[k].unit, units[u]))
 					continue;
-				snprintf(labels[m], sizeof(labels[m]), "%s on %s (%s): %s", r->engine,
-				         r->scenario, r->backend, r->overhead[k].name);
+				snprintf(labels[m], sizeof(labels[m]), "%s on %s: %s (%s)", r->engine,
+				         r->scenario, r->overhead[k].name,
+				         pv_report_figure_where(&r->overhead[k]));
 				rows[m] = (struct pv_plot_row){labels[m], &r->overhead[k]};
 				m++;
 			}
@@ -588,7 +589,7 @@ static void overhead(const struct pv_campaign *c, FILE *f)
 		fputs("</div>\n", f);
 	}
 	fputs("<details><summary>every figure with its note</summary><table><tr><th>engine</th>"
-	      "<th>scenario</th><th>backend</th><th>figure</th><th>verdict</th><th>figure and "
+	      "<th>scenario</th><th>measured on</th><th>figure</th><th>verdict</th><th>figure and "
 	      "note</th></tr>\n", f);
 	for (size_t i = 0; i < c->nresults; i++) {
 		const struct pv_result *r = &c->results[i];
@@ -601,7 +602,7 @@ static void overhead(const struct pv_campaign *c, FILE *f)
 			fputs("</td><td>", f);
 			esc(f, r->scenario);
 			fputs("</td><td>", f);
-			esc(f, r->backend);
+			esc(f, pv_report_figure_where(g));
 			fputs("</td><td>", f);
 			esc(f, g->name);
 			fprintf(f, "</td><td style=\"color:%s;font-weight:700\">%s</td><td>",

@@ -37,6 +37,9 @@ void pv_report_replay(const char *out_dir, const char *reproducer, char *buf, si
 const char *pv_report_claim_colour(const struct pv_overhead_figure *g);
 /* "SUPPORTED", "REFUTED", "INCONCLUSIVE" or "not measured". */
 const char *pv_report_claim_word(const struct pv_overhead_figure *g);
+/* Where a figure was measured, from its name: "native" (cpu,
+ * memory-growth) or "emu" (instructions, memory-growth-emu). */
+const char *pv_report_figure_where(const struct pv_overhead_figure *g);
 /* Its interval is a point (an exact figure: emu counts, booked mappings). */
 bool pv_report_figure_exact(const struct pv_overhead_figure *g);
 /* "REFUTED: +39.71 % (exact) vs threshold 2.00 %", "not measured: why". */

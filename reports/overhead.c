@@ -21,6 +21,11 @@ const char *pv_report_claim_word(const struct pv_overhead_figure *g)
 	return g->measured ? pv_claim_name(g->claim) : "not measured";
 }
 
+const char *pv_report_figure_where(const struct pv_overhead_figure *g)
+{
+	return !strcmp(g->name, "cpu") || !strcmp(g->name, "memory-growth") ? "native" : "emu";
+}
+
 bool pv_report_figure_exact(const struct pv_overhead_figure *g)
 {
 	return g->lo == g->est && g->hi == g->est;
@@ -175,11 +180,12 @@ void pv_report_overhead_md(const struct pv_campaign *c, FILE *f)
 		for (size_t k = 0; k < r->noverhead; k++) {
 			const struct pv_overhead_figure *g = &r->overhead[k];
 			if (!head)
-				fputs("\n### Overhead\n\n| engine | scenario | backend | figure | verdict | "
+				fputs("\n### Overhead\n\n| engine | scenario | measured on | figure | verdict | "
 				      "estimate | interval | threshold |\n|---|---|---|---|---|---|---|---|\n",
 				      f);
 			head = true;
-			fprintf(f, "| %s | %s | %s | %s | ", r->engine, r->scenario, r->backend, g->name);
+			fprintf(f, "| %s | %s | %s | %s | ", r->engine, r->scenario,
+			        pv_report_figure_where(g), g->name);
 			if (!g->measured) {
 				/* a note may hold a '|' */
 				fputs("not measured | | | |\n", f);

@@ -329,7 +329,7 @@ Test(reports, html_renders_in_chromium_with_matrix_and_timeline, .timeout = 120)
 	 * verdict beside it; one plot per unit. */
 	const char *plot = strstr(dom, "<svg class=\"overhead-plot\"");
 	cr_assert_not_null(plot, "no overhead plot");
-	cr_expect(strstr(plot, "stw-jmp on counter (emu): instructions</text>") != NULL);
+	cr_expect(strstr(plot, "stw-jmp on counter: instructions (emu)</text>") != NULL);
 	cr_expect(strstr(plot, "class=\"threshold\"") && strstr(plot, "class=\"interval\""));
 	cr_expect(strstr(plot, ">REFUTED</text>") && strstr(plot, ">INCONCLUSIVE</text>"));
 	cr_expect(strstr(plot + 10, "<svg class=\"overhead-plot\"") != NULL,
@@ -580,7 +580,7 @@ Test(reports, run_measures_emu_overhead_and_merge_keeps_it, .timeout = 120)
 	cr_assert_not_null(html);
 	html[n] = '\0';
 	cr_expect(strstr(html, "<svg class=\"overhead-plot\"") != NULL);
-	cr_expect(strstr(html, "leaky on counter (emu): memory-growth-emu</text>") != NULL);
+	cr_expect(strstr(html, "leaky on counter: memory-growth-emu (emu)</text>") != NULL);
 	free(html);
 	pv_test_rmdir_all(dir);
 }
