@@ -188,6 +188,22 @@ static void overhead_sentence(const struct pv_cert_overhead *o, char *buf, size_
 		         by ? ": " : "", line, o->note[0] ? "; " : "", o->note);
 }
 
+/* pv_bench_run; when native figures were asked for and they fail as a
+ * whole (no ptrace where this runs), the emu ones alone, with the reason
+ * in why. */
+static int bench_native_or_emu(struct pv_bench_config *cfg, struct pv_bench_result *r,
+                               char *why, size_t len, struct pv_error *err)
+{
+	int rc = pv_bench_run(cfg, r, err);
+	if (!rc || !cfg->native)
+		return rc;
+	snprintf(why, len, "%s", err->msg);
+	pv_bench_result_free(r);
+	pv_error_clear(err);
+	cfg->native = false;
+	return pv_bench_run(cfg, r, err);
+}
+
 /* Measures the overhead of the certified engine on its scenario and
  * flavour with `patchvet bench`'s code (harness/bench.h). Never fails:
  * what could not be measured says why in o->note or a figure's note. */
@@ -230,9 +246,10 @@ static void measure_overhead(const char *engine_arg, const char *scenario, const
 			.progress = stderr, .flavours = fbit,
 		};
 		struct pv_bench_result *r = calloc(1, sizeof(*r));
+		char native_why[PV_ERROR_MSG_MAX] = "";
 		if (!r) {
 			snprintf(o->note, sizeof(o->note), "out of memory");
-		} else if (pv_bench_run(&cfg, r, &err)) {
+		} else if (bench_native_or_emu(&cfg, r, native_why, sizeof(native_why), &err)) {
 			snprintf(o->note, sizeof(o->note), "%s", err.msg);
 		} else {
 			for (size_t i = 0; i < r->nfigures && o->nfigures < PV_OVERHEAD_MAX; i++)
@@ -250,7 +267,10 @@ static void measure_overhead(const char *engine_arg, const char *scenario, const
 				if (!strcmp(o->figures[i].name, "instructions") && !o->figures[i].measured)
 					snprintf(o->figures[i].note, sizeof(o->figures[i].note), "%s",
 					         r->emu_note);
-			if (time_s <= 0)
+			if (native_why[0])
+				snprintf(o->note, sizeof(o->note), "native figures not measured: %.400s",
+				         native_why);
+			else if (time_s <= 0)
 				snprintf(o->note, sizeof(o->note), "native CPU time not measured "
 				                                   "(--overhead-time 0)");
 			else if (!r->native)
