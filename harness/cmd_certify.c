@@ -37,7 +37,6 @@ static const char certify_help[] =
 	"and the engine (a plugin's .so; for a built-in engine, the patchvet binary),\n"
 	"the patchvet version, seed, schedules, explorer and its guarantee, every\n"
 	"verdict and the exact command that re-runs it; certificate.txt, .xml (JUnit),\n"
-	"\n"
 	".md and .html too when --format (text, json, junit, md, html) names them.\n"
 	"Reproducers go to DIR/repro/.\n"
 	"\n"
