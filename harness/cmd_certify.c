@@ -304,7 +304,7 @@ static int write_certificate(const struct pv_certificate *cert, const struct pv_
 	struct pv_report_fact facts[16];
 	char engine[PATH_MAX + 32];
 	struct pv_report_info info = {.title = "patchvet certificate", .out_dir = out_dir,
-	                              .facts = facts};
+	                              .facts = facts, .overhead_cases = true};
 	unsigned written = 0;
 	char overhead[PV_ERROR_MSG_MAX + 64];
 	overhead_sentence(&cert->overhead, overhead, sizeof(overhead));

@@ -61,6 +61,12 @@ int pv_report_figure_read(struct json_object *o, struct pv_overhead_figure *g, c
 void pv_report_overhead_text(const struct pv_campaign *c, FILE *f);
 void pv_report_overhead_md(const struct pv_campaign *c, FILE *f);
 
+/* JUnit for a command that stands by its overhead (certify): a testsuite
+ * "patchvet.overhead" with a test case per figure, REFUTED a failure, not
+ * measured skipped. counts: [tests, failures, skipped]. */
+void pv_report_overhead_junit_counts(const struct pv_campaign *c, size_t counts[3]);
+void pv_report_overhead_junit(const struct pv_campaign *c, FILE *f);
+
 /* One row of an overhead plot: a label and its figure. */
 struct pv_plot_row {
 	const char *label;

@@ -200,3 +200,55 @@ void pv_report_overhead_md(const struct pv_campaign *c, FILE *f)
 		}
 	}
 }
+
+void pv_report_overhead_junit_counts(const struct pv_campaign *c, size_t counts[3])
+{
+	counts[0] = counts[1] = counts[2] = 0;
+	for (size_t i = 0; i < c->nresults; i++)
+		for (size_t k = 0; k < c->results[i].noverhead; k++) {
+			const struct pv_overhead_figure *g = &c->results[i].overhead[k];
+			counts[0]++;
+			counts[1] += g->measured && g->claim == PV_CLAIM_REFUTED;
+			counts[2] += !g->measured;
+		}
+}
+
+void pv_report_overhead_junit(const struct pv_campaign *c, FILE *f)
+{
+	size_t n[3];
+	pv_report_overhead_junit_counts(c, n);
+	fprintf(f, "  <testsuite name=\"patchvet.overhead\" tests=\"%zu\" failures=\"%zu\" "
+	           "errors=\"0\" skipped=\"%zu\">\n", n[0], n[1], n[2]);
+	for (size_t i = 0; i < c->nresults; i++) {
+		const struct pv_result *r = &c->results[i];
+		for (size_t k = 0; k < r->noverhead; k++) {
+			const struct pv_overhead_figure *g = &r->overhead[k];
+			char line[PV_ERROR_MSG_MAX + 160];
+			pv_report_figure_line(g, line, sizeof(line));
+			fputs("    <testcase classname=\"patchvet.overhead.", f);
+			pv_xml_escape(f, r->engine);
+			fputs("\" name=\"", f);
+			pv_xml_escape(f, r->engine);
+			fputs(" on ", f);
+			pv_xml_escape(f, r->scenario);
+			fprintf(f, ": %s (%s)\">\n", g->name, pv_report_figure_where(g));
+			if (!g->measured) {
+				fputs("      <skipped message=\"", f);
+				pv_xml_escape(f, g->note);
+				fputs("\"/>\n", f);
+			} else if (g->claim == PV_CLAIM_REFUTED) {
+				fputs("      <failure type=\"REFUTED\" message=\"", f);
+				pv_xml_escape(f, line);
+				fputs("\">", f);
+				pv_xml_escape(f, g->note);
+				fputs("</failure>\n", f);
+			} else {
+				fputs("      <system-out>", f);
+				pv_xml_escape(f, line);
+				fputs("</system-out>\n", f);
+			}
+			fputs("    </testcase>\n", f);
+		}
+	}
+	fputs("  </testsuite>\n", f);
+}

@@ -4,6 +4,7 @@
 #ifndef PV_REPORTS_REPORT_H
 #define PV_REPORTS_REPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -46,6 +47,10 @@ struct pv_report_info {
 	const char *out_dir;     /* reproducer paths are shown under it */
 	const struct pv_report_fact *facts;
 	size_t nfacts;
+	/* Added with issue 9: the overhead figures are a claim the command
+	 * stands by (certify): JUnit gets a test case per figure, REFUTED a
+	 * failure. Otherwise (run) they are information only. */
+	bool overhead_cases;
 };
 
 /* The table: engine, scenario, backend, verdict, schedules, violations by

@@ -168,6 +168,18 @@ Test(certify, certificate_hashes_what_ran_and_verify_confirms, .timeout = 180)
 		snprintf(p, sizeof(p), "%s/c/%s", x.dir, more[i]);
 		cr_expect_eq(stat(p, &st), 0, "%s: --format text,junit", more[i]);
 	}
+	/* JUnit: the certificate stands by its overhead, a REFUTED figure fails. */
+	snprintf(p, sizeof(p), "%s/c/certificate.xml", x.dir);
+	char *lint = pv_test_sh("xmllint --noout '%s' 2>&1; echo status $?", p);
+	cr_expect_str_eq(lint, "status 0\n");
+	free(lint);
+	char *xml = (char *)pv_test_slurp(p, &(size_t){0});
+	cr_expect(strstr(xml, "tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"0\"") != NULL,
+	          "%s", xml);
+	cr_expect(strstr(xml, "<testsuite name=\"patchvet.overhead\" tests=\"2\" failures=\"1\"") &&
+	          strstr(xml, "name=\"stw-jmp on counter: instructions (emu)\">\n      <failure "
+	                      "type=\"REFUTED\""), "%s", xml);
+	free(xml);
 	snprintf(p, sizeof(p), "%s/c/certificate.txt", x.dir);
 	char *txt = (char *)pv_test_slurp(p, &(size_t){0});
 	cr_expect(strstr(txt, "stw-jmp on counter: overhead memory-growth-emu SUPPORTED") != NULL);
