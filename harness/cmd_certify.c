@@ -55,7 +55,8 @@ static const char certify_help[] =
 	"and compares the verdicts: exit 0 and `confirmed`, or exit 1 and `refuted`\n"
 	"with the verdicts that differ. It measures the overhead again: an exact\n"
 	"figure must be equal and a statistical one (cpu) must keep its verdict; one\n"
-	"that moved to or from INCONCLUSIVE is reported as unsettled, not refuted.\n"
+	"that moved to or from INCONCLUSIVE, or a native one that cannot be measured\n"
+	"here, is reported as unsettled, not refuted.\n"
 	"\n"
 	"exit status (certify): 0 every verdict SAFE or REFUSED and the overhead not\n"
 	"REFUTED, 1 UNSAFE or overhead REFUTED, 2 bad input, 3 an ERROR verdict; the\n"
@@ -516,8 +517,8 @@ static bool same_value(double x, double y)
  * Exact figures (a point interval: emu counts, booked mappings) must be
  * equal. A statistical one (native cpu) must keep its verdict; one that
  * moved to or from INCONCLUSIVE is near its threshold and is reported as
- * unsettled, not refuted; a native figure that cannot be measured here
- * (no ptrace) is reported, not refuted. words receives a summary for the
+ * unsettled, not refuted; so is a native figure (exact or not) that cannot
+ * be measured here (no ptrace, --overhead-time 0). words receives a summary for the
  * `confirmed` line. */
 static size_t compare_overhead(const char *path, const struct pv_cert_overhead *was,
                                const struct pv_cert_overhead *now, char *words, size_t len)
@@ -540,8 +541,11 @@ static size_t compare_overhead(const char *path, const struct pv_cert_overhead *
 		                 v->claim == w->claim
 		           : v->claim == w->claim))
 			continue;
-		if (!exact && (!w || !w->measured || v->claim == PV_CLAIM_INCONCLUSIVE ||
-		               w->claim == PV_CLAIM_INCONCLUSIVE)) {
+		bool native = !strcmp(pv_report_figure_where(v), "native");
+		bool gone = !w || !w->measured;
+		if ((native && gone) ||
+		    (!exact && (gone || v->claim == PV_CLAIM_INCONCLUSIVE ||
+		                w->claim == PV_CLAIM_INCONCLUSIVE))) {
 			unsettled++;
 			printf("unsettled: %s: overhead %s: certified %s, now %s (a statistical figure "
 			       "near its threshold or not measurable here: not a refutation)\n",
