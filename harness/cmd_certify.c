@@ -518,7 +518,7 @@ static bool same_value(double x, double y)
  * equal. A statistical one (native cpu) must keep its verdict; one that
  * moved to or from INCONCLUSIVE is near its threshold and is reported as
  * unsettled, not refuted; so is a native figure (exact or not) that cannot
- * be measured here (no ptrace, --overhead-time 0). words receives a summary for the
+ * be measured here (no ptrace). words receives a summary for the
  * `confirmed` line. */
 static size_t compare_overhead(const char *path, const struct pv_cert_overhead *was,
                                const struct pv_cert_overhead *now, char *words, size_t len)
@@ -558,10 +558,9 @@ static size_t compare_overhead(const char *path, const struct pv_cert_overhead *
 	}
 	if (!refuting && was->judged && now->judged && was->verdict != now->verdict)
 		unsettled++;
-	snprintf(words, len, ", overhead %s%s%s", was->judged ? pv_claim_name(was->verdict)
-	                                                       : "not measured",
-	         unsettled ? " (a statistical figure unsettled, see above)" : " again",
-	         "");
+	snprintf(words, len, ", overhead %s%s", was->judged ? pv_claim_name(was->verdict)
+	                                                     : "not measured",
+	         unsettled ? " (a figure unsettled, see above)" : " again");
 	return refuting;
 }
 
