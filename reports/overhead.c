@@ -62,13 +62,16 @@ void pv_report_overhead_plot(const struct pv_plot_row *rows, size_t n, FILE *f)
 	double pad = (hi - lo) * 0.08 + 0.5;
 	lo -= pad;
 	hi += pad;
-	const double width = 560, row = 44;
+	/* A campaign's many rows closer together; the estimate then goes on
+	 * the verdict's line. */
+	bool compact = n > 16;
+	const double width = 560, row = compact ? 26 : 44;
 	double left = fmin(fmax(200, 20 + 7.2 * (double)longest), 460);
 	double h = 40 + row * (double)n;
 	fprintf(f, "<svg class=\"overhead-plot\" xmlns=\"http://www.w3.org/2000/svg\" "
 	           "width=\"%.0f\" height=\"%.0f\" role=\"img\" "
 	           "aria-label=\"intervals against thresholds\">\n",
-	        left + width + 150, h);
+	        left + width + (compact ? 200 : 150), h);
 	double zero = left + width * (0 - lo) / (hi - lo);
 	fprintf(f, "<line x1=\"%.1f\" y1=\"10\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"#d0d7de\"/>\n",
 	        zero, zero, h - 20);
@@ -93,7 +96,7 @@ void pv_report_overhead_plot(const struct pv_plot_row *rows, size_t n, FILE *f)
 		double x = left + width * (g->threshold - lo) / (hi - lo);
 		fprintf(f, "<line class=\"threshold\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
 		           "y2=\"%.1f\" stroke=\"#24292f\" stroke-dasharray=\"4 3\"/>\n",
-		        x, y - 14, x, y + 14);
+		        x, y - row / 3, x, y + row / 3);
 		double x0 = left + width * (g->lo - lo) / (hi - lo);
 		double x1 = left + width * (g->hi - lo) / (hi - lo);
 		double xe = left + width * (g->est - lo) / (hi - lo);
@@ -106,7 +109,8 @@ void pv_report_overhead_plot(const struct pv_plot_row *rows, size_t n, FILE *f)
 		           "fill=\"%s\">%s</text>\n", left + width + 12, y + 4,
 		        pv_report_claim_colour(g), pv_report_claim_word(g));
 		fprintf(f, "<text x=\"%.0f\" y=\"%.1f\" font-size=\"11\" fill=\"#57606a\">"
-		           "%+.2f %s</text>\n</g>\n", left + width + 12, y + 17, g->est, g->unit);
+		           "%+.2f %s</text>\n</g>\n", left + width + (compact ? 100 : 12),
+		        y + (compact ? 4 : 17), g->est, g->unit);
 	}
 	/* The thresholds on the axis, once each. */
 	for (size_t i = 0; i < n; i++) {
