@@ -75,7 +75,7 @@ static void add_figure(struct pv_bench_result *r, const char *name, bool measure
 {
 	if (r->nfigures == PV_BENCH_MAX_FIGURES)
 		return;
-	struct pv_bench_figure *f = &r->figures[r->nfigures++];
+	struct pv_overhead_figure *f = &r->figures[r->nfigures++];
 	snprintf(f->name, sizeof(f->name), "%s", name);
 	f->measured = measured;
 	f->est = est;
@@ -306,39 +306,42 @@ static int native_cycles(const struct pv_bench_config *c, void *h, struct pv_ben
 
 /* ------------------------------------------------------------ emu */
 
-static int emu_measure(const struct pv_bench_config *c, const struct pv_scenario *sc,
-                       struct pv_bench_result *r, struct pv_error *err)
+static int emu_measure(const struct pv_engine *engine, double threshold, unsigned workers,
+                       unsigned long iterations, long param, struct pv_bench_result *r,
+                       struct pv_error *err)
 {
 	/* Two lengths: the difference is the per-operation cost, fixed costs
 	 * (start, engine, verify) cancel. */
-	unsigned long n1 = sc->iterations < 20 ? 20 : sc->iterations, n2 = 2 * n1;
+	unsigned long n1 = iterations < 20 ? 20 : iterations, n2 = 2 * n1;
 	uint64_t a1, a2, b1, b2;
 	int rc;
-	if ((rc = pv_bench_emu_insns(r->emu_target, r->patch, sc->workers, n1, sc->param, c->engine, false,
-	                    &a1, err)) ||
-	    (rc = pv_bench_emu_insns(r->emu_target, r->patch, sc->workers, n2, sc->param, c->engine, false,
-	                    &a2, err)) ||
-	    (rc = pv_bench_emu_insns(r->emu_target, r->patch, sc->workers, n1, sc->param, c->engine, true,
-	                    &b1, err)) ||
-	    (rc = pv_bench_emu_insns(r->emu_target, r->patch, sc->workers, n2, sc->param, c->engine, true,
-	                    &b2, err)))
+	if ((rc = pv_bench_emu_insns(r->emu_target, r->patch, workers, n1, param, engine, false,
+	                             &a1, err)) ||
+	    (rc = pv_bench_emu_insns(r->emu_target, r->patch, workers, n2, param, engine, false,
+	                             &a2, err)) ||
+	    (rc = pv_bench_emu_insns(r->emu_target, r->patch, workers, n1, param, engine, true,
+	                             &b1, err)) ||
+	    (rc = pv_bench_emu_insns(r->emu_target, r->patch, workers, n2, param, engine, true,
+	                             &b2, err)))
 		return rc;
-	double ops = (double)(n2 - n1) * sc->workers;
+	double ops = (double)(n2 - n1) * workers;
 	r->insn_a = (double)(a2 - a1) / ops;
 	r->insn_b = (double)(b2 - b1) / ops;
 	double pct = (r->insn_b / r->insn_a - 1) * 100;
-	add_figure(r, "instructions", true, pct, pct, pct, c->threshold_pct, "%",
-	           pct < c->threshold_pct ? PV_CLAIM_SUPPORTED : PV_CLAIM_REFUTED,
-	           "exact (emulated instruction counts)");
+	char note[160];
+	snprintf(note, sizeof(note), "exact (emulated instruction counts: %.2f unpatched, %.2f "
+	                             "patched per operation)", r->insn_a, r->insn_b);
+	add_figure(r, "instructions", true, pct, pct, pct, threshold, "%",
+	           pct < threshold ? PV_CLAIM_SUPPORTED : PV_CLAIM_REFUTED, note);
 	return 0;
 }
 
 /* The engine's mappings over apply/revert cycles in emu: exact, and
  * possible for engines that need space operations ptrace lacks. */
-static void emu_cycles(const struct pv_bench_config *c, const struct pv_scenario *sc,
-                       struct pv_bench_result *r)
+static void emu_cycles(const struct pv_engine *engine, unsigned cycles, unsigned workers,
+                       unsigned long iterations, long param, struct pv_bench_result *r)
 {
-	unsigned n = c->cycles;
+	unsigned n = cycles;
 	double *left = calloc(n, sizeof(double)), *mapped = calloc(n, sizeof(double));
 	struct pv_error cerr;
 	pv_error_clear(&cerr);
@@ -346,8 +349,8 @@ static void emu_cycles(const struct pv_bench_config *c, const struct pv_scenario
 	if (!left || !mapped) {
 		add_figure(r, "memory-growth-emu", false, 0, 0, 0, 0, "KiB/cycle",
 		           PV_CLAIM_INCONCLUSIVE, "out of memory");
-	} else if (pv_bench_emu_cycles(r->emu_target, r->patch, sc->workers, sc->iterations,
-	                               sc->param, c->engine, n, left, mapped,
+	} else if (pv_bench_emu_cycles(r->emu_target, r->patch, workers, iterations, param, engine,
+	                               n, left, mapped,
 	                               &r->emu_cycles_done, &cerr) && r->emu_cycles_done < 2) {
 		snprintf(note, sizeof(note), "only %u of %u apply/revert cycles completed: %.400s",
 		         r->emu_cycles_done, n, cerr.msg);
@@ -369,6 +372,30 @@ static void emu_cycles(const struct pv_bench_config *c, const struct pv_scenario
 	free(mapped);
 }
 
+int pv_bench_emu_figures(const struct pv_engine *engine, const char *emu_target,
+                         const char *patch, unsigned workers, unsigned long iterations,
+                         long param, unsigned cycles, double threshold_pct,
+                         struct pv_overhead_figure *out, size_t *nout)
+{
+	struct pv_bench_result *r = calloc(1, sizeof(*r));
+	*nout = 0;
+	if (!r)
+		return PV_ENOMEM;
+	snprintf(r->emu_target, sizeof(r->emu_target), "%s", emu_target);
+	snprintf(r->patch, sizeof(r->patch), "%s", patch);
+	struct pv_error eerr;
+	pv_error_clear(&eerr);
+	/* Not measured is a figure too: the reader sees why. */
+	if (emu_measure(engine, threshold_pct, workers, iterations, param, r, &eerr))
+		add_figure(r, "instructions", false, 0, 0, 0, threshold_pct, "%",
+		           PV_CLAIM_INCONCLUSIVE, eerr.msg);
+	emu_cycles(engine, cycles, workers, iterations, param, r);
+	for (size_t i = 0; i < r->nfigures; i++)
+		out[(*nout)++] = r->figures[i];
+	free(r);
+	return 0;
+}
+
 /* ------------------------------------------------------------ the run */
 
 /* The first flavour of the scenario the engine plans on natively (or in
@@ -381,7 +408,7 @@ static int pick_flavour(const struct pv_bench_config *c, const struct pv_scenari
 		return rc;
 	size_t used = 0;
 	for (unsigned f = 1; f <= PV_FLAVOUR_ALL; f <<= 1) {
-		if (!(sc->flavours & f))
+		if (!(sc->flavours & f) || (c->flavours && !(c->flavours & f)))
 			continue;
 		if ((rc = pv_scenario_target_path(sc, c->data_dir, f, r->target, sizeof(r->target),
 		                                  err)) ||
@@ -504,12 +531,13 @@ int pv_bench_run(const struct pv_bench_config *c, struct pv_bench_result *r,
 		progress(c, "emu: instruction counts");
 		struct pv_error eerr;
 		pv_error_clear(&eerr);
-		if (emu_measure(c, sc, r, &eerr))
+		if (emu_measure(c->engine, c->threshold_pct, sc->workers, sc->iterations, sc->param, r,
+		                &eerr))
 			snprintf(r->emu_note, sizeof(r->emu_note), "%s", eerr.msg);
 		else
 			r->emu = true;
 		progress(c, "emu: %u apply/revert cycles", c->cycles);
-		emu_cycles(c, sc, r);
+		emu_cycles(c->engine, c->cycles, sc->workers, sc->iterations, sc->param, r);
 	} else {
 		snprintf(r->emu_note, sizeof(r->emu_note), "%s",
 		         c->emu ? "the scenario does not list emu" : "not asked for (--backend)");
@@ -534,7 +562,7 @@ int pv_bench_exit_status(const struct pv_bench_result *r)
 {
 	bool refuted = false, unsure = false;
 	for (size_t i = 0; i < r->nfigures; i++) {
-		const struct pv_bench_figure *f = &r->figures[i];
+		const struct pv_overhead_figure *f = &r->figures[i];
 		refuted |= f->measured && f->claim == PV_CLAIM_REFUTED;
 		unsure |= !f->measured || f->claim == PV_CLAIM_INCONCLUSIVE;
 	}

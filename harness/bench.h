@@ -30,6 +30,7 @@
 #include <patchvet/engine.h>
 #include <patchvet/error.h>
 
+#include "campaign.h"
 #include "stats.h"
 
 struct pv_bench_config {
@@ -45,21 +46,13 @@ struct pv_bench_config {
 	                              difference; the cycles use the scenario's) */
 	uint64_t seed;             /* pair order and bootstrap */
 	FILE *progress;            /* a line per phase, or NULL */
+	unsigned flavours;         /* enum pv_flavour bits to pick from; 0: any
+	                              the scenario is built in (certify: its own) */
 };
 
-/* One figure with a verdict. est/lo/hi in `unit`; exact figures have
- * lo == hi == est. */
-struct pv_bench_figure {
-	char name[24];             /* "cpu", "instructions", "memory-growth",
-	                              "memory-growth-emu" */
-	bool measured;             /* false: why in note, no verdict */
-	double est, lo, hi, threshold;
-	char unit[16];             /* "%", "KiB/cycle" */
-	enum pv_claim claim;
-	char note[PV_ERROR_MSG_MAX];
-};
-
-#define PV_BENCH_MAX_FIGURES 5
+/* The figures are the result model's (struct pv_overhead_figure,
+ * harness/campaign.h), so run and certify carry the same ones. */
+#define PV_BENCH_MAX_FIGURES PV_OVERHEAD_MAX
 
 struct pv_bench_result {
 	char engine[64], scenario[64], flavour[16];
@@ -105,7 +98,7 @@ struct pv_bench_result {
 	double emu_left_kib;       /* engine mappings left after them */
 	double emu_mapped_kib;     /* engine mappings while applied (first cycle) */
 
-	struct pv_bench_figure figures[PV_BENCH_MAX_FIGURES];
+	struct pv_overhead_figure figures[PV_BENCH_MAX_FIGURES];
 	size_t nfigures;
 };
 
@@ -116,6 +109,17 @@ struct pv_bench_result {
 int pv_bench_run(const struct pv_bench_config *c, struct pv_bench_result *r,
                  struct pv_error *err);
 void pv_bench_result_free(struct pv_bench_result *r);
+
+/* The emulator's exact figures of engine on one emu build of a target, as
+ * pv_bench_run measures them: "instructions" (per operation, patched
+ * against unpatched; not measured, with the reason, when the runs fail) and
+ * "memory-growth-emu" over `cycles` apply/revert cycles. out has room for
+ * 2; *nout receives how many. Deterministic and cheap (a few emu runs):
+ * `patchvet run` measures every SAFE emu result with it. PV_ENOMEM only. */
+int pv_bench_emu_figures(const struct pv_engine *engine, const char *emu_target,
+                         const char *patch, unsigned workers, unsigned long iterations,
+                         long param, unsigned cycles, double threshold_pct,
+                         struct pv_overhead_figure *out, size_t *nout);
 
 /* 1 when a figure is REFUTED, else 3 when one is INCONCLUSIVE or not
  * measured, else 0 (DESIGN.md's exit codes). */

@@ -12,6 +12,7 @@
 #include <patchvet/error.h>
 
 #include "hash.h"
+#include "stats.h"
 
 enum pv_verdict {
 	PV_VERDICT_SAFE = 0,    /* every schedule kept every check */
@@ -110,6 +111,22 @@ struct pv_step_record {
 	uint64_t refused;        /* of those, the engine refused or gave up cleanly */
 };
 
+/* Added with issue 9: one overhead figure with its verdict on the claim
+ * "under the threshold" (harness/bench.h measures them; run and certify
+ * carry them in their results). est/lo/hi in `unit`; an exact figure has
+ * lo == hi == est. */
+struct pv_overhead_figure {
+	char name[24];           /* "cpu", "instructions", "memory-growth",
+	                            "memory-growth-emu" */
+	bool measured;           /* false: why in note, no verdict */
+	double est, lo, hi, threshold;
+	char unit[16];           /* "%", "KiB/cycle" */
+	enum pv_claim claim;
+	char note[PV_ERROR_MSG_MAX];
+};
+
+#define PV_OVERHEAD_MAX 5
+
 struct pv_result {
 	char *engine, *scenario, *backend, *flavour; /* owned */
 	char *target, *patch;    /* owned: the binaries run */
@@ -138,6 +155,10 @@ struct pv_result {
 	                            ("auto-rollback: not declared"), NULL when none */
 	uint64_t faults;         /* runs in which a fault was injected after apply */
 	uint64_t rolled_back;    /* of those, the engine's monitor rolled back */
+	/* Added with issue 9: overhead figures where they were measured (run:
+	 * SAFE emu results; certify: its result). Inline, so copies carry them. */
+	struct pv_overhead_figure overhead[PV_OVERHEAD_MAX];
+	size_t noverhead;
 };
 
 struct pv_campaign {

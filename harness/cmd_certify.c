@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +13,11 @@
 
 #include "../engines/catalogue.h"
 #include "../engines/plugin.h"
+#include "../reports/internal.h"
 #include "../reports/certificate.h"
 #include "../reports/report.h"
 #include "campaign.h"
+#include "bench.h"
 #include "cli.h"
 #include "exec_adapter.h"
 #include "files.h"
@@ -25,7 +28,7 @@
 static const char certify_help[] =
 	"usage: patchvet certify --engine E --scenario S [--backend emu|ptrace]\n"
 	"                        [--schedules N] [--seed N] [--flavour F] [--out DIR]\n"
-	"                        [--format json,md,html]\n"
+	"                        [--overhead-time SECONDS] [--format LIST]\n"
 	"       patchvet certify --verify CERT [--out DIR]\n"
 	"\n"
 	"Runs engine E on scenario S (N schedules, default 1000 on emu and 20 on\n"
@@ -33,19 +36,36 @@ static const char certify_help[] =
 	"DIR/certificate.json (default DIR: out): the SHA-256 of the target, the patch\n"
 	"and the engine (a plugin's .so; for a built-in engine, the patchvet binary),\n"
 	"the patchvet version, seed, schedules, explorer and its guarantee, every\n"
-	"verdict and the exact command that re-runs it; certificate.md and .html too\n"
-	"when --format names them. Reproducers go to DIR/repro/.\n"
+	"verdict and the exact command that re-runs it; certificate.txt, .xml (JUnit),\n"
+	".md and .html too when --format (text, json, junit, md, html) names them.\n"
+	"Reproducers go to DIR/repro/.\n"
+	"\n"
+	"It also measures the overhead as `patchvet bench` does, in the same flavour:\n"
+	"exact emulated instructions per operation and the engine's mappings over 20\n"
+	"apply/revert cycles (emu), and, when the scenario runs natively and\n"
+	"--overhead-time is not 0 (default 10 seconds), native CPU time of patched\n"
+	"against unpatched processes in A/B pairs, and memory growth natively. Each\n"
+	"figure is SUPPORTED, REFUTED or INCONCLUSIVE against 2%; the certificate's\n"
+	"overhead verdict is REFUTED when a memory figure is or the CPU claim is (the\n"
+	"native cpu figure judges it when measured, the instruction count otherwise).\n"
 	"\n"
 	"--verify CERT hashes the certified files again (a changed file: exit 2, one\n"
 	"line naming it with both hashes), re-runs the campaign with the same\n"
 	"settings (reproducers and results under DIR, default CERT's directory/verify)\n"
 	"and compares the verdicts: exit 0 and `confirmed`, or exit 1 and `refuted`\n"
-	"with the verdicts that differ.\n"
+	"with the verdicts that differ. It measures the overhead again: an exact\n"
+	"figure must be equal and a statistical one (cpu) must keep its verdict; one\n"
+	"that moved to or from INCONCLUSIVE, or a native one that cannot be measured\n"
+	"here, is reported as unsettled, not refuted.\n"
 	"\n"
-	"exit status (certify): 0 every verdict SAFE or REFUSED, 1 UNSAFE, 2 bad input,\n"
-	"3 an ERROR verdict; the certificate is written in every case but 2.\n";
+	"exit status (certify): 0 every verdict SAFE or REFUSED and the overhead not\n"
+	"REFUTED, 1 UNSAFE or overhead REFUTED, 2 bad input, 3 an ERROR verdict; the\n"
+	"certificate is written in every case but 2.\n";
 
-#define CERT_FORMATS (PV_FORMAT_JSON | PV_FORMAT_MD | PV_FORMAT_HTML)
+#define CERT_FORMATS PV_FORMAT_ALL
+#define CERT_CYCLES 20
+#define CERT_THRESHOLD_PCT 2.0
+#define CERT_OVERHEAD_TIME 10.0
 
 /* Single-quotes s for a shell when it holds anything but [A-Za-z0-9_./:=,+-]. */
 static void shell_quote(const char *s, char *buf, size_t len)
@@ -120,7 +140,7 @@ static int engine_file(const char *engine, struct pv_certificate *cert, struct p
 
 /* The facts the Markdown and HTML certificates show above the results. */
 static void certificate_facts(const struct pv_certificate *cert, struct pv_report_fact *f,
-                              size_t *n, char *buf, size_t len)
+                              size_t *n, char *buf, size_t len, const char *overhead)
 {
 	size_t k = 0;
 	snprintf(buf, len, "%s (%s)", cert->engine_arg, cert->engine_kind);
@@ -135,7 +155,136 @@ static void certificate_facts(const struct pv_certificate *cert, struct pv_repor
 	f[k++] = (struct pv_report_fact){"created", cert->created};
 	f[k++] = (struct pv_report_fact){"re-run", cert->command};
 	f[k++] = (struct pv_report_fact){"verify", cert->verify_command};
+	if (cert->overhead.present)
+		f[k++] = (struct pv_report_fact){"overhead verdict", overhead};
 	*n = k;
+}
+
+static int flavour_bit(const char *name, unsigned *bit)
+{
+	for (unsigned b = 1; b <= PV_FLAVOUR_ALL; b <<= 1)
+		if (!strcmp(name, pv_flavour_name(b))) {
+			*bit = b;
+			return 0;
+		}
+	return -1;
+}
+
+/* "REFUTED (judged by instructions: +39.71 % (exact) ...)" */
+static void overhead_sentence(const struct pv_cert_overhead *o, char *buf, size_t len)
+{
+	const struct pv_overhead_figure *by = NULL;
+	for (size_t i = 0; i < o->nfigures; i++)
+		if (!strcmp(o->figures[i].name, o->judged_by))
+			by = &o->figures[i];
+	char line[PV_ERROR_MSG_MAX + 160] = "";
+	if (by)
+		pv_report_figure_line(by, line, sizeof(line));
+	if (!o->judged)
+		snprintf(buf, len, "not measured: %.400s", o->note);
+	else
+		snprintf(buf, len, "%s against %.2f%% (CPU claim judged by %s%s%.300s)%s%.200s",
+		         pv_claim_name(o->verdict), o->threshold_pct, by ? by->name : "no figure",
+		         by ? ": " : "", line, o->note[0] ? "; " : "", o->note);
+}
+
+/* pv_bench_run; when native figures were asked for and they fail as a
+ * whole (no ptrace where this runs), the emu ones alone, with the reason
+ * in why. */
+static int bench_native_or_emu(struct pv_bench_config *cfg, struct pv_bench_result *r,
+                               char *why, size_t len, struct pv_error *err)
+{
+	int rc = pv_bench_run(cfg, r, err);
+	if (!rc || !cfg->native)
+		return rc;
+	snprintf(why, len, "%s", err->msg);
+	pv_bench_result_free(r);
+	pv_error_clear(err);
+	cfg->native = false;
+	return pv_bench_run(cfg, r, err);
+}
+
+/* Measures the overhead of the certified engine on its scenario and
+ * flavour with `patchvet bench`'s code (harness/bench.h). Never fails:
+ * what could not be measured says why in o->note or a figure's note. */
+static void measure_overhead(const char *engine_arg, const char *scenario, const char *flavour,
+                             enum pv_verdict verdict, uint64_t seed, struct pv_cert_overhead *o)
+{
+	double threshold = o->threshold_pct, time_s = o->time_s;
+	unsigned cycles = o->cycles;
+	memset(o, 0, sizeof(*o));
+	o->present = true;
+	o->threshold_pct = threshold;
+	o->time_s = time_s;
+	o->cycles = cycles;
+	struct pv_error err;
+	pv_error_clear(&err);
+	struct pv_plugin *plugin = NULL;
+	const struct pv_engine *engine = NULL;
+	unsigned fbit = 0;
+	char data[PATH_MAX];
+	if (verdict == PV_VERDICT_REFUSED || verdict == PV_VERDICT_ERROR) {
+		snprintf(o->note, sizeof(o->note), "the engine did not run the patch (%s)",
+		         pv_verdict_name(verdict));
+	} else if (pv_exec_is_spec(engine_arg)) {
+		snprintf(o->note, sizeof(o->note), "exec engines are external tools: patchvet bench "
+		                                   "cannot apply them before the workers start");
+	} else if (pv_plugin_is_path(engine_arg)) {
+		if (!pv_plugin_open(engine_arg, &plugin, &err))
+			engine = pv_plugin_engine(plugin);
+		else
+			snprintf(o->note, sizeof(o->note), "%s", err.msg);
+	} else {
+		const struct pv_engine_entry *e = pv_engine_find(engine_arg);
+		engine = e ? e->engine : NULL;
+	}
+	if (engine && !flavour_bit(flavour, &fbit) && !pv_data_dir(data, sizeof(data), &err)) {
+		struct pv_bench_config cfg = {
+			.engine = engine, .scenario = scenario, .data_dir = data,
+			.native = time_s > 0, .emu = true, .time_s = time_s,
+			.threshold_pct = threshold, .cycles = cycles, .seed = seed,
+			.progress = stderr, .flavours = fbit,
+		};
+		struct pv_bench_result *r = calloc(1, sizeof(*r));
+		char native_why[PV_ERROR_MSG_MAX] = "";
+		if (!r) {
+			snprintf(o->note, sizeof(o->note), "out of memory");
+		} else if (bench_native_or_emu(&cfg, r, native_why, sizeof(native_why), &err)) {
+			snprintf(o->note, sizeof(o->note), "%s", err.msg);
+		} else {
+			for (size_t i = 0; i < r->nfigures && o->nfigures < PV_OVERHEAD_MAX; i++)
+				o->figures[o->nfigures++] = r->figures[i];
+			/* bench leaves an emu instruction count that failed out of its
+			 * figures (its text says why): a certificate shows it. */
+			bool insns = false;
+			for (size_t i = 0; i < o->nfigures; i++)
+				insns |= !strcmp(o->figures[i].name, "instructions");
+			if (!insns && r->emu_note[0] && o->nfigures < PV_OVERHEAD_MAX)
+				o->figures[o->nfigures++] = (struct pv_overhead_figure){
+					.name = "instructions", .threshold = threshold, .unit = "%",
+					.claim = PV_CLAIM_INCONCLUSIVE};
+			for (size_t i = 0; i < o->nfigures; i++)
+				if (!strcmp(o->figures[i].name, "instructions") && !o->figures[i].measured)
+					snprintf(o->figures[i].note, sizeof(o->figures[i].note), "%s",
+					         r->emu_note);
+			if (native_why[0])
+				snprintf(o->note, sizeof(o->note), "native figures not measured: %.400s",
+				         native_why);
+			else if (time_s <= 0)
+				snprintf(o->note, sizeof(o->note), "native CPU time not measured "
+				                                   "(--overhead-time 0)");
+			else if (!r->native)
+				snprintf(o->note, sizeof(o->note), "native figures not measured: the "
+				                                   "scenario does not run on ptrace");
+		}
+		if (r)
+			pv_bench_result_free(r);
+		free(r);
+	} else if (engine && !o->note[0]) {
+		snprintf(o->note, sizeof(o->note), "%s", err.msg[0] ? err.msg : "unknown flavour");
+	}
+	pv_plugin_close(plugin);
+	pv_certificate_overhead_judge(o);
 }
 
 static int write_certificate(const struct pv_certificate *cert, const struct pv_campaign *c,
@@ -151,14 +300,16 @@ static int write_certificate(const struct pv_certificate *cert, const struct pv_
 	free(text);
 	if (!rc)
 		printf("certificate: %s\n", path);
-	if (rc || !(formats & (PV_FORMAT_MD | PV_FORMAT_HTML)))
+	if (rc || !(formats & ~PV_FORMAT_JSON))
 		return rc;
 	struct pv_report_fact facts[16];
 	char engine[PATH_MAX + 32];
 	struct pv_report_info info = {.title = "patchvet certificate", .out_dir = out_dir,
-	                              .facts = facts};
-	certificate_facts(cert, facts, &info.nfacts, engine, sizeof(engine));
+	                              .facts = facts, .overhead_cases = true};
 	unsigned written = 0;
+	char overhead[PV_ERROR_MSG_MAX + 64];
+	overhead_sentence(&cert->overhead, overhead, sizeof(overhead));
+	certificate_facts(cert, facts, &info.nfacts, engine, sizeof(engine), overhead);
 	rc = pv_report_write(c, &info, out_dir, "certificate", formats & ~PV_FORMAT_JSON, &written,
 	                     err);
 	for (unsigned bit = 1; bit <= PV_FORMAT_ALL; bit <<= 1)
@@ -173,17 +324,9 @@ struct args {
 	bool schedules_given;
 	const char *flavour;
 	unsigned formats;
+	double overhead_time;    /* --overhead-time */
+	bool overhead_time_given;
 };
-
-static int flavour_bit(const char *name, unsigned *bit)
-{
-	for (unsigned b = 1; b <= PV_FLAVOUR_ALL; b <<= 1)
-		if (!strcmp(name, pv_flavour_name(b))) {
-			*bit = b;
-			return 0;
-		}
-	return -1;
-}
 
 /* Runs the campaign of a certificate's settings into c. */
 static int run_certified(const char *engine, const char *scenario, const char *backend,
@@ -269,6 +412,9 @@ static int certify(const struct args *a)
 	snprintf(num, sizeof(num), "%" PRIu64, a->seed);
 	append_arg(cert.command, sizeof(cert.command), "--seed");
 	append_arg(cert.command, sizeof(cert.command), num);
+	snprintf(num, sizeof(num), "%g", a->overhead_time);
+	append_arg(cert.command, sizeof(cert.command), "--overhead-time");
+	append_arg(cert.command, sizeof(cert.command), num);
 	append_arg(cert.command, sizeof(cert.command), "--out");
 	append_arg(cert.command, sizeof(cert.command), out_abs);
 	char cert_path[PATH_MAX + 32];
@@ -279,13 +425,33 @@ static int certify(const struct args *a)
 	append_arg(cert.verify_command, sizeof(cert.verify_command), cert_path);
 	pv_error_clear(&err);
 	rc = pv_certificate_verdicts(&cert, &c, &err);
+	/* The overhead, into the certificate and its result (so every
+	 * rendering of the campaign shows it). */
+	cert.overhead.threshold_pct = CERT_THRESHOLD_PCT;
+	cert.overhead.time_s = a->overhead_time;
+	cert.overhead.cycles = CERT_CYCLES;
+	if (!rc) {
+		measure_overhead(cert.engine_arg, scenario, cert.flavour, r->verdict, a->seed,
+		                 &cert.overhead);
+		struct pv_result *w = &c.results[0];
+		memcpy(w->overhead, cert.overhead.figures, sizeof(w->overhead));
+		w->noverhead = cert.overhead.nfigures;
+	}
 	if (!rc) {
 		pv_report_text(&c, out_abs, stdout);
+		char line[PV_ERROR_MSG_MAX + 64];
+		overhead_sentence(&cert.overhead, line, sizeof(line));
+		printf("overhead: %s\n", line);
 		rc = write_certificate(&cert, &c, out_abs, a->formats, &err);
 	}
 	if (!rc)
 		printf("verify with: %s\n", cert.verify_command);
 	int status = rc ? pv_cli_fail(&err) : pv_campaign_exit_status(&c);
+	/* A refuted overhead claim fails the certificate as an UNSAFE verdict
+	 * does. */
+	if (!rc && status != PV_EXIT_VIOLATION && cert.overhead.judged &&
+	    cert.overhead.verdict == PV_CLAIM_REFUTED)
+		status = PV_EXIT_VIOLATION;
 	pv_certificate_free(&cert);
 	pv_campaign_free(&c);
 	return status;
@@ -328,6 +494,74 @@ static void verdict_words(const struct pv_cert_verdict *v, char *buf, size_t len
 {
 	snprintf(buf, len, "%s%s%s%s", pv_verdict_name(v->verdict), v->checks[0] ? " (" : "",
 	         v->checks, v->checks[0] ? ")" : "");
+}
+
+static const struct pv_overhead_figure *find_figure(const struct pv_cert_overhead *o,
+                                                    const char *name)
+{
+	for (size_t i = 0; i < o->nfigures; i++)
+		if (!strcmp(o->figures[i].name, name))
+			return &o->figures[i];
+	return NULL;
+}
+
+/* Equal as exact figures are: the same counts give the same double; the
+ * margin only absorbs the JSON round trip's last digit. */
+static bool same_value(double x, double y)
+{
+	return fabs(x - y) <= 1e-9 * fmax(1, fmax(fabs(x), fabs(y)));
+}
+
+/* Compares the re-measured overhead with the certified one, printing a
+ * line per figure that differs; returns how many refute the certificate.
+ * Exact figures (a point interval: emu counts, booked mappings) must be
+ * equal. A statistical one (native cpu) must keep its verdict; one that
+ * moved to or from INCONCLUSIVE is near its threshold and is reported as
+ * unsettled, not refuted; so is a native figure (exact or not) that cannot
+ * be measured here (no ptrace). words receives a summary for the
+ * `confirmed` line. */
+static size_t compare_overhead(const char *path, const struct pv_cert_overhead *was,
+                               const struct pv_cert_overhead *now, char *words, size_t len)
+{
+	size_t refuting = 0, unsettled = 0;
+	char a[PV_ERROR_MSG_MAX + 160], b[PV_ERROR_MSG_MAX + 160];
+	for (size_t i = 0; i < was->nfigures; i++) {
+		const struct pv_overhead_figure *v = &was->figures[i];
+		const struct pv_overhead_figure *w = find_figure(now, v->name);
+		if (!v->measured)
+			continue;
+		pv_report_figure_line(v, a, sizeof(a));
+		if (w)
+			pv_report_figure_line(w, b, sizeof(b));
+		else
+			snprintf(b, sizeof(b), "not measured: %s", now->note);
+		bool exact = pv_report_figure_exact(v);
+		if (w && w->measured &&
+		    (exact ? pv_report_figure_exact(w) && same_value(v->est, w->est) &&
+		                 v->claim == w->claim
+		           : v->claim == w->claim))
+			continue;
+		bool native = !strcmp(pv_report_figure_where(v), "native");
+		bool gone = !w || !w->measured;
+		if ((native && gone) ||
+		    (!exact && (gone || v->claim == PV_CLAIM_INCONCLUSIVE ||
+		                w->claim == PV_CLAIM_INCONCLUSIVE))) {
+			unsettled++;
+			printf("unsettled: %s: overhead %s: certified %s, now %s (a statistical figure "
+			       "near its threshold or not measurable here: not a refutation)\n",
+			       path, v->name, a, b);
+			continue;
+		}
+		if (!refuting++)
+			printf("refuted: %s\n", path);
+		printf("  overhead %s: certified %s, now %s\n", v->name, a, b);
+	}
+	if (!refuting && was->judged && now->judged && was->verdict != now->verdict)
+		unsettled++;
+	snprintf(words, len, ", overhead %s%s", was->judged ? pv_claim_name(was->verdict)
+	                                                     : "not measured",
+	         unsettled ? " (a figure unsettled, see above)" : " again");
+	return refuting;
 }
 
 static int verify(const struct args *a)
@@ -375,9 +609,6 @@ static int verify(const struct args *a)
 	                       cert.schedules, cert.seed, out, &c, &err);
 	if (!rc)
 		rc = pv_certificate_verdicts(&now, &c, &err);
-	if (!rc)
-		rc = pv_report_write(&c, &(struct pv_report_info){.out_dir = out}, out, "results",
-		                     PV_FORMAT_JSON | PV_FORMAT_TEXT, NULL, &err);
 	/* The re-run must have run the very files certified. */
 	for (size_t i = 0; !rc && i < c.nresults; i++) {
 		const struct pv_result *r = &c.results[i];
@@ -397,6 +628,28 @@ static int verify(const struct args *a)
 		status = pv_cli_fail(&err);
 	} else {
 		size_t differ = 0;
+		char overhead_words[160] = "";
+		if (cert.overhead.present) {
+			now.overhead = cert.overhead; /* its settings */
+			measure_overhead(cert.engine_arg, cert.scenario_arg, cert.flavour,
+			                 c.nresults ? c.results[0].verdict : PV_VERDICT_ERROR, cert.seed,
+			                 &now.overhead);
+			differ += compare_overhead(a->verify, &cert.overhead, &now.overhead,
+			                           overhead_words, sizeof(overhead_words));
+			if (c.nresults) { /* the re-run's results.json shows them too */
+				memcpy(c.results[0].overhead, now.overhead.figures,
+				       sizeof(c.results[0].overhead));
+				c.results[0].noverhead = now.overhead.nfigures;
+			}
+		} else {
+			snprintf(overhead_words, sizeof(overhead_words), "; the certificate states no "
+			                                                 "overhead (made before issue 9)");
+		}
+		if (pv_report_write(&c, &(struct pv_report_info){.out_dir = out}, out, "results",
+		                    PV_FORMAT_JSON | PV_FORMAT_TEXT, NULL, &err)) {
+			status = pv_cli_fail(&err);
+			goto out;
+		}
 		char was[300], is[300];
 		for (size_t i = 0; i < cert.nverdicts; i++) {
 			const struct pv_cert_verdict *v = &cert.verdicts[i];
@@ -424,12 +677,13 @@ static int verify(const struct args *a)
 		} else {
 			verdict_words(&cert.verdicts[0], was, sizeof(was));
 			printf("confirmed: %s: %s on %s (%s): %s again, after %" PRIu64
-			       " schedules (seed %" PRIu64 "); the target, patch and engine hash as "
+			       " schedules (seed %" PRIu64 ")%s; the target, patch and engine hash as "
 			       "certified\n",
 			       a->verify, cert.verdicts[0].engine, cert.verdicts[0].scenario,
-			       cert.verdicts[0].backend, was, cert.schedules, cert.seed);
+			       cert.verdicts[0].backend, was, cert.schedules, cert.seed, overhead_words);
 		}
 	}
+out:
 	pv_campaign_free(&c);
 	pv_certificate_free(&cert);
 	pv_certificate_free(&now);
@@ -448,16 +702,17 @@ int pv_cmd_certify(int argc, char **argv)
 		{"out", required_argument, NULL, 'o'},
 		{"format", required_argument, NULL, 'F'},
 		{"verify", required_argument, NULL, 'V'},
+		{"overhead-time", required_argument, NULL, 'O'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
-	struct args a = {.seed = 1, .formats = PV_FORMAT_JSON};
+	struct args a = {.seed = 1, .formats = PV_FORMAT_JSON, .overhead_time = CERT_OVERHEAD_TIME};
 	struct pv_error err;
 	pv_error_clear(&err);
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+e:s:b:n:S:f:o:F:V:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+e:s:b:n:S:f:o:F:V:O:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'e':
 			if (a.engine)
@@ -501,6 +756,17 @@ int pv_cmd_certify(int argc, char **argv)
 			a.formats |= PV_FORMAT_JSON;
 			break;
 		case 'V': a.verify = optarg; break;
+		case 'O': {
+			char *end = NULL;
+			errno = 0;
+			a.overhead_time = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(a.overhead_time >= 0) ||
+			    a.overhead_time > 86400)
+				return pv_cli_usage("certify", "--overhead-time wants seconds from 0 (no "
+				                               "native timing) to 86400, not '%s'", optarg);
+			a.overhead_time_given = true;
+			break;
+		}
 		case 'h': fputs(certify_help, stdout); return PV_EXIT_OK;
 		default:
 			return pv_cli_usage("certify", "unknown or incomplete option '%s'",
@@ -510,7 +776,8 @@ int pv_cmd_certify(int argc, char **argv)
 	if (optind != argc)
 		return pv_cli_usage("certify", "unexpected argument '%s'", argv[optind]);
 	if (a.verify) {
-		if (a.engine || a.scenario || a.backend || a.schedules_given || a.flavour)
+		if (a.engine || a.scenario || a.backend || a.schedules_given || a.flavour ||
+		    a.overhead_time_given)
 			return pv_cli_usage("certify", "--verify takes its settings from the "
 			                               "certificate; give only --out with it");
 		return verify(&a);

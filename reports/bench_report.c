@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void verdict_line(const struct pv_bench_figure *f, FILE *out)
+static void verdict_line(const struct pv_overhead_figure *f, FILE *out)
 {
 	if (!f->measured) {
 		fprintf(out, "  verdict %-17s NOT MEASURED: %s\n", f->name, f->note);
@@ -188,7 +188,7 @@ int pv_report_bench_json(const struct pv_bench_result *r, char **text, struct pv
 	json_object_object_add(o, "instructions", e);
 	json_object *v = json_object_new_array();
 	for (size_t i = 0; i < r->nfigures; i++) {
-		const struct pv_bench_figure *f = &r->figures[i];
+		const struct pv_overhead_figure *f = &r->figures[i];
 		json_object *x = json_object_new_object();
 		json_object_object_add(x, "figure", json_object_new_string(f->name));
 		json_object_object_add(x, "measured", json_object_new_boolean(f->measured));

@@ -7,6 +7,7 @@
 
 #include <json-c/json.h>
 
+#include "internal.h"
 #include "report.h"
 
 void pv_certificate_free(struct pv_certificate *cert)
@@ -54,6 +55,53 @@ int pv_certificate_verdicts(struct pv_certificate *cert, const struct pv_campaig
 		}
 	}
 	return 0;
+}
+
+void pv_certificate_overhead_judge(struct pv_cert_overhead *o)
+{
+	const struct pv_overhead_figure *cpu = NULL;
+	bool mem_refuted = false, mem_unsure = false, any = false;
+	for (size_t i = 0; i < o->nfigures; i++) {
+		const struct pv_overhead_figure *g = &o->figures[i];
+		if (!g->measured)
+			continue;
+		any = true;
+		if (!strncmp(g->name, "memory", 6)) {
+			mem_refuted |= g->claim == PV_CLAIM_REFUTED;
+			mem_unsure |= g->claim != PV_CLAIM_SUPPORTED;
+		} else if (!strcmp(g->name, "cpu")) {
+			cpu = g;
+		} else if (!strcmp(g->name, "instructions") && !cpu) {
+			cpu = g;
+		}
+	}
+	snprintf(o->judged_by, sizeof(o->judged_by), "%s", cpu ? cpu->name : "");
+	o->judged = any;
+	if (mem_refuted || (cpu && cpu->claim == PV_CLAIM_REFUTED))
+		o->verdict = PV_CLAIM_REFUTED;
+	else if (cpu && cpu->claim == PV_CLAIM_SUPPORTED && !mem_unsure)
+		o->verdict = PV_CLAIM_SUPPORTED;
+	else
+		o->verdict = PV_CLAIM_INCONCLUSIVE;
+}
+
+static struct json_object *overhead_json(const struct pv_cert_overhead *o)
+{
+	struct json_object *x = json_object_new_object();
+	json_object_object_add(x, "verdict", json_object_new_string(
+		o->judged ? pv_claim_name(o->verdict) : "NOT MEASURED"));
+	json_object_object_add(x, "judged_by", o->judged_by[0]
+	                                            ? json_object_new_string(o->judged_by)
+	                                            : json_object_new_null());
+	json_object_object_add(x, "threshold_pct", json_object_new_double(o->threshold_pct));
+	json_object_object_add(x, "time_seconds", json_object_new_double(o->time_s));
+	json_object_object_add(x, "cycles", json_object_new_int((int)o->cycles));
+	json_object_object_add(x, "note", json_object_new_string(o->note));
+	struct json_object *fs = json_object_new_array();
+	for (size_t i = 0; i < o->nfigures; i++)
+		json_object_array_add(fs, pv_report_figure_json(&o->figures[i]));
+	json_object_object_add(x, "figures", fs);
+	return x;
 }
 
 static struct json_object *file_json(const struct pv_cert_file *f)
@@ -117,6 +165,8 @@ int pv_certificate_json(const struct pv_certificate *cert, const struct pv_campa
 		json_object_array_add(vs, o);
 	}
 	json_object_object_add(root, "verdicts", vs);
+	if (cert->overhead.present)
+		json_object_object_add(root, "overhead", overhead_json(&cert->overhead));
 	json_object_object_add(root, "command", json_object_new_string(cert->command));
 	json_object_object_add(root, "verify_command", json_object_new_string(cert->verify_command));
 	struct json_object *camp = json_tokener_parse(campaign);
@@ -236,6 +286,59 @@ static int load_verdicts(const struct loader *l, struct json_object *root,
 	return rc;
 }
 
+/* The optional "overhead" (absent in certificates made before issue 9). */
+static int load_overhead(const struct loader *l, struct json_object *root,
+                         struct pv_cert_overhead *o)
+{
+	struct json_object *x, *v;
+	memset(o, 0, sizeof(*o));
+	if (!json_object_object_get_ex(root, "overhead", &x))
+		return 0;
+	if (!json_object_is_type(x, json_type_object))
+		return missing(l, "overhead");
+	o->present = true;
+	const char *num[] = {"threshold_pct", "time_seconds", "cycles"};
+	double *dst[] = {&o->threshold_pct, &o->time_s, NULL};
+	for (size_t i = 0; i < 3; i++) {
+		char field[40];
+		snprintf(field, sizeof(field), "overhead.%s", num[i]);
+		if (!json_object_object_get_ex(x, num[i], &v) ||
+		    !(json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)) ||
+		    json_object_get_double(v) < 0 || json_object_get_double(v) > 1e6)
+			return missing(l, field);
+		if (dst[i])
+			*dst[i] = json_object_get_double(v);
+		else
+			o->cycles = (unsigned)json_object_get_int(v);
+	}
+	int rc = get_str(l, x, "note", "overhead.note", o->note, sizeof(o->note));
+	if (rc)
+		return rc;
+	if (!json_object_object_get_ex(x, "figures", &v) || !json_object_is_type(v, json_type_array) ||
+	    json_object_array_length(v) > PV_OVERHEAD_MAX)
+		return missing(l, "overhead.figures");
+	for (size_t i = 0; i < json_object_array_length(v); i++) {
+		char why[80];
+		if (pv_report_figure_read(json_object_array_get_idx(v, i), &o->figures[i], why,
+		                          sizeof(why)))
+			return pv_error_set(l->err, PV_EFORMAT, "%s: overhead.figures[%zu]: %s", l->path,
+			                    i, why);
+		o->nfigures++;
+	}
+	/* The verdict follows from the figures; a stored one that does not is
+	 * an edited certificate. */
+	char stored[24];
+	rc = get_str(l, x, "verdict", "overhead.verdict", stored, sizeof(stored));
+	if (rc)
+		return rc;
+	pv_certificate_overhead_judge(o);
+	if (strcmp(stored, o->judged ? pv_claim_name(o->verdict) : "NOT MEASURED"))
+		return pv_error_set(l->err, PV_EFORMAT, "%s: overhead.verdict says %s, but its figures "
+		                                        "make it %s", l->path, stored,
+		                    o->judged ? pv_claim_name(o->verdict) : "NOT MEASURED");
+	return 0;
+}
+
 int pv_certificate_load(const char *path, struct pv_certificate *cert, struct pv_error *err)
 {
 	memset(cert, 0, sizeof(*cert));
@@ -293,6 +396,8 @@ int pv_certificate_load(const char *path, struct pv_certificate *cert, struct pv
 		             sizeof(cert->verify_command));
 	if (!rc)
 		rc = load_verdicts(&l, root, cert);
+	if (!rc)
+		rc = load_overhead(&l, root, &cert->overhead);
 	json_object_put(root);
 	if (rc)
 		pv_certificate_free(cert);

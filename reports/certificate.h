@@ -30,6 +30,33 @@ struct pv_cert_verdict {
 	char checks[256];        /* violated check ids, sorted, space-separated */
 };
 
+/* The overhead a certificate states (issue 9): what `patchvet bench`
+ * measures, for the certified engine, scenario and flavour, and one
+ * verdict on the claim "costs under threshold_pct" (pv_certificate_
+ * overhead_judge). */
+struct pv_cert_overhead {
+	bool present;            /* measured or tried (false: an old certificate) */
+	double threshold_pct;    /* the claim, 2 */
+	double time_s;           /* native A/B seconds; 0: native not timed */
+	unsigned cycles;         /* apply/revert cycles */
+	bool judged;             /* verdict holds a claim; false: nothing measured */
+	enum pv_claim verdict;
+	char judged_by[24];      /* the figure that judged the CPU claim: "cpu"
+	                            (native) or "instructions" (emu), "" */
+	char note[PV_ERROR_MSG_MAX]; /* why nothing or not all was measured, "" */
+	struct pv_overhead_figure figures[PV_OVERHEAD_MAX];
+	size_t nfigures;
+};
+
+/* The certificate's overhead verdict from its figures: REFUTED when a
+ * memory figure is REFUTED or the CPU claim is, the CPU claim being judged
+ * by the native "cpu" figure when it was measured (it measures the claim
+ * itself) and by the exact emu "instructions" figure otherwise (a model
+ * of CPU cost in which every instruction costs the same); SUPPORTED when
+ * the CPU claim and every measured memory figure are SUPPORTED;
+ * INCONCLUSIVE otherwise. Sets judged, verdict and judged_by. */
+void pv_certificate_overhead_judge(struct pv_cert_overhead *o);
+
 struct pv_certificate {
 	char patchvet_version[32];
 	char created[32];        /* UTC, ISO 8601 */
@@ -45,6 +72,7 @@ struct pv_certificate {
 	char verify_command[PATH_MAX + 64]; /* re-runs and compares */
 	struct pv_cert_verdict *verdicts;   /* owned */
 	size_t nverdicts;
+	struct pv_cert_overhead overhead;   /* added with issue 9 */
 };
 
 /* Fills cert->verdicts from c (replacing any). */

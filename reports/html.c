@@ -1,9 +1,9 @@
 /* One self-contained HTML file: inline CSS and SVG, no script, no font, no
  * image fetched from anywhere, so it opens from a CI artifact or a mail.
  * Sections: the verdict matrix per backend, each violation with its story
- * as a timeline, the explorer's guarantee and hot-window coverage. There is
- * no overhead section: the result model of run and certify has no overhead
- * figures (bench writes its own). */
+ * as a timeline, the explorer's guarantee and hot-window coverage, and the
+ * overhead figures results carry, drawn against their thresholds with the
+ * plot bench's page uses (reports/overhead.c). */
 #include "report.h"
 
 #include <inttypes.h>
@@ -539,6 +539,89 @@ static void exploration(const struct pv_campaign *c, FILE *f)
 		fputs("</table>\n", f);
 }
 
+/* Every result's overhead figures against their thresholds: a plot per
+ * unit (an axis in % and one in KiB/cycle), a row per result and figure. */
+static void overhead(const struct pv_campaign *c, FILE *f)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < c->nresults; i++)
+		n += c->results[i].noverhead;
+	if (!n)
+		return;
+	struct pv_plot_row *rows = calloc(n, sizeof(*rows));
+	char (*labels)[200] = calloc(n, sizeof(*labels));
+	const char **units = calloc(n, sizeof(*units));
+	if (!rows || !labels || !units)
+		goto out;
+	size_t nunits = 0;
+	for (size_t i = 0; i < c->nresults; i++)
+		for (size_t k = 0; k < c->results[i].noverhead; k++) {
+			const char *u = c->results[i].overhead[k].unit;
+			size_t x = 0;
+			while (x < nunits && strcmp(units[x], u))
+				x++;
+			if (x == nunits)
+				units[nunits++] = u;
+		}
+	fputs("<h2 id=\"overhead\">Overhead against the threshold</h2>\n<p class=\"legend\">Per "
+	      "result, each figure's interval (a bar; a point for exact figures such as emulated "
+	      "instruction counts and the engine's booked mappings), its estimate (a dot) and the "
+	      "threshold of the claim (dashed). SUPPORTED: the interval lies under the threshold; "
+	      "REFUTED: over it; INCONCLUSIVE: it holds the threshold.</p>\n", f);
+	for (size_t u = 0; u < nunits; u++) {
+		size_t m = 0;
+		for (size_t i = 0; i < c->nresults; i++) {
+			const struct pv_result *r = &c->results[i];
+			for (size_t k = 0; k < r->noverhead; k++) {
+				if (strcmp(r->overhead[k].unit, units[u]))
+					continue;
+				snprintf(labels[m], sizeof(labels[m]), "%s on %s: %s (%s)", r->engine,
+				         r->scenario, r->overhead[k].name,
+				         pv_report_figure_where(&r->overhead[k]));
+				rows[m] = (struct pv_plot_row){labels[m], &r->overhead[k]};
+				m++;
+			}
+		}
+		fputs("<div class=\"card wide\"><h3>", f);
+		esc(f, units[u]);
+		fputs("</h3>\n", f);
+		pv_report_overhead_plot(rows, m, f);
+		fputs("</div>\n", f);
+	}
+	fputs("<details><summary>every figure with its note</summary><table><tr><th>engine</th>"
+	      "<th>scenario</th><th>measured on</th><th>figure</th><th>verdict</th><th>figure and "
+	      "note</th></tr>\n", f);
+	for (size_t i = 0; i < c->nresults; i++) {
+		const struct pv_result *r = &c->results[i];
+		for (size_t k = 0; k < r->noverhead; k++) {
+			const struct pv_overhead_figure *g = &r->overhead[k];
+			char line[PV_ERROR_MSG_MAX + 160];
+			pv_report_figure_line(g, line, sizeof(line));
+			fputs("<tr><td>", f);
+			esc(f, r->engine);
+			fputs("</td><td>", f);
+			esc(f, r->scenario);
+			fputs("</td><td>", f);
+			esc(f, pv_report_figure_where(g));
+			fputs("</td><td>", f);
+			esc(f, g->name);
+			fprintf(f, "</td><td style=\"color:%s;font-weight:700\">%s</td><td>",
+			        pv_report_claim_colour(g), pv_report_claim_word(g));
+			esc(f, line);
+			if (g->measured && g->note[0]) {
+				fputs("; ", f);
+				esc(f, g->note);
+			}
+			fputs("</td></tr>\n", f);
+		}
+	}
+	fputs("</table></details>\n", f);
+out:
+	free(rows);
+	free(labels);
+	free(units);
+}
+
 void pv_report_html(const struct pv_campaign *c, const struct pv_report_info *info, FILE *f)
 {
 	header(c, info, f);
@@ -556,6 +639,7 @@ void pv_report_html(const struct pv_campaign *c, const struct pv_report_info *in
 	violations(c, info ? info->out_dir : NULL, f);
 	refusals(c, f);
 	exploration(c, f);
+	overhead(c, f);
 	fprintf(f, "<p class=\"legend\" style=\"margin-top:32px\">written by patchvet %s</p>\n",
 	        PV_VERSION);
 	fputs("</main></body></html>\n", f);

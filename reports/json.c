@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 
 #include "cli.h"
+#include "internal.h"
 
 static struct json_object *str_or_null(const char *s)
 {
@@ -128,6 +129,22 @@ static struct json_object *step_json(const struct pv_step_record *st)
 	return o;
 }
 
+struct json_object *pv_report_figure_json(const struct pv_overhead_figure *g)
+{
+	struct json_object *x = json_object_new_object();
+	json_object_object_add(x, "figure", json_object_new_string(g->name));
+	json_object_object_add(x, "measured", json_object_new_boolean(g->measured));
+	json_object_object_add(x, "verdict", json_object_new_string(
+		g->measured ? pv_claim_name(g->claim) : "NOT MEASURED"));
+	json_object_object_add(x, "estimate", json_object_new_double(g->est));
+	json_object_object_add(x, "lo", json_object_new_double(g->lo));
+	json_object_object_add(x, "hi", json_object_new_double(g->hi));
+	json_object_object_add(x, "threshold", json_object_new_double(g->threshold));
+	json_object_object_add(x, "unit", json_object_new_string(g->unit));
+	json_object_object_add(x, "note", json_object_new_string(g->note));
+	return x;
+}
+
 static struct json_object *result_json(const struct pv_campaign *c, const struct pv_result *r)
 {
 	struct json_object *o = json_object_new_object();
@@ -166,6 +183,10 @@ static struct json_object *result_json(const struct pv_campaign *c, const struct
 	}
 	if (r->info)
 		json_object_object_add(o, "information", json_object_new_string(r->info));
+	struct json_object *ov = json_object_new_array();
+	for (size_t i = 0; i < r->noverhead; i++)
+		json_object_array_add(ov, pv_report_figure_json(&r->overhead[i]));
+	json_object_object_add(o, "overhead", ov);
 	json_object_object_add(o, "expected", str_or_null(r->expected));
 	json_object_object_add(o, "as_expected", r->as_expected < 0
 	                                             ? json_object_new_null()

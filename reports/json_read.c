@@ -5,6 +5,7 @@
 #include "report.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "explore.h"
+#include "internal.h"
 
 struct reader {
 	const char *what;       /* the file, for messages */
@@ -249,6 +251,78 @@ static int read_lifecycle(struct reader *rd, struct json_object *o, struct pv_re
 	return rc;
 }
 
+static int figure_str(struct json_object *o, const char *key, char *buf, size_t len)
+{
+	struct json_object *v = field(o, key);
+	if (!v || !json_object_is_type(v, json_type_string) ||
+	    (size_t)json_object_get_string_len(v) >= len)
+		return -1;
+	memcpy(buf, json_object_get_string(v), (size_t)json_object_get_string_len(v) + 1);
+	return 0;
+}
+
+static int figure_num(struct json_object *o, const char *key, double *out)
+{
+	struct json_object *v = field(o, key);
+	if (!v || (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int)))
+		return -1;
+	*out = json_object_get_double(v);
+	return isfinite(*out) ? 0 : -1;
+}
+
+int pv_report_figure_read(struct json_object *o, struct pv_overhead_figure *g, char *why,
+                          size_t len)
+{
+	memset(g, 0, sizeof(*g));
+	char verdict[24];
+	struct json_object *m = field(o, "measured");
+	const char *bad_key = !json_object_is_type(o, json_type_object) ? "(not an object)"
+	                      : figure_str(o, "figure", g->name, sizeof(g->name)) ? "figure"
+	                      : !m || !json_object_is_type(m, json_type_boolean) ? "measured"
+	                      : figure_str(o, "verdict", verdict, sizeof(verdict)) ? "verdict"
+	                      : figure_num(o, "estimate", &g->est) ? "estimate"
+	                      : figure_num(o, "lo", &g->lo) ? "lo"
+	                      : figure_num(o, "hi", &g->hi) ? "hi"
+	                      : figure_num(o, "threshold", &g->threshold) ? "threshold"
+	                      : figure_str(o, "unit", g->unit, sizeof(g->unit)) ? "unit"
+	                      : figure_str(o, "note", g->note, sizeof(g->note)) ? "note"
+	                                                                          : NULL;
+	if (!bad_key) {
+		g->measured = json_object_get_boolean(m);
+		g->claim = PV_CLAIM_INCONCLUSIVE;
+		if (!strcmp(verdict, "SUPPORTED"))
+			g->claim = PV_CLAIM_SUPPORTED;
+		else if (!strcmp(verdict, "REFUTED"))
+			g->claim = PV_CLAIM_REFUTED;
+		else if (strcmp(verdict, g->measured ? "INCONCLUSIVE" : "NOT MEASURED"))
+			bad_key = "verdict";
+	}
+	if (!bad_key)
+		return 0;
+	snprintf(why, len, "key \"%s\" is missing or wrong", bad_key);
+	return PV_EFORMAT;
+}
+
+/* Issue 9's optional "overhead" (absent: none measured). */
+static int read_overhead(struct reader *rd, struct json_object *o, struct pv_result *r)
+{
+	struct json_object *ov = field(o, "overhead");
+	if (!ov)
+		return 0;
+	if (!json_object_is_type(ov, json_type_array) ||
+	    json_object_array_length(ov) > PV_OVERHEAD_MAX)
+		return bad(rd, "field \"overhead\" should be an array of at most %d figures",
+		           PV_OVERHEAD_MAX);
+	for (size_t i = 0; i < json_object_array_length(ov); i++) {
+		char why[80];
+		if (pv_report_figure_read(json_object_array_get_idx(ov, i), &r->overhead[i], why,
+		                          sizeof(why)))
+			return bad(rd, "overhead[%zu]: %s", i, why);
+		r->noverhead++;
+	}
+	return 0;
+}
+
 static int read_result(struct reader *rd, struct json_object *o, struct pv_campaign *c)
 {
 	if (!json_object_is_type(o, json_type_object))
@@ -335,6 +409,8 @@ static int read_result(struct reader *rd, struct json_object *o, struct pv_campa
 		rc = read_coverage(rd, field(o, "coverage"), &r->coverage);
 	if (!rc)
 		rc = read_lifecycle(rd, o, r);
+	if (!rc)
+		rc = read_overhead(rd, o, r);
 	if (!rc && (v == PV_VERDICT_UNSAFE) != (r->nviolations > 0))
 		rc = bad(rd, "verdict %s does not agree with %zu violation(s)", pv_verdict_name(v),
 		         r->nviolations);

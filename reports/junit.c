@@ -137,9 +137,13 @@ void pv_report_junit(const struct pv_campaign *c, const struct pv_report_info *i
 	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
 	fputs("<testsuites name=\"", f);
 	pv_xml_escape(f, info && info->title ? info->title : "patchvet");
+	size_t ov[3] = {0}; /* issue 9: overhead test cases, failures, skipped */
+	if (info && info->overhead_cases)
+		pv_report_overhead_junit_counts(c, ov);
 	fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" "
 	           "time=\"%.3f\">\n",
-	        c->nresults, total[FAIL], total[ERR], total[SKIP], c->seconds);
+	        c->nresults + ov[0], total[FAIL] + ov[1], total[ERR], total[SKIP] + ov[2],
+	        c->seconds);
 	const char **backends = calloc(c->nresults + 1, sizeof(*backends));
 	size_t nb = backends ? pv_report_axis(c, NULL, PV_AXIS_BACKEND, backends) : 0;
 	for (size_t b = 0; b < nb; b++) {
@@ -168,5 +172,7 @@ void pv_report_junit(const struct pv_campaign *c, const struct pv_report_info *i
 		fputs("  </testsuite>\n", f);
 	}
 	free(backends);
+	if (ov[0])
+		pv_report_overhead_junit(c, f);
 	fputs("</testsuites>\n", f);
 }

@@ -4,6 +4,7 @@
 #ifndef PV_REPORTS_REPORT_H
 #define PV_REPORTS_REPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -46,6 +47,10 @@ struct pv_report_info {
 	const char *out_dir;     /* reproducer paths are shown under it */
 	const struct pv_report_fact *facts;
 	size_t nfacts;
+	/* Added with issue 9: the overhead figures are a claim the command
+	 * stands by (certify): JUnit gets a test case per figure, REFUTED a
+	 * failure. Otherwise (run) they are information only. */
+	bool overhead_cases;
 };
 
 /* The table: engine, scenario, backend, verdict, schedules, violations by
@@ -81,7 +86,8 @@ void pv_report_markdown(const struct pv_campaign *c, const struct pv_report_info
 
 /* One self-contained HTML file (no scripts, no network): the verdict
  * matrix per backend, each violation with its story as an SVG timeline,
- * explorer guarantees and hot-window coverage. */
+ * explorer guarantees and hot-window coverage, and the results' overhead
+ * figures drawn against their thresholds. */
 void pv_report_html(const struct pv_campaign *c, const struct pv_report_info *info, FILE *f);
 
 /* Writes DIR/BASE.EXT atomically for every format in `formats` (text, md,

@@ -1,4 +1,5 @@
 #include "report.h"
+#include "internal.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -88,6 +89,7 @@ void pv_report_text(const struct pv_campaign *c, const char *out_dir, FILE *f)
 			        r->engine, r->scenario, r->coverage.reached, r->coverage.pairs,
 			        100.0 * (double)r->coverage.reached / (double)r->coverage.pairs);
 	}
+	pv_report_overhead_text(c, f); /* issue 9 */
 	fprintf(f, "\n%zu result%s: %zu SAFE, %zu UNSAFE, %zu REFUSED, %zu ERROR", c->nresults,
 	        c->nresults == 1 ? "" : "s", counts[PV_VERDICT_SAFE], counts[PV_VERDICT_UNSAFE],
 	        counts[PV_VERDICT_REFUSED], counts[PV_VERDICT_ERROR]);

@@ -35,7 +35,7 @@ static char *scenario_with(const char *dir, const char *patch, const char *backe
 	return path;
 }
 
-static const struct pv_bench_figure *figure(const struct pv_bench_result *r, const char *name)
+static const struct pv_overhead_figure *figure(const struct pv_bench_result *r, const char *name)
 {
 	for (size_t i = 0; i < r->nfigures; i++)
 		if (!strcmp(r->figures[i].name, name))
@@ -90,7 +90,7 @@ Test(bench, emu_extra_call_is_refuted)
 	struct pv_error err;
 	cr_assert_eq(pv_bench_run(&c, &r, &err), 0, "%s", err.msg);
 	cr_assert(r.emu, "%s", r.emu_note);
-	const struct pv_bench_figure *f = figure(&r, "instructions");
+	const struct pv_overhead_figure *f = figure(&r, "instructions");
 	cr_expect(f->measured);
 	cr_expect_eq(f->claim, PV_CLAIM_REFUTED, "%g%%", f->est);
 	cr_expect_geq(r.insn_b - r.insn_a, 3.0, "%g -> %g", r.insn_a, r.insn_b);
@@ -135,7 +135,7 @@ Test(bench, leaky_grows_and_is_refuted)
 	struct pv_error err;
 	cr_assert_eq(pv_bench_run(&c, &r, &err), 0, "%s", err.msg);
 	cr_expect_str_eq(r.flavour, "fentry");
-	const struct pv_bench_figure *f = figure(&r, "memory-growth-emu");
+	const struct pv_overhead_figure *f = figure(&r, "memory-growth-emu");
 	cr_expect(f->measured, "%s", f->note);
 	cr_expect_eq(f->claim, PV_CLAIM_REFUTED);
 	cr_expect_gt(f->est, 0);
@@ -155,7 +155,7 @@ Test(bench, native_zero_difference_is_not_refuted)
 	struct pv_bench_result r;
 	struct pv_error err;
 	cr_assert_eq(pv_bench_run(&c, &r, &err), 0, "%s", err.msg);
-	const struct pv_bench_figure *f = figure(&r, "cpu");
+	const struct pv_overhead_figure *f = figure(&r, "cpu");
 	cr_assert(f->measured, "%s", f->note);
 	cr_expect_geq(r.pairs, 2);
 	cr_expect(f->lo <= f->est && f->est <= f->hi);
@@ -175,7 +175,7 @@ Test(bench, native_slow_patch_is_refuted)
 	struct pv_bench_result r;
 	struct pv_error err;
 	cr_assert_eq(pv_bench_run(&c, &r, &err), 0, "%s", err.msg);
-	const struct pv_bench_figure *f = figure(&r, "cpu");
+	const struct pv_overhead_figure *f = figure(&r, "cpu");
 	cr_assert(f->measured, "%s", f->note);
 	cr_expect_eq(f->claim, PV_CLAIM_REFUTED, "%g [%g, %g]", f->est, f->lo, f->hi);
 	cr_expect_gt(r.apply_pause_max, 0);

@@ -15,14 +15,14 @@ static void result(struct pv_bench_result *r)
 	snprintf(r->scenario, sizeof(r->scenario), "counter");
 	r->threshold_pct = 2;
 	snprintf(r->hw_counters, sizeof(r->hw_counters), "unavailable (test)");
-	struct pv_bench_figure *g = r->figures;
-	g[0] = (struct pv_bench_figure){.name = "cpu", .measured = true, .est = 0.3, .lo = -0.2,
+	struct pv_overhead_figure *g = r->figures;
+	g[0] = (struct pv_overhead_figure){.name = "cpu", .measured = true, .est = 0.3, .lo = -0.2,
 	                                .hi = 0.9, .threshold = 2, .unit = "%",
 	                                .claim = PV_CLAIM_SUPPORTED};
-	g[1] = (struct pv_bench_figure){.name = "instructions", .measured = true, .est = 12,
+	g[1] = (struct pv_overhead_figure){.name = "instructions", .measured = true, .est = 12,
 	                                .lo = 12, .hi = 12, .threshold = 2, .unit = "%",
 	                                .claim = PV_CLAIM_REFUTED};
-	g[2] = (struct pv_bench_figure){.name = "memory-growth", .measured = false,
+	g[2] = (struct pv_overhead_figure){.name = "memory-growth", .measured = false,
 	                                .unit = "KiB/cycle", .note = "leaky runs on emu only"};
 	r->nfigures = 3;
 }

@@ -87,6 +87,15 @@ static void fixture(struct pv_campaign *c)
 	                                     .per_run = 1.0 / 450, .overall = 0.67};
 	r->coverage.pairs = 40;
 	r->coverage.reached = 40;
+	/* Overhead: an exact figure over the threshold, one under it, and an
+	 * interval that holds it. */
+	r->overhead[0] = (struct pv_overhead_figure){"instructions", true, 39.71, 39.71, 39.71, 2,
+	                                             "%", PV_CLAIM_REFUTED, "exact <counts>"};
+	r->overhead[1] = (struct pv_overhead_figure){"memory-growth-emu", true, 0, 0, 0, 0,
+	                                             "KiB/cycle", PV_CLAIM_SUPPORTED, ""};
+	r->overhead[2] = (struct pv_overhead_figure){"cpu", true, 0.7, -1.2, 2.6, 2, "%",
+	                                             PV_CLAIM_INCONCLUSIVE, ""};
+	r->noverhead = 3;
 	pv_result_judge(r);
 
 	cr_assert_eq(pv_campaign_add(c, "stw-jmp", "tiny", "emu", "plain", &i, &err), 0);
@@ -190,6 +199,17 @@ Test(reports, json_has_the_schema_story_guarantee_and_coverage)
 	struct json_object *cov = get(r0, "coverage");
 	cr_expect_eq(json_object_get_int(get(cov, "pairs")), 40);
 	cr_expect_eq(json_object_array_length(get(cov, "missed")), 2);
+	struct json_object *r1 = json_object_array_get_idx(get(j, "results"), 1);
+	struct json_object *ov = get(r1, "overhead");
+	cr_assert_eq(json_object_array_length(ov), 3);
+	struct json_object *f0 = json_object_array_get_idx(ov, 0);
+	cr_expect_str_eq(json_object_get_string(get(f0, "figure")), "instructions");
+	cr_expect_str_eq(json_object_get_string(get(f0, "verdict")), "REFUTED");
+	cr_expect_float_eq(json_object_get_double(get(f0, "estimate")), 39.71, 1e-9);
+	struct json_object *f2 = json_object_array_get_idx(ov, 2);
+	cr_expect_float_eq(json_object_get_double(get(f2, "lo")), -1.2, 1e-9);
+	cr_expect_str_eq(json_object_get_string(get(f2, "verdict")), "INCONCLUSIVE");
+	cr_expect_eq(json_object_array_length(get(r0, "overhead")), 0, "none measured: []");
 	struct json_object *r2 = json_object_array_get_idx(get(j, "results"), 2);
 	cr_expect(json_object_is_type(get(r2, "guarantee"), json_type_null));
 	cr_expect(json_object_is_type(get(r2, "coverage"), json_type_null));
@@ -268,6 +288,12 @@ Test(reports, text_and_markdown_carry_guarantee_coverage_and_replay)
 	cr_expect(strstr(md, "`patchvet replay out/repro/naive-write--counter--torn-exec.pvr`") !=
 	          NULL, "%s", md);
 	cr_expect(strstr(md, "Hot-window coverage 31 of 40 pairs (77.5%)") != NULL, "%s", md);
+	cr_expect(strstr(txt, "stw-jmp on counter: overhead instructions REFUTED: +39.71 % (exact) "
+	                      "vs threshold 2.00 %; exact <counts>\n") != NULL, "%s", txt);
+	cr_expect(strstr(txt, "overhead cpu INCONCLUSIVE: +0.70 %, 95% interval [-1.20, +2.60]") !=
+	          NULL, "%s", txt);
+	cr_expect(strstr(md, "| stw-jmp | counter | emu | instructions | **REFUTED** | +39.71 % | "
+	                     "exact | 2.00 % |\n") != NULL, "%s", md);
 	free(txt);
 	free(md);
 	pv_test_rmdir_all(dir);
@@ -299,12 +325,22 @@ Test(reports, html_renders_in_chromium_with_matrix_and_timeline, .timeout = 120)
 	          "a lane per thread and one for the engine");
 	cr_expect(strstr(dom, "PCT, bug depth 2") != NULL);
 	cr_expect(strstr(dom, "31 of 40 (instruction, thread) pairs") != NULL);
+	/* The overhead plot: a row per figure, the threshold dashed, the
+	 * verdict beside it; one plot per unit. */
+	const char *plot = strstr(dom, "<svg class=\"overhead-plot\"");
+	cr_assert_not_null(plot, "no overhead plot");
+	cr_expect(strstr(plot, "stw-jmp on counter: instructions (emu)</text>") != NULL);
+	cr_expect(strstr(plot, "class=\"threshold\"") && strstr(plot, "class=\"interval\""));
+	cr_expect(strstr(plot, ">REFUTED</text>") && strstr(plot, ">INCONCLUSIVE</text>"));
+	cr_expect(strstr(plot + 10, "<svg class=\"overhead-plot\"") != NULL,
+	          "KiB/cycle figures get a plot of their own");
+	cr_expect(strstr(dom, "exact &lt;counts&gt;") != NULL, "notes are escaped");
 	free(dom);
 	/* And the picture, kept under build/ for people to look at. */
 	const char *png = PV_BUILD_DIR "/tests/reports-fixture.png";
 	remove(png);
 	free(pv_test_sh("chromium --headless --no-sandbox --disable-gpu --hide-scrollbars "
-	                "--screenshot='%s' --window-size=1400,1500 'file://%s' >/dev/null 2>&1",
+	                "--screenshot='%s' --window-size=1400,2400 'file://%s' >/dev/null 2>&1",
 	                png, path));
 	struct stat st;
 	cr_assert_eq(stat(png, &st), 0, "no screenshot");
@@ -452,4 +488,99 @@ Test(reports, a_long_story_shows_the_events_before_its_violation)
 	cr_expect(strstr(html, "class=\"culprit\"") != NULL);
 	free(html);
 	pv_campaign_free(&c);
+}
+
+/* ------------------------------------------------------------- overhead */
+
+/* results.json read back (merge, --jobs, --resume) keeps every figure, and
+ * a figure that is not one is refused naming it. */
+Test(reports, overhead_figures_survive_the_json_round_trip)
+{
+	struct pv_campaign c, back;
+	fixture(&c);
+	char *text = NULL;
+	size_t len = 0;
+	struct pv_error err;
+	pv_error_clear(&err);
+	cr_assert_eq(pv_report_json(&c, &text, &len, &err), 0, "%s", err.msg);
+	cr_assert_eq(pv_report_json_read(text, len, "results.json", &back, &err), 0, "%s", err.msg);
+	const struct pv_result *a = &c.results[1], *b = &back.results[1];
+	cr_assert_eq(b->noverhead, a->noverhead);
+	for (size_t i = 0; i < a->noverhead; i++) {
+		cr_expect_str_eq(b->overhead[i].name, a->overhead[i].name);
+		cr_expect_eq(b->overhead[i].measured, a->overhead[i].measured);
+		cr_expect_eq(b->overhead[i].claim, a->overhead[i].claim);
+		cr_expect_eq(b->overhead[i].est, a->overhead[i].est, "exact through JSON");
+		cr_expect_eq(b->overhead[i].lo, a->overhead[i].lo);
+		cr_expect_eq(b->overhead[i].hi, a->overhead[i].hi);
+		cr_expect_str_eq(b->overhead[i].unit, a->overhead[i].unit);
+		cr_expect_str_eq(b->overhead[i].note, a->overhead[i].note);
+	}
+	cr_expect_eq(back.results[0].noverhead, 0);
+	pv_campaign_free(&back);
+	/* A verdict that is not one. */
+	char *bad = strstr(text, "\"INCONCLUSIVE\"");
+	cr_assert_not_null(bad);
+	memcpy(bad, "\"INCONCLUSIVF\"", 14);
+	cr_expect_eq(pv_report_json_read(text, len, "r.json", &back, &err), PV_EFORMAT);
+	cr_expect(strstr(err.msg, "r.json: results[1]: overhead[2]: key \"verdict\"") != NULL, "%s",
+	          err.msg);
+	free(text);
+	pv_campaign_free(&c);
+}
+
+/* run measures the exact emu figures of its results: stw-jmp keeps no
+ * memory, leaky leaves 4 KiB a cycle; the HTML draws them, and merge keeps
+ * them. */
+Test(reports, run_measures_emu_overhead_and_merge_keeps_it, .timeout = 120)
+{
+	char *dir = pv_test_tmpdir("reports-overhead");
+	char *out = pv_test_sh("'%s' run --backend emu --engine stw-jmp --engine leaky "
+	                       "--scenario counter --flavour fentry --schedules 20 --out '%s/r' "
+	                       "--format json,html 2>&1; echo status $?",
+	                       PV_PATCHVET_BIN, dir);
+	cr_expect(strstr(out, "status 1") != NULL, "leaky is UNSAFE: %s", out);
+	cr_expect(strstr(out, "overhead: exact emu figures of 2 results") != NULL, "%s", out);
+	free(out);
+	out = pv_test_sh("'%s' merge '%s/r/results.json' --out '%s/m' >/dev/null 2>&1; echo status $?",
+	                 PV_PATCHVET_BIN, dir, dir);
+	free(out);
+	const char *files[] = {"r/results.json", "m/results.json"};
+	for (size_t k = 0; k < 2; k++) {
+		char path[600];
+		snprintf(path, sizeof(path), "%s/%s", dir, files[k]);
+		struct json_object *j = json_object_from_file(path);
+		cr_assert_not_null(j, "%s", path);
+		struct json_object *rs = get(j, "results");
+		cr_assert_eq(json_object_array_length(rs), 2);
+		for (size_t i = 0; i < 2; i++) {
+			struct json_object *r = json_object_array_get_idx(rs, i);
+			bool leaky = !strcmp(json_object_get_string(get(r, "engine")), "leaky");
+			struct json_object *ov = get(r, "overhead");
+			cr_assert_eq(json_object_array_length(ov), 2, "%s", files[k]);
+			struct json_object *ins = json_object_array_get_idx(ov, 0),
+			                   *mem = json_object_array_get_idx(ov, 1);
+			cr_expect_str_eq(json_object_get_string(get(ins, "figure")), "instructions");
+			cr_expect(json_object_get_boolean(get(ins, "measured")));
+			cr_expect_gt(json_object_get_double(get(ins, "estimate")), 0,
+			             "a patched call costs more instructions than none");
+			cr_expect_str_eq(json_object_get_string(get(mem, "figure")), "memory-growth-emu");
+			cr_expect_float_eq(json_object_get_double(get(mem, "estimate")), leaky ? 4.0 : 0.0,
+			                   1e-9, "%s", files[k]);
+			cr_expect_str_eq(json_object_get_string(get(mem, "verdict")),
+			                 leaky ? "REFUTED" : "SUPPORTED");
+		}
+		json_object_put(j);
+	}
+	char path[600];
+	snprintf(path, sizeof(path), "%s/r/results.html", dir);
+	size_t n;
+	char *html = (char *)pv_test_slurp(path, &n);
+	html = realloc(html, n + 1);
+	cr_assert_not_null(html);
+	html[n] = '\0';
+	cr_expect(strstr(html, "<svg class=\"overhead-plot\"") != NULL);
+	cr_expect(strstr(html, "leaky on counter: memory-growth-emu (emu)</text>") != NULL);
+	free(html);
+	pv_test_rmdir_all(dir);
 }
