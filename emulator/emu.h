@@ -119,6 +119,12 @@ struct pv_run_result {
 	                           declared"), "" */
 	bool fault_injected;    /* a fault was injected after apply */
 	bool rolled_back;       /* the engine's monitor rolled back (its revert) */
+	/* Instructions run inside the replaced functions' original ranges and
+	 * inside the patch's code: with `instructions` they split a patched
+	 * path's cost between the engine's redirect and the patch's own code
+	 * (harness/bench.c, figure "redirect"). */
+	uint64_t insns_replaced;
+	uint64_t insns_patch;
 };
 
 /* An adaptive explorer (pct, bounded) answers every choice itself, seeing

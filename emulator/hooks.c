@@ -157,6 +157,20 @@ static void versions(struct pv_emu *e, const struct emu_hot *h, uint64_t addr, u
 	              f.thread, names[f.now], f.func, where, names[f.was]);
 }
 
+/* A hot instruction inside a replaced function's original range (the
+ * patch's own code is counted in on_code: its PLT lies outside the hot
+ * windows). */
+static void account(struct pv_emu *e, uint64_t addr)
+{
+	for (size_t i = 0; i < e->view.desc.nfuncs; i++) {
+		const struct pv_patch_func *f = &e->view.funcs[i];
+		if (f->old_addr && addr - f->old_addr < f->old_size) {
+			e->run.res->insns_replaced++;
+			return;
+		}
+	}
+}
+
 static void on_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
 {
 	(void)uc;
@@ -166,6 +180,8 @@ static void on_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
 		stop(e, EMU_STOP_QUANTUM);
 		return;
 	}
+	if (addr - e->patch_base < e->patch_size)
+		e->run.res->insns_patch++;
 	if (addr - e->hot_lo < e->hot_hi - e->hot_lo) {
 		for (size_t i = 0; i < e->nhot; i++) {
 			const struct emu_hot *h = &e->hot[i];
@@ -198,6 +214,7 @@ static void on_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
 			stale(e, addr, size);
 			if (e->run.vmode)
 				versions(e, h, addr, size);
+			account(e, addr);
 			break;
 		}
 	}

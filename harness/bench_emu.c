@@ -240,9 +240,9 @@ static int one_run(const char *target, const char *patch, unsigned workers,
 	return rc;
 }
 
-int pv_bench_emu_insns(const char *target, const char *patch, unsigned workers,
+int pv_bench_emu_count(const char *target, const char *patch, unsigned workers,
                        unsigned long iterations, long param, const struct pv_engine *engine,
-                       bool patched, uint64_t *insns, struct pv_error *err)
+                       bool patched, struct pv_bench_emu_count *out, struct pv_error *err)
 {
 	struct drive d = {.engine = engine};
 	struct pv_run_result *res = calloc(1, sizeof(*res));
@@ -264,8 +264,22 @@ int pv_bench_emu_insns(const char *target, const char *patch, unsigned workers,
 			                  patched ? "patched" : "unpatched", res->violations[i].check,
 			                  res->violations[i].detail);
 	if (!rc)
-		*insns = res->instructions;
+		*out = (struct pv_bench_emu_count){.total = res->instructions,
+		                                   .replaced = res->insns_replaced,
+		                                   .patch = res->insns_patch};
 	free(res);
+	return rc;
+}
+
+int pv_bench_emu_insns(const char *target, const char *patch, unsigned workers,
+                       unsigned long iterations, long param, const struct pv_engine *engine,
+                       bool patched, uint64_t *insns, struct pv_error *err)
+{
+	struct pv_bench_emu_count c;
+	int rc = pv_bench_emu_count(target, patch, workers, iterations, param, engine, patched, &c,
+	                            err);
+	if (!rc)
+		*insns = c.total;
 	return rc;
 }
 

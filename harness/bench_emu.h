@@ -18,6 +18,17 @@ int pv_bench_emu_insns(const char *target, const char *patch, unsigned workers,
                        unsigned long iterations, long param, const struct pv_engine *engine,
                        bool patched, uint64_t *insns, struct pv_error *err);
 
+/* The same run's instructions split by where they ran. */
+struct pv_bench_emu_count {
+	uint64_t total;
+	uint64_t replaced;   /* inside the replaced functions' original ranges */
+	uint64_t patch;      /* inside the patch's code */
+};
+
+int pv_bench_emu_count(const char *target, const char *patch, unsigned workers,
+                       unsigned long iterations, long param, const struct pv_engine *engine,
+                       bool patched, struct pv_bench_emu_count *out, struct pv_error *err);
+
 /* `cycles` apply/revert cycles of the engine (planned once) inside one emu
  * run, before any worker runs, through a space that books every map_near
  * and unmap: after cycle i, left[i] receives the bytes of the engine's

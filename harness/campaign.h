@@ -125,7 +125,7 @@ struct pv_overhead_figure {
 	char note[PV_ERROR_MSG_MAX];
 };
 
-#define PV_OVERHEAD_MAX 5
+#define PV_OVERHEAD_MAX 8
 
 struct pv_result {
 	char *engine, *scenario, *backend, *flavour; /* owned */

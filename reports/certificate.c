@@ -59,7 +59,7 @@ int pv_certificate_verdicts(struct pv_certificate *cert, const struct pv_campaig
 
 void pv_certificate_overhead_judge(struct pv_cert_overhead *o)
 {
-	const struct pv_overhead_figure *cpu = NULL;
+	const struct pv_overhead_figure *cpu = NULL, *redirect = NULL, *insns = NULL;
 	bool mem_refuted = false, mem_unsure = false, any = false;
 	for (size_t i = 0; i < o->nfigures; i++) {
 		const struct pv_overhead_figure *g = &o->figures[i];
@@ -71,10 +71,17 @@ void pv_certificate_overhead_judge(struct pv_cert_overhead *o)
 			mem_unsure |= g->claim != PV_CLAIM_SUPPORTED;
 		} else if (!strcmp(g->name, "cpu")) {
 			cpu = g;
-		} else if (!strcmp(g->name, "instructions") && !cpu) {
-			cpu = g;
+		} else if (!strcmp(g->name, "redirect")) {
+			redirect = g;
+		} else if (!strcmp(g->name, "instructions")) {
+			insns = g;
 		}
 	}
+	/* Native CPU measures the claim itself; in emu, the engine's own
+	 * instructions do (the patch's code is the vendor's cost, not the
+	 * engine's), and the whole path only when the split is missing. */
+	if (!cpu)
+		cpu = redirect ? redirect : insns;
 	snprintf(o->judged_by, sizeof(o->judged_by), "%s", cpu ? cpu->name : "");
 	o->judged = any;
 	if (mem_refuted || (cpu && cpu->claim == PV_CLAIM_REFUTED))

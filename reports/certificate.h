@@ -42,7 +42,8 @@ struct pv_cert_overhead {
 	bool judged;             /* verdict holds a claim; false: nothing measured */
 	enum pv_claim verdict;
 	char judged_by[24];      /* the figure that judged the CPU claim: "cpu"
-	                            (native) or "instructions" (emu), "" */
+	                            (native), "redirect" or "instructions" (emu),
+	                            "" */
 	char note[PV_ERROR_MSG_MAX]; /* why nothing or not all was measured, "" */
 	struct pv_overhead_figure figures[PV_OVERHEAD_MAX];
 	size_t nfigures;
@@ -51,8 +52,10 @@ struct pv_cert_overhead {
 /* The certificate's overhead verdict from its figures: REFUTED when a
  * memory figure is REFUTED or the CPU claim is, the CPU claim being judged
  * by the native "cpu" figure when it was measured (it measures the claim
- * itself) and by the exact emu "instructions" figure otherwise (a model
- * of CPU cost in which every instruction costs the same); SUPPORTED when
+ * itself) and by the exact emu "redirect" figure otherwise (the
+ * instructions the engine adds per operation, in a model of CPU cost in
+ * which every instruction costs the same; "instructions", the whole
+ * patched path, when the split is missing); SUPPORTED when
  * the CPU claim and every measured memory figure are SUPPORTED;
  * INCONCLUSIVE otherwise. Sets judged, verdict and judged_by. */
 void pv_certificate_overhead_judge(struct pv_cert_overhead *o);

@@ -557,9 +557,14 @@ Test(reports, run_measures_emu_overhead_and_merge_keeps_it, .timeout = 120)
 			struct json_object *r = json_object_array_get_idx(rs, i);
 			bool leaky = !strcmp(json_object_get_string(get(r, "engine")), "leaky");
 			struct json_object *ov = get(r, "overhead");
-			cr_assert_eq(json_object_array_length(ov), 2, "%s", files[k]);
+			cr_assert_eq(json_object_array_length(ov), 3, "%s", files[k]);
 			struct json_object *ins = json_object_array_get_idx(ov, 0),
-			                   *mem = json_object_array_get_idx(ov, 1);
+			                   *red = json_object_array_get_idx(ov, 1),
+			                   *mem = json_object_array_get_idx(ov, 2);
+			cr_expect_str_eq(json_object_get_string(get(red, "figure")), "redirect");
+			cr_expect_lt(json_object_get_double(get(red, "estimate")),
+			             json_object_get_double(get(ins, "estimate")),
+			             "the engine's share is part of the patched path's cost");
 			cr_expect_str_eq(json_object_get_string(get(ins, "figure")), "instructions");
 			cr_expect(json_object_get_boolean(get(ins, "measured")));
 			cr_expect_gt(json_object_get_double(get(ins, "estimate")), 0,
