@@ -113,7 +113,10 @@ int pv_emu_open(const struct pv_emu_config *cfg, struct pv_emu **out, struct pv_
 		rc = open_engines(e, err);
 	if (!rc)
 		rc = emu_load(e, err);
-	if (!rc && !(e->watch = calloc(e->view.desc.nfuncs + 1, sizeof(*e->watch))))
+	size_t nwatch = e->view.desc.nfuncs + 1;
+	for (size_t i = 0; !rc && i < e->nextra; i++)
+		nwatch += e->extra[i].view.desc.nfuncs;
+	if (!rc && !(e->watch = calloc(nwatch, sizeof(*e->watch))))
 		rc = pv_error_set(err, PV_ENOMEM, "out of memory opening the emulator");
 	if (!rc)
 		rc = pv_xmc_judge_open(e->nthreads, &e->xmc, err);
@@ -281,6 +284,45 @@ static void arm_ineffective(struct pv_emu *e)
 				exempt |= 1ull << t;
 		e->watch[r->nwatch++] = (struct emu_watch){.addr = w, .exempt = exempt};
 	}
+}
+
+/* ineffective over a stack of patches: once a newer patch is live, a new
+ * call must not enter an older applied patch's replacement either. Its
+ * entry is watched when its bytes are still the loaded ones; an engine
+ * that chains versions by a jump written there is judged from the code
+ * (pv_live_check). This is what catches a stub that picks the version at
+ * run time (klp's), which the code alone does not tell. */
+static void arm_stack(struct pv_emu *e, const struct pv_sequence *seq,
+                      const struct pv_patch_desc *const *descs, const struct pv_stack *st)
+{
+	struct emu_run *r = &e->run;
+	r->watch_lo = UINT64_MAX;
+	r->watch_hi = 0;
+	for (size_t j = 0; j < st->n; j++) {
+		unsigned p = st->order[j];
+		for (size_t k = 0; k < descs[p]->nfuncs; k++) {
+			const struct pv_patch_func *f = &descs[p]->funcs[k];
+			int live = pv_stack_live(st, descs, f->old_name);
+			size_t len = f->new_size < 16 ? (size_t)f->new_size : 16;
+			const uint8_t *now = emu_host(e, f->new_addr, len);
+			const uint8_t *orig = emu_pristine(e, f->new_addr, len);
+			if (live < 0 || (unsigned)live == p || !len || !now || !orig ||
+			    memcmp(now, orig, len))
+				continue;
+			uint64_t exempt = 0;
+			for (unsigned t = 0; t < e->cfg.workload.workers && t < 64; t++)
+				if (!e->threads[t].done && e->threads[t].pc == f->new_addr)
+					exempt |= 1ull << t;
+			e->watch[r->nwatch++] = (struct emu_watch){
+				.addr = f->new_addr, .exempt = exempt, .version = seq->patches[p]};
+			if (f->new_addr < r->watch_lo)
+				r->watch_lo = f->new_addr;
+			if (f->new_addr + 1 > r->watch_hi)
+				r->watch_hi = f->new_addr + 1;
+		}
+	}
+	if (r->watch_lo > r->watch_hi)
+		r->watch_lo = r->watch_hi = 0;
 }
 
 static bool any_crashed(const struct pv_emu *e)
@@ -731,8 +773,10 @@ static int run_sequence(struct pv_emu *e, const struct pv_engine *engine, void *
 		/* The original code must stay unreachable while a patch is applied
 		 * (the first patch's watch; a restart let it run again). */
 		e->run.nwatch = 0;
-		if (st.n)
+		if (st.n) {
 			arm_ineffective(e);
+			arm_stack(e, seq, descs, &st);
+		}
 		if (!st.n && reverted && !checked) {
 			check_rollback(e);
 			check_leak(e);

@@ -81,10 +81,16 @@ static void watch(struct pv_emu *e, uint64_t addr)
 		}
 		char where[160];
 		emu_symbolize(e, addr, where, sizeof(where));
-		emu_violation(e, "ineffective", e->slice.tid, addr,
-		              "thread %d ran the old code at %s after apply had returned 0 (the "
-		              "call was not redirected)",
-		              e->slice.tid, where);
+		if (w->version)
+			emu_violation(e, "ineffective", e->slice.tid, addr,
+			              "thread %d entered %s's replacement %s after a newer patch had "
+			              "been applied (the call did not reach the live version)",
+			              e->slice.tid, w->version, where);
+		else
+			emu_violation(e, "ineffective", e->slice.tid, addr,
+			              "thread %d ran the old code at %s after apply had returned 0 "
+			              "(the call was not redirected)",
+			              e->slice.tid, where);
 	}
 }
 
@@ -182,6 +188,7 @@ static void on_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
 	}
 	if (addr - e->patch_base < e->patch_size)
 		e->run.res->insns_patch++;
+	bool hot = false;
 	if (addr - e->hot_lo < e->hot_hi - e->hot_lo) {
 		for (size_t i = 0; i < e->nhot; i++) {
 			const struct emu_hot *h = &e->hot[i];
@@ -209,6 +216,7 @@ static void on_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
 			}
 			if (h->judge >= 0)
 				observe(e, h, addr, size);
+			hot = true;
 			if (e->run.nwatch)
 				watch(e, addr);
 			stale(e, addr, size);
@@ -218,6 +226,10 @@ static void on_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
 			break;
 		}
 	}
+	/* An older patch's replacement lies outside the hot windows when it
+	 * is not the first patch. */
+	if (!hot && e->run.nwatch && addr - e->run.watch_lo < e->run.watch_hi - e->run.watch_lo)
+		watch(e, addr);
 	s->executed++;
 }
 

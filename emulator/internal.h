@@ -179,6 +179,8 @@ struct emu_func {
 struct emu_watch {
 	uint64_t addr;
 	uint64_t exempt;
+	const char *version;      /* NULL: the original code; else the older
+	                             patch (borrowed from the sequence) */
 };
 
 struct emu_trap {
@@ -227,6 +229,7 @@ struct emu_run {
 	struct pv_release_range released[EMU_MAPS_MAX];
 	size_t nreleased;
 	size_t nwatch;            /* ineffective: e->watch armed from apply's 0 to revert */
+	uint64_t watch_lo, watch_hi; /* bounds of the watches outside hot windows */
 	int vmode;                /* PV_CONSISTENCY_THREAD or _CALL when judged, else 0 */
 	struct emu_range prots[EMU_PROTS_MAX];
 	size_t nprots;
@@ -293,7 +296,8 @@ struct pv_emu {
 	csh cs;                           /* with details, for frames.c */
 	bool cs_open;
 
-	struct emu_watch *watch;          /* owned, one per replaced function (ineffective) */
+	struct emu_watch *watch;          /* owned, one per replaced function of every
+	                                     patch (ineffective) */
 	struct pv_exec_judge *exec;
 	struct pv_global_judge *global;
 	struct pv_xmc_judge *xmc;

@@ -71,6 +71,11 @@ static const struct pv_engine_entry catalogue[] = {
 	 "klp, but a patch applied over another saves the fentry NOP, not the jmp to the stub "
 	 "below, so reverting the top patch unhooks the function while the patch below is "
 	 "still applied (caught by ineffective on counter-stack-fentry)", KLP},
+	{&pv_engine_klp_stack_unhooked, 1,
+	 "klp, but a patch applied over another leaves the fentry site's jmp to the stub below, "
+	 "so calls keep reaching the patch below after every thread switched (caught by "
+	 "ineffective on counter-stack-fentry: the entry of the older replacement is watched)",
+	 KLP},
 	{&pv_engine_pc_migrate, 1,
 	 "moves every thread it finds stopped inside an old function's body to the "
 	 "replacement's entry (a redirected int3 at its pc) instead of letting it finish the "

@@ -46,7 +46,10 @@
  * the threads inside it), leaky (never unmaps it), klp-stack-clobber (a
  * patch applied over another saves the fentry NOP the one below saved, not
  * the jmp to the stub below, so its revert unhooks the function while the
- * patch below is still applied). */
+ * patch below is still applied), klp-stack-unhooked (a patch applied over
+ * another leaves the site's jmp to the stub below, so its own stub is
+ * never reached: only a dynamic check sees it, the stubs choosing by the
+ * thread's slot at run time). */
 #include "strategies.h"
 
 #include <stdbool.h>
@@ -73,6 +76,7 @@ struct klp_flags {
 	bool drain;         /* wait until no thread is in the trampoline before unmapping */
 	bool unmap;         /* unmap the trampoline at all */
 	bool clobber;       /* on top of another, save the NOP instead of the jmp below */
+	bool keep_below;    /* on top of another, leave the site's jmp to the stub below */
 };
 
 struct klp_func {
@@ -390,7 +394,9 @@ static int redirect(struct klp_state *st, struct pv_space *sp)
 		if (b)
 			memcpy(k->saved, b->funcs[bi].saved, PV_ENG_JMP_LEN);
 		pv_eng_jmp_rel32(jmp, k->site, stub_at);
-		if (!rc)
+		/* klp-stack-unhooked's defect: a function already hooked (by the
+		 * patch below) is taken as hooked for this patch too. */
+		if (!rc && !(st->flags->keep_below && under(st, k, &bi)))
 			rc = pv_space_write(sp, k->site, jmp, PV_ENG_JMP_LEN);
 	}
 	if (rc) /* the ones written before go back */
@@ -560,6 +566,8 @@ static const struct klp_flags free_early_flags = {.stack_check = true, .unmap = 
 static const struct klp_flags leaky_flags = {.stack_check = true, .drain = true};
 static const struct klp_flags stack_clobber_flags = {.stack_check = true, .drain = true,
                                                      .unmap = true, .clobber = true};
+static const struct klp_flags stack_unhooked_flags = {.stack_check = true, .drain = true,
+                                                      .unmap = true, .keep_below = true};
 
 static int plan_klp(const struct pv_patch_desc *p, void **s, struct pv_error *err)
 {
@@ -584,6 +592,11 @@ static int plan_leaky(const struct pv_patch_desc *p, void **s, struct pv_error *
 static int plan_stack_clobber(const struct pv_patch_desc *p, void **s, struct pv_error *err)
 {
 	return klp_plan(&pv_engine_klp_stack_clobber, &stack_clobber_flags, p, s, err);
+}
+
+static int plan_stack_unhooked(const struct pv_patch_desc *p, void **s, struct pv_error *err)
+{
+	return klp_plan(&pv_engine_klp_stack_unhooked, &stack_unhooked_flags, p, s, err);
 }
 
 const struct pv_engine pv_engine_klp = {
@@ -652,6 +665,22 @@ const struct pv_engine pv_engine_klp_stack_clobber = {
 	               "top patch unhooks the function while the patch below is applied.",
 	.consistency = PV_CONSISTENCY_THREAD,
 	.plan = plan_stack_clobber,
+	.apply = klp_apply,
+	.revert = klp_revert,
+	.release = klp_release,
+	.flags = PV_ENGINE_STACKS,
+	.apply_on_top = klp_apply_on_top,
+};
+
+const struct pv_engine pv_engine_klp_stack_unhooked = {
+	.sz = sizeof(struct pv_engine),
+	.abi_version = PV_ABI_VERSION,
+	.name = "klp-stack-unhooked",
+	.description = "Mutant of klp: a patch applied over another leaves the fentry site's "
+	               "jmp to the stub below in place, so every call still reaches the patch "
+	               "below once the threads have switched.",
+	.consistency = PV_CONSISTENCY_THREAD,
+	.plan = plan_stack_unhooked,
 	.apply = klp_apply,
 	.revert = klp_revert,
 	.release = klp_release,

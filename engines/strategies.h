@@ -30,6 +30,7 @@ extern const struct pv_engine pv_engine_no_stack_check;
 extern const struct pv_engine pv_engine_free_early;
 extern const struct pv_engine pv_engine_leaky;
 extern const struct pv_engine pv_engine_klp_stack_clobber;
+extern const struct pv_engine pv_engine_klp_stack_unhooked;
 
 /* engines/got.c: atomic stores into the GOT slots of dynamic targets. */
 extern const struct pv_engine pv_engine_got;
