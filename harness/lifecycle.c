@@ -118,21 +118,25 @@ int pv_lifecycle_record(struct pv_result *r, const struct pv_job *job,
                         const struct pv_run_result *res)
 {
 	const struct pv_engine *e = job->engine;
-	if (job->fault) {
+	unsigned fault = job->fault; /* --fault, or a sequence's first fault step */
+	for (size_t i = 0; !fault && job->sequence && i < job->sequence->nsteps; i++)
+		if (job->sequence->steps[i].kind == PV_STEP_FAULT)
+			fault = job->sequence->steps[i].fault;
+	if (fault) {
 		r->faults += res->fault_injected;
 		r->rolled_back += res->rolled_back;
 		bool declared = PV_ENGINE_HAS(e, rollback_bound) &&
 		                (e->flags & PV_ENGINE_AUTO_ROLLBACK) && e->monitor;
 		char line[240];
-		const char *fault = job->fault == PV_FAULT_STALL ? "stall" : "crash";
 		if (declared)
 			snprintf(line, sizeof(line), "auto-rollback: declared (bound %u monitor calls); "
 			         "rolled back in %llu of %llu runs with an injected %s",
 			         e->rollback_bound, (unsigned long long)r->rolled_back,
-			         (unsigned long long)r->faults, fault);
+			         (unsigned long long)r->faults, pv_fault_name(fault));
 		else
 			snprintf(line, sizeof(line), "auto-rollback: not declared (%llu runs with an "
-			         "injected %s; patchvet reverted)", (unsigned long long)r->faults, fault);
+			         "injected %s; patchvet reverted)", (unsigned long long)r->faults,
+			         pv_fault_name(fault));
 		free(r->info);
 		if (!(r->info = strdup(line)))
 			return PV_ENOMEM;
