@@ -61,7 +61,7 @@ enum pv_fault {
 };
 
 /* The cost of one call of a patched function under PV_FAULT_SLOWDOWN. */
-#define PV_FAULT_SLOW_SLICES 64u
+#define PV_FAULT_SLOW_SLICES 8u
 /* Names: pv_fault_name and pv_fault_parse (harness/sequence.h). */
 
 /* How a space write is split into atomic units other threads can observe. */

@@ -75,7 +75,7 @@ static const char run_help[] =
 	"the most recent apply still applied.\n"
 	"--fault crash|stall|slowdown: once apply returned, a worker dies, every\n"
 	"running worker stops, or every call of a patched function costs its caller\n"
-	"64 scheduling slices, until the patch is reverted (emu); an engine that\n"
+	"8 scheduling slices, until the patch is reverted (emu); an engine that\n"
 	"declares automatic rollback must revert within its bound.\n"
 	"\n"
 	"Explorers (emu; ptrace takes random streams only):\n"
