@@ -560,3 +560,31 @@ Test(lifecycle, scenario_carries_patches_and_a_sequence)
 	          "%s", err.msg);
 	pv_test_rmdir_all(dir);
 }
+
+/* ---------------------------------------------------------- the header */
+
+/* The run header names the flavour that ran: pulp refuses counter's plain
+ * build, and a sequence falls back to pad; stw-jmp runs plain. */
+Test(e2e_lifecycle, header_names_the_flavour_used, .timeout = 60)
+{
+	static const struct {
+		const char *engine, *says;
+	} cases[] = {
+		{"pulp", "(flavour pad for pulp on counter (fallback from plain), random explorer"},
+		{"stw-jmp", "(flavour plain, random explorer"},
+	};
+	for (size_t i = 0; i < 2; i++) {
+		char *dir = pv_test_tmpdir("life");
+		struct pv_test_output o;
+		cr_assert_eq(pv_test_run((char *[]){BIN, "run", "--backend", "emu", "--engine",
+		                                    (char *)cases[i].engine, "--scenario", "counter",
+		                                    "--sequence", "apply:counter-fix,revert-all",
+		                                    "--schedules", "5", "--out", dir, NULL},
+		                         60, &o),
+		             0);
+		cr_expect_eq(o.status, 0, "exit %d\n%s\n%s", o.status, o.out, o.err);
+		cr_expect(strstr(o.out, cases[i].says) != NULL, "%s", o.out);
+		pv_test_output_free(&o);
+		pv_test_rmdir_all(dir);
+	}
+}
