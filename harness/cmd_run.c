@@ -75,8 +75,8 @@ static const char run_help[] =
 	"the most recent apply still applied.\n"
 	"--fault crash|stall|slowdown: once apply returned, a worker dies, every\n"
 	"running worker stops, or every call of a patched function costs its caller\n"
-	"8 scheduling slices, until the patch is reverted (emu); an engine that\n"
-	"declares automatic rollback must revert within its bound.\n"
+	"8 scheduling slices, until the patch is reverted (slowdown: emu only); an\n"
+	"engine that declares automatic rollback must revert within its bound.\n"
 	"\n"
 	"Explorers (emu; ptrace takes random streams only):\n"
 	"  random   uniform random decision streams (the default);\n"
@@ -506,8 +506,9 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 	if (rc < 0 && o.fault && o.sequence)
 		rc = pv_cli_usage("run", "--fault and --sequence: put the fault in the sequence "
 		                         "instead, as a step fault:%s", pv_fault_name(o.fault));
-	if (rc < 0 && o.fault && o.backend && strcmp(o.backend, "emu"))
-		rc = pv_cli_usage("run", "--fault runs on the emu backend; use --backend emu");
+	if (rc < 0 && o.fault == PV_FAULT_SLOWDOWN && o.backend && strcmp(o.backend, "emu"))
+		rc = pv_cli_usage("run", "--fault slowdown runs on the emu backend; use --backend emu "
+		                         "(ptrace injects crash and stall)");
 	if (rc < 0 && o.fault && !o.backend)
 		o.backend = "emu";
 	if (rc < 0 && o.explorer.kind == PV_EXPLORE_BOUNDED && !o.schedules_given)

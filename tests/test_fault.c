@@ -435,3 +435,218 @@ Test(e2e_fault, bad_fault_options_are_usage_errors)
 		pv_test_output_free(&o);
 	}
 }
+
+/* ------------------------------------------------------------ ptrace */
+
+#include <errno.h>
+#include <sys/wait.h>
+
+/* Runs engine e on the ptrace backend, counter-pad, with fault f, `runs`
+ * schedules (plain runs, or the sequence `text` when not NULL); the checks
+ * seen, the last info line of a run with a fault, faults and rollbacks. */
+static void pt_runs(const struct pv_engine *e, enum pv_fault f, const char *text,
+                    unsigned runs, char *seen, size_t len, char *info, size_t ilen,
+                    unsigned *faults, unsigned *rolled)
+{
+	struct pv_sequence seq;
+	struct pv_error err = {0};
+	if (text)
+		cr_assert_eq(pv_sequence_parse(text, &seq, &err), 0, "%s", err.msg);
+	const char *extra[] = {PV_CORPUS_PATCH("counter-fix2")};
+	struct pv_backend_config bc = {.target_path = PV_CORPUS_TARGET("counter-pad"),
+	                               .patch_path = PV_CORPUS_PATCH("counter-fix"),
+	                               .workload = {.workers = 2, .iterations = 40},
+	                               .fault = text ? PV_FAULT_NONE : f,
+	                               .extra_patches = extra,
+	                               .nextra = text ? seq.npatches - 1 : 0};
+	const struct pv_backend_ops *ops = &pv_backend_ptrace_ops;
+	void *h = NULL, *states[2] = {NULL, NULL};
+	cr_assert_eq(ops->open(&bc, &h, &err), 0, "%s", err.msg);
+	for (size_t i = 0; i < (text ? seq.npatches : 1); i++)
+		cr_assert_eq(e->plan(ops->patch_at(h, i), &states[i], &err), 0, "%s", err.msg);
+	seen[0] = info[0] = '\0';
+	*faults = *rolled = 0;
+	for (unsigned i = 0; i < runs; i++) {
+		uint8_t stream[64];
+		for (size_t k = 0; k < sizeof(stream); k++)
+			stream[k] = (uint8_t)((i + 1) * 97u + k * 53u);
+		struct pv_run_result res;
+		int rc = text ? ops->run_sequence(h, e, states, &seq, stream, sizeof(stream), &res,
+		                                  &err)
+		              : ops->run(h, e, states[0], stream, sizeof(stream), &res, &err);
+		cr_assert_eq(rc, 0, "%s", err.msg);
+		for (size_t v = 0; v < res.nviolations; v++)
+			if (!strstr(seen, res.violations[v].check)) {
+				size_t used = strlen(seen);
+				snprintf(seen + used, len - used, "%s ", res.violations[v].check);
+			}
+		if (res.fault_injected || !info[0])
+			snprintf(info, ilen, "%s", res.info);
+		if (!res.fault_injected && !text)
+			cr_log_warn("run %u: no fault injected: %s (apply %d: %s; %s)", i, res.info,
+			            res.apply_rc, res.engine_error, res.space_error);
+		*faults += res.fault_injected;
+		*rolled += res.rolled_back;
+	}
+	for (size_t i = 0; i < 2; i++)
+		if (states[i])
+			e->release(states[i]);
+	if (text)
+		pv_sequence_free(&seq);
+	ops->close(h);
+	/* Nothing left behind: every target was killed and reaped. */
+	int st;
+	errno = 0;
+	cr_expect_eq(waitpid(-1, &st, WNOHANG | __WALL), -1, "a target process is left behind");
+	cr_expect_eq(errno, ECHILD);
+}
+
+Test(ptrace_fault, declared_auto_rollback_reverts_after_a_crash, .timeout = 120)
+{
+	char seen[128], info[160];
+	unsigned faults, rolled;
+	pt_runs(&pv_engine_pulp_guard, PV_FAULT_CRASH, NULL, 6, seen, sizeof(seen), info,
+	        sizeof(info), &faults, &rolled);
+	cr_expect_str_eq(seen, "", "violations: %s", seen);
+	cr_expect_eq(faults, 6, "%s", info);
+	cr_expect_eq(rolled, faults);
+	cr_expect(strstr(info, "after the crash (bound 40)") != NULL, "%s", info);
+}
+
+Test(ptrace_fault, undeclared_crash_is_reported_not_failed, .timeout = 120)
+{
+	char seen[128], info[160];
+	unsigned faults, rolled;
+	pt_runs(&pv_engine_pulp, PV_FAULT_CRASH, NULL, 6, seen, sizeof(seen), info, sizeof(info),
+	        &faults, &rolled);
+	cr_expect_str_eq(seen, "", "violations: %s", seen);
+	cr_expect_eq(faults, 6, "%s", info);
+	cr_expect_eq(rolled, 0);
+	cr_expect(strstr(info, "auto-rollback: not declared (a crash was injected") != NULL, "%s",
+	          info);
+}
+
+Test(ptrace_fault, declared_auto_rollback_reverts_after_a_stall, .timeout = 120)
+{
+	char seen[128], info[160];
+	unsigned faults, rolled;
+	pt_runs(&pv_engine_pulp_guard, PV_FAULT_STALL, NULL, 6, seen, sizeof(seen), info,
+	        sizeof(info), &faults, &rolled);
+	cr_expect_str_eq(seen, "", "violations: %s", seen);
+	cr_expect_eq(faults, 6, "%s", info);
+	cr_expect_eq(rolled, faults);
+	cr_expect(strstr(info, "after the stall") != NULL, "%s", info);
+}
+
+/* A monitor that says it rolled back and did nothing: the rollback checks
+ * run after it, natively too. */
+Test(ptrace_fault, rollback_claimed_but_not_done_is_caught, .timeout = 120)
+{
+	struct pv_engine liar = pv_engine_pulp;
+	liar.name = "claims";
+	liar.flags |= PV_ENGINE_AUTO_ROLLBACK;
+	liar.monitor = claims_rollback;
+	liar.rollback_bound = 5;
+	char seen[128], info[160];
+	unsigned faults, rolled;
+	pt_runs(&liar, PV_FAULT_CRASH, NULL, 3, seen, sizeof(seen), info, sizeof(info), &faults,
+	        &rolled);
+	cr_expect_gt(faults, 0, "%s", info);
+	cr_expect(strstr(seen, "rollback-bytes") != NULL, "violations: %s", seen);
+}
+
+Test(ptrace_fault, missed_bound_is_liveness, .timeout = 120)
+{
+	struct pv_engine liar = pv_engine_pulp;
+	liar.name = "liar";
+	liar.flags |= PV_ENGINE_AUTO_ROLLBACK;
+	liar.monitor = never_rolls_back;
+	liar.rollback_bound = 5;
+	char seen[128], info[160];
+	unsigned faults, rolled;
+	pt_runs(&liar, PV_FAULT_STALL, NULL, 3, seen, sizeof(seen), info, sizeof(info), &faults,
+	        &rolled);
+	cr_expect_eq(faults, 3, "%s", info);
+	cr_expect_str_eq(seen, "liveness ", "violations: %s", seen);
+}
+
+/* The native health op: a stall freezes the workers' CPU time; a crash is
+ * counted. */
+Test(ptrace_fault, health_sees_stalls_and_crashes, .timeout = 120)
+{
+	struct pv_engine e = recorder();
+	e.rollback_bound = 10;
+	for (int k = 0; k < 2; k++) {
+		enum pv_fault f = k ? PV_FAULT_CRASH : PV_FAULT_STALL;
+		struct pv_backend_config bc = {.target_path = PV_CORPUS_TARGET("counter-pad"),
+		                               .patch_path = PV_CORPUS_PATCH("counter-fix"),
+		                               .workload = {.workers = 2, .iterations = 40},
+		                               .fault = f};
+		const struct pv_backend_ops *ops = &pv_backend_ptrace_ops;
+		struct pv_error err = {0};
+		void *h = NULL, *state = NULL;
+		cr_assert_eq(ops->open(&bc, &h, &err), 0, "%s", err.msg);
+		cr_assert_eq(e.plan(ops->patch(h), &state, &err), 0, "%s", err.msg);
+		uint8_t stream[1] = {0};
+		struct pv_run_result res;
+		cr_assert_eq(ops->run(h, &e, state, stream, sizeof(stream), &res, &err), 0, "%s",
+		             err.msg);
+		const struct rec *r = state;
+		cr_assert(res.fault_injected, "%s", res.info);
+		cr_assert_eq(r->n, 10);
+		if (f == PV_FAULT_STALL)
+			cr_expect_eq(r->progress[9], r->progress[0], "a stalled target progressed");
+		else
+			cr_expect_eq(r->crashed, 1);
+		cr_expect_gt(r->progress[0], 0);
+		e.release(state);
+		ops->close(h);
+	}
+	int st;
+	cr_expect_eq(waitpid(-1, &st, WNOHANG | __WALL), -1, "a target process is left behind");
+}
+
+Test(ptrace_fault, fault_step_rolls_back_the_most_recent_apply, .timeout = 120)
+{
+	char seen[128], info[160];
+	unsigned faults, rolled;
+	pt_runs(&pv_engine_pulp_guard, PV_FAULT_NONE,
+	        "apply:counter-fix,apply:counter-fix2,fault:crash,revert-all", 4, seen, sizeof(seen),
+	        info, sizeof(info), &faults, &rolled);
+	cr_expect_str_eq(seen, "", "violations: %s", seen);
+	cr_expect_eq(faults, 4, "%s", info);
+	cr_expect_eq(rolled, 4, "%s", info);
+	pt_runs(&pv_engine_pulp, PV_FAULT_NONE, "apply:counter-fix,fault:stall,revert-all", 4, seen,
+	        sizeof(seen), info, sizeof(info), &faults, &rolled);
+	cr_expect_str_eq(seen, "", "violations: %s", seen);
+	cr_expect_eq(rolled, 0);
+	cr_expect(strstr(info, "auto-rollback: not declared") != NULL, "%s", info);
+}
+
+Test(e2e_fault, ptrace_crash_on_the_command_line, .timeout = 120)
+{
+	const char *engines[] = {"pulp-guard", "pulp"};
+	const char *says[] = {"information: auto-rollback: declared (bound 40 monitor calls); "
+	                      "rolled back in", "information: auto-rollback: not declared"};
+	for (int i = 0; i < 2; i++) {
+		char *dir = pv_test_tmpdir("fault");
+		struct pv_test_output o;
+		cr_assert_eq(pv_test_run((char *[]){BIN, "run", "--backend", "ptrace", "--engine",
+		                                    (char *)engines[i], "--scenario", "counter-pad",
+		                                    "--fault", "crash", "--schedules", "8", "--out",
+		                                    dir, NULL},
+		                         120, &o),
+		             0);
+		cr_expect_eq(o.status, 0, "%s: exit %d\n%s\n%s", engines[i], o.status, o.out, o.err);
+		cr_expect(strstr(o.out, says[i]) != NULL, "%s", o.out);
+		cr_expect(strstr(o.out, "SAFE") != NULL, "%s", o.out);
+		pv_test_output_free(&o);
+		pv_test_rmdir_all(dir);
+	}
+	struct pv_test_output o;
+	cr_assert_eq(pv_test_run((char *[]){BIN, "run", "--backend", "ptrace", "--fault",
+	                                    "slowdown", NULL}, 30, &o), 0);
+	cr_expect_eq(o.status, 2, "%s", o.err);
+	cr_expect(strstr(o.err, "slowdown runs on the emu backend") != NULL, "%s", o.err);
+	pv_test_output_free(&o);
+}

@@ -65,6 +65,7 @@ struct pt_backend {
 	uint64_t last_steer;          /* where the last run parked a thread, 0: none */
 	int last_steer_thread;
 	uint64_t last_signals;        /* mask of the signals the last run sent */
+	enum pv_fault fault;          /* --fault: injected after a successful apply */
 	/* A sequence's other patches (issue 11), each in its own area. */
 	struct pt_extra {
 		char *path;               /* owned */
@@ -315,9 +316,10 @@ static int bk_open(const struct pv_backend_config *cfg, void **handle, struct pv
 		rc = pv_image_open(cfg->target_path, &b->target, err);
 	if (!rc)
 		rc = pv_patch_open(cfg->patch_path, &b->patch, err);
-	if (!rc && cfg->fault)
-		rc = pv_error_set(err, PV_EUNSUPPORTED, "the ptrace backend does not inject faults; "
-		                                        "use --backend emu for --fault");
+	if (!rc && cfg->fault == PV_FAULT_SLOWDOWN)
+		rc = pv_error_set(err, PV_EUNSUPPORTED, "the ptrace backend injects crash and stall "
+		                                        "faults; use --backend emu for a slowdown");
+	b->fault = cfg->fault;
 	if (!rc && cfg->nextra >= PV_SEQ_MAX_PATCHES)
 		rc = pv_error_set(err, PV_EINVAL, "at most %d patches in a sequence",
 		                  PV_SEQ_MAX_PATCHES);
@@ -578,6 +580,7 @@ static int start_run(struct pt_backend *b, const struct pv_engine *engine,
 	if (engine->consistency == PV_CONSISTENCY_GLOBAL)
 		run->global = b->global;
 	p->run = run;
+	run->workers = b->workers;
 	int rc = setup(b, p, serr);
 	if (rc) {
 		pv_error_set(err, rc, "%s", serr->msg);
@@ -603,6 +606,158 @@ static int start_run(struct pt_backend *b, const struct pv_engine *engine,
 	return 0;
 }
 
+/* ------------------------------------------------------------ faults */
+
+#define PT_MONITOR_TICK_MS 2 /* the workers run this long between monitor calls */
+#define PT_FAULT_SCALE 4      /* runs with a fault do this much more work, so the
+                                 workers still run when it comes (random delays
+                                 before and during apply can outlast a run) */
+
+/* The iteration count of the target's command line for one run: the
+ * calibrated one, PT_FAULT_SCALE times it when the run injects a fault.
+ * Returns the calibrated one, for the caller to put back. */
+static unsigned long fault_iterations(struct pt_backend *b, bool fault)
+{
+	unsigned long iters = strtoul(b->args[1], NULL, 10);
+	if (fault)
+		snprintf(b->args[1], sizeof(b->args[1]), "%lu", iters * PT_FAULT_SCALE);
+	return iters;
+}
+
+/* The injected fault (issue 11), natively. Crash: the first live worker
+ * exits where it stands (SYS_exit injected through the harness page): it
+ * dies as a crashed worker does, without a signal, because a fatal signal
+ * natively takes the whole process and would leave nothing to roll back;
+ * locks it held stay held, as they would. Stall: every live worker is held
+ * ptrace-stopped until the patch is reverted (the engine's own resume_all,
+ * or unstall). False when no worker was left to fault. */
+static bool inject_fault(struct pt_proc *p, enum pv_fault fault)
+{
+	struct pt_run *run = p->run;
+	bool hit = false;
+	for (size_t i = 0; i < p->nthreads; i++) {
+		struct pt_thread *t = &p->threads[i];
+		if (t->id == 0 || t->id > run->workers || !t->live)
+			continue;
+		bool was = t->stopped;
+		if (pt_stop_thread(p, t) || !t->live)
+			continue;
+		if (fault == PV_FAULT_CRASH) {
+			if (!pt_thread_exit(p, t)) {
+				run->fault_dead[i] = true;
+				run->fault_crashed++;
+				return true;
+			}
+			if (t->live && t->stopped && !was)
+				pt_resume_thread(p, t);
+			continue;
+		}
+		run->fault_held[i] = true;
+		hit = true;
+	}
+	return hit;
+}
+
+/* The patch is gone: workers a stall still holds run again. */
+static void unstall(struct pt_proc *p)
+{
+	struct pt_run *run = p->run;
+	for (size_t i = 0; i < p->nthreads; i++) {
+		struct pt_thread *t = &p->threads[i];
+		if (!run->fault_held[i])
+			continue;
+		run->fault_held[i] = false;
+		if (t->live && t->stopped && !t->engine_stopped && !p->world_stopped)
+			pt_resume_thread(p, t);
+	}
+}
+
+/* After a fault: an engine declaring automatic rollback must revert by
+ * itself within its bound of monitor calls, PT_MONITOR_TICK_MS of the
+ * workers' time apart (emu: one scheduling slice). 1 when the engine took
+ * revert over (rolled back, or its monitor failed), 0 when patchvet must
+ * revert. Shared by a plain run (--fault) and a sequence's fault step. */
+static int fault_after_apply(struct pt_proc *p, struct pt_space *sp,
+                             const struct pv_engine *engine, void *state, enum pv_fault fault,
+                             struct pv_run_result *res)
+{
+	struct pt_run *run = p->run;
+	if (!inject_fault(p, fault)) {
+		snprintf(res->info, sizeof(res->info),
+		         "fault not injected: every worker had finished when apply returned");
+		return 0;
+	}
+	res->fault_injected = true;
+	bool declared = PV_ENGINE_HAS(engine, rollback_bound) &&
+	                (engine->flags & PV_ENGINE_AUTO_ROLLBACK) && engine->monitor;
+	if (!declared) {
+		snprintf(res->info, sizeof(res->info),
+		         "auto-rollback: not declared (a %s was injected after apply; patchvet "
+		         "reverted)", pv_fault_name(fault));
+		return 0;
+	}
+	unsigned bound = engine->rollback_bound ? engine->rollback_bound : 1;
+	for (unsigned n = 1; n <= bound && !p->exited; n++) {
+		struct pv_error eerr;
+		pv_error_clear(&eerr);
+		pv_error_clear(p->err);
+		run->in_engine = true;
+		run->op = "monitor";
+		double t0 = pt_now();
+		run->engine_deadline = t0 + PT_ENGINE_TIMEOUT_MS / 1e3;
+		int mrc = engine->monitor(state, &sp->space, &eerr);
+		run->in_engine = false;
+		after_engine(p, "monitor", mrc, t0, &eerr, res);
+		if (mrc == 1) {
+			res->rolled_back = true;
+			res->revert_rc = 0;
+			res->engine_error[0] = '\0';
+			snprintf(res->info, sizeof(res->info),
+			         "auto-rollback: rolled back %u monitor call(s) after the %s "
+			         "(bound %u)", n, pv_fault_name(fault), bound);
+			return 1;
+		}
+		if (mrc) {
+			res->revert_rc = mrc;
+			return 1;
+		}
+		pt_pump(p, pt_now() + PT_MONITOR_TICK_MS / 1e3);
+	}
+	if (p->exited)
+		return 0;
+	pt_violation(p, "liveness", -1, 0,
+	             "%s declares automatic rollback within %u monitor calls, but the patch was "
+	             "still applied %u calls after the injected %s",
+	             engine->name, bound, bound, pv_fault_name(fault));
+	snprintf(res->info, sizeof(res->info), "auto-rollback: declared, missed its bound of %u",
+	         bound);
+	return 0;
+}
+
+/* Main is let go to verify, and the target's end awaited; after an
+ * injected crash the results are known to be incomplete (emu does not
+ * verify either) and a lock the dead worker held may hang the rest: the
+ * process is killed instead. True when it was killed. */
+static bool finish(struct pt_proc *p)
+{
+	if (p->run->fault_crashed)
+		return true;
+	if (p->park_live && !p->exited && !p->crash.seen) {
+		struct pt_thread *m = &p->threads[0];
+		if (!pt_stop_thread(p, m) && m->live) {
+			pt_write(p, p->park_addr, p->park_orig, 2);
+			p->park_live = false;
+			pt_resume_thread(p, m);
+		}
+	}
+	if (pt_pump_until(p, pt_now() + PT_FINISH_TIMEOUT_MS / 1e3, NULL, NULL) == PV_ETIMEDOUT) {
+		pt_violation(p, "liveness", -1, 0, "the target did not finish within %d ms after "
+		                                   "the engine was done", PT_FINISH_TIMEOUT_MS);
+		return true;
+	}
+	return false;
+}
+
 static int bk_run(void *handle, const struct pv_engine *engine, void *engine_state,
                   const uint8_t *stream, size_t len, struct pv_run_result *res,
                   struct pv_error *err)
@@ -612,7 +767,9 @@ static int bk_run(void *handle, const struct pv_engine *engine, void *engine_sta
 	struct pt_run *run;
 	struct pt_proc *p;
 	struct pt_space sp;
+	unsigned long iters = fault_iterations(b, b->fault != PV_FAULT_NONE);
 	int rc = start_run(b, engine, stream, len, res, &run, &p, &sp, &serr, err);
+	snprintf(b->args[1], sizeof(b->args[1]), "%lu", iters);
 	if (rc)
 		return rc;
 	bool killed = false;
@@ -641,7 +798,16 @@ static int bk_run(void *handle, const struct pv_engine *engine, void *engine_sta
 		check_rollback(b, p, "an apply that gave up");
 		check_leak(p, "an apply that gave up");
 	}
-	if (res->apply_rc == 0 && !p->exited) {
+	int taken = 0;
+	if (res->apply_rc == 0 && !p->exited && b->fault &&
+	    (taken = fault_after_apply(p, &sp, engine, engine_state, b->fault, res)) &&
+	    res->rolled_back && !p->exited) {
+		check_rollback(b, p, "the engine's automatic rollback");
+		check_leak(p, "the engine's automatic rollback");
+	}
+	if (taken)
+		unstall(p);
+	if (res->apply_rc == 0 && !p->exited && !taken) {
 		delay(p);
 		pv_error_clear(&eerr);
 		pv_error_clear(&serr);
@@ -662,19 +828,8 @@ finish:
 	/* Let main verify: put pv_verify's bytes back, main stopped meanwhile
 	 * (it may be spinning on them). Not after a crash: the group is dying,
 	 * and a dying leader reports nothing until every thread is reaped. */
-	if (p->park_live && !p->exited && !p->crash.seen) {
-		struct pt_thread *m = &p->threads[0];
-		if (!pt_stop_thread(p, m) && m->live) {
-			pt_write(p, p->park_addr, p->park_orig, 2);
-			p->park_live = false;
-			pt_resume_thread(p, m);
-		}
-	}
-	if (pt_pump_until(p, pt_now() + PT_FINISH_TIMEOUT_MS / 1e3, NULL, NULL) == PV_ETIMEDOUT) {
-		pt_violation(p, "liveness", -1, 0, "the target did not finish within %d ms after "
-		                                   "the engine was done", PT_FINISH_TIMEOUT_MS);
-		killed = true;
-	}
+	unstall(p);
+	killed = finish(p);
 	pt_release(p);
 	judge_exit(b, p, res, killed);
 	b->last_pause_ms = run->longest_pause_ms;
@@ -782,6 +937,11 @@ static int seq_restart(struct pt_backend *b, struct pt_proc *p, struct pt_space 
 	pt_release(p);
 	memset(p, 0, sizeof(*p));
 	p->run = run;
+	/* A new process: the faults of the old one died with it. */
+	run->fault_crashed = 0;
+	memset(run->fault_dead, 0, sizeof(run->fault_dead));
+	memset(run->fault_held, 0, sizeof(run->fault_held));
+	memset(run->cpu_ns, 0, sizeof(run->cpu_ns));
 	for (size_t k = 0; k < run->nmaps; k++)
 		run->maps[k].live = false; /* they died with the process */
 	int rc = setup(b, p, serr);
@@ -845,13 +1005,24 @@ static int bk_run_sequence(void *handle, const struct pv_engine *engine, void *c
 	if (seq->npatches != b->nextra + 1 || seq->nsteps > PV_RUN_MAX_STEPS)
 		return pv_error_set(err, PV_EINVAL, "the sequence has %zu patches, the backend "
 		                                    "loaded %zu", seq->npatches, b->nextra + 1);
+	bool faults = false;
+	for (size_t i = 0; i < seq->nsteps; i++) {
+		if (seq->steps[i].kind == PV_STEP_FAULT && seq->steps[i].fault == PV_FAULT_SLOWDOWN)
+			return pv_error_set(err, PV_EUNSUPPORTED, "sequence step %zu: the ptrace backend "
+			                                          "injects crash and stall faults; use "
+			                                          "--backend emu for a slowdown", i + 1);
+		faults |= seq->steps[i].kind == PV_STEP_FAULT;
+	}
+	unsigned long iters = fault_iterations(b, faults); /* put back after the run */
 	struct pv_error serr;
 	struct pt_run *run;
 	struct pt_proc *p;
 	struct pt_space sp;
 	int rc = start_run(b, engine, stream, len, res, &run, &p, &sp, &serr, err);
-	if (rc)
+	if (rc) {
+		snprintf(b->args[1], sizeof(b->args[1]), "%lu", iters);
 		return rc;
+	}
 	bool killed = false;
 
 	struct pv_stack st = {0};
@@ -868,6 +1039,24 @@ static int bk_run_sequence(void *handle, const struct pv_engine *engine, void *c
 			o->ran = true;
 			if ((rc = seq_restart(b, p, &sp, engine, states, seq, &st, res, o, err)))
 				break;
+		} else if (s->kind == PV_STEP_FAULT) {
+			/* Judged against the most recent apply still applied. */
+			int top = pv_stack_top(&st);
+			o->ran = true;
+			int taken = top < 0 ? 0
+			                    : fault_after_apply(p, &sp, engine, states[top],
+			                                        (enum pv_fault)s->fault, res);
+			if (top < 0)
+				snprintf(res->info, sizeof(res->info), "fault not injected at step %zu: no "
+				                                       "patch was applied there", i + 1);
+			if (taken && res->rolled_back) {
+				pv_stack_remove(&st, (unsigned)top);
+				reverted = true;
+			} else if (taken) {
+				o->rc = res->revert_rc; /* the monitor failed */
+			}
+			if (taken)
+				unstall(p);
 		} else if (s->kind == PV_STEP_APPLY && pv_stack_has(&st, s->patch)) {
 			/* still applied after a restart: nothing to do */
 		} else if (s->kind == PV_STEP_APPLY) {
@@ -900,6 +1089,8 @@ static int bk_run_sequence(void *handle, const struct pv_engine *engine, void *c
 					break;
 			}
 		}
+		if (reverted)
+			unstall(p); /* a stall goes with its patch */
 		if (!o->ran || p->exited)
 			continue;
 		seq_live(b, p, seq, &st, i, o);
@@ -912,20 +1103,10 @@ static int bk_run_sequence(void *handle, const struct pv_engine *engine, void *c
 	if (!applied_once && !res->apply_rc)
 		res->apply_rc = PV_EBUSY; /* nothing was applied: the target ended first */
 	int fatal = rc;
+	snprintf(b->args[1], sizeof(b->args[1]), "%lu", iters); /* a restart has spawned */
 
-	if (p->park_live && !p->exited && !p->crash.seen) {
-		struct pt_thread *m = &p->threads[0];
-		if (!pt_stop_thread(p, m) && m->live) {
-			pt_write(p, p->park_addr, p->park_orig, 2);
-			p->park_live = false;
-			pt_resume_thread(p, m);
-		}
-	}
-	if (pt_pump_until(p, pt_now() + PT_FINISH_TIMEOUT_MS / 1e3, NULL, NULL) == PV_ETIMEDOUT) {
-		pt_violation(p, "liveness", -1, 0, "the target did not finish within %d ms after "
-		                                   "the engine was done", PT_FINISH_TIMEOUT_MS);
-		killed = true;
-	}
+	unstall(p);
+	killed = finish(p);
 	pt_release(p);
 	judge_exit(b, p, res, killed);
 	b->last_pause_ms = run->longest_pause_ms;
