@@ -1,5 +1,7 @@
 #include "lifecycle.h"
 
+#include "reproducer.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,6 +154,42 @@ int pv_lifecycle_record(struct pv_result *r, const struct pv_job *job,
 		st->refused += o->rc == PV_EBUSY || o->rc == PV_EREFUSED;
 		if (!st->live && !(st->live = strdup(o->live)))
 			return PV_ENOMEM;
+	}
+	return 0;
+}
+
+int pv_repro_lifecycle(struct pv_reproducer *r, const struct pv_job *job,
+                       const struct pv_result *res, struct pv_error *err)
+{
+	if (res && res->flavour && res->target && strcmp(res->flavour, job->flavour)) {
+		snprintf(r->flavour, sizeof(r->flavour), "%s", res->flavour);
+		snprintf(r->target, sizeof(r->target), "%s", res->target);
+		memcpy(r->target_sha256, res->target_sha256, sizeof(r->target_sha256));
+	}
+	if (job->fault)
+		snprintf(r->fault, sizeof(r->fault), "%s", pv_fault_name(job->fault));
+	const struct pv_sequence *seq = job->sequence;
+	if (!seq)
+		return 0;
+	size_t used = 0;
+	for (size_t i = 0; i < seq->nsteps; i++) {
+		char step[PV_REPRO_PATH_MAX + 16];
+		pv_step_name(seq, i, step, sizeof(step));
+		int w = snprintf(r->sequence + used, sizeof(r->sequence) - used, "%s%s", i ? "," : "",
+		                 step);
+		if (w < 0 || (size_t)w >= sizeof(r->sequence) - used)
+			return pv_error_set(err, PV_ERANGE, "the sequence is too long for a reproducer "
+			                                    "(%zu bytes at most)", sizeof(r->sequence) - 1);
+		used += (size_t)w;
+	}
+	if (job->nextra > PV_REPRO_EXTRA_MAX)
+		return pv_error_set(err, PV_ERANGE, "a reproducer holds at most %d patches after the "
+		                                    "first", PV_REPRO_EXTRA_MAX);
+	for (size_t i = 0; i < job->nextra; i++) {
+		snprintf(r->extra_patch[i], sizeof(r->extra_patch[i]), "%s", job->extra_patches[i]);
+		int rc = pv_sha256_file(job->extra_patches[i], r->extra_sha256[i], err);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
