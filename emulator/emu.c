@@ -683,6 +683,7 @@ static int restart(struct pv_emu *e, const struct pv_engine *engine, void *const
                    struct pv_step_outcome *o, struct pv_error *err)
 {
 	struct pv_run_result *res = e->run.res;
+	unstall(e); /* a fault's stall or slowdown dies with the process */
 	emu_reset_memory(e);
 	emu_threads_reset(e);
 	pv_xmc_judge_reset(e->xmc);
