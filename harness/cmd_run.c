@@ -384,6 +384,7 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 		return PV_EXIT_INTERNAL;
 	}
 	int c, rc = -1;
+	bool seq_slowdown = false; /* a fault:slowdown step */
 	optind = 1;
 	opterr = 0;
 	while (rc < 0 && (c = getopt_long(argc, argv, "+s:e:b:n:S:f:x:o:F:D:K:T:P:j:1hQ:U:", opts, NULL)) != -1) {
@@ -474,10 +475,14 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 			struct pv_sequence seq;
 			struct pv_error serr;
 			pv_error_clear(&serr);
-			if (pv_sequence_parse(optarg, &seq, &serr))
+			if (pv_sequence_parse(optarg, &seq, &serr)) {
 				rc = pv_cli_usage("run", "--sequence: %s", serr.msg);
-			else
+			} else {
+				for (size_t i = 0; i < seq.nsteps; i++)
+					seq_slowdown |= seq.steps[i].kind == PV_STEP_FAULT &&
+					                seq.steps[i].fault == PV_FAULT_SLOWDOWN;
 				pv_sequence_free(&seq);
+			}
 			o.sequence = optarg;
 			break;
 		}
@@ -506,9 +511,11 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 	if (rc < 0 && o.fault && o.sequence)
 		rc = pv_cli_usage("run", "--fault and --sequence: put the fault in the sequence "
 		                         "instead, as a step fault:%s", pv_fault_name(o.fault));
-	if (rc < 0 && o.fault == PV_FAULT_SLOWDOWN && o.backend && strcmp(o.backend, "emu"))
-		rc = pv_cli_usage("run", "--fault slowdown runs on the emu backend; use --backend emu "
-		                         "(ptrace injects crash and stall)");
+	if (rc < 0 && (o.fault == PV_FAULT_SLOWDOWN || seq_slowdown) && o.backend &&
+	    strcmp(o.backend, "emu"))
+		rc = pv_cli_usage("run", "a slowdown (--fault slowdown, or a step fault:slowdown) "
+		                         "runs on the emu backend; use --backend emu (ptrace injects "
+		                         "crash and stall)");
 	if (rc < 0 && o.fault && !o.backend)
 		o.backend = "emu";
 	if (rc < 0 && o.explorer.kind == PV_EXPLORE_BOUNDED && !o.schedules_given)
