@@ -75,7 +75,7 @@ static const char run_help[] =
 	"the most recent apply still applied.\n"
 	"--fault crash|stall|slowdown: once apply returned, a worker dies, every\n"
 	"running worker stops, or every call of a patched function costs its caller\n"
-	"8 scheduling slices, until the patch is reverted (slowdown: emu only); an\n"
+	"8 scheduling slices (ptrace: 10 ms asleep), until the patch is reverted; an\n"
 	"engine that declares automatic rollback must revert within its bound.\n"
 	"\n"
 	"Explorers (emu; ptrace takes random streams only):\n"
@@ -384,7 +384,6 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 		return PV_EXIT_INTERNAL;
 	}
 	int c, rc = -1;
-	bool seq_slowdown = false; /* a fault:slowdown step */
 	optind = 1;
 	opterr = 0;
 	while (rc < 0 && (c = getopt_long(argc, argv, "+s:e:b:n:S:f:x:o:F:D:K:T:P:j:1hQ:U:", opts, NULL)) != -1) {
@@ -478,9 +477,6 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 			if (pv_sequence_parse(optarg, &seq, &serr)) {
 				rc = pv_cli_usage("run", "--sequence: %s", serr.msg);
 			} else {
-				for (size_t i = 0; i < seq.nsteps; i++)
-					seq_slowdown |= seq.steps[i].kind == PV_STEP_FAULT &&
-					                seq.steps[i].fault == PV_FAULT_SLOWDOWN;
 				pv_sequence_free(&seq);
 			}
 			o.sequence = optarg;
@@ -511,11 +507,6 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 	if (rc < 0 && o.fault && o.sequence)
 		rc = pv_cli_usage("run", "--fault and --sequence: put the fault in the sequence "
 		                         "instead, as a step fault:%s", pv_fault_name(o.fault));
-	if (rc < 0 && (o.fault == PV_FAULT_SLOWDOWN || seq_slowdown) && o.backend &&
-	    strcmp(o.backend, "emu"))
-		rc = pv_cli_usage("run", "a slowdown (--fault slowdown, or a step fault:slowdown) "
-		                         "runs on the emu backend; use --backend emu (ptrace injects "
-		                         "crash and stall)");
 	if (rc < 0 && o.fault && !o.backend)
 		o.backend = "emu";
 	if (rc < 0 && o.explorer.kind == PV_EXPLORE_BOUNDED && !o.schedules_given)

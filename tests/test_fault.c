@@ -645,17 +645,65 @@ Test(e2e_fault, ptrace_crash_on_the_command_line, .timeout = 120)
 		pv_test_output_free(&o);
 		pv_test_rmdir_all(dir);
 	}
-	char *const slow[][8] = {
-		{BIN, "run", "--backend", "ptrace", "--fault", "slowdown", NULL},
-		{BIN, "run", "--backend", "ptrace", "--sequence",
-		 "apply:counter-fix,fault:slowdown,revert-all", NULL},
-	};
-	for (size_t i = 0; i < 2; i++) {
-		struct pv_test_output o;
-		cr_assert_eq(pv_test_run(slow[i], 30, &o), 0);
-		cr_expect_eq(o.status, 2, "%s", o.err);
-		cr_expect_eq(pv_test_count_lines(o.err), 1, "%s", o.err);
-		cr_expect(strstr(o.err, "runs on the emu backend") != NULL, "%s", o.err);
-		pv_test_output_free(&o);
+
+}
+
+Test(ptrace_fault, declared_auto_rollback_reverts_after_a_slowdown, .timeout = 120)
+{
+	char seen[128], info[160];
+	unsigned faults, rolled;
+	pt_runs(&pv_engine_pulp_guard, PV_FAULT_SLOWDOWN, NULL, 6, seen, sizeof(seen), info,
+	        sizeof(info), &faults, &rolled);
+	cr_expect_str_eq(seen, "", "violations: %s", seen);
+	cr_expect_geq(faults, 3, "%s", info);
+	cr_expect_eq(rolled, faults, "%s", info);
+	cr_expect(strstr(info, "after the slowdown") != NULL, "%s", info);
+	pt_runs(&pv_engine_pulp, PV_FAULT_SLOWDOWN, NULL, 4, seen, sizeof(seen), info,
+	        sizeof(info), &faults, &rolled);
+	cr_expect_str_eq(seen, "", "violations: %s", seen);
+	cr_expect_gt(faults, 0, "%s", info);
+	cr_expect(strstr(info, "auto-rollback: not declared (a slowdown") != NULL, "%s", info);
+}
+
+/* Natively too, a slowdown slows the workers without stopping them: their
+ * CPU time grows over 20 monitor calls (40 ms), less than half as fast as
+ * one worker alone after a crash. */
+Test(ptrace_fault, slowdown_lowers_progress_without_stopping_it, .timeout = 120)
+{
+	struct pv_engine e = recorder();
+	e.rollback_bound = 20;
+	uint64_t grew[2] = {0, 0};
+	for (int k = 0; k < 2; k++) {
+		enum pv_fault f = k ? PV_FAULT_CRASH : PV_FAULT_SLOWDOWN;
+		struct pv_backend_config bc = {.target_path = PV_CORPUS_TARGET("counter-pad"),
+		                               .patch_path = PV_CORPUS_PATCH("counter-fix"),
+		                               .workload = {.workers = 2, .iterations = 40},
+		                               .fault = f};
+		const struct pv_backend_ops *ops = &pv_backend_ptrace_ops;
+		struct pv_error err = {0};
+		void *h = NULL, *state = NULL;
+		cr_assert_eq(ops->open(&bc, &h, &err), 0, "%s", err.msg);
+		cr_assert_eq(e.plan(ops->patch(h), &state, &err), 0, "%s", err.msg);
+		for (unsigned i = 0; i < 3; i++) {
+			uint8_t stream[1] = {0};
+			struct pv_run_result res;
+			cr_assert_eq(ops->run(h, &e, state, stream, sizeof(stream), &res, &err), 0, "%s",
+			             err.msg);
+			const struct rec *r = state;
+			if (!res.fault_injected || r->n != 20)
+				continue;
+			grew[k] += r->progress[19] - r->progress[1];
+			if (f == PV_FAULT_SLOWDOWN)
+				cr_expect_gt(r->progress[19], r->progress[1], "the slowed workers stopped");
+		}
+		e.release(state);
+		ops->close(h);
 	}
+	cr_expect_gt(grew[1], 0);
+	cr_expect_lt(grew[0] * 2, grew[1], "slowed %llu ns, one worker after a crash %llu ns",
+	             (unsigned long long)grew[0], (unsigned long long)grew[1]);
+	cr_log_info("CPU ns over 18 monitor calls, 3 runs: slowdown %llu, crash %llu",
+	            (unsigned long long)grew[0], (unsigned long long)grew[1]);
+	int st;
+	cr_expect_eq(waitpid(-1, &st, WNOHANG | __WALL), -1, "a target process is left behind");
 }

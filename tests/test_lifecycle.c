@@ -513,11 +513,11 @@ Test(lifecycle, persistence_claimed_but_not_kept_is_ineffective, .timeout = 120)
 	cr_expect_str_eq(live, "bump=original");
 }
 
-Test(e2e_lifecycle, slowdown_off_emu_or_fault_with_a_sequence_is_a_usage_error)
+Test(e2e_lifecycle, bad_fault_or_fault_with_a_sequence_is_a_usage_error)
 {
 	char *const cases[][8] = {
 		{BIN, "run", "--fault", "crash", "--sequence", "apply:counter-fix", NULL},
-		{BIN, "run", "--backend", "ptrace", "--fault", "slowdown", NULL},
+		{BIN, "run", "--backend", "ptrace", "--fault", "slow", NULL},
 		{BIN, "run", "--fault", "hang", NULL},
 	};
 	for (size_t i = 0; i < 3; i++) {

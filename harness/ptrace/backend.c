@@ -27,6 +27,8 @@
  * which need not give the same run. */
 #include "ptrace.h"
 
+#include <capstone/capstone.h>
+
 #include <errno.h>
 #include <elf.h>
 #include <inttypes.h>
@@ -316,9 +318,6 @@ static int bk_open(const struct pv_backend_config *cfg, void **handle, struct pv
 		rc = pv_image_open(cfg->target_path, &b->target, err);
 	if (!rc)
 		rc = pv_patch_open(cfg->patch_path, &b->patch, err);
-	if (!rc && cfg->fault == PV_FAULT_SLOWDOWN)
-		rc = pv_error_set(err, PV_EUNSUPPORTED, "the ptrace backend injects crash and stall "
-		                                        "faults; use --backend emu for a slowdown");
 	b->fault = cfg->fault;
 	if (!rc && cfg->nextra >= PV_SEQ_MAX_PATCHES)
 		rc = pv_error_set(err, PV_EINVAL, "at most %d patches in a sequence",
@@ -624,6 +623,130 @@ static unsigned long fault_iterations(struct pt_backend *b, bool fault)
 	return iters;
 }
 
+#define PT_SLOW_NS 10000000  /* what a slowdown adds to each call: 10 ms asleep */
+
+/* How many bytes from the start of code (len bytes) whole instructions
+ * that can run elsewhere cover, at least 5 (a jmp rel32): no branch, call,
+ * return or RIP-relative operand among them. 0 when they cannot. */
+static unsigned movable(const uint8_t *code, size_t len, uint64_t at)
+{
+	csh cs;
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+		return 0;
+	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
+	cs_insn *insn = NULL;
+	size_t n = cs_disasm(cs, code, len, at, 0, &insn);
+	unsigned used = 0;
+	bool ok = true;
+	for (size_t i = 0; i < n && used < 5 && ok; i++) {
+		const cs_detail *d = insn[i].detail;
+		for (unsigned g = 0; d && g < d->groups_count; g++)
+			ok &= d->groups[g] != CS_GRP_JUMP && d->groups[g] != CS_GRP_CALL &&
+			      d->groups[g] != CS_GRP_RET && d->groups[g] != CS_GRP_INT;
+		for (unsigned o = 0; d && o < d->x86.op_count; o++)
+			ok &= !(d->x86.operands[o].type == X86_OP_MEM &&
+			        d->x86.operands[o].mem.base == X86_REG_RIP);
+		used += insn[i].size;
+	}
+	if (n)
+		cs_free(insn, n);
+	cs_close(&cs);
+	return ok && used >= 5 ? used : 0;
+}
+
+/* Writes len bytes at addr with every thread stopped and none between
+ * addr and addr + len (exclusive of addr: there it starts whatever is
+ * written); retries a few times while one is. */
+static int write_quiet(struct pt_proc *p, uint64_t addr, const uint8_t *buf, unsigned len)
+{
+	for (int attempt = 0; attempt < 20; attempt++) {
+		int rc = pt_stop_all(p, NULL);
+		bool inside = false;
+		for (size_t i = 0; !rc && i < p->nthreads; i++)
+			inside |= p->threads[i].live && p->threads[i].regs.rip > addr &&
+			          p->threads[i].regs.rip < addr + len;
+		if (!rc && !inside)
+			rc = pt_write(p, addr, buf, len);
+		pt_resume_all(p);
+		if (rc || !inside)
+			return rc;
+		pt_pump(p, pt_now() + 200e-6);
+	}
+	return PV_EBUSY;
+}
+
+/* A slowdown: every call of one of desc's functions (at most 4) sleeps
+ * PT_SLOW_NS first, in a stub of the harness near the patch (a jmp rel32
+ * over the function's first instructions, which the stub runs after
+ * sleeping). The worker is off the CPU meanwhile, as behind a slow call.
+ * False when no function could be detoured. */
+static bool slow_start(struct pt_proc *p, const struct pv_patch_desc *desc)
+{
+	struct pt_run *run = p->run;
+	for (size_t f = 0; desc && f < desc->nfuncs && run->nslow < 4; f++) {
+		uint64_t at = desc->funcs[f].new_addr;
+		uint8_t code[16];
+		unsigned len;
+		if (!at || pt_read(p, at, code, sizeof(code)) ||
+		    !(len = movable(code, sizeof(code), at)))
+			continue;
+		if (!run->slow_page &&
+		    (pt_find_gap(p, at, PT_PAGE, &run->slow_page) ||
+		     pt_map_fixed(p, run->slow_page, PT_PAGE, PROT_READ | PROT_EXEC))) {
+			run->slow_page = 0;
+			break;
+		}
+		uint64_t stub = run->slow_page + 128 * run->nslow;
+		uint8_t s[128];
+		size_t n = 0;
+		static const uint8_t head[] = {
+			0x50, 0x57, 0x56, 0x51, 0x41, 0x53,             /* push rax rdi rsi rcx r11 */
+			0x48, 0x83, 0xec, 0x10,                         /* sub $16,%rsp */
+			0x48, 0xc7, 0x04, 0x24, 0, 0, 0, 0,             /* movq $0,(%rsp) */
+			0x48, 0xc7, 0x44, 0x24, 0x08};                  /* movq $NS,8(%rsp) */
+		static const uint8_t tail[] = {
+			0x48, 0x89, 0xe7,                               /* mov %rsp,%rdi */
+			0x31, 0xf6,                                     /* xor %esi,%esi */
+			0xb8, SYS_nanosleep, 0, 0, 0,                   /* mov $nanosleep,%eax */
+			0x0f, 0x05,                                     /* syscall */
+			0x48, 0x83, 0xc4, 0x10,                         /* add $16,%rsp */
+			0x41, 0x5b, 0x59, 0x5e, 0x5f, 0x58};            /* pop r11 rcx rsi rdi rax */
+		memcpy(s + n, head, sizeof(head));
+		n += sizeof(head);
+		uint32_t ns = PT_SLOW_NS;
+		memcpy(s + n, &ns, 4);
+		n += 4;
+		memcpy(s + n, tail, sizeof(tail));
+		n += sizeof(tail);
+		memcpy(s + n, code, len); /* the moved instructions */
+		n += len;
+		int32_t back = (int32_t)((int64_t)(at + len) - (int64_t)(stub + n + 5));
+		s[n++] = 0xe9;
+		memcpy(s + n, &back, 4);
+		n += 4;
+		uint8_t jmp[5] = {0xe9};
+		int32_t to = (int32_t)((int64_t)stub - (int64_t)(at + 5));
+		memcpy(jmp + 1, &to, 4);
+		if (pt_write(p, stub, s, n) || write_quiet(p, at, jmp, 5))
+			continue;
+		struct pt_detour *d = &run->slow[run->nslow++];
+		d->at = at;
+		d->len = 5;
+		memcpy(d->orig, code, 5);
+	}
+	return run->nslow > 0;
+}
+
+/* The slowdown ends: the functions' first bytes back (a worker asleep in a
+ * stub goes on through it, as before). */
+static void slow_stop(struct pt_proc *p)
+{
+	struct pt_run *run = p->run;
+	for (unsigned i = 0; i < run->nslow && !p->exited; i++)
+		write_quiet(p, run->slow[i].at, run->slow[i].orig, run->slow[i].len);
+	run->nslow = 0;
+}
+
 /* The injected fault (issue 11), natively. Crash: the first live worker
  * exits where it stands (SYS_exit injected through the harness page): it
  * dies as a crashed worker does, without a signal, because a fatal signal
@@ -631,9 +754,12 @@ static unsigned long fault_iterations(struct pt_backend *b, bool fault)
  * locks it held stay held, as they would. Stall: every live worker is held
  * ptrace-stopped until the patch is reverted (the engine's own resume_all,
  * or unstall). False when no worker was left to fault. */
-static bool inject_fault(struct pt_proc *p, enum pv_fault fault)
+static bool inject_fault(struct pt_proc *p, enum pv_fault fault,
+                         const struct pv_patch_desc *desc)
 {
 	struct pt_run *run = p->run;
+	if (fault == PV_FAULT_SLOWDOWN)
+		return slow_start(p, desc);
 	bool hit = false;
 	for (size_t i = 0; i < p->nthreads; i++) {
 		struct pt_thread *t = &p->threads[i];
@@ -658,10 +784,12 @@ static bool inject_fault(struct pt_proc *p, enum pv_fault fault)
 	return hit;
 }
 
-/* The patch is gone: workers a stall still holds run again. */
+/* The patch is gone: workers a stall still holds run again, calls of a
+ * slowed function are fast again. */
 static void unstall(struct pt_proc *p)
 {
 	struct pt_run *run = p->run;
+	slow_stop(p);
 	for (size_t i = 0; i < p->nthreads; i++) {
 		struct pt_thread *t = &p->threads[i];
 		if (!run->fault_held[i])
@@ -679,12 +807,13 @@ static void unstall(struct pt_proc *p)
  * revert. Shared by a plain run (--fault) and a sequence's fault step. */
 static int fault_after_apply(struct pt_proc *p, struct pt_space *sp,
                              const struct pv_engine *engine, void *state, enum pv_fault fault,
-                             struct pv_run_result *res)
+                             const struct pv_patch_desc *desc, struct pv_run_result *res)
 {
 	struct pt_run *run = p->run;
-	if (!inject_fault(p, fault)) {
-		snprintf(res->info, sizeof(res->info),
-		         "fault not injected: every worker had finished when apply returned");
+	if (!inject_fault(p, fault, desc)) {
+		snprintf(res->info, sizeof(res->info), fault == PV_FAULT_SLOWDOWN
+		         ? "fault not injected: no function of the patch could be slowed down"
+		         : "fault not injected: every worker had finished when apply returned");
 		return 0;
 	}
 	res->fault_injected = true;
@@ -800,7 +929,8 @@ static int bk_run(void *handle, const struct pv_engine *engine, void *engine_sta
 	}
 	int taken = 0;
 	if (res->apply_rc == 0 && !p->exited && b->fault &&
-	    (taken = fault_after_apply(p, &sp, engine, engine_state, b->fault, res)) &&
+	    (taken = fault_after_apply(p, &sp, engine, engine_state, b->fault, &b->view.desc,
+	                               res)) &&
 	    res->rolled_back && !p->exited) {
 		check_rollback(b, p, "the engine's automatic rollback");
 		check_leak(p, "the engine's automatic rollback");
@@ -854,9 +984,19 @@ static const struct pv_patch_desc *bk_patch_at(void *handle, size_t i)
 	return i == 0 ? &b->view.desc : i <= b->nextra ? &b->extra[i - 1].view.desc : NULL;
 }
 
+/* Target memory as the engine left it: a slowdown's detours (the
+ * harness's own instrumentation) read as the bytes they replaced. */
 static int seq_read(void *ctx, uint64_t addr, void *buf, size_t len)
 {
-	return pt_read(ctx, addr, buf, len);
+	struct pt_proc *p = ctx;
+	int rc = pt_read(p, addr, buf, len);
+	for (unsigned i = 0; !rc && p->run && i < p->run->nslow; i++) {
+		const struct pt_detour *d = &p->run->slow[i];
+		for (unsigned k = 0; k < d->len; k++)
+			if (d->at + k >= addr && d->at + k < addr + len)
+				((uint8_t *)buf)[d->at + k - addr] = d->orig[k];
+	}
+	return rc;
 }
 
 struct live_ctx {
@@ -1006,13 +1146,8 @@ static int bk_run_sequence(void *handle, const struct pv_engine *engine, void *c
 		return pv_error_set(err, PV_EINVAL, "the sequence has %zu patches, the backend "
 		                                    "loaded %zu", seq->npatches, b->nextra + 1);
 	bool faults = false;
-	for (size_t i = 0; i < seq->nsteps; i++) {
-		if (seq->steps[i].kind == PV_STEP_FAULT && seq->steps[i].fault == PV_FAULT_SLOWDOWN)
-			return pv_error_set(err, PV_EUNSUPPORTED, "sequence step %zu: the ptrace backend "
-			                                          "injects crash and stall faults; use "
-			                                          "--backend emu for a slowdown", i + 1);
+	for (size_t i = 0; i < seq->nsteps; i++)
 		faults |= seq->steps[i].kind == PV_STEP_FAULT;
-	}
 	unsigned long iters = fault_iterations(b, faults); /* put back after the run */
 	struct pv_error serr;
 	struct pt_run *run;
@@ -1045,7 +1180,8 @@ static int bk_run_sequence(void *handle, const struct pv_engine *engine, void *c
 			o->ran = true;
 			int taken = top < 0 ? 0
 			                    : fault_after_apply(p, &sp, engine, states[top],
-			                                        (enum pv_fault)s->fault, res);
+			                                        (enum pv_fault)s->fault,
+			                                        bk_patch_at(b, (size_t)top), res);
 			if (top < 0)
 				snprintf(res->info, sizeof(res->info), "fault not injected at step %zu: no "
 				                                       "patch was applied there", i + 1);

@@ -219,6 +219,16 @@ struct pt_run {
 	bool fault_dead[PT_MAX_THREADS];   /* by index: exited because of a fault */
 	bool fault_held[PT_MAX_THREADS];   /* by index: held stopped by a stall */
 	uint64_t cpu_ns[PT_MAX_THREADS];   /* by index: CPU time last seen */
+	/* A slowdown (backend.c): a detour at the entry of each of the faulted
+	 * patch's functions into a harness stub that sleeps, then runs the
+	 * moved instructions and jumps back. */
+	uint64_t slow_page;                /* the stubs' page, 0 before the first */
+	struct pt_detour {
+		uint64_t at;                   /* the function's entry */
+		uint8_t orig[16];              /* the bytes the jmp replaced */
+		unsigned len;
+	} slow[4];
+	unsigned nslow;                    /* detours in place */
 };
 
 /* The process and everything known about it. */
