@@ -1082,6 +1082,8 @@ static int seq_restart(struct pt_backend *b, struct pt_proc *p, struct pt_space 
 	memset(run->fault_dead, 0, sizeof(run->fault_dead));
 	memset(run->fault_held, 0, sizeof(run->fault_held));
 	memset(run->cpu_ns, 0, sizeof(run->cpu_ns));
+	run->slow_page = 0; /* the stubs' page and detours died with it */
+	run->nslow = 0;
 	for (size_t k = 0; k < run->nmaps; k++)
 		run->maps[k].live = false; /* they died with the process */
 	int rc = setup(b, p, serr);
