@@ -392,6 +392,22 @@ static void verify(struct pv_emu *e)
  * workers' progress per slice drops without stopping. False when no worker
  * was left to fault. */
 #define STALL_WORD UINT64_MAX
+#define EDGE_BYTES 16 /* after a replaced function's entry: where engines write */
+
+/* Is pc where engines rewrite code: a replaced function's padding, entry
+ * or first bytes? A hang is the program's, not the middle of a jump an
+ * engine wrote (one held there would keep a careful revert waiting). */
+static bool at_patch_edge(const struct pv_emu *e, uint64_t pc)
+{
+	for (size_t i = 0; i < e->view.desc.nfuncs; i++) {
+		const struct pv_patch_func *f = &e->view.funcs[i];
+		if (f->old_addr && pc + f->prologue.padding_before >= f->old_addr &&
+		    pc < f->old_addr + EDGE_BYTES)
+			return true;
+	}
+	return false;
+}
+
 static bool inject_fault(struct pv_emu *e, enum pv_fault fault)
 {
 	bool hit = false;
@@ -402,6 +418,11 @@ static bool inject_fault(struct pv_emu *e, enum pv_fault fault)
 			emu_trace(e, "fault: worker %u killed (injected)", i);
 			return true;
 		}
+		/* First out of the engine's bytes, a few instructions at most. */
+		for (unsigned k = 0; fault == PV_FAULT_STALL && k < 64 && emu_thread_runnable(t) &&
+		                     at_patch_edge(e, t->pc);
+		     k++)
+			emu_run_slice(e, i, 1, false);
 		if (fault == PV_FAULT_STALL && emu_thread_runnable(t)) {
 			t->blocked = true;
 			t->wait_word = STALL_WORD;
@@ -521,6 +542,17 @@ static int auto_rollback(struct pv_emu *e, const struct pv_engine *engine, void 
 	}
 	unsigned bound = engine->rollback_bound ? engine->rollback_bound : 1;
 	for (unsigned n = 1; n <= bound; n++) {
+		bool left = false; /* a worker still at work: something to observe */
+		for (unsigned i = 0; i < e->cfg.workload.workers; i++)
+			left |= !e->threads[i].done;
+		/* The monitor saw the fault once at least: a finished target shows
+		 * nothing more (a crash stays counted). */
+		if (!left && n > 1) {
+			snprintf(res->info, sizeof(res->info),
+			         "auto-rollback: not judged (every worker finished %u monitor call(s) "
+			         "after the %s; patchvet reverted)", n - 1, pv_fault_name(fault));
+			return 0;
+		}
 		int mrc = 0;
 		int rc = engine_op(e, "monitor", engine->monitor, state, &mrc, err);
 		if (rc)

@@ -75,7 +75,7 @@ static const char run_help[] =
 	"the most recent apply still applied.\n"
 	"--fault crash|stall|slowdown: once apply returned, a worker dies, every\n"
 	"running worker stops, or every call of a patched function costs its caller\n"
-	"8 scheduling slices (ptrace: 10 ms asleep), until the patch is reverted; an\n"
+	"8 scheduling slices (ptrace: 20 ms asleep), until the patch is reverted; an\n"
 	"engine that declares automatic rollback must revert within its bound.\n"
 	"\n"
 	"Explorers (emu; ptrace takes random streams only):\n"

@@ -487,7 +487,9 @@ static void pt_runs(const struct pv_engine *e, enum pv_fault f, const char *text
 		if (!res.fault_injected && !text)
 			cr_log_warn("run %u: no fault injected: %s (apply %d: %s; %s)", i, res.info,
 			            res.apply_rc, res.engine_error, res.space_error);
-		*faults += res.fault_injected;
+		/* Judged faults: a run whose workers all finished before the
+		 * engine acted is "not judged" (nothing left to observe). */
+		*faults += res.fault_injected && !strstr(res.info, "not judged");
 		*rolled += res.rolled_back;
 	}
 	for (size_t i = 0; i < 2; i++)
@@ -595,7 +597,8 @@ Test(ptrace_fault, health_sees_stalls_and_crashes, .timeout = 120)
 		             err.msg);
 		const struct rec *r = state;
 		cr_assert(res.fault_injected, "%s", res.info);
-		cr_assert_eq(r->n, 10);
+		/* After a crash the other worker may finish: monitoring ends. */
+		cr_assert(f == PV_FAULT_STALL ? r->n == 10 : r->n >= 1, "%u calls", r->n);
 		if (f == PV_FAULT_STALL)
 			cr_expect_eq(r->progress[9], r->progress[0], "a stalled target progressed");
 		else
@@ -666,44 +669,42 @@ Test(ptrace_fault, declared_auto_rollback_reverts_after_a_slowdown, .timeout = 1
 }
 
 /* Natively too, a slowdown slows the workers without stopping them: their
- * CPU time grows over 20 monitor calls (40 ms), less than half as fast as
- * one worker alone after a crash. */
+ * CPU time grows over 20 monitor calls (2 ms of running each, at least),
+ * by less than 200 us a call: two busy workers would take 2 to 4 ms. (A
+ * crash is no baseline natively: the dead worker may hold the lock.) */
 Test(ptrace_fault, slowdown_lowers_progress_without_stopping_it, .timeout = 120)
 {
 	struct pv_engine e = recorder();
 	e.rollback_bound = 20;
-	uint64_t grew[2] = {0, 0};
-	for (int k = 0; k < 2; k++) {
-		enum pv_fault f = k ? PV_FAULT_CRASH : PV_FAULT_SLOWDOWN;
-		struct pv_backend_config bc = {.target_path = PV_CORPUS_TARGET("counter-pad"),
-		                               .patch_path = PV_CORPUS_PATCH("counter-fix"),
-		                               .workload = {.workers = 2, .iterations = 40},
-		                               .fault = f};
-		const struct pv_backend_ops *ops = &pv_backend_ptrace_ops;
-		struct pv_error err = {0};
-		void *h = NULL, *state = NULL;
-		cr_assert_eq(ops->open(&bc, &h, &err), 0, "%s", err.msg);
-		cr_assert_eq(e.plan(ops->patch(h), &state, &err), 0, "%s", err.msg);
-		for (unsigned i = 0; i < 3; i++) {
-			uint8_t stream[1] = {0};
-			struct pv_run_result res;
-			cr_assert_eq(ops->run(h, &e, state, stream, sizeof(stream), &res, &err), 0, "%s",
-			             err.msg);
-			const struct rec *r = state;
-			if (!res.fault_injected || r->n != 20)
-				continue;
-			grew[k] += r->progress[19] - r->progress[1];
-			if (f == PV_FAULT_SLOWDOWN)
-				cr_expect_gt(r->progress[19], r->progress[1], "the slowed workers stopped");
-		}
-		e.release(state);
-		ops->close(h);
+	uint64_t grew = 0, calls = 0;
+	struct pv_backend_config bc = {.target_path = PV_CORPUS_TARGET("counter-pad"),
+	                               .patch_path = PV_CORPUS_PATCH("counter-fix"),
+	                               .workload = {.workers = 2, .iterations = 40},
+	                               .fault = PV_FAULT_SLOWDOWN};
+	const struct pv_backend_ops *ops = &pv_backend_ptrace_ops;
+	struct pv_error err = {0};
+	void *h = NULL, *state = NULL;
+	cr_assert_eq(ops->open(&bc, &h, &err), 0, "%s", err.msg);
+	cr_assert_eq(e.plan(ops->patch(h), &state, &err), 0, "%s", err.msg);
+	for (unsigned i = 0; i < 3; i++) {
+		uint8_t stream[1] = {0};
+		struct pv_run_result res;
+		cr_assert_eq(ops->run(h, &e, state, stream, sizeof(stream), &res, &err), 0, "%s",
+		             err.msg);
+		const struct rec *r = state;
+		if (!res.fault_injected || r->n < 20)
+			continue;
+		grew += r->progress[19] - r->progress[1];
+		calls += 18;
+		cr_expect_gt(r->progress[19], r->progress[1], "the slowed workers stopped");
 	}
-	cr_expect_gt(grew[1], 0);
-	cr_expect_lt(grew[0] * 2, grew[1], "slowed %llu ns, one worker after a crash %llu ns",
-	             (unsigned long long)grew[0], (unsigned long long)grew[1]);
-	cr_log_info("CPU ns over 18 monitor calls, 3 runs: slowdown %llu, crash %llu",
-	            (unsigned long long)grew[0], (unsigned long long)grew[1]);
+	e.release(state);
+	ops->close(h);
+	cr_assert_gt(calls, 0);
+	cr_expect_lt(grew / calls, 200000, "slowed workers ran %llu ns a monitor call",
+	             (unsigned long long)(grew / calls));
+	cr_log_info("CPU ns a monitor call under a slowdown: %llu",
+	            (unsigned long long)(grew / calls));
 	int st;
 	cr_expect_eq(waitpid(-1, &st, WNOHANG | __WALL), -1, "a target process is left behind");
 }

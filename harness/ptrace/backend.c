@@ -623,7 +623,7 @@ static unsigned long fault_iterations(struct pt_backend *b, bool fault)
 	return iters;
 }
 
-#define PT_SLOW_NS 10000000  /* what a slowdown adds to each call: 10 ms asleep */
+#define PT_SLOW_NS 20000000  /* what a slowdown adds to each call: 20 ms asleep */
 
 /* How many bytes from the start of code (len bytes) whole instructions
  * that can run elsewhere cover, at least 5 (a jmp rel32): no branch, call,
@@ -747,6 +747,19 @@ static void slow_stop(struct pt_proc *p)
 	run->nslow = 0;
 }
 
+#define EDGE_BYTES 16 /* after a replaced function's entry: where engines write */
+
+static bool at_patch_edge(const struct pt_run *run, uint64_t pc)
+{
+	for (size_t i = 0; run->desc && i < run->desc->nfuncs; i++) {
+		const struct pv_patch_func *f = &run->desc->funcs[i];
+		if (f->old_addr && pc + f->prologue.padding_before >= f->old_addr &&
+		    pc < f->old_addr + EDGE_BYTES)
+			return true;
+	}
+	return false;
+}
+
 /* The injected fault (issue 11), natively. Crash: the first live worker
  * exits where it stands (SYS_exit injected through the harness page): it
  * dies as a crashed worker does, without a signal, because a fatal signal
@@ -778,6 +791,17 @@ static bool inject_fault(struct pt_proc *p, enum pv_fault fault,
 				pt_resume_thread(p, t);
 			continue;
 		}
+		/* Not in the bytes engines rewrite (a replaced function's padding
+		 * and first bytes): a hang is the program's, and one held there
+		 * would keep a careful revert waiting for ever. */
+		for (int tries = 0; tries < 20 && t->live && t->stopped && at_patch_edge(run, t->regs.rip);
+		     tries++) {
+			pt_resume_thread(p, t);
+			pt_pump(p, pt_now() + 100e-6);
+			pt_stop_thread(p, t);
+		}
+		if (!t->live || !t->stopped)
+			continue;
 		run->fault_held[i] = true;
 		hit = true;
 	}
@@ -827,6 +851,18 @@ static int fault_after_apply(struct pt_proc *p, struct pt_space *sp,
 	}
 	unsigned bound = engine->rollback_bound ? engine->rollback_bound : 1;
 	for (unsigned n = 1; n <= bound && !p->exited; n++) {
+		bool left = false; /* a worker still at work: something to observe */
+		for (size_t i = 0; i < p->nthreads; i++)
+			left |= p->threads[i].id > 0 && p->threads[i].id <= run->workers &&
+			        p->threads[i].live;
+		/* The monitor saw the fault once at least: a finished target shows
+		 * nothing more (a crash stays counted). */
+		if (!left && n > 1) {
+			snprintf(res->info, sizeof(res->info),
+			         "auto-rollback: not judged (every worker finished %u monitor call(s) "
+			         "after the %s; patchvet reverted)", n - 1, pv_fault_name(fault));
+			return 0;
+		}
 		struct pv_error eerr;
 		pv_error_clear(&eerr);
 		pv_error_clear(p->err);
