@@ -90,6 +90,8 @@ static int open_engines(struct pv_emu *e, struct pv_error *err)
 	return 0;
 }
 
+static int slow_hooks_install(struct pv_emu *e, struct pv_error *err);
+
 int pv_emu_open(const struct pv_emu_config *cfg, struct pv_emu **out, struct pv_error *err)
 {
 	*out = NULL;
@@ -124,6 +126,8 @@ int pv_emu_open(const struct pv_emu_config *cfg, struct pv_emu **out, struct pv_
 		rc = emu_coverage_open(e, err);
 	if (!rc)
 		rc = emu_hooks_install(e, err);
+	if (!rc)
+		rc = slow_hooks_install(e, err);
 	if (rc) {
 		pv_emu_close(e);
 		return rc;
@@ -190,12 +194,17 @@ static void reset(struct pv_emu *e, const struct pv_engine *engine,
 	e->loaded = -1;
 }
 
+static void slow_tick(struct pv_emu *e);
+
 static void phase(struct pv_emu *e)
 {
 	unsigned n = emu_decide_phase(e);
-	for (unsigned i = 0; i < n; i++)
-		if (!emu_decide_slice(e, false))
+	for (unsigned i = 0; i < n; i++) {
+		/* Under a slowdown, time passes even when every worker is held. */
+		if (!emu_decide_slice(e, false) && !e->run.slowing)
 			break;
+		slow_tick(e);
+	}
 }
 
 typedef int (*engine_op_fn)(void *state, struct pv_space *space, struct pv_error *err);
@@ -419,31 +428,123 @@ static void verify(struct pv_emu *e)
 
 /* The injected fault. Crash: the first unfinished worker dies, as of a
  * fatal signal (no `crash` violation: patchvet did it). Stall: every
- * running worker is held (blocked on nothing) until unstall. False when no
- * worker was left to fault. */
+ * running worker is held (blocked on nothing) until unstall. Slowdown:
+ * from now on, every worker that enters a patch's function is held there
+ * for PV_FAULT_SLOW_SLICES slices (on_slow_entry, slow_tick), so the
+ * workers' progress per slice drops without stopping. False when no worker
+ * was left to fault. */
 #define STALL_WORD UINT64_MAX
-static bool inject_fault(struct pv_emu *e)
+#define EDGE_BYTES 16 /* after a replaced function's entry: where engines write */
+
+/* Is pc where engines rewrite code: a replaced function's padding, entry
+ * or first bytes? A hang is the program's, not the middle of a jump an
+ * engine wrote (one held there would keep a careful revert waiting). */
+static bool at_patch_edge(const struct pv_emu *e, uint64_t pc)
+{
+	for (size_t i = 0; i < e->view.desc.nfuncs; i++) {
+		const struct pv_patch_func *f = &e->view.funcs[i];
+		if (f->old_addr && pc + f->prologue.padding_before >= f->old_addr &&
+		    pc < f->old_addr + EDGE_BYTES)
+			return true;
+	}
+	return false;
+}
+
+static bool inject_fault(struct pv_emu *e, enum pv_fault fault)
 {
 	bool hit = false;
 	for (unsigned i = 0; i < e->cfg.workload.workers && i < 64; i++) {
 		struct emu_thread *t = &e->threads[i];
-		if (e->cfg.fault == PV_FAULT_CRASH && !t->done) {
+		if (fault == PV_FAULT_CRASH && !t->done) {
 			t->done = t->crashed = true;
 			emu_trace(e, "fault: worker %u killed (injected)", i);
 			return true;
 		}
-		if (e->cfg.fault == PV_FAULT_STALL && emu_thread_runnable(t)) {
+		/* First out of the engine's bytes, a few instructions at most. */
+		for (unsigned k = 0; fault == PV_FAULT_STALL && k < 64 && emu_thread_runnable(t) &&
+		                     at_patch_edge(e, t->pc);
+		     k++)
+			emu_run_slice(e, i, 1, false);
+		if (fault == PV_FAULT_STALL && emu_thread_runnable(t)) {
 			t->blocked = true;
 			t->wait_word = STALL_WORD;
 			e->run.stalled |= 1ull << i;
 			emu_trace(e, "fault: worker %u stalled (injected)", i);
 			hit = true;
 		}
+		if (fault == PV_FAULT_SLOWDOWN && !t->done)
+			hit = true;
+	}
+	if (hit && fault == PV_FAULT_SLOWDOWN) {
+		e->run.slowing = true;
+		emu_trace(e, "fault: calls of the patch's functions slowed down (injected)");
 	}
 	return hit;
 }
 
-/* The patch is gone: the stall it caused ends. */
+/* A worker entered a patch's function while a slowdown is on: held there
+ * (the instruction has not run) until slow_tick lets it go on. Not during
+ * an engine operation or a hijacked call: the engine's own work is not the
+ * workload's. */
+static void on_slow_entry(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
+{
+	(void)addr, (void)size;
+	struct pv_emu *e = user;
+	struct emu_run *r = &e->run;
+	int tid = e->slice.tid;
+	if (!r->slowing || r->in_op || tid < 0 || (unsigned)tid >= e->cfg.workload.workers ||
+	    tid >= 64 || e->threads[tid].in_call)
+		return;
+	uint64_t bit = 1ull << tid;
+	if (r->slow_paid & bit) { /* this call has paid its cost */
+		r->slow_paid &= ~bit;
+		return;
+	}
+	struct emu_thread *t = &e->threads[tid];
+	t->blocked = true;
+	t->wait_word = STALL_WORD;
+	r->stalled |= bit;
+	r->slow_left[tid] = PV_FAULT_SLOW_SLICES;
+	e->slice.stop = EMU_STOP_BLOCKED;
+	uc_emu_stop(uc);
+}
+
+/* One scheduling slice passed: slowed calls come nearer their end. */
+static void slow_tick(struct pv_emu *e)
+{
+	struct emu_run *r = &e->run;
+	for (unsigned i = 0; r->slowing && i < e->cfg.workload.workers && i < 64; i++)
+		if (r->slow_left[i] && !--r->slow_left[i]) {
+			e->threads[i].blocked = false;
+			e->threads[i].wait_word = 0;
+			r->stalled &= ~(1ull << i);
+			r->slow_paid |= 1ull << i;
+		}
+}
+
+/* A code hook on the entry of every function of every patch loaded
+ * (installed before the first run: FACTS.md); it costs nothing until a
+ * slowdown is injected. */
+static int slow_hooks_install(struct pv_emu *e, struct pv_error *err)
+{
+	for (size_t p = 0; p <= e->nextra; p++) {
+		const struct pv_patch_desc *d = p ? &e->extra[p - 1].view.desc : &e->view.desc;
+		for (size_t i = 0; i < d->nfuncs; i++) {
+			uint64_t a = d->funcs[i].new_addr;
+			uc_hook h;
+			if (!a)
+				continue;
+			uc_err ue = uc_hook_add(e->uc, &h, UC_HOOK_CODE, (void *)on_slow_entry, e, a, a);
+			if (ue != UC_ERR_OK)
+				return pv_error_set(err, PV_EINTERNAL, "cannot install the slowdown hook "
+				                                       "at 0x%llx: %s",
+				                    (unsigned long long)a, uc_strerror(ue));
+		}
+	}
+	return 0;
+}
+
+/* The patch is gone: the stall or slowdown it caused ends. */
 static void unstall(struct pv_emu *e)
 {
 	for (unsigned i = 0; i < e->cfg.workload.workers && i < 64; i++)
@@ -452,17 +553,22 @@ static void unstall(struct pv_emu *e)
 			e->threads[i].wait_word = 0;
 		}
 	e->run.stalled = 0;
+	e->run.slowing = false;
+	e->run.slow_paid = 0;
+	memset(e->run.slow_left, 0, sizeof(e->run.slow_left));
 }
 
 /* After an injected fault: an engine declaring automatic rollback must
  * revert by itself within its bound of monitor calls, one per scheduling
  * slice. Returns 1 when the engine took revert over (rolled back, or its
- * monitor failed), 0 when patchvet must revert as usual. */
+ * monitor failed), 0 when patchvet must revert as usual. Used after a
+ * plain run's apply (--fault) and by a sequence's fault step, for the
+ * state of the most recent apply. */
 static int auto_rollback(struct pv_emu *e, const struct pv_engine *engine, void *state,
-                         struct pv_error *err)
+                         enum pv_fault fault, struct pv_error *err)
 {
 	struct pv_run_result *res = e->run.res;
-	if (!inject_fault(e)) {
+	if (!inject_fault(e, fault)) {
 		snprintf(res->info, sizeof(res->info),
 		         "fault not injected: every worker had finished when apply returned");
 		return 0;
@@ -472,12 +578,23 @@ static int auto_rollback(struct pv_emu *e, const struct pv_engine *engine, void 
 	                (engine->flags & PV_ENGINE_AUTO_ROLLBACK) && engine->monitor;
 	if (!declared) {
 		snprintf(res->info, sizeof(res->info),
-		         "auto-rollback: not declared (a fault was injected after apply; patchvet "
-		         "reverted)");
+		         "auto-rollback: not declared (a %s was injected after apply; patchvet "
+		         "reverted)", pv_fault_name(fault));
 		return 0;
 	}
 	unsigned bound = engine->rollback_bound ? engine->rollback_bound : 1;
 	for (unsigned n = 1; n <= bound; n++) {
+		bool left = false; /* a worker still at work: something to observe */
+		for (unsigned i = 0; i < e->cfg.workload.workers; i++)
+			left |= !e->threads[i].done;
+		/* The monitor saw the fault once at least: a finished target shows
+		 * nothing more (a crash stays counted). */
+		if (!left && n > 1) {
+			snprintf(res->info, sizeof(res->info),
+			         "auto-rollback: not judged (every worker finished %u monitor call(s) "
+			         "after the %s; patchvet reverted)", n - 1, pv_fault_name(fault));
+			return 0;
+		}
 		int mrc = 0;
 		int rc = engine_op(e, "monitor", engine->monitor, state, &mrc, err);
 		if (rc)
@@ -487,8 +604,8 @@ static int auto_rollback(struct pv_emu *e, const struct pv_engine *engine, void 
 			res->revert_rc = 0;
 			res->engine_error[0] = '\0';
 			snprintf(res->info, sizeof(res->info),
-			         "auto-rollback: rolled back %u monitor call(s) after the fault "
-			         "(bound %u)", n, bound);
+			         "auto-rollback: rolled back %u monitor call(s) after the %s "
+			         "(bound %u)", n, pv_fault_name(fault), bound);
 			return 1;
 		}
 		if (mrc) {
@@ -497,11 +614,12 @@ static int auto_rollback(struct pv_emu *e, const struct pv_engine *engine, void 
 		}
 		arm_ineffective(e); /* still applied: the old code must stay unreachable */
 		emu_decide_slice(e, false);
+		slow_tick(e);
 	}
 	emu_violation(e, "liveness", -1, 0,
 	              "%s declares automatic rollback within %u monitor calls, but the patch was "
-	              "still applied %u calls after the injected fault",
-	              engine->name, bound, bound);
+	              "still applied %u calls after the injected %s",
+	              engine->name, bound, bound, pv_fault_name(fault));
 	snprintf(res->info, sizeof(res->info), "auto-rollback: declared, missed its bound of %u",
 	         bound);
 	return 0;
@@ -531,7 +649,7 @@ static int run(struct pv_emu *e, const struct pv_engine *engine, void *engine_st
 		arm_ineffective(e);
 	int taken = 0;
 	if (res->apply_rc == 0 && e->cfg.fault != PV_FAULT_NONE &&
-	    (taken = auto_rollback(e, engine, engine_state, err)) < 0)
+	    (taken = auto_rollback(e, engine, engine_state, e->cfg.fault, err)) < 0)
 		return taken;
 	if (taken)
 		unstall(e);
@@ -639,6 +757,7 @@ static int restart(struct pv_emu *e, const struct pv_engine *engine, void *const
                    struct pv_step_outcome *o, struct pv_error *err)
 {
 	struct pv_run_result *res = e->run.res;
+	unstall(e); /* a fault's stall or slowdown dies with the process */
 	emu_reset_memory(e);
 	emu_threads_reset(e);
 	pv_xmc_judge_reset(e->xmc);
@@ -698,6 +817,28 @@ static int seq_step(struct pv_emu *e, const struct pv_engine *engine, void *cons
 	if (s->kind == PV_STEP_RESTART) {
 		o->ran = true;
 		return restart(e, engine, states, seq, st, o, err);
+	}
+	if (s->kind == PV_STEP_FAULT) {
+		/* Judged against the most recent apply still applied. */
+		int top = pv_stack_top(st);
+		o->ran = true;
+		if (top < 0) {
+			snprintf(res->info, sizeof(res->info), "fault not injected at step %zu: no patch "
+			                                       "was applied there", i + 1);
+			return 0;
+		}
+		rc = auto_rollback(e, engine, states[top], (enum pv_fault)s->fault, err);
+		if (rc < 0)
+			return rc;
+		if (rc && res->rolled_back) {
+			pv_stack_remove(st, (unsigned)top);
+			*reverted = true;
+		} else if (rc) {
+			o->rc = res->revert_rc; /* the monitor failed */
+		}
+		if (rc)
+			unstall(e);
+		return 0;
 	}
 	if (s->kind == PV_STEP_APPLY) {
 		int top = pv_stack_top(st);
@@ -763,6 +904,8 @@ static int run_sequence(struct pv_emu *e, const struct pv_engine *engine, void *
 		int rc = seq_step(e, engine, states, seq, i, &st, &reverted, err);
 		if (rc)
 			return rc;
+		if (reverted)
+			unstall(e); /* a fault's stall or slowdown goes with its patch */
 		struct pv_step_outcome *o = &res->steps[i];
 		applied_once |= seq->steps[i].kind == PV_STEP_APPLY && !o->rc;
 		if (!o->ran)
@@ -785,6 +928,7 @@ static int run_sequence(struct pv_emu *e, const struct pv_engine *engine, void *
 	}
 	if (!applied_once && !res->apply_rc)
 		res->apply_rc = PV_EBUSY;
+	unstall(e);
 	emu_run_to_end(e);
 	struct emu_run *r = &e->run;
 	if (r->over_budget)

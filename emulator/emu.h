@@ -54,7 +54,15 @@ enum pv_fault {
 	PV_FAULT_CRASH = 1,  /* one worker dies, as of a fatal signal */
 	PV_FAULT_STALL = 2,  /* every running worker stops making progress until
 	                        the patch is reverted (a hang the patch causes) */
+	PV_FAULT_SLOWDOWN = 3, /* every call of a patch's function costs its
+	                          caller PV_FAULT_SLOW_SLICES scheduling slices in
+	                          which it makes no progress, until the patch is
+	                          reverted (a regression the patch causes) */
 };
+
+/* The cost of one call of a patched function under PV_FAULT_SLOWDOWN. */
+#define PV_FAULT_SLOW_SLICES 8u
+/* Names: pv_fault_name and pv_fault_parse (harness/sequence.h). */
 
 /* How a space write is split into atomic units other threads can observe. */
 enum pv_mem_model {

@@ -208,6 +208,9 @@ struct emu_run {
 	const struct pv_engine *engine;
 	void *below;              /* a sequence's apply_on_top: the patch below */
 	uint64_t stalled;         /* workers an injected stall holds (bit per worker) */
+	bool slowing;             /* an injected slowdown is on (emu.c) */
+	uint64_t slow_paid;       /* workers whose held call may now go on */
+	uint8_t slow_left[PV_MAX_WORKERS]; /* slices a slowed call still holds each */
 	uint64_t budget;
 	bool over_budget;         /* step budget exhausted: the run ends */
 	bool in_op;               /* apply or revert is running */

@@ -87,6 +87,8 @@ static void print_counters(const struct pv_run_result *res)
 		printf("  engine error: %s\n", res->engine_error);
 	if (res->space_error[0])
 		printf("  space error: %s\n", res->space_error);
+	if (res->info[0])
+		printf("  information: %s\n", res->info);
 }
 
 static int replay(const char *file, bool trace, struct pv_error *err, int *exit_code)
@@ -109,6 +111,10 @@ static int replay(const char *file, bool trace, struct pv_error *err, int *exit_
 		         r->seed);
 	printf("replaying %s: %s on %s (%s, flavour %s), %s (%s explorer)\n", file, r->engine,
 	       r->scenario, r->backend, r->flavour, which, r->explorer);
+	if (r->sequence[0])
+		printf("sequence: %s\n", r->sequence);
+	if (r->fault[0])
+		printf("fault: a %s injected after apply\n", r->fault);
 	struct pv_violation rec = {.thread = r->thread, .address = r->address, .step = r->step};
 	snprintf(rec.check, sizeof(rec.check), "%s", r->check);
 	snprintf(rec.detail, sizeof(rec.detail), "%s", r->detail);

@@ -38,7 +38,7 @@ static const char run_help[] =
 	"                    [--explore random|pct|bounded] [--depth D] [--preemptions K]\n"
 	"                    [--time SECONDS] [--shard I/N] [--jobs N] [--stop-at-first]\n"
 	"                    [--out DIR] [--format LIST]\n"
-	"                    [--sequence STEPS] [--fault crash|stall]\n"
+	"                    [--sequence STEPS] [--fault crash|stall|slowdown]\n"
 	"       patchvet run --resume DIR\n"
 	"\n"
 	"Without --engine and --backend: the default campaign. The patchability\n"
@@ -71,9 +71,12 @@ static const char run_help[] =
 	"recorded in results.json; rollback-bytes once no patch is applied. Without\n"
 	"--flavour, a scenario the engine refuses in its flavour runs in the next\n"
 	"flavour it is built in that the engine accepts (pulp: pad).\n"
-	"--fault crash|stall: once apply returned, a worker dies, or every running\n"
-	"worker stops until the patch is reverted (emu); an engine that declares\n"
-	"automatic rollback must revert within its bound.\n"
+	"A step fault:crash|stall|slowdown injects that fault there, judged against\n"
+	"the most recent apply still applied.\n"
+	"--fault crash|stall|slowdown: once apply returned, a worker dies, every\n"
+	"running worker stops, or every call of a patched function costs its caller\n"
+	"8 scheduling slices (ptrace: 20 ms asleep), until the patch is reverted; an\n"
+	"engine that declares automatic rollback must revert within its bound.\n"
 	"\n"
 	"Explorers (emu; ptrace takes random streams only):\n"
 	"  random   uniform random decision streams (the default);\n"
@@ -471,20 +474,18 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 			struct pv_sequence seq;
 			struct pv_error serr;
 			pv_error_clear(&serr);
-			if (pv_sequence_parse(optarg, &seq, &serr))
+			if (pv_sequence_parse(optarg, &seq, &serr)) {
 				rc = pv_cli_usage("run", "--sequence: %s", serr.msg);
-			else
+			} else {
 				pv_sequence_free(&seq);
+			}
 			o.sequence = optarg;
 			break;
 		}
 		case 'U':
-			if (!strcmp(optarg, "crash"))
-				o.fault = PV_FAULT_CRASH;
-			else if (!strcmp(optarg, "stall"))
-				o.fault = PV_FAULT_STALL;
-			else
-				rc = pv_cli_usage("run", "--fault wants crash or stall, not '%s'", optarg);
+			if (!(o.fault = pv_fault_parse(optarg, strlen(optarg))))
+				rc = pv_cli_usage("run", "--fault wants crash, stall or slowdown, not '%s'",
+				                  optarg);
 			break;
 		case 'h': fputs(run_help, stdout); rc = PV_EXIT_OK; break;
 		default:
@@ -503,9 +504,9 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 	    strcmp(o.backend, "emu"))
 		rc = pv_cli_usage("run", "explorer %s chooses as the emulated run goes: it needs "
 		                         "--backend emu", pv_explorer_name(o.explorer.kind));
-	if (rc < 0 && o.fault && (o.sequence || (o.backend && strcmp(o.backend, "emu"))))
-		rc = pv_cli_usage("run", "--fault runs on the emu backend, without --sequence; use "
-		                         "--backend emu");
+	if (rc < 0 && o.fault && o.sequence)
+		rc = pv_cli_usage("run", "--fault and --sequence: put the fault in the sequence "
+		                         "instead, as a step fault:%s", pv_fault_name(o.fault));
 	if (rc < 0 && o.fault && !o.backend)
 		o.backend = "emu";
 	if (rc < 0 && o.explorer.kind == PV_EXPLORE_BOUNDED && !o.schedules_given)

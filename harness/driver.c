@@ -91,7 +91,8 @@ static void report(struct drive *d, const struct pv_result *finished)
 	d->cfg->progress(d->cfg->progress_ctx, &d->prog);
 }
 
-static int save_reproducer(struct drive *d, const struct pv_job *job, uint64_t schedule,
+static int save_reproducer(struct drive *d, const struct pv_job *job,
+                           const struct pv_result *res, uint64_t schedule,
                            const struct pv_violation *v, size_t stream_len,
                            struct pv_violation_stat *stat, struct pv_error *err)
 {
@@ -133,7 +134,9 @@ static int save_reproducer(struct drive *d, const struct pv_job *job, uint64_t s
 	snprintf(r->detail, sizeof(r->detail), "%s", v->detail);
 	r->stream = d->stream;
 	r->stream_len = stream_len;
-	int rc = pv_reproducer_save(path, r, err);
+	int rc = pv_repro_lifecycle(r, job, res, err);
+	if (!rc)
+		rc = pv_reproducer_save(path, r, err);
 	if (!rc && !(stat->reproducer = strdup(rel)))
 		rc = pv_error_set(err, PV_ENOMEM, "out of memory");
 	return rc;
@@ -386,9 +389,8 @@ static int drive_job(struct drive *d, const struct pv_job *job, size_t index,
 				r, v->check, i, (unsigned)k, v->thread, v->address, v->detail, &first);
 			if (!s)
 				fatal = pv_error_set(err, PV_ENOMEM, "out of memory");
-			else if (first && cfg->out_dir && !job->sequence && !job->fault)
-				/* reproducers do not record sequences or faults yet */
-				fatal = save_reproducer(d, job, i, v, len, s, err);
+			else if (first && cfg->out_dir)
+				fatal = save_reproducer(d, job, r, i, v, len, s, err);
 		}
 		if (nv)
 			d->prog.violating++;

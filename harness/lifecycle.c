@@ -1,5 +1,7 @@
 #include "lifecycle.h"
 
+#include "reproducer.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,21 +120,25 @@ int pv_lifecycle_record(struct pv_result *r, const struct pv_job *job,
                         const struct pv_run_result *res)
 {
 	const struct pv_engine *e = job->engine;
-	if (job->fault) {
+	unsigned fault = job->fault; /* --fault, or a sequence's first fault step */
+	for (size_t i = 0; !fault && job->sequence && i < job->sequence->nsteps; i++)
+		if (job->sequence->steps[i].kind == PV_STEP_FAULT)
+			fault = job->sequence->steps[i].fault;
+	if (fault) {
 		r->faults += res->fault_injected;
 		r->rolled_back += res->rolled_back;
 		bool declared = PV_ENGINE_HAS(e, rollback_bound) &&
 		                (e->flags & PV_ENGINE_AUTO_ROLLBACK) && e->monitor;
 		char line[240];
-		const char *fault = job->fault == PV_FAULT_STALL ? "stall" : "crash";
 		if (declared)
 			snprintf(line, sizeof(line), "auto-rollback: declared (bound %u monitor calls); "
 			         "rolled back in %llu of %llu runs with an injected %s",
 			         e->rollback_bound, (unsigned long long)r->rolled_back,
-			         (unsigned long long)r->faults, fault);
+			         (unsigned long long)r->faults, pv_fault_name(fault));
 		else
 			snprintf(line, sizeof(line), "auto-rollback: not declared (%llu runs with an "
-			         "injected %s; patchvet reverted)", (unsigned long long)r->faults, fault);
+			         "injected %s; patchvet reverted)", (unsigned long long)r->faults,
+			         pv_fault_name(fault));
 		free(r->info);
 		if (!(r->info = strdup(line)))
 			return PV_ENOMEM;
@@ -148,6 +154,42 @@ int pv_lifecycle_record(struct pv_result *r, const struct pv_job *job,
 		st->refused += o->rc == PV_EBUSY || o->rc == PV_EREFUSED;
 		if (!st->live && !(st->live = strdup(o->live)))
 			return PV_ENOMEM;
+	}
+	return 0;
+}
+
+int pv_repro_lifecycle(struct pv_reproducer *r, const struct pv_job *job,
+                       const struct pv_result *res, struct pv_error *err)
+{
+	if (res && res->flavour && res->target && strcmp(res->flavour, job->flavour)) {
+		snprintf(r->flavour, sizeof(r->flavour), "%s", res->flavour);
+		snprintf(r->target, sizeof(r->target), "%s", res->target);
+		memcpy(r->target_sha256, res->target_sha256, sizeof(r->target_sha256));
+	}
+	if (job->fault)
+		snprintf(r->fault, sizeof(r->fault), "%s", pv_fault_name(job->fault));
+	const struct pv_sequence *seq = job->sequence;
+	if (!seq)
+		return 0;
+	size_t used = 0;
+	for (size_t i = 0; i < seq->nsteps; i++) {
+		char step[PV_REPRO_PATH_MAX + 16];
+		pv_step_name(seq, i, step, sizeof(step));
+		int w = snprintf(r->sequence + used, sizeof(r->sequence) - used, "%s%s", i ? "," : "",
+		                 step);
+		if (w < 0 || (size_t)w >= sizeof(r->sequence) - used)
+			return pv_error_set(err, PV_ERANGE, "the sequence is too long for a reproducer "
+			                                    "(%zu bytes at most)", sizeof(r->sequence) - 1);
+		used += (size_t)w;
+	}
+	if (job->nextra > PV_REPRO_EXTRA_MAX)
+		return pv_error_set(err, PV_ERANGE, "a reproducer holds at most %d patches after the "
+		                                    "first", PV_REPRO_EXTRA_MAX);
+	for (size_t i = 0; i < job->nextra; i++) {
+		snprintf(r->extra_patch[i], sizeof(r->extra_patch[i]), "%s", job->extra_patches[i]);
+		int rc = pv_sha256_file(job->extra_patches[i], r->extra_sha256[i], err);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }

@@ -29,4 +29,11 @@ void pv_lifecycle_close(const struct pv_backend_ops *ops, const struct pv_job *j
 int pv_lifecycle_record(struct pv_result *r, const struct pv_job *job,
                         const struct pv_run_result *res);
 
+/* A reproducer's lifecycle keys from job: its sequence (the steps and the
+ * patches after the first, with their SHA-256) or its fault; and the
+ * flavour and target res ran in when it fell back from the job's. */
+struct pv_reproducer;
+int pv_repro_lifecycle(struct pv_reproducer *r, const struct pv_job *job,
+                       const struct pv_result *res, struct pv_error *err);
+
 #endif

@@ -177,6 +177,10 @@ int pv_minimize(struct pv_session *s, uint64_t max_runs, struct pv_minimize_resu
 		return pv_error_set(err, PV_EUNSUPPORTED,
 		                    "minimize needs a deterministic backend: a %s run does not "
 		                    "follow its stream alone", s->ops->name);
+	if (s->seq)
+		return pv_error_set(err, PV_EUNSUPPORTED, "minimize does not shrink the stream of a "
+		                                          "sequence yet; replay the reproducer as it "
+		                                          "is");
 	struct ctx x = {.s = s, .max_runs = max_runs, .err = err};
 	size_t cap = PV_EXPLORE_RECORD_MAX;
 	struct buffers b = {

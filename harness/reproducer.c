@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "files.h"
+#include "sequence.h"
 
 #define HEX_PER_LINE 64
 
@@ -49,6 +50,21 @@ static const struct key {
 #undef NUM
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+/* Optional keys (issue 11): written when not empty, at most once, may be
+ * absent. */
+static const struct key opt_keys[] = {
+#define OPT(n, f) {n, T_STR, offsetof(struct pv_reproducer, f), sizeof(((struct pv_reproducer *)0)->f)}
+#define EXTRA(i)                                                                        \
+	OPT("patch-" #i, extra_patch[i - 2]),                                               \
+	{"patch-" #i "-sha256", T_SHA, offsetof(struct pv_reproducer, extra_sha256[i - 2]), 0}
+	OPT("sequence", sequence),
+	OPT("fault", fault),
+	EXTRA(2), EXTRA(3), EXTRA(4), EXTRA(5), EXTRA(6), EXTRA(7), EXTRA(8),
+#undef EXTRA
+#undef OPT
+};
+#define NOPT (sizeof(opt_keys) / sizeof(opt_keys[0]))
 
 /* ---------------------------------------------------------------- format */
 
@@ -91,6 +107,14 @@ int pv_reproducer_format(const struct pv_reproducer *r, char **text, size_t *len
 		case T_INT: fprintf(f, "%d", *(const int *)(const void *)base); break;
 		}
 		fputc('\n', f);
+	}
+	for (size_t k = 0; k < NOPT; k++) {
+		const char *base = (const char *)r + opt_keys[k].offset;
+		if (base[0]) {
+			fprintf(f, "%s ", opt_keys[k].name);
+			put_line_value(f, base);
+			fputc('\n', f);
+		}
 	}
 	fprintf(f, "stream %zu\n", r->stream_len);
 	for (size_t i = 0; i < r->stream_len; i++) {
@@ -308,6 +332,37 @@ static int parse_stream(struct parser *ps, uint8_t *buf, size_t len)
 	return 0;
 }
 
+/* The optional keys of a lifecycle run make sense together: a known
+ * fault, a sequence that parses, one patch-N for each of its patches after
+ * the first. */
+static int check_lifecycle(struct parser *ps, const struct pv_reproducer *r)
+{
+	if (r->fault[0] && !pv_fault_parse(r->fault, strlen(r->fault)))
+		return pv_error_set(ps->err, PV_EFORMAT, "%s: unknown fault '%s' (crash, stall or "
+		                                         "slowdown)", ps->name, r->fault);
+	if (r->fault[0] && r->sequence[0])
+		return pv_error_set(ps->err, PV_EFORMAT, "%s: 'fault' and 'sequence' together: a "
+		                                         "sequence holds its faults as steps",
+		                    ps->name);
+	if (!r->sequence[0])
+		return 0;
+	struct pv_sequence seq;
+	struct pv_error serr;
+	pv_error_clear(&serr);
+	if (pv_sequence_parse(r->sequence, &seq, &serr))
+		return pv_error_set(ps->err, PV_EFORMAT, "%s: 'sequence': %s", ps->name, serr.msg);
+	size_t extra = 0;
+	while (extra < PV_REPRO_EXTRA_MAX && r->extra_patch[extra][0])
+		extra++;
+	size_t want = seq.npatches - 1;
+	pv_sequence_free(&seq);
+	if (extra != want)
+		return pv_error_set(ps->err, PV_EFORMAT, "%s: the sequence has %zu patches after the "
+		                                         "first, the file names %zu (patch-2...)",
+		                    ps->name, want, extra);
+	return 0;
+}
+
 int pv_reproducer_parse(const char *name, const char *text, size_t len,
                         struct pv_reproducer **out, struct pv_error *err)
 {
@@ -337,7 +392,7 @@ int pv_reproducer_parse(const char *name, const char *text, size_t len,
 
 	struct pv_reproducer hdr;
 	memset(&hdr, 0, sizeof(hdr));
-	int seen[NKEYS] = {0};
+	int seen[NKEYS] = {0}, seen_opt[NOPT] = {0};
 	size_t stream_len = 0;
 	bool have_stream = false;
 	while (!have_stream && (rc = next_line(&ps, &line, &n)) > 0) {
@@ -358,9 +413,20 @@ int pv_reproducer_parse(const char *name, const char *text, size_t len,
 			have_stream = true;
 			break;
 		}
-		size_t k = 0;
+		size_t k = 0, o = 0;
 		while (k < NKEYS && (strlen(keys[k].name) != klen || memcmp(keys[k].name, line, klen)))
 			k++;
+		while (k == NKEYS && o < NOPT &&
+		       (strlen(opt_keys[o].name) != klen || memcmp(opt_keys[o].name, line, klen)))
+			o++;
+		if (k == NKEYS && o < NOPT) {
+			if (seen_opt[o])
+				return bad(&ps, "'%s' appears twice", opt_keys[o].name);
+			seen_opt[o] = ps.line;
+			if ((rc = set_value(&ps, &hdr, &opt_keys[o], v, vlen)))
+				return rc;
+			continue;
+		}
 		if (k == NKEYS)
 			return bad(&ps, "unknown key '%.*s'", (int)(klen < 40 ? klen : 40), line);
 		if (seen[k])
@@ -377,6 +443,16 @@ int pv_reproducer_parse(const char *name, const char *text, size_t len,
 		if (!seen[k])
 			return pv_error_set(err, PV_EFORMAT, "%s: missing key '%s'", ps.name,
 			                    keys[k].name);
+	/* A sequence's patch and its hash come together, in order. */
+	for (size_t i = 0; i < PV_REPRO_EXTRA_MAX; i++) {
+		bool path = hdr.extra_patch[i][0], sha = hdr.extra_sha256[i][0];
+		if (path != sha || (path && !hdr.sequence[0]) || (i && path && !hdr.extra_patch[i - 1][0]))
+			return pv_error_set(err, PV_EFORMAT, "%s: 'patch-%zu' needs 'patch-%zu-sha256', "
+			                                     "a 'sequence' and the patches before it",
+			                    ps.name, i + 2, i + 2);
+	}
+	if ((rc = check_lifecycle(&ps, &hdr)))
+		return rc;
 
 	struct pv_reproducer *r = malloc(sizeof(*r) + stream_len);
 	if (!r)
@@ -439,5 +515,9 @@ int pv_reproducer_check_binaries(const struct pv_reproducer *r, const char *targ
                                  const char *patch, struct pv_error *err)
 {
 	int rc = check_one("target", target, r->target_sha256, err);
-	return rc ? rc : check_one("patch", patch, r->patch_sha256, err);
+	if (!rc)
+		rc = check_one("patch", patch, r->patch_sha256, err);
+	for (size_t i = 0; !rc && i < PV_REPRO_EXTRA_MAX && r->extra_patch[i][0]; i++)
+		rc = check_one("sequence patch", r->extra_patch[i], r->extra_sha256[i], err);
+	return rc;
 }

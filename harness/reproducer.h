@@ -33,7 +33,14 @@
  * Every key appears exactly once, in any order, before `stream`; lines
  * starting with `#` and empty lines are ignored in the header. Parsing is
  * strict: a file that is not exactly this is refused with the line and the
- * reason, never guessed at. */
+ * reason, never guessed at.
+ *
+ * Optional keys (issue 11), written only when the run had them, at most
+ * once each; a file without them reads as before:
+ *     sequence apply:counter-fix,apply:counter-fix2,fault:crash,revert-all
+ *     patch-2 /.../corpora/patches/counter-fix2.so   (the sequence's second
+ *     patch-2-sha256 64 hex digits                     patch, up to patch-8)
+ *     fault crash                                      (--fault of the run) */
 #ifndef PV_HARNESS_REPRODUCER_H
 #define PV_HARNESS_REPRODUCER_H
 
@@ -49,6 +56,8 @@
 #define PV_REPRO_PATH_MAX 4096
 /* Larger streams are refused rather than allocated. */
 #define PV_REPRO_MAX_STREAM (1u << 20)
+/* A sequence's patches after the first (PV_SEQ_MAX_PATCHES - 1). */
+#define PV_REPRO_EXTRA_MAX 7
 /* Files larger than this are not reproducers. */
 #define PV_REPRO_MAX_FILE (8u << 20)
 
@@ -75,6 +84,11 @@ struct pv_reproducer {
 	uint64_t address;
 	uint64_t step;
 	char detail[200];
+	/* Optional (issue 11): "" when absent. */
+	char sequence[2048];    /* the steps, as pv_step_name writes them */
+	char fault[16];         /* "crash", "stall", "slowdown" */
+	char extra_patch[PV_REPRO_EXTRA_MAX][PV_REPRO_PATH_MAX]; /* patch-2.. */
+	char extra_sha256[PV_REPRO_EXTRA_MAX][PV_SHA256_HEX_LEN + 1];
 	/* The decision stream. After pv_reproducer_parse it points into the same
 	 * allocation as the struct (freed with it); when formatting, it may point
 	 * anywhere the caller owns. */
@@ -102,8 +116,8 @@ int pv_reproducer_load(const char *path, struct pv_reproducer **out, struct pv_e
 void pv_reproducer_free(struct pv_reproducer *r);
 
 /* PV_EABI "reproducer was recorded for other binaries: target sha256
- * differs ..." unless the files at target and patch have the recorded
- * hashes. */
+ * differs ..." unless the files at target and patch (and a sequence's
+ * other patches, at their recorded paths) have the recorded hashes. */
 int pv_reproducer_check_binaries(const struct pv_reproducer *r, const char *target,
                                  const char *patch, struct pv_error *err);
 

@@ -632,6 +632,46 @@ static int select_backends(const char *name, bool from_expected, unsigned *out,
 	return 0;
 }
 
+
+/* The header's flavour: the one every result ran in when they agree (a
+ * sequence falls back when the engine refuses the flavour it was given:
+ * lifecycle.c), else the one asked for; each result that fell back is
+ * named, with the flavour it fell back from. */
+static void used_flavours(const struct pv_run_options *o, const struct pv_campaign *c,
+                          const struct plan *p, char *buf, size_t len)
+{
+	const char *asked = o->flavour_given ? pv_flavour_name(o->flavour)
+	                                     : "plain, or the scenario's own";
+	const char *same = c->nresults ? c->results[0].flavour : NULL;
+	size_t nfell = 0;
+	char fell[240] = "";
+	for (size_t i = 0; i < c->nresults; i++) {
+		const struct pv_result *r = &c->results[i];
+		if (same && r->flavour && strcmp(same, r->flavour))
+			same = NULL;
+		for (size_t k = 0; k < p->njobs; k++) {
+			const struct pv_job *j = &p->jobs[k];
+			if (!r->flavour || strcmp(j->engine->name, r->engine) ||
+			    strcmp(j->scenario, r->scenario) || !strcmp(j->flavour, r->flavour))
+				continue;
+			size_t used = strlen(fell);
+			if (nfell++ < 3)
+				snprintf(fell + used, sizeof(fell) - used, "%s%s for %s on %s (fallback from "
+				         "%s)", used ? "; " : "", r->flavour, r->engine, r->scenario,
+				         j->flavour);
+			break;
+		}
+	}
+	if (nfell == 1 && same && c->nresults == 1)
+		snprintf(buf, len, "%s", fell);
+	else if (nfell)
+		snprintf(buf, len, "%s; %s%s", asked, fell, nfell > 3 ? "; ..." : "");
+	else if (same && c->nresults == 1)
+		snprintf(buf, len, "%s", same);
+	else
+		snprintf(buf, len, "%s", asked);
+}
+
 /* Plans the jobs of o into p and drives them into c, with progress on
  * stderr. *backends receives the backends asked for, *ptrace_schedules the
  * schedules of each ptrace job. */
@@ -788,11 +828,12 @@ int pv_run_engines(const struct pv_run_options *o, const char *data_dir,
 		else
 			snprintf(each, sizeof(each), "%llu schedules each",
 			         (unsigned long long)o->schedules);
+		char flavours[320];
+		used_flavours(o, &c, &p, flavours, sizeof(flavours));
 		printf("%spatchvet %s campaign: %zu engine run%s on %s (flavour %s, %s explorer, "
 		       "seed %llu, %s)%s\n\n",
 		       from_expected ? "\n" : "", PV_VERSION, p.njobs, p.njobs == 1 ? "" : "s", bnames,
-		       o->flavour_given ? pv_flavour_name(o->flavour)
-		                        : "plain, or the scenario's own",
+		       flavours,
 		       c.explorer ? c.explorer : "random",
 		       (unsigned long long)o->seed, each,
 		       from_expected ? ", compared with corpora/expected" : "");

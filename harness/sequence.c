@@ -55,13 +55,33 @@ static int parse_step(struct pv_sequence *seq, const char *item, size_t len,
 	}
 	const char *colon = memchr(item, ':', len);
 	size_t verb = colon ? (size_t)(colon - item) : len;
+	if (colon && verb == 5 && !strncmp(item, "fault", 5)) {
+		s->kind = PV_STEP_FAULT;
+		s->fault = pv_fault_parse(colon + 1, len - verb - 1);
+		if (!s->fault)
+			return pv_error_set(err, PV_EINVAL, "sequence step %zu, '%.*s': want fault:crash, "
+			                                    "fault:stall or fault:slowdown",
+			                    seq->nsteps + 1, (int)len, item);
+		if (!st->n && !maybe->n)
+			return pv_error_set(err, PV_EINVAL, "sequence step %zu injects a %s with no patch "
+			                                    "applied there", seq->nsteps + 1,
+			                    pv_fault_name(s->fault));
+		/* An engine with automatic rollback may revert the top patch. */
+		int top = pv_stack_top(st);
+		if (top >= 0) {
+			pv_stack_remove(st, (unsigned)top);
+			pv_stack_push(maybe, (unsigned)top);
+		}
+		seq->nsteps++;
+		return 0;
+	}
 	if (colon && verb == 5 && !strncmp(item, "apply", 5))
 		s->kind = PV_STEP_APPLY;
 	else if (colon && verb == 6 && !strncmp(item, "revert", 6))
 		s->kind = PV_STEP_REVERT;
 	else
 		return pv_error_set(err, PV_EINVAL, "sequence step %zu, '%.*s': want apply:PATCH, "
-		                                    "revert:PATCH, revert-all or restart",
+		                                    "revert:PATCH, revert-all, restart or fault:KIND",
 		                    seq->nsteps + 1, (int)len, item);
 	size_t nlen = len - verb - 1;
 	if (!nlen)
@@ -120,9 +140,27 @@ int pv_sequence_parse(const char *text, struct pv_sequence *seq, struct pv_error
 	return rc;
 }
 
+const char *pv_fault_name(unsigned fault)
+{
+	static const char *const names[] = {"none", "crash", "stall", "slowdown"};
+	return fault < 4 ? names[fault] : "none";
+}
+
+unsigned pv_fault_parse(const char *name, size_t len)
+{
+	for (unsigned f = 1; name && f < 4; f++)
+		if (strlen(pv_fault_name(f)) == len && !strncmp(name, pv_fault_name(f), len))
+			return f;
+	return 0;
+}
+
 void pv_step_name(const struct pv_sequence *seq, size_t step, char *buf, size_t len)
 {
 	const struct pv_step *s = &seq->steps[step];
+	if (s->kind == PV_STEP_FAULT) {
+		snprintf(buf, len, "fault:%s", pv_fault_name(s->fault));
+		return;
+	}
 	if (s->kind == PV_STEP_REVERT_ALL || s->kind == PV_STEP_RESTART)
 		snprintf(buf, len, s->kind == PV_STEP_RESTART ? "restart" : "revert-all");
 	else

@@ -22,12 +22,22 @@ enum pv_step_kind {
 	PV_STEP_REVERT_ALL = 2, /* revert-all: every applied patch, newest first */
 	PV_STEP_RESTART = 3,    /* restart: the target killed and started again
 	                           while patched; the engine's state is kept */
+	PV_STEP_FAULT = 4,      /* fault:crash|stall|slowdown, injected there; the
+	                           automatic-rollback judgement applies to the most
+	                           recent apply still applied */
 };
 
 struct pv_step {
 	enum pv_step_kind kind;
-	unsigned patch;          /* index into pv_sequence.patches (not revert-all) */
+	unsigned patch;          /* index into pv_sequence.patches (apply, revert) */
+	unsigned fault;          /* PV_STEP_FAULT: an enum pv_fault (emulator/emu.h) */
 };
+
+/* "crash", "stall", "slowdown" (enum pv_fault 1..3), "none" for 0 and
+ * anything else. */
+const char *pv_fault_name(unsigned fault);
+/* The enum pv_fault value named, 0 when the name is none of them. */
+unsigned pv_fault_parse(const char *name, size_t len);
 
 struct pv_sequence {
 	char *patches[PV_SEQ_MAX_PATCHES]; /* names as written, first use first; owned */
@@ -37,10 +47,13 @@ struct pv_sequence {
 	unsigned max_depth;      /* most patches applied at once */
 };
 
-/* Parses "apply:p1,apply:p2,revert:p1,restart,revert-all" (blanks around items
- * allowed). Rejects, with a sentence naming the step, an unknown step, an
- * apply of a patch already applied, a revert of one not applied, and more
- * than PV_SEQ_MAX_PATCHES patches or PV_SEQ_MAX_STEPS steps (PV_EINVAL). */
+/* Parses "apply:p1,apply:p2,fault:crash,revert:p1,restart,revert-all" (blanks
+ * around items allowed). Rejects, with a sentence naming the step, an unknown
+ * step or fault, an apply of a patch already applied, a revert of one not
+ * applied, a fault with no patch applied, and more than PV_SEQ_MAX_PATCHES
+ * patches or PV_SEQ_MAX_STEPS steps (PV_EINVAL). After a fault step, the
+ * most recent apply may have been rolled back by the engine: the run
+ * decides, as after a restart. */
 int pv_sequence_parse(const char *text, struct pv_sequence *seq, struct pv_error *err);
 void pv_sequence_free(struct pv_sequence *seq);
 

@@ -56,6 +56,32 @@ static int resolve_binaries(struct pv_session *s, struct pv_error *err)
 	return 0;
 }
 
+/* A lifecycle reproducer's sequence (its other patches into cfg) or
+ * fault. The patches are the recorded ones, checked by
+ * pv_reproducer_check_binaries. */
+static int open_lifecycle(struct pv_session *s, const char *file,
+                          struct pv_backend_config *cfg, struct pv_error *err)
+{
+	const struct pv_reproducer *r = s->repro;
+	cfg->fault = (enum pv_fault)pv_fault_parse(r->fault, strlen(r->fault));
+	if (!r->sequence[0])
+		return 0;
+	if (!(s->seq = calloc(1, sizeof(*s->seq))))
+		return pv_error_set(err, PV_ENOMEM, "out of memory");
+	struct pv_error serr;
+	pv_error_clear(&serr);
+	if (pv_sequence_parse(r->sequence, s->seq, &serr)) {
+		free(s->seq);
+		s->seq = NULL;
+		return pv_error_set(err, PV_EFORMAT, "%s: sequence: %s", file, serr.msg);
+	}
+	for (size_t i = 0; i + 1 < s->seq->npatches && i < PV_REPRO_EXTRA_MAX; i++)
+		s->extra[i] = r->extra_patch[i];
+	cfg->extra_patches = s->extra;
+	cfg->nextra = s->seq->npatches - 1;
+	return 0;
+}
+
 static int open_session(const char *file, struct pv_session *s, struct pv_error *err)
 {
 	int rc = pv_reproducer_load(file, &s->repro, err);
@@ -97,16 +123,24 @@ static int open_session(const char *file, struct pv_session *s, struct pv_error 
 		.workload = {.workers = r->workers, .iterations = r->iterations, .param = r->param},
 		.mem_model = mm,
 	};
+	if ((rc = open_lifecycle(s, file, &cfg, err)))
+		return rc;
 	if ((rc = s->ops->open(&cfg, &s->handle, err)))
 		return rc;
-	struct pv_error perr;
-	pv_error_clear(&perr);
-	rc = s->engine->plan(s->ops->patch(s->handle), &s->state, &perr);
-	if (rc == PV_EREFUSED)
-		return pv_error_set(err, PV_EREFUSED, "%s", perr.msg);
-	if (rc)
-		return pv_error_set(err, rc, "%s: plan failed: %s", s->engine->name,
-		                    perr.msg[0] ? perr.msg : pv_strerror(rc));
+	size_t n = s->seq ? s->seq->npatches : 1;
+	for (size_t i = 0; i < n; i++) {
+		struct pv_error perr;
+		pv_error_clear(&perr);
+		const struct pv_patch_desc *d = s->seq ? s->ops->patch_at(s->handle, i)
+		                                       : s->ops->patch(s->handle);
+		rc = d ? s->engine->plan(d, &s->states[i], &perr) : PV_EINTERNAL;
+		if (rc == PV_EREFUSED)
+			return pv_error_set(err, PV_EREFUSED, "%s", perr.msg);
+		if (rc)
+			return pv_error_set(err, rc, "%s: plan failed: %s", s->engine->name,
+			                    perr.msg[0] ? perr.msg : pv_strerror(rc));
+	}
+	s->state = s->states[0];
 	return 0;
 }
 
@@ -133,6 +167,9 @@ int pv_session_run(struct pv_session *s, const uint8_t *stream, size_t len,
 		len = s->repro->stream_len;
 	}
 	memset(res, 0, sizeof(*res));
+	if (s->seq)
+		return s->ops->run_sequence(s->handle, s->engine, s->states, s->seq, stream, len, res,
+		                            err);
 	return s->ops->run(s->handle, s->engine, s->state, stream, len, res, err);
 }
 
@@ -172,8 +209,12 @@ void pv_session_close(struct pv_session *s)
 {
 	if (!s)
 		return;
-	if (s->state && s->engine && s->engine->release)
-		s->engine->release(s->state);
+	for (size_t i = 0; i < PV_SEQ_MAX_PATCHES; i++)
+		if (s->states[i] && s->engine && s->engine->release)
+			s->engine->release(s->states[i]);
+	if (s->seq)
+		pv_sequence_free(s->seq);
+	free(s->seq);
 	if (s->handle)
 		s->ops->close(s->handle);
 	pv_reproducer_free(s->repro);

@@ -13,6 +13,7 @@
 
 #include "backend.h"
 #include "reproducer.h"
+#include "sequence.h"
 
 struct pv_session {
 	struct pv_reproducer *repro;      /* owned */
@@ -22,6 +23,11 @@ struct pv_session {
 	void *state;
 	bool native;                      /* ptrace: timing is not in the stream */
 	char target[PATH_MAX], patch[PATH_MAX];
+	/* A lifecycle reproducer (issue 11): its sequence (NULL: one apply and
+	 * one revert) and the states of its patches after the first. */
+	struct pv_sequence *seq;          /* owned */
+	void *states[PV_SEQ_MAX_PATCHES]; /* states[0] is state */
+	const char *extra[PV_SEQ_MAX_PATCHES]; /* borrowed from repro */
 };
 
 /* Loads file and opens its backend. PV_EREFUSED (with the engine's reason

@@ -513,11 +513,11 @@ Test(lifecycle, persistence_claimed_but_not_kept_is_ineffective, .timeout = 120)
 	cr_expect_str_eq(live, "bump=original");
 }
 
-Test(e2e_lifecycle, fault_off_emu_or_with_a_sequence_is_a_usage_error)
+Test(e2e_lifecycle, bad_fault_or_fault_with_a_sequence_is_a_usage_error)
 {
 	char *const cases[][8] = {
 		{BIN, "run", "--fault", "crash", "--sequence", "apply:counter-fix", NULL},
-		{BIN, "run", "--backend", "ptrace", "--fault", "crash", NULL},
+		{BIN, "run", "--backend", "ptrace", "--fault", "slow", NULL},
 		{BIN, "run", "--fault", "hang", NULL},
 	};
 	for (size_t i = 0; i < 3; i++) {
@@ -558,5 +558,187 @@ Test(lifecycle, scenario_carries_patches_and_a_sequence)
 	cr_expect_eq(pv_scenario_load(file, PV_DATA_DIR, &sc, &err), PV_EFORMAT);
 	cr_expect(strstr(err.msg, ":4") != NULL && strstr(err.msg, "already applied") != NULL,
 	          "%s", err.msg);
+	pv_test_rmdir_all(dir);
+}
+
+/* ---------------------------------------------------------- the header */
+
+/* The run header names the flavour that ran: pulp refuses counter's plain
+ * build, and a sequence falls back to pad; stw-jmp runs plain. */
+Test(e2e_lifecycle, header_names_the_flavour_used, .timeout = 60)
+{
+	static const struct {
+		const char *engine, *says;
+	} cases[] = {
+		{"pulp", "(flavour pad for pulp on counter (fallback from plain), random explorer"},
+		{"stw-jmp", "(flavour plain, random explorer"},
+	};
+	for (size_t i = 0; i < 2; i++) {
+		char *dir = pv_test_tmpdir("life");
+		struct pv_test_output o;
+		cr_assert_eq(pv_test_run((char *[]){BIN, "run", "--backend", "emu", "--engine",
+		                                    (char *)cases[i].engine, "--scenario", "counter",
+		                                    "--sequence", "apply:counter-fix,revert-all",
+		                                    "--schedules", "5", "--out", dir, NULL},
+		                         60, &o),
+		             0);
+		cr_expect_eq(o.status, 0, "exit %d\n%s\n%s", o.status, o.out, o.err);
+		cr_expect(strstr(o.out, cases[i].says) != NULL, "%s", o.out);
+		pv_test_output_free(&o);
+		pv_test_rmdir_all(dir);
+	}
+}
+
+/* ---------------------------------------------------------- reproducers */
+
+#include "reproducer.h"
+
+#define SEQ_SEED PV_SOURCE_DIR "/fuzz/seeds/repro/stack-clobber--counter--sequence.pvr"
+
+static char *seq_seed(size_t *n)
+{
+	char *t = (char *)pv_test_slurp(SEQ_SEED, n);
+	cr_assert_not_null(t);
+	return t;
+}
+
+/* text with `from` (which must occur) replaced by `to`, parsed: rc and the
+ * message. */
+static int parse_edited(const char *text, const char *from, const char *to, char *msg,
+                        size_t len)
+{
+	const char *at = strstr(text, from);
+	cr_assert_not_null(at, "'%s' not in the seed", from);
+	size_t head = (size_t)(at - text);
+	char *t = malloc(strlen(text) + strlen(to) + 1);
+	memcpy(t, text, head);
+	strcpy(t + head, to);
+	strcat(t, at + strlen(from));
+	struct pv_reproducer *r = NULL;
+	struct pv_error err = {0};
+	int rc = pv_reproducer_parse("t.pvr", t, strlen(t), &r, &err);
+	snprintf(msg, len, "%s", err.msg);
+	pv_reproducer_free(r);
+	free(t);
+	return rc;
+}
+
+Test(lifecycle, reproducer_keeps_a_sequence_and_reads_back_the_same)
+{
+	size_t n;
+	char *text = seq_seed(&n);
+	struct pv_reproducer *r = NULL;
+	struct pv_error err = {0};
+	cr_assert_eq(pv_reproducer_parse("seed", text, n, &r, &err), 0, "%s", err.msg);
+	cr_expect_str_eq(r->sequence,
+	                 "apply:counter-fix,apply:counter-fix2,revert:counter-fix,revert-all");
+	cr_expect_str_eq(r->extra_patch[0], "build/corpora/patches/counter-fix2.so");
+	cr_expect_eq(strlen(r->extra_sha256[0]), 64);
+	cr_expect_str_eq(r->fault, "");
+	cr_expect_str_eq(r->flavour, "pad");
+	char *again;
+	size_t len;
+	cr_assert_eq(pv_reproducer_format(r, &again, &len, &err), 0, "%s", err.msg);
+	cr_expect_eq(len, n);
+	cr_expect(!memcmp(again, text, n), "formatting the parsed seed changed it:\n%s", again);
+	free(again);
+	pv_reproducer_free(r);
+	free(text);
+}
+
+Test(lifecycle, reproducer_lifecycle_keys_are_strict)
+{
+	size_t n;
+	char *text = seq_seed(&n);
+	char msg[PV_ERROR_MSG_MAX];
+	static const struct {
+		const char *from, *to, *says;
+	} bad[] = {
+		{"sequence apply:counter-fix,", "sequence apply:counter-fix,fault:hang,",
+		 "want fault:crash"},
+		{"revert-all\n", "revert-all\nfault crash\n", "'fault' and 'sequence' together"},
+		{"patch-2 build", "patch-3 build", "'patch-2' needs 'patch-2-sha256'"},
+		{"patch-2-sha256 e0", "patch-2-sha256 E0", "64 lowercase hex"},
+		{"patch-2 build", "sequence x\npatch-2 build", "'sequence' appears twice"},
+		{"sequence apply:counter-fix,apply:counter-fix2,revert:counter-fix,revert-all",
+		 "sequence apply:counter-fix,revert-all", "the sequence has 0 patches after the first, "
+		                                          "the file names 1"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_expect_eq(parse_edited(text, bad[i].from, bad[i].to, msg, sizeof(msg)), PV_EFORMAT,
+		             "case %zu: %s", i, msg);
+		cr_expect(strstr(msg, bad[i].says) != NULL, "case %zu: %s", i, msg);
+	}
+	/* A fault run's file: fault alone; an unknown one is refused. */
+	size_t m;
+	char *fault = (char *)pv_test_slurp(PV_SOURCE_DIR
+	                                    "/fuzz/seeds/repro/bad-revert--counter--fault.pvr", &m);
+	cr_assert_not_null(fault);
+	cr_expect_eq(parse_edited(fault, "fault stall", "fault stall", msg, sizeof(msg)), 0, "%s",
+	             msg);
+	cr_expect_eq(parse_edited(fault, "fault stall", "fault hang", msg, sizeof(msg)), PV_EFORMAT);
+	cr_expect(strstr(msg, "unknown fault 'hang'") != NULL, "%s", msg);
+	free(fault);
+	free(text);
+}
+
+/* A sequence run's violation replays to the same check; so does a fault
+ * run's, and only with its fault. */
+Test(e2e_lifecycle, sequence_and_fault_reproducers_replay, .timeout = 120)
+{
+	char *dir = pv_test_tmpdir("life");
+	struct pv_test_output o;
+	cr_assert_eq(pv_test_run((char *[]){BIN, "run", "--backend", "emu", "--engine",
+	                                    "stack-clobber", "--scenario", "counter", "--sequence",
+	                                    ACCEPT_SEQ, "--schedules", "10", "--out", dir, NULL},
+	                         60, &o),
+	             0);
+	cr_expect_eq(o.status, 1, "%s", o.out);
+	pv_test_output_free(&o);
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/repro/stack-clobber--counter--rollback-bytes.pvr", dir);
+	cr_assert_eq(pv_test_run((char *[]){BIN, "replay", path, NULL}, 60, &o), 0);
+	cr_expect_eq(o.status, 1, "%s%s", o.out, o.err);
+	cr_expect(strstr(o.out, "sequence: " ACCEPT_SEQ) != NULL, "%s", o.out);
+	cr_expect(strstr(o.out, "reproduced: rollback-bytes") != NULL, "%s", o.out);
+	pv_test_output_free(&o);
+	cr_assert_eq(pv_test_run((char *[]){BIN, "minimize", path, "-o", "/dev/null", NULL}, 60,
+	                         &o), 0);
+	cr_expect_eq(o.status, 2, "%s", o.err);
+	cr_expect(strstr(o.err, "does not shrink the stream of a sequence") != NULL, "%s", o.err);
+	pv_test_output_free(&o);
+	pv_test_rmdir_all(dir);
+
+	dir = pv_test_tmpdir("life");
+	cr_assert_eq(pv_test_run((char *[]){BIN, "run", "--backend", "emu", "--engine",
+	                                    "bad-revert", "--scenario", "counter", "--fault",
+	                                    "stall", "--schedules", "20", "--out", dir, NULL},
+	                         60, &o),
+	             0);
+	cr_expect_eq(o.status, 1, "%s", o.out);
+	pv_test_output_free(&o);
+	snprintf(path, sizeof(path), "%s/repro/bad-revert--counter--crash.pvr", dir);
+	cr_assert_eq(pv_test_run((char *[]){BIN, "replay", path, NULL}, 60, &o), 0);
+	cr_expect_eq(o.status, 1, "%s%s", o.out, o.err);
+	cr_expect(strstr(o.out, "fault: a stall injected after apply") != NULL, "%s", o.out);
+	cr_expect(strstr(o.out, "reproduced: crash") != NULL, "%s", o.out);
+	pv_test_output_free(&o);
+	/* Without its fault line, the same stream does not crash. */
+	size_t n;
+	char *text = (char *)pv_test_slurp(path, &n);
+	cr_assert_not_null(text);
+	char *line = strstr(text, "fault stall\n");
+	cr_assert_not_null(line);
+	memmove(line, line + strlen("fault stall\n"), strlen(line + strlen("fault stall\n")) + 1);
+	char edited[4200];
+	snprintf(edited, sizeof(edited), "%s/nofault.pvr", dir);
+	FILE *f = fopen(edited, "w");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+	free(text);
+	cr_assert_eq(pv_test_run((char *[]){BIN, "replay", edited, NULL}, 60, &o), 0);
+	cr_expect(strstr(o.out, "did not reproduce crash") != NULL, "%s", o.out);
+	pv_test_output_free(&o);
 	pv_test_rmdir_all(dir);
 }

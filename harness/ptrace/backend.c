@@ -27,6 +27,8 @@
  * which need not give the same run. */
 #include "ptrace.h"
 
+#include <capstone/capstone.h>
+
 #include <errno.h>
 #include <elf.h>
 #include <inttypes.h>
@@ -65,6 +67,7 @@ struct pt_backend {
 	uint64_t last_steer;          /* where the last run parked a thread, 0: none */
 	int last_steer_thread;
 	uint64_t last_signals;        /* mask of the signals the last run sent */
+	enum pv_fault fault;          /* --fault: injected after a successful apply */
 	/* A sequence's other patches (issue 11), each in its own area. */
 	struct pt_extra {
 		char *path;               /* owned */
@@ -315,9 +318,7 @@ static int bk_open(const struct pv_backend_config *cfg, void **handle, struct pv
 		rc = pv_image_open(cfg->target_path, &b->target, err);
 	if (!rc)
 		rc = pv_patch_open(cfg->patch_path, &b->patch, err);
-	if (!rc && cfg->fault)
-		rc = pv_error_set(err, PV_EUNSUPPORTED, "the ptrace backend does not inject faults; "
-		                                        "use --backend emu for --fault");
+	b->fault = cfg->fault;
 	if (!rc && cfg->nextra >= PV_SEQ_MAX_PATCHES)
 		rc = pv_error_set(err, PV_EINVAL, "at most %d patches in a sequence",
 		                  PV_SEQ_MAX_PATCHES);
@@ -578,6 +579,7 @@ static int start_run(struct pt_backend *b, const struct pv_engine *engine,
 	if (engine->consistency == PV_CONSISTENCY_GLOBAL)
 		run->global = b->global;
 	p->run = run;
+	run->workers = b->workers;
 	int rc = setup(b, p, serr);
 	if (rc) {
 		pv_error_set(err, rc, "%s", serr->msg);
@@ -603,6 +605,324 @@ static int start_run(struct pt_backend *b, const struct pv_engine *engine,
 	return 0;
 }
 
+/* ------------------------------------------------------------ faults */
+
+#define PT_MONITOR_TICK_MS 2 /* the workers run this long between monitor calls */
+#define PT_FAULT_SCALE 4      /* runs with a fault do this much more work, so the
+                                 workers still run when it comes (random delays
+                                 before and during apply can outlast a run) */
+
+/* The iteration count of the target's command line for one run: the
+ * calibrated one, PT_FAULT_SCALE times it when the run injects a fault.
+ * Returns the calibrated one, for the caller to put back. */
+static unsigned long fault_iterations(struct pt_backend *b, bool fault)
+{
+	unsigned long iters = strtoul(b->args[1], NULL, 10);
+	if (fault)
+		snprintf(b->args[1], sizeof(b->args[1]), "%lu", iters * PT_FAULT_SCALE);
+	return iters;
+}
+
+#define PT_SLOW_NS 20000000  /* what a slowdown adds to each call: 20 ms asleep */
+
+/* How many bytes from the start of code (len bytes) whole instructions
+ * that can run elsewhere cover, at least 5 (a jmp rel32): no branch, call,
+ * return or RIP-relative operand among them. 0 when they cannot. */
+static unsigned movable(const uint8_t *code, size_t len, uint64_t at)
+{
+	csh cs;
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+		return 0;
+	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
+	cs_insn *insn = NULL;
+	size_t n = cs_disasm(cs, code, len, at, 0, &insn);
+	unsigned used = 0;
+	bool ok = true;
+	for (size_t i = 0; i < n && used < 5 && ok; i++) {
+		const cs_detail *d = insn[i].detail;
+		for (unsigned g = 0; d && g < d->groups_count; g++)
+			ok &= d->groups[g] != CS_GRP_JUMP && d->groups[g] != CS_GRP_CALL &&
+			      d->groups[g] != CS_GRP_RET && d->groups[g] != CS_GRP_INT;
+		for (unsigned o = 0; d && o < d->x86.op_count; o++)
+			ok &= !(d->x86.operands[o].type == X86_OP_MEM &&
+			        d->x86.operands[o].mem.base == X86_REG_RIP);
+		used += insn[i].size;
+	}
+	if (n)
+		cs_free(insn, n);
+	cs_close(&cs);
+	return ok && used >= 5 ? used : 0;
+}
+
+/* Writes len bytes at addr with every thread stopped and none between
+ * addr and addr + len (exclusive of addr: there it starts whatever is
+ * written); retries a few times while one is. */
+static int write_quiet(struct pt_proc *p, uint64_t addr, const uint8_t *buf, unsigned len)
+{
+	for (int attempt = 0; attempt < 20; attempt++) {
+		int rc = pt_stop_all(p, NULL);
+		bool inside = false;
+		for (size_t i = 0; !rc && i < p->nthreads; i++)
+			inside |= p->threads[i].live && p->threads[i].regs.rip > addr &&
+			          p->threads[i].regs.rip < addr + len;
+		if (!rc && !inside)
+			rc = pt_write(p, addr, buf, len);
+		pt_resume_all(p);
+		if (rc || !inside)
+			return rc;
+		pt_pump(p, pt_now() + 200e-6);
+	}
+	return PV_EBUSY;
+}
+
+/* A slowdown: every call of one of desc's functions (at most 4) sleeps
+ * PT_SLOW_NS first, in a stub of the harness near the patch (a jmp rel32
+ * over the function's first instructions, which the stub runs after
+ * sleeping). The worker is off the CPU meanwhile, as behind a slow call.
+ * False when no function could be detoured. */
+static bool slow_start(struct pt_proc *p, const struct pv_patch_desc *desc)
+{
+	struct pt_run *run = p->run;
+	for (size_t f = 0; desc && f < desc->nfuncs && run->nslow < 4; f++) {
+		uint64_t at = desc->funcs[f].new_addr;
+		uint8_t code[16];
+		unsigned len;
+		if (!at || pt_read(p, at, code, sizeof(code)) ||
+		    !(len = movable(code, sizeof(code), at)))
+			continue;
+		if (!run->slow_page &&
+		    (pt_find_gap(p, at, PT_PAGE, &run->slow_page) ||
+		     pt_map_fixed(p, run->slow_page, PT_PAGE, PROT_READ | PROT_EXEC))) {
+			run->slow_page = 0;
+			break;
+		}
+		uint64_t stub = run->slow_page + 128 * run->nslow;
+		uint8_t s[128];
+		size_t n = 0;
+		static const uint8_t head[] = {
+			0x50, 0x57, 0x56, 0x51, 0x41, 0x53,             /* push rax rdi rsi rcx r11 */
+			0x48, 0x83, 0xec, 0x10,                         /* sub $16,%rsp */
+			0x48, 0xc7, 0x04, 0x24, 0, 0, 0, 0,             /* movq $0,(%rsp) */
+			0x48, 0xc7, 0x44, 0x24, 0x08};                  /* movq $NS,8(%rsp) */
+		static const uint8_t tail[] = {
+			0x48, 0x89, 0xe7,                               /* mov %rsp,%rdi */
+			0x31, 0xf6,                                     /* xor %esi,%esi */
+			0xb8, SYS_nanosleep, 0, 0, 0,                   /* mov $nanosleep,%eax */
+			0x0f, 0x05,                                     /* syscall */
+			0x48, 0x83, 0xc4, 0x10,                         /* add $16,%rsp */
+			0x41, 0x5b, 0x59, 0x5e, 0x5f, 0x58};            /* pop r11 rcx rsi rdi rax */
+		memcpy(s + n, head, sizeof(head));
+		n += sizeof(head);
+		uint32_t ns = PT_SLOW_NS;
+		memcpy(s + n, &ns, 4);
+		n += 4;
+		memcpy(s + n, tail, sizeof(tail));
+		n += sizeof(tail);
+		memcpy(s + n, code, len); /* the moved instructions */
+		n += len;
+		int32_t back = (int32_t)((int64_t)(at + len) - (int64_t)(stub + n + 5));
+		s[n++] = 0xe9;
+		memcpy(s + n, &back, 4);
+		n += 4;
+		uint8_t jmp[5] = {0xe9};
+		int32_t to = (int32_t)((int64_t)stub - (int64_t)(at + 5));
+		memcpy(jmp + 1, &to, 4);
+		if (pt_write(p, stub, s, n) || write_quiet(p, at, jmp, 5))
+			continue;
+		struct pt_detour *d = &run->slow[run->nslow++];
+		d->at = at;
+		d->len = 5;
+		memcpy(d->orig, code, 5);
+	}
+	return run->nslow > 0;
+}
+
+/* The slowdown ends: the functions' first bytes back (a worker asleep in a
+ * stub goes on through it, as before). */
+static void slow_stop(struct pt_proc *p)
+{
+	struct pt_run *run = p->run;
+	for (unsigned i = 0; i < run->nslow && !p->exited; i++)
+		write_quiet(p, run->slow[i].at, run->slow[i].orig, run->slow[i].len);
+	run->nslow = 0;
+}
+
+#define EDGE_BYTES 16 /* after a replaced function's entry: where engines write */
+
+static bool at_patch_edge(const struct pt_run *run, uint64_t pc)
+{
+	for (size_t i = 0; run->desc && i < run->desc->nfuncs; i++) {
+		const struct pv_patch_func *f = &run->desc->funcs[i];
+		if (f->old_addr && pc + f->prologue.padding_before >= f->old_addr &&
+		    pc < f->old_addr + EDGE_BYTES)
+			return true;
+	}
+	return false;
+}
+
+/* The injected fault (issue 11), natively. Crash: the first live worker
+ * exits where it stands (SYS_exit injected through the harness page): it
+ * dies as a crashed worker does, without a signal, because a fatal signal
+ * natively takes the whole process and would leave nothing to roll back;
+ * locks it held stay held, as they would. Stall: every live worker is held
+ * ptrace-stopped until the patch is reverted (the engine's own resume_all,
+ * or unstall). False when no worker was left to fault. */
+static bool inject_fault(struct pt_proc *p, enum pv_fault fault,
+                         const struct pv_patch_desc *desc)
+{
+	struct pt_run *run = p->run;
+	if (fault == PV_FAULT_SLOWDOWN)
+		return slow_start(p, desc);
+	bool hit = false;
+	for (size_t i = 0; i < p->nthreads; i++) {
+		struct pt_thread *t = &p->threads[i];
+		if (t->id == 0 || t->id > run->workers || !t->live)
+			continue;
+		bool was = t->stopped;
+		if (pt_stop_thread(p, t) || !t->live)
+			continue;
+		if (fault == PV_FAULT_CRASH) {
+			if (!pt_thread_exit(p, t)) {
+				run->fault_dead[i] = true;
+				run->fault_crashed++;
+				return true;
+			}
+			if (t->live && t->stopped && !was)
+				pt_resume_thread(p, t);
+			continue;
+		}
+		/* Not in the bytes engines rewrite (a replaced function's padding
+		 * and first bytes): a hang is the program's, and one held there
+		 * would keep a careful revert waiting for ever. */
+		for (int tries = 0; tries < 20 && t->live && t->stopped && at_patch_edge(run, t->regs.rip);
+		     tries++) {
+			pt_resume_thread(p, t);
+			pt_pump(p, pt_now() + 100e-6);
+			pt_stop_thread(p, t);
+		}
+		if (!t->live || !t->stopped)
+			continue;
+		run->fault_held[i] = true;
+		hit = true;
+	}
+	return hit;
+}
+
+/* The patch is gone: workers a stall still holds run again, calls of a
+ * slowed function are fast again. */
+static void unstall(struct pt_proc *p)
+{
+	struct pt_run *run = p->run;
+	slow_stop(p);
+	for (size_t i = 0; i < p->nthreads; i++) {
+		struct pt_thread *t = &p->threads[i];
+		if (!run->fault_held[i])
+			continue;
+		run->fault_held[i] = false;
+		if (t->live && t->stopped && !t->engine_stopped && !p->world_stopped)
+			pt_resume_thread(p, t);
+	}
+}
+
+/* After a fault: an engine declaring automatic rollback must revert by
+ * itself within its bound of monitor calls, PT_MONITOR_TICK_MS of the
+ * workers' time apart (emu: one scheduling slice). 1 when the engine took
+ * revert over (rolled back, or its monitor failed), 0 when patchvet must
+ * revert. Shared by a plain run (--fault) and a sequence's fault step. */
+static int fault_after_apply(struct pt_proc *p, struct pt_space *sp,
+                             const struct pv_engine *engine, void *state, enum pv_fault fault,
+                             const struct pv_patch_desc *desc, struct pv_run_result *res)
+{
+	struct pt_run *run = p->run;
+	if (!inject_fault(p, fault, desc)) {
+		snprintf(res->info, sizeof(res->info), fault == PV_FAULT_SLOWDOWN
+		         ? "fault not injected: no function of the patch could be slowed down"
+		         : "fault not injected: every worker had finished when apply returned");
+		return 0;
+	}
+	res->fault_injected = true;
+	bool declared = PV_ENGINE_HAS(engine, rollback_bound) &&
+	                (engine->flags & PV_ENGINE_AUTO_ROLLBACK) && engine->monitor;
+	if (!declared) {
+		snprintf(res->info, sizeof(res->info),
+		         "auto-rollback: not declared (a %s was injected after apply; patchvet "
+		         "reverted)", pv_fault_name(fault));
+		return 0;
+	}
+	unsigned bound = engine->rollback_bound ? engine->rollback_bound : 1;
+	for (unsigned n = 1; n <= bound && !p->exited; n++) {
+		bool left = false; /* a worker still at work: something to observe */
+		for (size_t i = 0; i < p->nthreads; i++)
+			left |= p->threads[i].id > 0 && p->threads[i].id <= run->workers &&
+			        p->threads[i].live;
+		/* The monitor saw the fault once at least: a finished target shows
+		 * nothing more (a crash stays counted). */
+		if (!left && n > 1) {
+			snprintf(res->info, sizeof(res->info),
+			         "auto-rollback: not judged (every worker finished %u monitor call(s) "
+			         "after the %s; patchvet reverted)", n - 1, pv_fault_name(fault));
+			return 0;
+		}
+		struct pv_error eerr;
+		pv_error_clear(&eerr);
+		pv_error_clear(p->err);
+		run->in_engine = true;
+		run->op = "monitor";
+		double t0 = pt_now();
+		run->engine_deadline = t0 + PT_ENGINE_TIMEOUT_MS / 1e3;
+		int mrc = engine->monitor(state, &sp->space, &eerr);
+		run->in_engine = false;
+		after_engine(p, "monitor", mrc, t0, &eerr, res);
+		if (mrc == 1) {
+			res->rolled_back = true;
+			res->revert_rc = 0;
+			res->engine_error[0] = '\0';
+			snprintf(res->info, sizeof(res->info),
+			         "auto-rollback: rolled back %u monitor call(s) after the %s "
+			         "(bound %u)", n, pv_fault_name(fault), bound);
+			return 1;
+		}
+		if (mrc) {
+			res->revert_rc = mrc;
+			return 1;
+		}
+		pt_pump(p, pt_now() + PT_MONITOR_TICK_MS / 1e3);
+	}
+	if (p->exited)
+		return 0;
+	pt_violation(p, "liveness", -1, 0,
+	             "%s declares automatic rollback within %u monitor calls, but the patch was "
+	             "still applied %u calls after the injected %s",
+	             engine->name, bound, bound, pv_fault_name(fault));
+	snprintf(res->info, sizeof(res->info), "auto-rollback: declared, missed its bound of %u",
+	         bound);
+	return 0;
+}
+
+/* Main is let go to verify, and the target's end awaited; after an
+ * injected crash the results are known to be incomplete (emu does not
+ * verify either) and a lock the dead worker held may hang the rest: the
+ * process is killed instead. True when it was killed. */
+static bool finish(struct pt_proc *p)
+{
+	if (p->run->fault_crashed)
+		return true;
+	if (p->park_live && !p->exited && !p->crash.seen) {
+		struct pt_thread *m = &p->threads[0];
+		if (!pt_stop_thread(p, m) && m->live) {
+			pt_write(p, p->park_addr, p->park_orig, 2);
+			p->park_live = false;
+			pt_resume_thread(p, m);
+		}
+	}
+	if (pt_pump_until(p, pt_now() + PT_FINISH_TIMEOUT_MS / 1e3, NULL, NULL) == PV_ETIMEDOUT) {
+		pt_violation(p, "liveness", -1, 0, "the target did not finish within %d ms after "
+		                                   "the engine was done", PT_FINISH_TIMEOUT_MS);
+		return true;
+	}
+	return false;
+}
+
 static int bk_run(void *handle, const struct pv_engine *engine, void *engine_state,
                   const uint8_t *stream, size_t len, struct pv_run_result *res,
                   struct pv_error *err)
@@ -612,7 +932,9 @@ static int bk_run(void *handle, const struct pv_engine *engine, void *engine_sta
 	struct pt_run *run;
 	struct pt_proc *p;
 	struct pt_space sp;
+	unsigned long iters = fault_iterations(b, b->fault != PV_FAULT_NONE);
 	int rc = start_run(b, engine, stream, len, res, &run, &p, &sp, &serr, err);
+	snprintf(b->args[1], sizeof(b->args[1]), "%lu", iters);
 	if (rc)
 		return rc;
 	bool killed = false;
@@ -641,7 +963,17 @@ static int bk_run(void *handle, const struct pv_engine *engine, void *engine_sta
 		check_rollback(b, p, "an apply that gave up");
 		check_leak(p, "an apply that gave up");
 	}
-	if (res->apply_rc == 0 && !p->exited) {
+	int taken = 0;
+	if (res->apply_rc == 0 && !p->exited && b->fault &&
+	    (taken = fault_after_apply(p, &sp, engine, engine_state, b->fault, &b->view.desc,
+	                               res)) &&
+	    res->rolled_back && !p->exited) {
+		check_rollback(b, p, "the engine's automatic rollback");
+		check_leak(p, "the engine's automatic rollback");
+	}
+	if (taken)
+		unstall(p);
+	if (res->apply_rc == 0 && !p->exited && !taken) {
 		delay(p);
 		pv_error_clear(&eerr);
 		pv_error_clear(&serr);
@@ -662,19 +994,8 @@ finish:
 	/* Let main verify: put pv_verify's bytes back, main stopped meanwhile
 	 * (it may be spinning on them). Not after a crash: the group is dying,
 	 * and a dying leader reports nothing until every thread is reaped. */
-	if (p->park_live && !p->exited && !p->crash.seen) {
-		struct pt_thread *m = &p->threads[0];
-		if (!pt_stop_thread(p, m) && m->live) {
-			pt_write(p, p->park_addr, p->park_orig, 2);
-			p->park_live = false;
-			pt_resume_thread(p, m);
-		}
-	}
-	if (pt_pump_until(p, pt_now() + PT_FINISH_TIMEOUT_MS / 1e3, NULL, NULL) == PV_ETIMEDOUT) {
-		pt_violation(p, "liveness", -1, 0, "the target did not finish within %d ms after "
-		                                   "the engine was done", PT_FINISH_TIMEOUT_MS);
-		killed = true;
-	}
+	unstall(p);
+	killed = finish(p);
 	pt_release(p);
 	judge_exit(b, p, res, killed);
 	b->last_pause_ms = run->longest_pause_ms;
@@ -699,9 +1020,19 @@ static const struct pv_patch_desc *bk_patch_at(void *handle, size_t i)
 	return i == 0 ? &b->view.desc : i <= b->nextra ? &b->extra[i - 1].view.desc : NULL;
 }
 
+/* Target memory as the engine left it: a slowdown's detours (the
+ * harness's own instrumentation) read as the bytes they replaced. */
 static int seq_read(void *ctx, uint64_t addr, void *buf, size_t len)
 {
-	return pt_read(ctx, addr, buf, len);
+	struct pt_proc *p = ctx;
+	int rc = pt_read(p, addr, buf, len);
+	for (unsigned i = 0; !rc && p->run && i < p->run->nslow; i++) {
+		const struct pt_detour *d = &p->run->slow[i];
+		for (unsigned k = 0; k < d->len; k++)
+			if (d->at + k >= addr && d->at + k < addr + len)
+				((uint8_t *)buf)[d->at + k - addr] = d->orig[k];
+	}
+	return rc;
 }
 
 struct live_ctx {
@@ -782,6 +1113,13 @@ static int seq_restart(struct pt_backend *b, struct pt_proc *p, struct pt_space 
 	pt_release(p);
 	memset(p, 0, sizeof(*p));
 	p->run = run;
+	/* A new process: the faults of the old one died with it. */
+	run->fault_crashed = 0;
+	memset(run->fault_dead, 0, sizeof(run->fault_dead));
+	memset(run->fault_held, 0, sizeof(run->fault_held));
+	memset(run->cpu_ns, 0, sizeof(run->cpu_ns));
+	run->slow_page = 0; /* the stubs' page and detours died with it */
+	run->nslow = 0;
 	for (size_t k = 0; k < run->nmaps; k++)
 		run->maps[k].live = false; /* they died with the process */
 	int rc = setup(b, p, serr);
@@ -845,13 +1183,19 @@ static int bk_run_sequence(void *handle, const struct pv_engine *engine, void *c
 	if (seq->npatches != b->nextra + 1 || seq->nsteps > PV_RUN_MAX_STEPS)
 		return pv_error_set(err, PV_EINVAL, "the sequence has %zu patches, the backend "
 		                                    "loaded %zu", seq->npatches, b->nextra + 1);
+	bool faults = false;
+	for (size_t i = 0; i < seq->nsteps; i++)
+		faults |= seq->steps[i].kind == PV_STEP_FAULT;
+	unsigned long iters = fault_iterations(b, faults); /* put back after the run */
 	struct pv_error serr;
 	struct pt_run *run;
 	struct pt_proc *p;
 	struct pt_space sp;
 	int rc = start_run(b, engine, stream, len, res, &run, &p, &sp, &serr, err);
-	if (rc)
+	if (rc) {
+		snprintf(b->args[1], sizeof(b->args[1]), "%lu", iters);
 		return rc;
+	}
 	bool killed = false;
 
 	struct pv_stack st = {0};
@@ -868,6 +1212,25 @@ static int bk_run_sequence(void *handle, const struct pv_engine *engine, void *c
 			o->ran = true;
 			if ((rc = seq_restart(b, p, &sp, engine, states, seq, &st, res, o, err)))
 				break;
+		} else if (s->kind == PV_STEP_FAULT) {
+			/* Judged against the most recent apply still applied. */
+			int top = pv_stack_top(&st);
+			o->ran = true;
+			int taken = top < 0 ? 0
+			                    : fault_after_apply(p, &sp, engine, states[top],
+			                                        (enum pv_fault)s->fault,
+			                                        bk_patch_at(b, (size_t)top), res);
+			if (top < 0)
+				snprintf(res->info, sizeof(res->info), "fault not injected at step %zu: no "
+				                                       "patch was applied there", i + 1);
+			if (taken && res->rolled_back) {
+				pv_stack_remove(&st, (unsigned)top);
+				reverted = true;
+			} else if (taken) {
+				o->rc = res->revert_rc; /* the monitor failed */
+			}
+			if (taken)
+				unstall(p);
 		} else if (s->kind == PV_STEP_APPLY && pv_stack_has(&st, s->patch)) {
 			/* still applied after a restart: nothing to do */
 		} else if (s->kind == PV_STEP_APPLY) {
@@ -900,6 +1263,8 @@ static int bk_run_sequence(void *handle, const struct pv_engine *engine, void *c
 					break;
 			}
 		}
+		if (reverted)
+			unstall(p); /* a stall goes with its patch */
 		if (!o->ran || p->exited)
 			continue;
 		seq_live(b, p, seq, &st, i, o);
@@ -912,20 +1277,10 @@ static int bk_run_sequence(void *handle, const struct pv_engine *engine, void *c
 	if (!applied_once && !res->apply_rc)
 		res->apply_rc = PV_EBUSY; /* nothing was applied: the target ended first */
 	int fatal = rc;
+	snprintf(b->args[1], sizeof(b->args[1]), "%lu", iters); /* a restart has spawned */
 
-	if (p->park_live && !p->exited && !p->crash.seen) {
-		struct pt_thread *m = &p->threads[0];
-		if (!pt_stop_thread(p, m) && m->live) {
-			pt_write(p, p->park_addr, p->park_orig, 2);
-			p->park_live = false;
-			pt_resume_thread(p, m);
-		}
-	}
-	if (pt_pump_until(p, pt_now() + PT_FINISH_TIMEOUT_MS / 1e3, NULL, NULL) == PV_ETIMEDOUT) {
-		pt_violation(p, "liveness", -1, 0, "the target did not finish within %d ms after "
-		                                   "the engine was done", PT_FINISH_TIMEOUT_MS);
-		killed = true;
-	}
+	unstall(p);
+	killed = finish(p);
 	pt_release(p);
 	judge_exit(b, p, res, killed);
 	b->last_pause_ms = run->longest_pause_ms;

@@ -230,6 +230,38 @@ int pt_syscall(struct pt_proc *p, struct pt_thread *t, long nr, const uint64_t *
 	return rc ? rc : rc2;
 }
 
+static bool gone(struct pt_proc *p, void *arg)
+{
+	(void)p;
+	return !((struct pt_thread *)arg)->live;
+}
+
+int pt_thread_exit(struct pt_proc *p, struct pt_thread *t)
+{
+	if (!t->live || !t->stopped || !p->page)
+		return pv_error_set(p->err, PV_ESTATE, "thread %u is not stopped, or the process has "
+		                                       "no harness page", t->id);
+	struct user_regs_struct r;
+	size_t n = sizeof(r);
+	if (regset_get(t->tid, NT_PRSTATUS, &r, &n))
+		return pv_error_set(p->err, PV_EIO, "cannot read the registers of thread %d: %s",
+		                    (int)t->tid, strerror(errno));
+	r.rip = p->page + PT_GADGET_SYSCALL;
+	r.rax = SYS_exit;
+	r.rdi = 0;
+	r.orig_rax = (uint64_t)-1; /* no restart of a system call it was in */
+	r.eflags &= ~EFLAGS_TF;
+	if (ptrace(PTRACE_SETREGS, t->tid, NULL, &r))
+		return pv_error_set(p->err, PV_EIO, "cannot set the registers of thread %d: %s",
+		                    (int)t->tid, strerror(errno));
+	t->held_sig = 0;
+	pt_resume_thread(p, t);
+	if (pt_pump_until(p, pt_now() + PT_CALL_TIMEOUT_MS / 1e3, gone, t) == PV_ETIMEDOUT)
+		return pv_error_set(p->err, PV_ETIMEDOUT, "thread %d did not exit within %d ms",
+		                    (int)t->tid, PT_CALL_TIMEOUT_MS);
+	return 0;
+}
+
 long pt_restartable_syscall(const struct user_regs_struct *r)
 {
 	long nr = (long)r->orig_rax;

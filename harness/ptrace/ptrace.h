@@ -213,6 +213,22 @@ struct pt_run {
 	struct pt_osstate *pause_os;       /* owned: state-os at the pause */
 	const struct pv_patch_desc *desc;  /* the patch, for steering and torn-exec */
 	struct pt_steer steer;
+	/* Injected faults and the health op (issue 11; backend.c, space.c). */
+	unsigned workers;                  /* worker threads: ids 1..workers */
+	unsigned fault_crashed;            /* workers the harness made exit */
+	bool fault_dead[PT_MAX_THREADS];   /* by index: exited because of a fault */
+	bool fault_held[PT_MAX_THREADS];   /* by index: held stopped by a stall */
+	uint64_t cpu_ns[PT_MAX_THREADS];   /* by index: CPU time last seen */
+	/* A slowdown (backend.c): a detour at the entry of each of the faulted
+	 * patch's functions into a harness stub that sleeps, then runs the
+	 * moved instructions and jumps back. */
+	uint64_t slow_page;                /* the stubs' page, 0 before the first */
+	struct pt_detour {
+		uint64_t at;                   /* the function's entry */
+		uint8_t orig[16];              /* the bytes the jmp replaced */
+		unsigned len;
+	} slow[4];
+	unsigned nslow;                    /* detours in place */
 };
 
 /* The process and everything known about it. */
@@ -364,6 +380,11 @@ int pt_call(struct pt_proc *p, struct pt_thread *t, uint64_t fn, const uint64_t 
  * thread t itself (a single mov), at a writable addr. */
 int pt_store(struct pt_proc *p, struct pt_thread *t, uint64_t addr, uint64_t value,
              unsigned size);
+
+/* Makes stopped thread t exit (SYS_exit through the harness page): the
+ * thread alone ends, where it stood, as a worker that died; the process
+ * lives on. Waits until its exit is seen. */
+int pt_thread_exit(struct pt_proc *p, struct pt_thread *t);
 
 /* Maps the harness page (gadgets) into the process; t must be its only
  * thread, stopped. */

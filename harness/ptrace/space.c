@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1082,6 +1083,58 @@ static int sp_trap_redirect(struct pv_space *vs, uint64_t addr, uint64_t to)
 	return 0;
 }
 
+/* The CPU time thread t has used, in ns (/proc/PID/task/TID/schedstat,
+ * first field); false when it cannot be read (the thread is gone). */
+static bool cpu_ns(const struct pt_proc *p, const struct pt_thread *t, uint64_t *ns)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", (int)p->pid, (int)t->tid);
+	FILE *f = fopen(path, "re");
+	unsigned long long v = 0;
+	bool ok = f && fscanf(f, "%llu", &v) == 1;
+	if (f)
+		fclose(f);
+	if (ok)
+		*ns = v;
+	return ok;
+}
+
+/* Natively, the workers' progress is the CPU time they ran (the native
+ * counterpart of the instructions emu counts): a stalled or blocked worker
+ * adds none. A worker that died keeps what it had. Crashed: workers an
+ * injected crash made exit, and a thread killed by a fatal signal (which
+ * takes the whole process). Lets no thread run. */
+static int sp_health(struct pv_space *vs, struct pv_health *h)
+{
+	struct pt_space *s = space_of(vs);
+	struct pt_proc *p = s->proc;
+	struct pt_run *run = p->run;
+	if (!run)
+		return pv_error_set(p->err, PV_ESTATE, "health outside a run");
+	if (!h || h->sz < offsetof(struct pv_health, crashed) + sizeof(h->crashed))
+		return pv_error_set(p->err, PV_EINVAL, "health: no result, or one from an unknown "
+		                                       "header");
+	uint64_t progress = 0;
+	unsigned finished = 0;
+	for (size_t i = 0; i < p->nthreads; i++) {
+		const struct pt_thread *t = &p->threads[i];
+		if (t->id == 0 || t->id > run->workers)
+			continue;
+		if (t->live)
+			cpu_ns(p, t, &run->cpu_ns[i]);
+		else if (!run->fault_dead[i])
+			finished++;
+		progress += run->cpu_ns[i];
+	}
+	h->threads = run->workers;
+	h->crashed = run->fault_crashed + (p->crash.seen ? 1u : 0u);
+	if (h->sz >= offsetof(struct pv_health, progress) + sizeof(h->progress))
+		h->progress = progress;
+	if (h->sz >= offsetof(struct pv_health, finished) + sizeof(h->finished))
+		h->finished = finished;
+	return 0;
+}
+
 const struct pv_space_ops pt_space_ops = {
 	.sz = sizeof(struct pv_space_ops),
 	.read = sp_read,
@@ -1102,6 +1155,7 @@ const struct pv_space_ops pt_space_ops = {
 	.thread_slot = NULL, /* needs per-thread memory the target reads through %fs */
 	.note = NULL,
 	.call_flags = sp_call_flags,
+	.health = sp_health,
 };
 
 void pt_space_init(struct pt_space *s, struct pt_proc *p, enum pv_mem_model m)
