@@ -430,12 +430,7 @@ void pv_exec_state_after(struct pv_exec_state *s, const char *cmd, bool tool_map
 		pt_os_free(s->os_last);
 		s->os_last = os;
 	}
-	/* A worker that ended wrote its results on the way out (counter's
-	 * calls[i]): what changed is the target's, learned, not judged. */
-	if (thread_ended(s))
-		pv_exec_state_learn(s);
-	else
-		judge_mem(s, cmd);
+	judge_mem(s, cmd);
 	pv_error_clear(p->err);
 }
 
