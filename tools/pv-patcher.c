@@ -25,7 +25,10 @@
  *                 code never writes, the first of .data (state-mem);
  *   --close-fd    apply also closes the target's fd 0 (state-os);
  *   --ignore-signal  apply also sets SIGPIPE to SIG_IGN in the target
- *                 (state-os: a signal disposition).
+ *                 (state-os: a signal disposition);
+ *   --swap-tls    apply gives the main thread another thread's fs_base, as
+ *                 a tool that restores the wrong thread's registers would
+ *                 (state-regs).
  *
  * Exit status: 0 done, 1 failed, 2 usage, 75 busy (threads never left the
  * replaced functions; nothing changed). */
@@ -68,12 +71,12 @@ struct range {
 	uint64_t lo, hi;
 };
 
-enum defect { NONE, BROKEN, BAD_REVERT, LEAKY, SCRIBBLE, CLOSE_FD, IGNORE_SIGNAL };
+enum defect { NONE, BROKEN, BAD_REVERT, LEAKY, SCRIBBLE, CLOSE_FD, IGNORE_SIGNAL, SWAP_TLS };
 
 static int usage(void)
 {
 	fputs("usage: pv-patcher [--broken|--bad-revert|--leaky|--scribble|--close-fd|"
-	      "--ignore-signal] apply|revert PID PATCH TARGET STATEFILE\n"
+	      "--ignore-signal|--swap-tls] apply|revert PID PATCH TARGET STATEFILE\n"
 	      "       pv-patcher status PID STATEFILE\n",
 	      stderr);
 	return 2;
@@ -260,6 +263,16 @@ static int side_effect(struct pt_proc *p, const struct pv_image *target, uint64_
 		uint64_t a[1] = {0};
 		return sys(p, SYS_close, a, 1, &r);
 	}
+	if (defect == SWAP_TLS && p->nthreads > 1) {
+		struct pt_regset *main_regs = &p->scratch, other;
+		int rc = pt_regs_get(p, &p->threads[0], main_regs);
+		if (!rc)
+			rc = pt_regs_get(p, &p->threads[p->nthreads - 1], &other);
+		if (rc)
+			return rc;
+		main_regs->gpr.fs_base = other.gpr.fs_base;
+		return pt_regs_set(p, &p->threads[0], main_regs, false);
+	}
 	if (defect == IGNORE_SIGNAL) {
 		/* A struct kernel_sigaction {SIG_IGN, flags 0, restorer 0, mask 0}
 		 * below the red zone of the thread that makes the call. */
@@ -413,9 +426,10 @@ int main(int argc, char **argv)
 	static const char *const flags[] = {[BROKEN] = "--broken", [BAD_REVERT] = "--bad-revert",
 	                                    [LEAKY] = "--leaky", [SCRIBBLE] = "--scribble",
 	                                    [CLOSE_FD] = "--close-fd",
-	                                    [IGNORE_SIGNAL] = "--ignore-signal"};
+	                                    [IGNORE_SIGNAL] = "--ignore-signal",
+	                                    [SWAP_TLS] = "--swap-tls"};
 	enum defect defect = NONE;
-	for (unsigned i = BROKEN; argc > 1 && i <= IGNORE_SIGNAL; i++)
+	for (unsigned i = BROKEN; argc > 1 && i <= SWAP_TLS; i++)
 		if (!strcmp(argv[1], flags[i]))
 			defect = (enum defect)i;
 	argv += defect != NONE;
