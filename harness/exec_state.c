@@ -343,27 +343,14 @@ static int invariant_regs(const struct user_regs_struct *a, const struct user_re
 	return 0;
 }
 
-/* A thread whose registers cannot have changed by its own execution: parked
- * at pv_verify (a `jmp .`), or blocked in one restartable system call at the
- * same pc and stack (and no thread ended, which could have woken it). */
+/* A thread whose registers cannot have changed by its own execution:
+ * parked at pv_verify (a `jmp .`) before and after. A thread blocked in a
+ * system call is not one: it may wake, loop and block again at the same pc
+ * and stack with other registers (the blocking scenario's readers do). */
 static bool still(const struct pt_proc *p, const struct pt_regset *a,
-                  const struct pt_regset *b, bool ended)
+                  const struct pt_regset *b)
 {
-	const struct user_regs_struct *x = &a->gpr, *y = &b->gpr;
-	if (x->rip != y->rip || x->rsp != y->rsp)
-		return false;
-	if (p->park_live && x->rip == p->park_addr)
-		return true;
-	return !ended && pt_restartable_syscall(x) >= 0 && x->orig_rax == y->orig_rax;
-}
-
-/* True when a thread that was there before the command is gone. */
-static bool thread_ended(const struct pv_exec_state *s)
-{
-	bool ended = false;
-	for (size_t i = 0; i < s->p->nthreads && i < PT_MAX_THREADS; i++)
-		ended |= s->had[i] && !s->p->threads[i].live;
-	return ended;
+	return p->park_live && a->gpr.rip == p->park_addr && b->gpr.rip == p->park_addr;
 }
 
 static void judge_threads(struct pv_exec_state *s, const char *cmd)
@@ -371,7 +358,6 @@ static void judge_threads(struct pv_exec_state *s, const char *cmd)
 	struct pt_proc *p = s->p;
 	char when[64], why[160];
 	snprintf(when, sizeof(when), "during %s (the tool's command)", cmd);
-	bool ended = thread_ended(s);
 	struct pt_regset *now = &p->scratch;
 	for (size_t i = 0; i < p->nthreads && i < PT_MAX_THREADS; i++) {
 		struct pt_thread *t = &p->threads[i];
@@ -384,7 +370,7 @@ static void judge_threads(struct pv_exec_state *s, const char *cmd)
 		}
 		if (!t->stopped || pt_regs_get(p, t, now))
 			continue;
-		if (still(p, s->regs[i], now, ended)) {
+		if (still(p, s->regs[i], now)) {
 			s->full_regs++;
 			pt_judge_thread(p, t, s->regs[i], now, when);
 		} else if (invariant_regs(&s->regs[i]->gpr, &now->gpr, why, sizeof(why))) {

@@ -11,9 +11,10 @@
  *               the signals the adapter sends, and between commands);
  *   state-regs  of every thread: fs_base, gs_base and the segment registers
  *               (no target code changes them); of a thread parked at
- *               pv_verify, or blocked in the same restartable system call at
- *               the same pc and stack before and after with no thread exiting
- *               meanwhile: every register (and syscall-disrupted);
+ *               pv_verify before and after: every register (and
+ *               syscall-disrupted). A thread that runs, or blocks in a system
+ *               call, may change the others itself (it may wake, loop and
+ *               block again at the same pc);
  *   state-os    the fd table and signal dispositions; the mappings (those new
  *               during prepare or apply, at addresses no mapping held, are
  *               the tool's: the patch, a trampoline), unless the target
