@@ -3,8 +3,8 @@
  * tools/pv-patcher (stw-jmp as a program) stays SAFE with the three judged,
  * and says so; with one state defect each it is UNSAFE with the check that
  * covers it: a data word the target never writes (--scribble), fd 0 closed
- * (--close-fd), SIGPIPE ignored (--ignore-signal), main given another
- * thread's fs_base (--swap-tls). */
+ * (--close-fd), SIGPIPE ignored (--ignore-signal), main's gs_base
+ * changed (--clobber-gs). */
 #include <criterion/criterion.h>
 
 #include <stdio.h>
@@ -90,7 +90,7 @@ Test(exec_state, changed_signal_disposition_is_state_os, .timeout = 150)
 	expect_caught("--ignore-signal", "state-os", "signal dispositions changed");
 }
 
-Test(exec_state, wrong_tls_base_is_state_regs, .timeout = 150)
+Test(exec_state, changed_gs_base_is_state_regs, .timeout = 150)
 {
-	expect_caught("--swap-tls", "state-regs", "thread 0: fs_base");
+	expect_caught("--clobber-gs", "state-regs", "thread 0: gs_base");
 }

@@ -26,9 +26,8 @@
  *   --close-fd    apply also closes the target's fd 0 (state-os);
  *   --ignore-signal  apply also sets SIGPIPE to SIG_IGN in the target
  *                 (state-os: a signal disposition);
- *   --swap-tls    apply gives the main thread another thread's fs_base, as
- *                 a tool that restores the wrong thread's registers would
- *                 (state-regs).
+ *   --clobber-gs  apply changes the main thread's gs_base, as a tool that
+ *                 restores a stale saved register would (state-regs).
  *
  * Exit status: 0 done, 1 failed, 2 usage, 75 busy (threads never left the
  * replaced functions; nothing changed). */
@@ -71,12 +70,12 @@ struct range {
 	uint64_t lo, hi;
 };
 
-enum defect { NONE, BROKEN, BAD_REVERT, LEAKY, SCRIBBLE, CLOSE_FD, IGNORE_SIGNAL, SWAP_TLS };
+enum defect { NONE, BROKEN, BAD_REVERT, LEAKY, SCRIBBLE, CLOSE_FD, IGNORE_SIGNAL, CLOBBER_GS };
 
 static int usage(void)
 {
 	fputs("usage: pv-patcher [--broken|--bad-revert|--leaky|--scribble|--close-fd|"
-	      "--ignore-signal|--swap-tls] apply|revert PID PATCH TARGET STATEFILE\n"
+	      "--ignore-signal|--clobber-gs] apply|revert PID PATCH TARGET STATEFILE\n"
 	      "       pv-patcher status PID STATEFILE\n",
 	      stderr);
 	return 2;
@@ -263,15 +262,15 @@ static int side_effect(struct pt_proc *p, const struct pv_image *target, uint64_
 		uint64_t a[1] = {0};
 		return sys(p, SYS_close, a, 1, &r);
 	}
-	if (defect == SWAP_TLS && p->nthreads > 1) {
-		struct pt_regset *main_regs = &p->scratch, other;
-		int rc = pt_regs_get(p, &p->threads[0], main_regs);
-		if (!rc)
-			rc = pt_regs_get(p, &p->threads[p->nthreads - 1], &other);
+	if (defect == CLOBBER_GS) {
+		/* gs_base: no user-space code of the target uses it, so the target
+		 * runs on and only the check sees it (main is always there). */
+		struct pt_regset *regs = &p->scratch;
+		int rc = pt_regs_get(p, &p->threads[0], regs);
 		if (rc)
 			return rc;
-		main_regs->gpr.fs_base = other.gpr.fs_base;
-		return pt_regs_set(p, &p->threads[0], main_regs, false);
+		regs->gpr.gs_base ^= 0x10000;
+		return pt_regs_set(p, &p->threads[0], regs, false);
 	}
 	if (defect == IGNORE_SIGNAL) {
 		/* A struct kernel_sigaction {SIG_IGN, flags 0, restorer 0, mask 0}
@@ -427,9 +426,9 @@ int main(int argc, char **argv)
 	                                    [LEAKY] = "--leaky", [SCRIBBLE] = "--scribble",
 	                                    [CLOSE_FD] = "--close-fd",
 	                                    [IGNORE_SIGNAL] = "--ignore-signal",
-	                                    [SWAP_TLS] = "--swap-tls"};
+	                                    [CLOBBER_GS] = "--clobber-gs"};
 	enum defect defect = NONE;
-	for (unsigned i = BROKEN; argc > 1 && i <= SWAP_TLS; i++)
+	for (unsigned i = BROKEN; argc > 1 && i <= CLOBBER_GS; i++)
 		if (!strcmp(argv[1], flags[i]))
 			defect = (enum defect)i;
 	argv += defect != NONE;
