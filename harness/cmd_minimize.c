@@ -10,22 +10,24 @@
 #include "minimize.h"
 
 static const char minimize_help[] =
-	"usage: patchvet minimize REPRO -o OUT [--runs N]\n"
+	"usage: patchvet minimize REPRO -o OUT [--runs N] [--engine SPEC]\n"
 	"\n"
 	"Delta debugging on the decision stream of REPRO (an emu reproducer): the\n"
 	"fewest choices that differ from the scheduler's default (preemptions inside\n"
 	"hot windows, other threads, shorter slices) with which the run still shows\n"
 	"the same check, within N test runs (default 20000). OUT is a reproducer of\n"
 	"that run, with no more preemptions than REPRO; `patchvet replay OUT\n"
-	"--trace` tells its story.\n"
+	"--trace` tells its story. A plugin engine is loaded again from the file\n"
+	"REPRO names (refused when it changed); --engine SPEC names another.\n"
 	"\n"
 	"exit status: 0 written, 2 a bad, foreign or ptrace reproducer, or one whose\n"
 	"             check no longer shows, 3 internal error\n";
 
-static int minimize(const char *in, const char *out, uint64_t runs, struct pv_error *err)
+static int minimize(const char *in, const char *out, const char *engine, uint64_t runs,
+                    struct pv_error *err)
 {
 	struct pv_session *s = NULL;
-	int rc = pv_session_open(in, &s, err);
+	int rc = pv_session_open_engine(in, engine, &s, err);
 	if (rc == PV_EREFUSED) {
 		char msg[PV_ERROR_MSG_MAX];
 		snprintf(msg, sizeof(msg), "%s", err->msg);
@@ -38,6 +40,11 @@ static int minimize(const char *in, const char *out, uint64_t runs, struct pv_er
 	rc = pv_minimize(s, runs, &m, err);
 	if (!rc) {
 		struct pv_reproducer r = *s->repro;
+		/* The engine that ran (--engine may have named another). */
+		snprintf(r.engine, sizeof(r.engine), "%s", s->engine->name);
+		snprintf(r.engine_spec, sizeof(r.engine_spec), "%s", s->loaded ? s->loaded->spec : "");
+		snprintf(r.engine_sha256, sizeof(r.engine_sha256), "%s",
+		         s->loaded ? s->loaded->sha256 : "");
 		const struct pv_violation *v = pv_session_same(s, &m.run);
 		r.thread = v->thread;
 		r.address = v->address;
@@ -66,17 +73,19 @@ int pv_cmd_minimize(int argc, char **argv)
 	static const struct option opts[] = {
 		{"output", required_argument, NULL, 'o'},
 		{"runs", required_argument, NULL, 'r'},
+		{"engine", required_argument, NULL, 'e'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
-	const char *out = NULL;
+	const char *out = NULL, *engine = NULL;
 	uint64_t runs = 20000;
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "o:r:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:r:e:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o': out = optarg; break;
+		case 'e': engine = optarg; break;
 		case 'r':
 			if (pv_cli_parse_count(optarg, 1, 100000000, &runs))
 				return pv_cli_usage("minimize", "--runs wants 1 to 100000000, not '%s'",
@@ -96,7 +105,7 @@ int pv_cmd_minimize(int argc, char **argv)
 		return pv_cli_usage("minimize", "say where the minimized reproducer goes (-o OUT)");
 	struct pv_error err;
 	pv_error_clear(&err);
-	if (minimize(argv[optind], out, runs, &err))
+	if (minimize(argv[optind], out, engine, runs, &err))
 		return pv_cli_fail(&err);
 	return PV_EXIT_OK;
 }

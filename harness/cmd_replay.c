@@ -17,7 +17,7 @@
 #define TRACE_EVENTS_MAX 20000
 
 static const char replay_help[] =
-	"usage: patchvet replay REPRO [--trace]\n"
+	"usage: patchvet replay REPRO [--trace] [--engine SPEC]\n"
 	"\n"
 	"Runs the decision stream stored in REPRO (a .pvr file that `patchvet run`\n"
 	"or `patchvet minimize` wrote) with the same engine, scenario, binaries and\n"
@@ -30,6 +30,11 @@ static const char replay_help[] =
 	"every engine operation and code write unit, every preemption, and the\n"
 	"violation where it happened; then the target's output and the run's\n"
 	"counters.\n"
+	"\n"
+	"A plugin or exec engine is loaded again from the file the reproducer names\n"
+	"(engine-spec); when that file changed since (its SHA-256 differs), replay\n"
+	"refuses. --engine SPEC (a built-in name, a plugin's path or exec:FILE, as\n"
+	"for run) replays the stream with that engine instead, unchecked.\n"
 	"\n"
 	"A ptrace reproducer runs the native target again with the same stream: the\n"
 	"same delays, steered thread, stop order and signals. The kernel's scheduling\n"
@@ -91,10 +96,11 @@ static void print_counters(const struct pv_run_result *res)
 		printf("  information: %s\n", res->info);
 }
 
-static int replay(const char *file, bool trace, struct pv_error *err, int *exit_code)
+static int replay(const char *file, const char *engine, bool trace, struct pv_error *err,
+                  int *exit_code)
 {
 	struct pv_session *s = NULL;
-	int rc = pv_session_open(file, &s, err);
+	int rc = pv_session_open_engine(file, engine, &s, err);
 	if (rc == PV_EREFUSED) {
 		printf("did not reproduce: the engine now refuses the patch: %s\n", err->msg);
 		*exit_code = PV_EXIT_OK;
@@ -109,7 +115,7 @@ static int replay(const char *file, bool trace, struct pv_error *err, int *exit_
 	else
 		snprintf(which, sizeof(which), "schedule %" PRIu64 " of seed %" PRIu64, r->schedule,
 		         r->seed);
-	printf("replaying %s: %s on %s (%s, flavour %s), %s (%s explorer)\n", file, r->engine,
+	printf("replaying %s: %s on %s (%s, flavour %s), %s (%s explorer)\n", file, s->engine->name,
 	       r->scenario, r->backend, r->flavour, which, r->explorer);
 	if (r->sequence[0])
 		printf("sequence: %s\n", r->sequence);
@@ -154,16 +160,19 @@ int pv_cmd_replay(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"trace", no_argument, NULL, 't'},
+		{"engine", required_argument, NULL, 'e'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
 	bool trace = false;
+	const char *engine = NULL;
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "th", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "te:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't': trace = true; break;
+		case 'e': engine = optarg; break;
 		case 'h': fputs(replay_help, stdout); return PV_EXIT_OK;
 		default:
 			return pv_cli_usage("replay", "unknown option '%s'", argv[optind - 1]);
@@ -176,7 +185,7 @@ int pv_cmd_replay(int argc, char **argv)
 	struct pv_error err;
 	pv_error_clear(&err);
 	int rc = PV_EXIT_INTERNAL;
-	if (replay(argv[optind], trace, &err, &rc))
+	if (replay(argv[optind], engine, trace, &err, &rc))
 		return pv_cli_fail(&err);
 	return rc;
 }

@@ -112,6 +112,10 @@ static int save_reproducer(struct drive *d, const struct pv_job *job,
 	memset(r, 0, sizeof(*r));
 	snprintf(r->patchvet_version, sizeof(r->patchvet_version), "%s", PV_VERSION);
 	snprintf(r->engine, sizeof(r->engine), "%s", job->engine->name);
+	if (job->engine_spec) {
+		snprintf(r->engine_spec, sizeof(r->engine_spec), "%s", job->engine_spec);
+		snprintf(r->engine_sha256, sizeof(r->engine_sha256), "%s", job->engine_sha256);
+	}
 	snprintf(r->scenario, sizeof(r->scenario), "%s", job->scenario);
 	snprintf(r->scenario_file, sizeof(r->scenario_file), "%s", job->scenario_file);
 	snprintf(r->backend, sizeof(r->backend), "%s", d->cfg->backend->name);

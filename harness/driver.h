@@ -30,6 +30,9 @@ struct pv_job_alt {
 /* One engine on one scenario, everything resolved and checked by the caller. */
 struct pv_job {
 	const struct pv_engine *engine;
+	/* A plugin's or exec engine's spec and its file's SHA-256, for
+	 * reproducers (harness/engine_load.h); NULL for a built-in engine. */
+	const char *engine_spec, *engine_sha256;
 	const char *scenario;         /* name */
 	const char *scenario_file;    /* its description file, for reproducers */
 	const char *flavour;          /* "plain", ... */

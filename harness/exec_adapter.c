@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "../engines/catalogue.h"
+#include "exec_state.h"
 #include "execfile.h"
 #include "files.h"
 #include "image.h"
@@ -36,6 +37,8 @@
 #define CMP_BYTES 16          /* first bytes of a replaced function compared */
 #define MIN_RUN_MS 200        /* a traced run without commands lasts this long */
 #define REATTACH_MS 1000      /* the tool's own detach may lag its exit */
+#define BASELINE_LOOKS 3      /* looks at the target running alone before the first command */
+#define BASELINE_MS 5         /* apart */
 
 extern char **environ;
 
@@ -394,6 +397,8 @@ struct ex_run {
 	bool detached;
 	const char *phase;        /* the command of the current detached window */
 	const char *died;         /* the command during which the target ended, or NULL */
+	struct pv_exec_state *st; /* owned: the state checks, once the workers run */
+	bool tool_maps;           /* mappings new during this command are the tool's */
 };
 
 static void delay_by(struct ex_run *r, unsigned byte)
@@ -462,9 +467,11 @@ static void give(struct ex_run *r)
 	struct pt_proc *p = r->p;
 	if (r->detached || p->exited)
 		return;
-	if (!pt_stop_all(p, NULL))
+	if (!pt_stop_all(p, NULL)) {
+		if (r->st)
+			pv_exec_state_before(r->st);
 		pt_detach_all(p);
-	else {
+	} else {
 		pt_detach_all(p);
 		pv_error_clear(p->err);
 	}
@@ -494,6 +501,8 @@ static void take(struct ex_run *r)
 		pt_detach_all(p);
 		while (!pt_reap_detached(p))
 			usleep(1000);
+	} else if (r->st && !p->exited) {
+		pv_exec_state_after(r->st, r->phase, r->tool_maps);
 	}
 	r->detached = false;
 }
@@ -513,6 +522,7 @@ static int command(struct ex_run *r, enum pv_exec_cmd c, struct cmd_result *cr,
 		return rc;
 	memset(cr, 0, sizeof(*cr));
 	r->phase = pv_exec_cmd_name(c);
+	r->tool_maps = c == PV_EXEC_PREPARE || c == PV_EXEC_APPLY;
 	unsigned byte = pt_decide(r->p, 2);
 	give(r);
 	delay_by(r, byte);
@@ -752,6 +762,25 @@ static int start(struct ex_run *r, struct pv_error *err)
 	return 0;
 }
 
+/* The state checks' first looks: the target runs alone a few times (with
+ * the signals the commands may bring), so that what it changes by itself
+ * is learned before any command is judged (exec_state.h). */
+static int baseline(struct ex_run *r, struct pv_error *err)
+{
+	struct pt_proc *p = r->p;
+	int rc = pv_exec_state_open(p, r->b->target, r->bias, &r->st, err);
+	for (unsigned k = 0; !rc && k < BASELINE_LOOKS && !p->exited; k++) {
+		pt_resume_all(p);
+		perturb(r, k);
+		pt_pump(p, pt_now() + BASELINE_MS / 1e3);
+		if (!p->exited)
+			pt_stop_all(p, NULL);
+		pv_error_clear(p->err);
+		pv_exec_state_learn(r->st);
+	}
+	return rc;
+}
+
 /* prepare, apply, status, a delay, revert; the verdicts in r->res. */
 static int drive(struct ex_run *r, struct pv_error *err)
 {
@@ -771,6 +800,8 @@ static int drive(struct ex_run *r, struct pv_error *err)
 	pt_stop_all(p, NULL);
 	pv_error_clear(p->err);
 	exec_maps(p->pid, &before);
+	if ((rc = baseline(r, err)))
+		return rc;
 	if (f->cmds[PV_EXEC_PREPARE].words) {
 		if ((rc = command(r, PV_EXEC_PREPARE, &cr, err)) || !cr.started)
 			goto out;
@@ -857,6 +888,9 @@ static int ex_run(void *handle, const struct pv_engine *engine, void *engine_sta
 		}
 	}
 	pt_release(p);
+	if (r.st)
+		pv_exec_state_info(r.st, res->info, sizeof(res->info));
+	pv_exec_state_close(r.st);
 	if (!rc)
 		judge_exit(p, res, killed, r.died);
 	pv_remove_tree(r.workdir);

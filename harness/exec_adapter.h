@@ -12,7 +12,8 @@
  * function's first bytes differ from the file, or status says it is not
  * applied), rollback-bytes (after revert, every code byte as in the file),
  * rollback-leak (after revert, an executable mapping that was not there
- * before the tool first ran), target-verify. docs/exec-adapter.md. */
+ * before the tool first ran), target-verify; state-mem, state-regs and
+ * state-os around every command (exec_state.h). docs/exec-adapter.md. */
 #ifndef PV_HARNESS_EXEC_ADAPTER_H
 #define PV_HARNESS_EXEC_ADAPTER_H
 

@@ -26,6 +26,8 @@ static const struct key {
 #define NUM(n, t, f) {n, t, offsetof(struct pv_reproducer, f), 0}
 	STR("patchvet-version", patchvet_version),
 	STR("engine", engine),
+	STR("engine-spec", engine_spec),
+	{"engine-sha256", T_SHA, offsetof(struct pv_reproducer, engine_sha256), 0},
 	STR("scenario", scenario),
 	STR("scenario-file", scenario_file),
 	STR("backend", backend),
@@ -65,6 +67,13 @@ static const struct key opt_keys[] = {
 #undef OPT
 };
 #define NOPT (sizeof(opt_keys) / sizeof(opt_keys[0]))
+/* Keys written only when set: the file of a plugin or exec engine (files of
+ * built-in engines, and those written before, have neither). */
+static bool optional_key(const struct key *k)
+{
+	return k->offset == offsetof(struct pv_reproducer, engine_spec) ||
+	       k->offset == offsetof(struct pv_reproducer, engine_sha256);
+}
 
 /* ---------------------------------------------------------------- format */
 
@@ -95,6 +104,8 @@ int pv_reproducer_format(const struct pv_reproducer *r, char **text, size_t *len
 	fputs("# replay with: patchvet replay THIS-FILE [--trace]\n", f);
 	for (size_t k = 0; k < NKEYS; k++) {
 		const char *base = (const char *)r + keys[k].offset;
+		if (optional_key(&keys[k]) && !*base)
+			continue;
 		fprintf(f, "%s ", keys[k].name);
 		switch (keys[k].type) {
 		case T_STR:
@@ -440,7 +451,7 @@ int pv_reproducer_parse(const char *name, const char *text, size_t len,
 	if (!have_stream)
 		return bad(&ps, "the file ends before the stream (truncated?)");
 	for (size_t k = 0; k < NKEYS; k++)
-		if (!seen[k])
+		if (!seen[k] && !optional_key(&keys[k]))
 			return pv_error_set(err, PV_EFORMAT, "%s: missing key '%s'", ps.name,
 			                    keys[k].name);
 	/* A sequence's patch and its hash come together, in order. */
@@ -453,6 +464,9 @@ int pv_reproducer_parse(const char *name, const char *text, size_t len,
 	}
 	if ((rc = check_lifecycle(&ps, &hdr)))
 		return rc;
+	if (!hdr.engine_spec[0] != !hdr.engine_sha256[0])
+		return pv_error_set(err, PV_EFORMAT, "%s: 'engine-spec' and 'engine-sha256' go "
+		                                     "together (one is missing)", ps.name);
 
 	struct pv_reproducer *r = malloc(sizeof(*r) + stream_len);
 	if (!r)

@@ -6,6 +6,8 @@
  *     # replay with: patchvet replay THIS-FILE [--trace]
  *     patchvet-version 0.1.0
  *     engine naive-write
+ *     engine-spec /abs/engine.so or exec:/abs/FILE (plugins and exec engines)
+ *     engine-sha256 64 hex digits (of the file engine-spec names)
  *     scenario counter
  *     scenario-file /.../corpora/scenarios/counter/scenario.ini
  *     backend emu
@@ -30,7 +32,10 @@
  *     0f3a... (hex, at most 64 digits a line)
  *     end
  *
- * Every key appears exactly once, in any order, before `stream`; lines
+ * Every key appears exactly once, in any order, before `stream`, except
+ * engine-spec and engine-sha256: both, for an engine loaded from a file
+ * (written since 0.1; files without them still read, as a built-in
+ * engine's), or neither. Lines
  * starting with `#` and empty lines are ignored in the header. Parsing is
  * strict: a file that is not exactly this is refused with the line and the
  * reason, never guessed at.
@@ -64,6 +69,8 @@
 struct pv_reproducer {
 	char patchvet_version[32];
 	char engine[64];
+	char engine_spec[PV_REPRO_PATH_MAX + 8];        /* "" for a built-in engine */
+	char engine_sha256[PV_SHA256_HEX_LEN + 1];      /* "" with engine_spec */
 	char scenario[128];
 	char scenario_file[PV_REPRO_PATH_MAX];
 	char backend[16];

@@ -11,13 +11,13 @@
 #include <unistd.h>
 
 #include "../engines/catalogue.h"
-#include "../engines/plugin.h"
 #include "../reports/report.h"
 #include "backend.h"
 #include "bench.h"
 #include "campaign.h"
 #include "cli.h"
 #include "driver.h"
+#include "engine_load.h"
 #include "exec_adapter.h"
 #include "files.h"
 #include "hash.h"
@@ -55,10 +55,10 @@ struct plan {
 	const struct pv_expectation **expect; /* per job; NULL when not compared */
 	unsigned *backend;       /* per job: its enum pv_backend bit */
 	size_t njobs;
-	struct pv_plugin **plugins; /* --engine FILE.so, open until the end */
-	size_t nplugins;
-	struct pv_exec **execs;  /* --engine exec:FILE, open until the end */
-	size_t nexecs;
+	/* --engine FILE.so and exec:FILE, open until the end; each allocated
+	 * alone (jobs point at their spec). */
+	struct pv_loaded_engine **loaded;
+	size_t nloaded;
 	unsigned fault;          /* --fault, every job */
 };
 
@@ -82,12 +82,11 @@ static void plan_free(struct plan *p)
 	free(p->jobs);
 	free(p->expect);
 	free(p->backend);
-	for (size_t i = 0; i < p->nplugins; i++)
-		pv_plugin_close(p->plugins[i]);
-	free(p->plugins);
-	for (size_t i = 0; i < p->nexecs; i++)
-		pv_exec_close(p->execs[i]);
-	free(p->execs);
+	for (size_t i = 0; i < p->nloaded; i++) {
+		pv_engine_unload(p->loaded[i]);
+		free(p->loaded[i]);
+	}
+	free(p->loaded);
 }
 
 /* Jobs of exec engines run on the exec adapter, a backend of its own. */
@@ -114,42 +113,26 @@ static int exec_backend(const struct pv_run_options *o, const char **backend,
 	return 0;
 }
 
-/* The engine of --engine ARG: a built-in one, or a plugin or an exec file
- * loaded into p. */
+/* The engine of --engine ARG (engine_load.h): a built-in one, or a plugin
+ * or an exec file kept open in p. */
 static int find_engine(struct plan *p, const char *arg, const struct pv_engine **e,
                        unsigned *backends, struct pv_error *err)
 {
-	if (pv_exec_is_spec(arg)) {
-		struct pv_exec **x = realloc(p->execs, (p->nexecs + 1) * sizeof(*x));
-		if (!x)
-			return pv_error_set(err, PV_ENOMEM, "out of memory");
-		p->execs = x;
-		int rc = pv_exec_open(arg, &x[p->nexecs], err);
-		if (rc)
-			return rc;
-		*e = pv_exec_engine(x[p->nexecs++]);
-		*backends = PV_BACKEND_PTRACE;
-		return 0;
-	}
-	if (!pv_plugin_is_path(arg)) {
-		const struct pv_engine_entry *b = pv_engine_find(arg);
-		if (!b)
-			return pv_error_set(err, PV_ENOENT, "unknown engine '%s'; `patchvet list "
-			                                    "engines` shows the built-in ones, and a "
-			                                    "plugin is given by its path", arg);
-		*e = b->engine;
-		*backends = b->backends;
-		return 0;
-	}
-	struct pv_plugin **v = realloc(p->plugins, (p->nplugins + 1) * sizeof(*v));
+	struct pv_loaded_engine **v = realloc(p->loaded, (p->nloaded + 1) * sizeof(*v));
 	if (!v)
 		return pv_error_set(err, PV_ENOMEM, "out of memory");
-	p->plugins = v;
-	int rc = pv_plugin_open(arg, &v[p->nplugins], err);
-	if (rc)
+	p->loaded = v;
+	struct pv_loaded_engine *l = calloc(1, sizeof(*l));
+	if (!l)
+		return pv_error_set(err, PV_ENOMEM, "out of memory");
+	int rc = pv_engine_load(arg, l, err);
+	if (rc) {
+		free(l);
 		return rc;
-	*e = pv_plugin_engine(v[p->nplugins++]);
-	*backends = PV_BACKEND_ALL;
+	}
+	v[p->nloaded++] = l;
+	*e = l->engine;
+	*backends = l->backends;
 	return 0;
 }
 
@@ -306,6 +289,11 @@ static int plan_job(struct plan *p, size_t scen, const struct pv_engine *engine,
 	struct pv_job *j = &jobs[p->njobs];
 	memset(j, 0, sizeof(*j));
 	j->engine = engine;
+	for (size_t i = 0; i < p->nloaded; i++)
+		if (p->loaded[i]->engine == engine && p->loaded[i]->spec[0]) {
+			j->engine_spec = p->loaded[i]->spec;
+			j->engine_sha256 = p->loaded[i]->sha256;
+		}
 	j->scenario = s->sc->name;
 	j->scenario_file = s->file;
 	j->flavour = pv_flavour_name(s->flavour);

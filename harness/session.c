@@ -7,6 +7,8 @@
 
 #include "../engines/catalogue.h"
 #include "cli.h"
+#include "engine_load.h"
+#include "exec_adapter.h"
 #include "files.h"
 #include "scenario.h"
 
@@ -82,14 +84,68 @@ static int open_lifecycle(struct pv_session *s, const char *file,
 	return 0;
 }
 
-static int open_session(const char *file, struct pv_session *s, struct pv_error *err)
+/* The engine of the reproducer: `override` (--engine) when given; else the
+ * file it recorded (engine-spec), refused when its SHA-256 changed (checked
+ * before the file is loaded: a changed plugin is not even dlopened); else
+ * the built-in engine of that name. */
+static int open_engine(const char *file, const char *override, struct pv_session *s,
+                       struct pv_error *err)
+{
+	const struct pv_reproducer *r = s->repro;
+	const char *spec = override ? override : r->engine_spec[0] ? r->engine_spec : NULL;
+	if (!spec) {
+		const struct pv_engine_entry *entry = pv_engine_find(r->engine);
+		if (!entry)
+			return pv_error_set(err, PV_ENOENT, "%s: recorded with engine '%s', which is not "
+			                                    "built into patchvet %s; name its plugin or "
+			                                    "exec file with --engine SPEC",
+			                    file, r->engine, PV_VERSION);
+		s->engine = entry->engine;
+		return 0;
+	}
+	char msg[PV_ERROR_MSG_MAX];
+	if (!override) {
+		const char *path = spec + (pv_exec_is_spec(spec) ? strlen(PV_EXEC_PREFIX) : 0);
+		char now[PV_SHA256_HEX_LEN + 1];
+		int rc = pv_sha256_file(path, now, err);
+		if (rc) {
+			snprintf(msg, sizeof(msg), "%s", err->msg);
+			return pv_error_set(err, rc, "%s: recorded with engine %s, which cannot be read "
+			                             "(%s); name another with --engine SPEC",
+			                    file, spec, msg);
+		}
+		if (strcmp(now, r->engine_sha256))
+			return pv_error_set(err, PV_EABI, "%s: engine %s changed since it was recorded "
+			                                  "(sha256 %.12s..., now %.12s...); replay with "
+			                                  "the file it was recorded with, or name one "
+			                                  "with --engine SPEC",
+			                    file, spec, r->engine_sha256, now);
+	}
+	if (!(s->loaded = calloc(1, sizeof(*s->loaded))))
+		return pv_error_set(err, PV_ENOMEM, "out of memory");
+	int rc = pv_engine_load(spec, s->loaded, err);
+	if (rc) {
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		return pv_error_set(err, rc, "%s: %s", file, msg);
+	}
+	s->engine = s->loaded->engine;
+	if (s->loaded->exec) {
+		if (!s->native)
+			return pv_error_set(err, PV_EINVAL, "%s: recorded on %s; exec engines run only "
+			                                    "on ptrace", file, r->backend);
+		s->ops = &pv_backend_exec_ops;
+	}
+	return 0;
+}
+
+static int open_session(const char *file, const char *engine, struct pv_session *s,
+                        struct pv_error *err)
 {
 	int rc = pv_reproducer_load(file, &s->repro, err);
 	if (rc)
 		return rc;
 	const struct pv_reproducer *r = s->repro;
 	enum pv_mem_model mm = PV_MEM_BYTE;
-	const struct pv_engine_entry *entry = pv_engine_find(r->engine);
 	s->native = !strcmp(r->backend, pv_backend_ptrace_ops.name);
 	s->ops = s->native ? &pv_backend_ptrace_ops : &pv_backend_emu_ops;
 	if (strcmp(r->patchvet_version, PV_VERSION))
@@ -102,10 +158,8 @@ static int open_session(const char *file, struct pv_session *s, struct pv_error 
 		                                          "patchvet %s cannot replay (it has emu "
 		                                          "and ptrace)",
 		                    file, r->backend, PV_VERSION);
-	if (!entry)
-		return pv_error_set(err, PV_ENOENT, "%s: recorded with engine '%s', which is not "
-		                                    "built into patchvet %s",
-		                    file, r->engine, PV_VERSION);
+	if ((rc = open_engine(file, engine, s, err)))
+		return rc;
 	if (pv_mem_model_parse(r->mem_model, &mm))
 		return pv_error_set(err, PV_EFORMAT, "%s: unknown memory model '%s'", file,
 		                    r->mem_model);
@@ -116,7 +170,6 @@ static int open_session(const char *file, struct pv_session *s, struct pv_error 
 		snprintf(msg, sizeof(msg), "%s", err->msg);
 		return pv_error_set(err, rc, "%s: %s", file, msg);
 	}
-	s->engine = entry->engine;
 	struct pv_backend_config cfg = {
 		.target_path = s->target,
 		.patch_path = s->patch,
@@ -146,11 +199,17 @@ static int open_session(const char *file, struct pv_session *s, struct pv_error 
 
 int pv_session_open(const char *file, struct pv_session **out, struct pv_error *err)
 {
+	return pv_session_open_engine(file, NULL, out, err);
+}
+
+int pv_session_open_engine(const char *file, const char *engine, struct pv_session **out,
+                           struct pv_error *err)
+{
 	*out = NULL;
 	struct pv_session *s = calloc(1, sizeof(*s));
 	if (!s)
 		return pv_error_set(err, PV_ENOMEM, "out of memory");
-	int rc = open_session(file, s, err);
+	int rc = open_session(file, engine, s, err);
 	if (rc) {
 		pv_session_close(s);
 		return rc;
@@ -217,6 +276,8 @@ void pv_session_close(struct pv_session *s)
 	free(s->seq);
 	if (s->handle)
 		s->ops->close(s->handle);
+	pv_engine_unload(s->loaded);
+	free(s->loaded);
 	pv_reproducer_free(s->repro);
 	free(s);
 }

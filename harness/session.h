@@ -12,6 +12,7 @@
 #include <patchvet/error.h>
 
 #include "backend.h"
+#include "engine_load.h"
 #include "reproducer.h"
 #include "sequence.h"
 
@@ -20,6 +21,7 @@ struct pv_session {
 	const struct pv_backend_ops *ops;
 	void *handle;
 	const struct pv_engine *engine;
+	struct pv_loaded_engine *loaded;  /* owned: a plugin or exec engine, or NULL */
 	void *state;
 	bool native;                      /* ptrace: timing is not in the stream */
 	char target[PATH_MAX], patch[PATH_MAX];
@@ -35,6 +37,14 @@ struct pv_session {
  * recorded by another version of patchvet; PV_EINVAL for binaries whose
  * SHA-256 differs from the recorded ones. */
 int pv_session_open(const char *file, struct pv_session **out, struct pv_error *err);
+
+/* pv_session_open with the engine given by engine (an --engine argument:
+ * a built-in name, a plugin's path or exec:FILE) instead of the recorded
+ * one; NULL: the recorded one, the file of a plugin or exec engine loaded
+ * again from its recorded spec and refused (PV_EABI) when its SHA-256
+ * changed. */
+int pv_session_open_engine(const char *file, const char *engine, struct pv_session **out,
+                           struct pv_error *err);
 
 /* One run of stream (the reproducer's own when stream is NULL). */
 int pv_session_run(struct pv_session *s, const uint8_t *stream, size_t len,

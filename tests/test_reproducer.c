@@ -350,3 +350,37 @@ Test(reproducer, sha256_known_answer)
 	cr_assert_eq(pv_sha256_buf("abc", 3, hex, &err), 0);
 	cr_expect_str_eq(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
+
+/* Engines loaded from files: engine-spec and engine-sha256 round-trip; a
+ * built-in engine's file has neither (as every file before them did), and
+ * one of the two alone is refused. */
+Test(reproducer, engine_spec_keys_are_optional_but_paired)
+{
+	struct pv_reproducer r;
+	sample(&r);
+	size_t len;
+	char *text = format(&r, &len);
+	cr_expect_null(strstr(text, "engine-spec"), "%s", text);
+	cr_expect_null(strstr(text, "engine-sha256"), "%s", text);
+	free(text);
+	snprintf(r.engine_spec, sizeof(r.engine_spec), "exec:/opt/my tools/patcher.exec");
+	memset(r.engine_sha256, 'c', 64);
+	text = format(&r, &len);
+	cr_expect(strstr(text, "\nengine-spec exec:/opt/my tools/patcher.exec\n"), "%s", text);
+	struct pv_reproducer *back = NULL;
+	struct pv_error err;
+	cr_assert_eq(pv_reproducer_parse("t.pvr", text, len, &back, &err), 0, "%s", err.msg);
+	cr_expect_str_eq(back->engine_spec, r.engine_spec);
+	cr_expect_str_eq(back->engine_sha256, r.engine_sha256);
+	pv_reproducer_free(back);
+	char *half = replace(text, "engine-sha256 ", "# engine-sha256 ");
+	expect_fails(half, strlen(half), PV_EFORMAT, "go together");
+	free(half);
+	half = replace(text, "engine-spec ", "# engine-spec ");
+	expect_fails(half, strlen(half), PV_EFORMAT, "go together");
+	free(half);
+	char *twice = replace(text, "engine-spec ", "engine-spec /a.so\nengine-spec ");
+	expect_fails(twice, strlen(twice), PV_EFORMAT, "twice");
+	free(twice);
+	free(text);
+}

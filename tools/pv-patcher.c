@@ -20,13 +20,21 @@
  *                 (ineffective);
  *   --bad-revert  revert puts back only the first byte of each jmp
  *                 (crash, or rollback-bytes when nothing calls it any more);
- *   --leaky       revert never unmaps the patch (rollback-leak).
+ *   --leaky       revert never unmaps the patch (rollback-leak);
+ *   --scribble    apply also writes a word of the target's data that its
+ *                 code never writes, the first of .data (state-mem);
+ *   --close-fd    apply also closes the target's fd 0 (state-os);
+ *   --ignore-signal  apply also sets SIGPIPE to SIG_IGN in the target
+ *                 (state-os: a signal disposition);
+ *   --clobber-gs  apply changes the main thread's gs_base, as a tool that
+ *                 restores a stale saved register would (state-regs).
  *
  * Exit status: 0 done, 1 failed, 2 usage, 75 busy (threads never left the
  * replaced functions; nothing changed). */
 #include <elf.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,12 +70,12 @@ struct range {
 	uint64_t lo, hi;
 };
 
-enum defect { NONE, BROKEN, BAD_REVERT, LEAKY };
+enum defect { NONE, BROKEN, BAD_REVERT, LEAKY, SCRIBBLE, CLOSE_FD, IGNORE_SIGNAL, CLOBBER_GS };
 
 static int usage(void)
 {
-	fputs("usage: pv-patcher [--broken|--bad-revert|--leaky] apply|revert PID PATCH TARGET "
-	      "STATEFILE\n"
+	fputs("usage: pv-patcher [--broken|--bad-revert|--leaky|--scribble|--close-fd|"
+	      "--ignore-signal|--clobber-gs] apply|revert PID PATCH TARGET STATEFILE\n"
 	      "       pv-patcher status PID STATEFILE\n",
 	      stderr);
 	return 2;
@@ -239,8 +247,52 @@ static int load_patch(struct pt_proc *p, const struct pv_patch *patch, const uns
 	return rc;
 }
 
+/* The state defects, after a successful apply, every thread stopped. */
+static int side_effect(struct pt_proc *p, const struct pv_image *target, uint64_t bias,
+                       enum defect defect)
+{
+	int64_t r;
+	if (defect == SCRIBBLE) {
+		const struct pv_section *d = pv_image_section(target, ".data");
+		static const uint8_t junk[8] = {0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a};
+		return d ? pt_write(p, d->addr + bias, junk, sizeof(junk))
+		         : pv_error_set(p->err, PV_ENOENT, "the target has no .data");
+	}
+	if (defect == CLOSE_FD) {
+		uint64_t a[1] = {0};
+		return sys(p, SYS_close, a, 1, &r);
+	}
+	if (defect == CLOBBER_GS) {
+		/* gs_base: no user-space code of the target uses it, so the target
+		 * runs on and only the check sees it (main is always there). */
+		struct pt_regset *regs = &p->scratch;
+		int rc = pt_regs_get(p, &p->threads[0], regs);
+		if (rc)
+			return rc;
+		regs->gpr.gs_base ^= 0x10000;
+		return pt_regs_set(p, &p->threads[0], regs, false);
+	}
+	if (defect == IGNORE_SIGNAL) {
+		/* A struct kernel_sigaction {SIG_IGN, flags 0, restorer 0, mask 0}
+		 * below the red zone of the thread that makes the call. */
+		struct pt_thread *t;
+		bool temp;
+		int rc = pt_worker_thread(p, &t, &temp);
+		if (temp)
+			pt_resume_thread(p, t);
+		if (rc)
+			return rc;
+		uint64_t act[4] = {1, 0, 0, 0}, at = (t->regs.rsp - 512) & ~15ull;
+		if ((rc = pt_write(p, at, act, sizeof(act))))
+			return rc;
+		uint64_t a[4] = {SIGPIPE, at, 0, 8};
+		return sys(p, SYS_rt_sigaction, a, 4, &r);
+	}
+	return 0;
+}
+
 static int apply(struct pt_proc *p, const char *patch_path, const char *target_path,
-                 const char *state_path, struct pv_error *err)
+                 const char *state_path, enum defect defect, struct pv_error *err)
 {
 	struct pv_image *target = NULL;
 	struct pv_patch *patch = NULL;
@@ -287,6 +339,8 @@ static int apply(struct pt_proc *p, const char *patch_path, const char *target_p
 		jmp_bytes(&s->sites[i], jmp);
 		rc = pt_write(p, s->sites[i].at, jmp, JMP_LEN);
 	}
+	if (!rc)
+		rc = side_effect(p, target, bias, defect);
 	if (rc && mapped) {
 		/* Nothing of the patch stays behind a failed apply. */
 		struct pv_error ignored;
@@ -369,9 +423,12 @@ static int status(pid_t pid, const char *state_path)
 int main(int argc, char **argv)
 {
 	static const char *const flags[] = {[BROKEN] = "--broken", [BAD_REVERT] = "--bad-revert",
-	                                    [LEAKY] = "--leaky"};
+	                                    [LEAKY] = "--leaky", [SCRIBBLE] = "--scribble",
+	                                    [CLOSE_FD] = "--close-fd",
+	                                    [IGNORE_SIGNAL] = "--ignore-signal",
+	                                    [CLOBBER_GS] = "--clobber-gs"};
 	enum defect defect = NONE;
-	for (unsigned i = BROKEN; argc > 1 && i <= LEAKY; i++)
+	for (unsigned i = BROKEN; argc > 1 && i <= CLOBBER_GS; i++)
 		if (!strcmp(argv[1], flags[i]))
 			defect = (enum defect)i;
 	argv += defect != NONE;
@@ -398,7 +455,7 @@ int main(int argc, char **argv)
 	}
 	int rc = pt_attach(pid, p, &err);
 	if (!rc)
-		rc = is_apply ? apply(p, argv[3], argv[4], argv[5], &err) : revert(p, argv[3], argv[5], defect, &err);
+		rc = is_apply ? apply(p, argv[3], argv[4], argv[5], defect, &err) : revert(p, argv[3], argv[5], defect, &err);
 	pt_detach(p);
 	free(p);
 	if (rc) {
