@@ -333,8 +333,15 @@ static int sp_resume_all(struct pv_space *s)
 	int rc = emu_space_point(e);
 	if (rc)
 		return rc;
-	for (unsigned i = 0; i < e->cfg.workload.workers; i++)
+	bool any = false;
+	for (unsigned i = 0; i < e->cfg.workload.workers; i++) {
+		any |= e->threads[i].stopped;
 		e->threads[i].stopped = false;
+	}
+	/* The code the stopped threads come back to is a version they see. */
+	struct pv_error jerr;
+	if (any && (rc = pv_exec_judge_resumed(e->exec, &jerr)))
+		return fail(e, rc, "%s", jerr.msg);
 	emu_trace(e, "  resume_all");
 	emu_story(e, PV_STORY_ENGINE, -1, 0, "resume_all");
 	return 0;

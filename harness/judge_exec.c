@@ -12,6 +12,8 @@
 #define VERSIONS 8
 /* Instructions kept during one operation for judging at its end. */
 #define PENDING_MAX 256
+/* Versions an operation showed the threads when it resumed them. */
+#define MIDS 4
 
 /* One content of a window: bytes of [blo, bhi) and which are instruction
  * starts. */
@@ -32,6 +34,8 @@ struct window {
 	size_t next_evict;
 	const struct version *cur;    /* the code now (outside operations) */
 	const struct version *before; /* when the current operation began */
+	struct version mid[MIDS];     /* when it resumed the threads (owned) */
+	size_t nmid;
 };
 
 struct pending {
@@ -167,6 +171,8 @@ void pv_exec_judge_close(struct pv_exec_judge *j)
 		version_free(&w->orig);
 		for (size_t k = 0; k < VERSIONS; k++)
 			version_free(&w->cache[k]);
+		for (size_t k = 0; k < MIDS; k++)
+			version_free(&w->mid[k]);
 	}
 	free(j->w);
 	free(j->scratch);
@@ -201,6 +207,10 @@ static int setup_window(struct window *w, const struct pv_exec_window_spec *s,
 		return pv_error_set(err, PV_ENOMEM, "out of memory preparing torn-exec windows");
 	for (size_t k = 0; k < VERSIONS; k++)
 		if (version_alloc(&w->cache[k], w->n))
+			return pv_error_set(err, PV_ENOMEM,
+			                    "out of memory preparing torn-exec windows");
+	for (size_t k = 0; k < MIDS; k++)
+		if (version_alloc(&w->mid[k], w->n))
 			return pv_error_set(err, PV_ENOMEM,
 			                    "out of memory preparing torn-exec windows");
 	return 0;
@@ -286,6 +296,7 @@ int pv_exec_judge_op_begin(struct pv_exec_judge *j, struct pv_error *err)
 		if (rc)
 			return rc;
 		j->w[i].before = version_of(j, &j->w[i]);
+		j->w[i].nmid = 0;
 	}
 	j->in_op = true;
 	j->npending = 0;
@@ -297,6 +308,36 @@ static bool matches(const struct window *w, const struct version *v, uint64_t ad
 {
 	size_t off = (size_t)(addr - w->blo);
 	return v && v->bound[off] && !memcmp(v->bytes + off, bytes, len);
+}
+
+static bool in_mid(const struct window *w, uint64_t addr, const uint8_t *bytes, unsigned len)
+{
+	for (size_t k = 0; k < w->nmid; k++)
+		if (matches(w, &w->mid[k], addr, bytes, len))
+			return true;
+	return false;
+}
+
+int pv_exec_judge_resumed(struct pv_exec_judge *j, struct pv_error *err)
+{
+	if (!j->in_op)
+		return 0;
+	for (size_t i = 0; i < j->nw; i++) {
+		struct window *w = &j->w[i];
+		int rc = read_window(j, w, err);
+		if (rc)
+			return rc;
+		bool known = !memcmp(j->scratch, w->before->bytes, w->n);
+		for (size_t k = 0; !known && k < w->nmid; k++)
+			known = !memcmp(j->scratch, w->mid[k].bytes, w->n);
+		if (known || w->nmid == MIDS)
+			continue; /* a fifth version stays unknown: a false alarm at worst */
+		struct version *v = &w->mid[w->nmid++];
+		memcpy(v->bytes, j->scratch, w->n);
+		decode(j, w, v);
+		v->used = true;
+	}
+	return 0;
 }
 
 static bool boundary(const struct window *w, const struct version *v, uint64_t addr)
@@ -330,7 +371,7 @@ int pv_exec_judge_op_end(struct pv_exec_judge *j, struct pv_exec_finding *out, s
 	for (size_t k = 0; k < j->npending; k++) {
 		const struct pending *p = &j->pending[k];
 		const struct window *w = &j->w[p->window];
-		if (matches(w, w->cur, p->addr, p->bytes, p->len))
+		if (matches(w, w->cur, p->addr, p->bytes, p->len) || in_mid(w, p->addr, p->bytes, p->len))
 			continue;
 		if (*nfound < max)
 			finding(&out[*nfound], w, p->thread, p->step, p->addr, p->bytes, p->len);
@@ -363,7 +404,7 @@ int pv_exec_judge_insn(struct pv_exec_judge *j, int wi, int thread, uint64_t ste
 		finding(f, w, thread, step, addr, bytes, len);
 		return 1;
 	}
-	if (matches(w, w->before, addr, bytes, len))
+	if (matches(w, w->before, addr, bytes, len) || in_mid(w, addr, bytes, len))
 		return 0;
 	if (j->npending == PENDING_MAX) {
 		j->dropped++;

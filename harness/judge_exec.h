@@ -64,6 +64,13 @@ int pv_exec_judge_window(const struct pv_exec_judge *j, uint64_t addr);
 /* An engine operation begins: records the current bytes as `before`. */
 int pv_exec_judge_op_begin(struct pv_exec_judge *j, struct pv_error *err);
 
+/* During an operation, the engine resumed the threads: the bytes now are a
+ * version it showed them (klp writes `jmp stub` with the threads stopped,
+ * resumes them for its transition, and may then give up and put the old
+ * jmp back), so an instruction of it is no torn one. Bytes that a thread
+ * runs while a write is half done match no such version. */
+int pv_exec_judge_resumed(struct pv_exec_judge *j, struct pv_error *err);
+
 /* An engine operation ended: records the bytes as `after`, judges what was
  * kept during the operation, and writes up to max findings to out (in
  * execution order); *nfound receives how many failed (may exceed max). */

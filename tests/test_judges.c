@@ -245,3 +245,39 @@ Test(judges, exec_a_jmp_target_in_padding_starts_an_instruction)
 	             "the short jmp's target starts an instruction");
 	pv_exec_judge_close(j);
 }
+
+/* klp gives up: it wrote `jmp stub` at the entry with the threads stopped,
+ * resumed them for its transition, then put the NOP back. A thread that ran
+ * the whole jmp ran a version the engine showed it; one that ran the jmp's
+ * first byte over the NOP's tail ran a torn instruction. */
+Test(judges, exec_a_version_shown_at_resume_is_no_torn_instruction)
+{
+	static const uint8_t orig[32] = {
+		0xc3, 0x66, 0x66, 0x2e, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0f, 0x1f,
+		0x40, 0x00, 0x0f, 0x1f, 0x44, 0x00, 0x00, 0x55, 0xc3};
+	const uint64_t anchors[] = {0x1000, 0x1001, 0x1010, 0x1017};
+	struct pv_exec_window_spec w = {.lo = 0x1000, .hi = 0x1018, .anchors = anchors,
+	                                .nanchors = 4};
+	const uint8_t jmp[5] = {0xe9, 0x10, 0x20, 0x00, 0x00};
+	const uint8_t half[5] = {0xe9, 0x1f, 0x44, 0x00, 0x00};
+	for (int resumed = 0; resumed < 2; resumed++) {
+		memcpy(pad_code, orig, sizeof(pad_code));
+		struct pv_exec_judge *j = NULL;
+		struct pv_error err = {0};
+		cr_assert_eq(pv_exec_judge_open(&w, 1, pad_read, NULL, &j, &err), 0, "%s", err.msg);
+		struct pv_exec_finding f[2];
+		size_t nf = 0;
+		cr_assert_eq(pv_exec_judge_op_begin(j, &err), 0);
+		pad_code[0x10] = 0xe9; /* a thread left running sees the first byte alone */
+		cr_expect_eq(pv_exec_judge_insn(j, 0, 1, 1, 0x1010, half, 5, &f[0]), 0, "kept");
+		memcpy(pad_code + 0x10, jmp, 5);
+		if (resumed)
+			cr_assert_eq(pv_exec_judge_resumed(j, &err), 0, "%s", err.msg);
+		cr_expect_eq(pv_exec_judge_insn(j, 0, 0, 2, 0x1010, jmp, 5, &f[0]), 0, "kept");
+		memcpy(pad_code + 0x10, orig + 0x10, 5); /* gives up */
+		cr_assert_eq(pv_exec_judge_op_end(j, f, 2, &nf, &err), 0);
+		cr_expect_eq(nf, resumed ? 1u : 2u, "resumed %d: %zu findings", resumed, nf);
+		cr_expect_eq(f[0].thread, 1, "the half-written jmp is torn either way");
+		pv_exec_judge_close(j);
+	}
+}

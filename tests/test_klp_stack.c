@@ -236,3 +236,32 @@ Test(klp_stack, clobbered_saved_bytes_are_caught_by_ineffective, .timeout = 120)
 	pv_test_output_free(&o);
 	pv_test_rmdir_all(dir);
 }
+
+/* The site keeps its jmp to counter-fix's stub when counter-fix2 stacks:
+ * its code never says which version runs (the stubs choose by slot, live
+ * "?"), but once every thread switched to level 2 a call entering
+ * counter-fix's bump_v2 is seen there. klp itself stays SAFE on the same
+ * runs, whose workers outlive both transitions. */
+Test(klp_stack, an_unhooked_stacked_patch_is_caught_at_the_older_entry, .timeout = 180)
+{
+	char *dir = pv_test_tmpdir("klp-stack");
+	const char *engines[] = {"klp-stack-unhooked", "klp"};
+	for (size_t i = 0; i < 2; i++) {
+		char *argv[] = {BIN, "run", "--backend", "emu", "--engine", (char *)engines[i],
+		                "--scenario", "counter-stack-fentry-long", "--schedules", "150",
+		                "--out", dir, NULL};
+		struct pv_test_output o;
+		cr_assert_eq(pv_test_run(argv, 150, &o), 0);
+		if (i == 0) {
+			cr_expect_eq(o.status, 1, "exit %d\n%s\n%s", o.status, o.out, o.err);
+			cr_expect(strstr(o.out, "entered counter-fix's replacement bump_v2") != NULL &&
+			                  strstr(o.out, "after a newer patch had been applied") != NULL,
+			          "%s", o.out);
+		} else {
+			cr_expect_eq(o.status, 0, "exit %d\n%s\n%s", o.status, o.out, o.err);
+			cr_expect(strstr(o.out, " SAFE ") != NULL, "%s", o.out);
+		}
+		pv_test_output_free(&o);
+	}
+	pv_test_rmdir_all(dir);
+}
