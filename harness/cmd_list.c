@@ -60,19 +60,19 @@ static int list_engines(void)
 {
 	size_t n;
 	const struct pv_engine_entry *cat = pv_engine_catalogue(&n);
-	printf("%-14s %-9s %-11s %-10s %s\n", "ENGINE", "KIND", "CONSISTENCY", "BACKENDS",
+	printf("%-18s %-9s %-11s %-10s %s\n", "ENGINE", "KIND", "CONSISTENCY", "BACKENDS",
 	       "DESCRIPTION");
 	for (size_t i = 0; i < n; i++) {
 		const struct pv_engine *e = cat[i].engine;
-		printf("%-14s %-9s %-11s %-10s %s\n", e->name, cat[i].mutant ? "mutant" : "reference",
+		printf("%-18s %-9s %-11s %-10s %s\n", e->name, cat[i].mutant ? "mutant" : "reference",
 		       consistency_name(e->consistency), backends_name(cat[i].backends),
 		       e->description);
 		if (cat[i].defect)
-			printf("%-14s defect: %s\n", "", cat[i].defect);
+			printf("%-18s defect: %s\n", "", cat[i].defect);
 		/* Lifecycle capabilities (issue 11), when the engine declares any. */
 		unsigned fl = PV_ENGINE_HAS(e, flags) ? e->flags : 0;
 		if (fl & (PV_ENGINE_STACKS | PV_ENGINE_AUTO_ROLLBACK | PV_ENGINE_PERSISTS))
-			printf("%-14s lifecycle:%s%s%s\n", "", fl & PV_ENGINE_STACKS ? " stacks" : "",
+			printf("%-18s lifecycle:%s%s%s\n", "", fl & PV_ENGINE_STACKS ? " stacks" : "",
 			       fl & PV_ENGINE_AUTO_ROLLBACK ? " auto-rollback" : "",
 			       fl & PV_ENGINE_PERSISTS ? " persists" : "");
 	}
