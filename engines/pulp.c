@@ -25,7 +25,14 @@
  * bytes (they are what must come back when it goes); the others get their
  * saved bytes back. stack-clobber is pulp that, on a second patch, saves
  * its own jumps over the first patch's originals, so the last revert
- * restores the first patch's code. pulp-guard is pulp with a health
+ * restores the first patch's code.
+ *
+ * Cumulative replace (libpulp's replace): with every thread stopped, P's
+ * redirects are written over whatever runs now, P keeps the bottom-most
+ * saved bytes (the original ones) for its revert, and the functions only
+ * the older patches replaced get their original bytes back; the older
+ * patches leave the stack. replace-keep is pulp whose replace leaves those
+ * older redirects in place. pulp-guard is pulp with a health
  * monitor: it reverts on its own when a worker dies, or no worker makes
  * progress, after an apply. */
 #include "strategies.h"
