@@ -287,3 +287,25 @@ Test(replace, scenario_shows_live_versions_in_results_json, .timeout = 180)
 	pv_test_output_free(&o);
 	pv_test_rmdir_all(dir);
 }
+
+Test(replace, replace_keep_reproducer_replays_the_replace, .timeout = 60)
+{
+	char *dir = pv_test_tmpdir("replace");
+	struct pv_test_output o;
+	cr_assert_eq(pv_test_run((char *[]){BIN, "run", "--engine", "replace-keep", "--scenario",
+	                                    "duo-replace", "--schedules", "5", "--out", dir, NULL},
+	                         60, &o),
+	             0);
+	cr_expect_eq(o.status, 1, "exit %d\n%s\n%s", o.status, o.out, o.err);
+	pv_test_output_free(&o);
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/repro/replace-keep--duo-replace--ineffective.pvr", dir);
+	cr_assert_eq(pv_test_run((char *[]){BIN, "replay", path, NULL}, 60, &o), 0);
+	cr_expect(strstr(o.out, "sequence: apply:duo-fix,apply:duo-fix2,replace:duo-cumul,"
+	                        "revert-all") != NULL, "%s\n%s", o.out, o.err);
+	cr_expect(strstr(o.out, "reproduced: ineffective") != NULL, "%s\n%s", o.out, o.err);
+	cr_expect(strstr(o.out, "after step 3 (replace:duo-cumul), a call of tick runs duo-fix") !=
+	          NULL, "%s", o.out);
+	pv_test_output_free(&o);
+	pv_test_rmdir_all(dir);
+}
