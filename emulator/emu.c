@@ -267,13 +267,18 @@ static int engine_op(struct pv_emu *e, const char *name, engine_op_fn fn, void *
 }
 
 /* ineffective: where each replaced function's old code goes on when a call
- * is not redirected (harness/judge_ineffective.h). */
-static void arm_ineffective(struct pv_emu *e)
+ * is not redirected (harness/judge_ineffective.h). In a sequence (st not
+ * NULL), only the functions some applied patch replaces: one that a
+ * cumulative replace gave back its original must run it. */
+static void arm_ineffective_in(struct pv_emu *e, const struct pv_patch_desc *const *descs,
+                               const struct pv_stack *st)
 {
 	struct emu_run *r = &e->run;
 	r->nwatch = 0;
 	for (size_t i = 0; i < e->view.desc.nfuncs; i++) {
 		const struct pv_patch_func *f = &e->view.funcs[i];
+		if (st && f->old_name && pv_stack_live(st, descs, f->old_name) < 0)
+			continue;
 		size_t len = f->old_size < PV_PROLOGUE_WINDOW ? (size_t)f->old_size
 		                                              : PV_PROLOGUE_WINDOW;
 		const uint8_t *now = emu_host(e, f->old_addr, len);
@@ -293,6 +298,11 @@ static void arm_ineffective(struct pv_emu *e)
 				exempt |= 1ull << t;
 		e->watch[r->nwatch++] = (struct emu_watch){.addr = w, .exempt = exempt};
 	}
+}
+
+static void arm_ineffective(struct pv_emu *e)
+{
+	arm_ineffective_in(e, NULL, NULL);
 }
 
 /* ineffective over a stack of patches: once a newer patch is live, a new
@@ -721,6 +731,12 @@ static int apply_on_top_op(void *state, struct pv_space *space, struct pv_error 
 	return e->run.engine->apply_on_top(state, e->run.below, space, err);
 }
 
+static int apply_replace_op(void *state, struct pv_space *space, struct pv_error *err)
+{
+	struct pv_emu *e = (struct pv_emu *)((char *)space - offsetof(struct pv_emu, space));
+	return e->run.engine->apply_replace(state, e->run.replaced, e->run.nreplaced, space, err);
+}
+
 static int restarted_op(void *state, struct pv_space *space, struct pv_error *err)
 {
 	struct pv_emu *e = (struct pv_emu *)((char *)space - offsetof(struct pv_emu, space));
@@ -858,6 +874,29 @@ static int seq_step(struct pv_emu *e, const struct pv_engine *engine, void *cons
 			res->apply_rc = PV_EBUSY;
 		return 0;
 	}
+	if (s->kind == PV_STEP_REPLACE) {
+		/* Every applied patch goes, atomically; the stack is then {P}. */
+		void *below[PV_SEQ_MAX_PATCHES];
+		for (size_t k = 0; k < st->n; k++)
+			below[k] = states[st->order[k]];
+		o->ran = true;
+		e->run.replaced = below;
+		e->run.nreplaced = st->n;
+		rc = engine_op(e, "apply", apply_replace_op, states[s->patch], &o->rc, err);
+		e->run.replaced = NULL;
+		e->run.nreplaced = 0;
+		if (rc)
+			return rc;
+		if (!o->rc) {
+			st->n = 0;
+			pv_stack_push(st, s->patch);
+		}
+		if (!clean_rc(o->rc) && !res->apply_rc)
+			res->apply_rc = o->rc;
+		else if (o->rc == PV_EBUSY && !res->apply_rc)
+			res->apply_rc = PV_EBUSY;
+		return 0;
+	}
 	o->ran = s->kind == PV_STEP_REVERT_ALL || pv_stack_has(st, s->patch);
 	while (o->ran && !o->rc) {
 		int which = s->kind == PV_STEP_REVERT ? (int)s->patch : pv_stack_top(st);
@@ -907,7 +946,8 @@ static int run_sequence(struct pv_emu *e, const struct pv_engine *engine, void *
 		if (reverted)
 			unstall(e); /* a fault's stall or slowdown goes with its patch */
 		struct pv_step_outcome *o = &res->steps[i];
-		applied_once |= seq->steps[i].kind == PV_STEP_APPLY && !o->rc;
+		applied_once |= (seq->steps[i].kind == PV_STEP_APPLY ||
+		                 seq->steps[i].kind == PV_STEP_REPLACE) && !o->rc;
 		if (!o->ran)
 			continue;
 		struct live_ctx c = {.e = e, .seq = seq, .step = i};
@@ -917,7 +957,7 @@ static int run_sequence(struct pv_emu *e, const struct pv_engine *engine, void *
 		 * (the first patch's watch; a restart let it run again). */
 		e->run.nwatch = 0;
 		if (st.n) {
-			arm_ineffective(e);
+			arm_ineffective_in(e, descs, &st);
 			arm_stack(e, seq, descs, &st);
 		}
 		if (!st.n && reverted && !checked) {

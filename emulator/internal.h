@@ -207,6 +207,8 @@ struct emu_run {
 	struct emu_stream stream;
 	const struct pv_engine *engine;
 	void *below;              /* a sequence's apply_on_top: the patch below */
+	void *const *replaced;    /* a sequence's apply_replace: the applied patches */
+	size_t nreplaced;         /* how many, oldest first */
 	uint64_t stalled;         /* workers an injected stall holds (bit per worker) */
 	bool slowing;             /* an injected slowdown is on (emu.c) */
 	uint64_t slow_paid;       /* workers whose held call may now go on */

@@ -87,6 +87,13 @@ static const struct pv_engine_entry catalogue[] = {
 	 "(caught by rollback-bytes and ineffective in a sequence such as "
 	 "apply:counter-fix,apply:counter-fix2,revert:counter-fix,revert-all on counter-pad)",
 	 BOTH},
+	{&pv_engine_replace_keep, 1,
+	 "pulp, but a cumulative replace leaves the older patches' redirects on the functions "
+	 "the new patch does not replace, so an older patch keeps running there instead of "
+	 "the original (caught by ineffective after the replace step, and rollback-bytes at "
+	 "the last revert, in duo-replace: apply:duo-fix,apply:duo-fix2,replace:duo-cumul,"
+	 "revert-all on duo-pad)",
+	 BOTH},
 	{&pv_engine_wx_left, 1,
 	 "makes the text pages it patches writable and executable with an injected mprotect "
 	 "and never restores them, so the target's mappings change across the pause (caught "

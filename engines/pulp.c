@@ -25,7 +25,14 @@
  * bytes (they are what must come back when it goes); the others get their
  * saved bytes back. stack-clobber is pulp that, on a second patch, saves
  * its own jumps over the first patch's originals, so the last revert
- * restores the first patch's code. pulp-guard is pulp with a health
+ * restores the first patch's code.
+ *
+ * Cumulative replace (libpulp's replace): with every thread stopped, P's
+ * redirects are written over whatever runs now, P keeps the bottom-most
+ * saved bytes (the original ones) for its revert, and the functions only
+ * the older patches replaced get their original bytes back; the older
+ * patches leave the stack. replace-keep is pulp whose replace leaves those
+ * older redirects in place. pulp-guard is pulp with a health
  * monitor: it reverts on its own when a worker dies, or no worker makes
  * progress, after an apply. */
 #include "strategies.h"
@@ -62,6 +69,7 @@ struct pulp_state {
 	const struct pv_engine *engine;
 	bool migrate;          /* pc-migrate's defect */
 	bool clobber;          /* stack-clobber's defect */
+	bool keep;             /* replace-keep's defect */
 	bool applied;
 	struct pulp_state *below, *above; /* the stack, while applied */
 	unsigned crashed0;     /* pulp-guard: crashed workers when apply ended */
@@ -79,6 +87,18 @@ static bool boundary_at(const struct pv_prologue *pr, unsigned off)
 		if (pr->boundaries[i] == off)
 			return true;
 	return false;
+}
+
+static int pulp_plan_as(const struct pv_engine *e, bool migrate, bool clobber,
+                        const struct pv_patch_desc *patch, void **state, struct pv_error *err);
+
+static int pulp_plan_keep(const struct pv_engine *e, const struct pv_patch_desc *patch,
+                          void **state, struct pv_error *err)
+{
+	int rc = pulp_plan_as(e, false, false, patch, state, err);
+	if (!rc)
+		((struct pulp_state *)*state)->keep = true;
+	return rc;
 }
 
 static int pulp_plan_as(const struct pv_engine *e, bool migrate, bool clobber,
@@ -188,18 +208,24 @@ static int unmigrate(struct pulp_state *st, struct pv_space *sp)
  * it: between the entry's bytes and, when reverting, in the padding (a
  * thread at the entry itself resumes on a whole instruction either way).
  * 0 when none, < 0 on a space error. */
+static int caught_site(const struct pulp_site *s, struct pv_space *sp, bool reverting,
+                       char *why, size_t whylen)
+{
+	unsigned id;
+	int rc = pv_eng_pc_in(sp, s->entry + 1, s->entry + ENTRY_LEN, &id);
+	if (!rc && reverting)
+		rc = pv_eng_pc_in(sp, s->entry - PAD_LEN, s->entry, &id);
+	if (rc > 0)
+		snprintf(why, whylen, "thread %u is inside the bytes being rewritten at %s", id,
+		         s->name);
+	return rc;
+}
+
 static int caught(const struct pulp_state *st, struct pv_space *sp, bool reverting, char *why,
                   size_t whylen)
 {
 	for (size_t i = 0; i < st->nsites; i++) {
-		const struct pulp_site *s = &st->sites[i];
-		unsigned id;
-		int rc = pv_eng_pc_in(sp, s->entry + 1, s->entry + ENTRY_LEN, &id);
-		if (!rc && reverting)
-			rc = pv_eng_pc_in(sp, s->entry - PAD_LEN, s->entry, &id);
-		if (rc > 0)
-			snprintf(why, whylen, "thread %u is inside the bytes being rewritten at %s", id,
-			         s->name);
+		int rc = caught_site(&st->sites[i], sp, reverting, why, whylen);
 		if (rc)
 			return rc;
 	}
@@ -354,6 +380,144 @@ static int pulp_apply_on_top(void *state, void *below, struct pv_space *sp,
 	return rc;
 }
 
+/* ---------------------------------------------------------- cumulative replace */
+
+/* The site at entry of st, NULL when st does not replace that function. */
+static struct pulp_site *site_at(struct pulp_state *st, uint64_t entry)
+{
+	for (size_t i = 0; i < st->nsites; i++)
+		if (st->sites[i].entry == entry)
+			return &st->sites[i];
+	return NULL;
+}
+
+/* The oldest of below[] that replaces the function at entry: its saved
+ * bytes are the original ones. NULL when none does. */
+static struct pulp_site *site_bottom(struct pulp_state *const *below, size_t nbelow,
+                                     uint64_t entry)
+{
+	for (size_t b = 0; b < nbelow; b++) {
+		struct pulp_site *s = site_at(below[b], entry);
+		if (s)
+			return s;
+	}
+	return NULL;
+}
+
+/* With every thread stopped: a thread between the bytes about to change
+ * (P's entries; entries and padding of the older patches' sites that go
+ * back to the original) holds the replace up. */
+static int replace_caught(struct pulp_state *st, struct pulp_state *const *below,
+                          size_t nbelow, struct pv_space *sp, char *why, size_t whylen)
+{
+	int rc = caught(st, sp, false, why, whylen);
+	for (size_t b = 0; !rc && b < nbelow; b++)
+		for (size_t i = 0; !rc && i < below[b]->nsites; i++)
+			if (!site_at(st, below[b]->sites[i].entry))
+				rc = caught_site(&below[b]->sites[i], sp, true, why, whylen);
+	return rc;
+}
+
+/* P's redirects written over whatever runs now, with the original bytes
+ * (the bottom-most saved ones) kept for its revert; the functions only the
+ * older patches replaced get their original bytes back (entry first). */
+static int replace_write(struct pulp_state *st, struct pulp_state *const *below, size_t nbelow,
+                         struct pv_space *sp)
+{
+	int rc = 0;
+	for (size_t i = 0; !rc && i < st->nsites; i++) {
+		struct pulp_site *s = &st->sites[i], *bottom = site_bottom(below, nbelow, s->entry);
+		if (bottom) {
+			memcpy(s->saved_pad, bottom->saved_pad, PAD_LEN);
+			memcpy(s->saved_entry, bottom->saved_entry, ENTRY_LEN);
+		} else {
+			rc = pv_space_read(sp, s->entry - PAD_LEN, s->saved_pad, PAD_LEN);
+			if (!rc)
+				rc = pv_space_read(sp, s->entry, s->saved_entry, ENTRY_LEN);
+		}
+		/* Over a live redirect the entry already leads to the padding:
+		 * the padding's address is what changes. */
+		if (!rc)
+			rc = pv_space_write(sp, s->entry - PAD_LEN, s->pad, PAD_LEN);
+		if (!rc)
+			rc = pv_space_write(sp, s->entry, s->entry_jmp, ENTRY_LEN);
+	}
+	/* replace-keep's defect: the older patches' other redirects stay. */
+	for (size_t b = 0; !rc && !st->keep && b < nbelow; b++)
+		for (size_t i = 0; !rc && i < below[b]->nsites; i++) {
+			const struct pulp_site *o = &below[b]->sites[i];
+			if (site_at(st, o->entry) || site_bottom(below, b, o->entry))
+				continue; /* P's now, or restored with an older patch's */
+			rc = pv_space_write(sp, o->entry, o->saved_entry, ENTRY_LEN);
+			if (!rc)
+				rc = pv_space_write(sp, o->entry - PAD_LEN, o->saved_pad, PAD_LEN);
+		}
+	if (!rc) {
+		rc = pv_space_sync_core(sp);
+		if (rc == PV_EUNSUPPORTED)
+			rc = 0;
+	}
+	return rc;
+}
+
+static int pulp_apply_replace(void *state, void *const *below_v, size_t nbelow,
+                              struct pv_space *sp, struct pv_error *err)
+{
+	struct pulp_state *st = state;
+	if (!st || !sp || (nbelow && !below_v))
+		return pv_error_set(err, PV_EINVAL, "pulp: replace without a plan or a space");
+	const char *name = st->engine->name;
+	if (nbelow > 64)
+		return pv_error_set(err, PV_EINVAL, "%s: replace over %zu patches; at most 64",
+		                    name, nbelow);
+	struct pulp_state *below[64];
+	for (size_t b = 0; b < nbelow; b++) {
+		below[b] = below_v[b];
+		if (!below[b] || below[b]->engine != st->engine || !below[b]->applied ||
+		    below[b] == st)
+			return pv_error_set(err, PV_ESTATE, "%s: patch %zu of the stack to replace is "
+			                                    "not applied by this engine", name, b + 1);
+	}
+	if (!nbelow)
+		return pulp_apply(st, sp, err);
+	st->applied = false;
+	st->nmig = 0;
+	st->below = st->above = NULL;
+	char why[160] = "";
+	for (unsigned attempt = 0; attempt < ATTEMPTS; attempt++) {
+		int rc;
+		if (attempt && (rc = pv_space_advance(sp, attempt)) && rc != PV_EUNSUPPORTED)
+			return pv_error_set(err, rc, "%s: replace: letting the threads run failed: %s",
+			                    name, pv_strerror(rc));
+		if ((rc = pv_space_stop_all(sp)))
+			return pv_error_set(err, rc, "%s: replace: cannot stop the threads: %s", name,
+			                    pv_strerror(rc));
+		int busy = replace_caught(st, below, nbelow, sp, why, sizeof(why));
+		if (!busy)
+			rc = replace_write(st, below, nbelow, sp);
+		int rrc = pv_space_resume_all(sp);
+		if (busy < 0 || rc || rrc)
+			return pv_error_set(err, busy < 0 ? busy : rc ? rc : rrc, "%s: replace failed: %s",
+			                    name, pv_strerror(busy < 0 ? busy : rc ? rc : rrc));
+		if (busy)
+			continue;
+		for (size_t b = 0; b < nbelow; b++) {
+			below[b]->applied = false;
+			below[b]->above = below[b]->below = NULL;
+		}
+		st->applied = true;
+		struct pv_health h = {.sz = sizeof(h)};
+		st->quiet = 0;
+		if (!pv_space_health(sp, &h)) {
+			st->crashed0 = h.crashed;
+			st->progress = h.progress;
+		}
+		return 0;
+	}
+	return pv_error_set(err, PV_EBUSY, "%s: replace gave up after %u attempts, target "
+	                                   "unchanged: %s", name, ATTEMPTS, why);
+}
+
 static int pulp_revert(void *state, struct pv_space *sp, struct pv_error *err)
 {
 	struct pulp_state *st = state;
@@ -383,8 +547,9 @@ const struct pv_engine pv_engine_pulp = {
 	.apply = pulp_apply,
 	.revert = pulp_revert,
 	.release = pulp_release,
-	.flags = PV_ENGINE_STACKS,
+	.flags = PV_ENGINE_STACKS | PV_ENGINE_REPLACES,
 	.apply_on_top = pulp_apply_on_top,
+	.apply_replace = pulp_apply_replace,
 };
 
 static int pc_migrate_plan(const struct pv_patch_desc *patch, void **state,
@@ -427,6 +592,29 @@ const struct pv_engine pv_engine_stack_clobber = {
 	.release = pulp_release,
 	.flags = PV_ENGINE_STACKS,
 	.apply_on_top = pulp_apply_on_top,
+};
+
+static int replace_keep_plan(const struct pv_patch_desc *patch, void **state,
+                             struct pv_error *err)
+{
+	return pulp_plan_keep(&pv_engine_replace_keep, patch, state, err);
+}
+
+const struct pv_engine pv_engine_replace_keep = {
+	.sz = sizeof(struct pv_engine),
+	.abi_version = PV_ABI_VERSION,
+	.name = "replace-keep",
+	.description = "pulp, but a cumulative replace leaves the older patches' redirects on "
+	               "the functions the new patch does not replace, so an older patch keeps "
+	               "running there instead of the original.",
+	.consistency = PV_CONSISTENCY_CALL,
+	.plan = replace_keep_plan,
+	.apply = pulp_apply,
+	.revert = pulp_revert,
+	.release = pulp_release,
+	.flags = PV_ENGINE_STACKS | PV_ENGINE_REPLACES,
+	.apply_on_top = pulp_apply_on_top,
+	.apply_replace = pulp_apply_replace,
 };
 
 static int pulp_guard_plan(const struct pv_patch_desc *patch, void **state,

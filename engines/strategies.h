@@ -15,6 +15,7 @@ extern const struct pv_engine pv_engine_pulp;
 extern const struct pv_engine pv_engine_pc_migrate;
 /* Mutant: a patch stacked on another clobbers the originals it saved. */
 extern const struct pv_engine pv_engine_stack_clobber;
+extern const struct pv_engine pv_engine_replace_keep;
 /* pulp with a health monitor that rolls back on its own. */
 extern const struct pv_engine pv_engine_pulp_guard;
 

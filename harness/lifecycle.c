@@ -41,6 +41,11 @@ static int open_one(const struct pv_backend_ops *ops, enum pv_mem_model mem,
 		              e->apply_on_top;
 		if (job->sequence->max_depth > 1 && !stacks)
 			return pv_error_set(err, PV_EREFUSED, "%s: engine does not stack patches", e->name);
+		bool replaces = PV_ENGINE_HAS(e, apply_replace) &&
+		                (e->flags & PV_ENGINE_REPLACES) && e->apply_replace;
+		if (job->sequence->replaces && !replaces)
+			return pv_error_set(err, PV_EREFUSED, "%s: engine does not replace patches "
+			                                      "cumulatively", e->name);
 	}
 	for (size_t i = 0; i < npatches(job); i++) {
 		const struct pv_patch_desc *d = job->sequence ? ops->patch_at(*h, i) : ops->patch(*h);

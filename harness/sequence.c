@@ -77,11 +77,14 @@ static int parse_step(struct pv_sequence *seq, const char *item, size_t len,
 	}
 	if (colon && verb == 5 && !strncmp(item, "apply", 5))
 		s->kind = PV_STEP_APPLY;
+	else if (colon && verb == 7 && !strncmp(item, "replace", 7))
+		s->kind = PV_STEP_REPLACE;
 	else if (colon && verb == 6 && !strncmp(item, "revert", 6))
 		s->kind = PV_STEP_REVERT;
 	else
 		return pv_error_set(err, PV_EINVAL, "sequence step %zu, '%.*s': want apply:PATCH, "
-		                                    "revert:PATCH, revert-all, restart or fault:KIND",
+		                                    "replace:PATCH, revert:PATCH, revert-all, restart "
+		                                    "or fault:KIND",
 		                    seq->nsteps + 1, (int)len, item);
 	size_t nlen = len - verb - 1;
 	if (!nlen)
@@ -91,10 +94,22 @@ static int parse_step(struct pv_sequence *seq, const char *item, size_t len,
 	if (rc)
 		return rc;
 	bool on = pv_stack_has(st, s->patch), perhaps = pv_stack_has(maybe, s->patch);
-	if (s->kind == PV_STEP_APPLY && on)
-		return pv_error_set(err, PV_EINVAL, "sequence step %zu applies %s, which is already "
+	if (s->kind != PV_STEP_REVERT && on)
+		return pv_error_set(err, PV_EINVAL, "sequence step %zu %s %s, which is already "
 		                                    "applied there", seq->nsteps + 1,
+		                    s->kind == PV_STEP_APPLY ? "applies" : "replaces with",
 		                    seq->patches[s->patch]);
+	if (s->kind == PV_STEP_REPLACE) {
+		/* Every applied patch (and any a restart may have kept) goes. */
+		st->n = 0;
+		maybe->n = 0;
+		pv_stack_push(st, s->patch);
+		seq->replaces = true;
+		if (st->n > seq->max_depth)
+			seq->max_depth = (unsigned)st->n;
+		seq->nsteps++;
+		return 0;
+	}
 	if (s->kind == PV_STEP_REVERT && !on && !perhaps)
 		return pv_error_set(err, PV_EINVAL, "sequence step %zu reverts %s, which is not "
 		                                    "applied there", seq->nsteps + 1,
@@ -164,7 +179,10 @@ void pv_step_name(const struct pv_sequence *seq, size_t step, char *buf, size_t 
 	if (s->kind == PV_STEP_REVERT_ALL || s->kind == PV_STEP_RESTART)
 		snprintf(buf, len, s->kind == PV_STEP_RESTART ? "restart" : "revert-all");
 	else
-		snprintf(buf, len, "%s:%s", s->kind == PV_STEP_APPLY ? "apply" : "revert",
+		snprintf(buf, len, "%s:%s",
+		         s->kind == PV_STEP_APPLY     ? "apply"
+		         : s->kind == PV_STEP_REPLACE ? "replace"
+		                                      : "revert",
 		         seq->patches[s->patch]);
 }
 

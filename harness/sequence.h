@@ -25,11 +25,14 @@ enum pv_step_kind {
 	PV_STEP_FAULT = 4,      /* fault:crash|stall|slowdown, injected there; the
 	                           automatic-rollback judgement applies to the most
 	                           recent apply still applied */
+	PV_STEP_REPLACE = 5,    /* replace:NAME: NAME applied as a cumulative patch
+	                           that atomically replaces every applied one; the
+	                           stack is then {NAME} */
 };
 
 struct pv_step {
 	enum pv_step_kind kind;
-	unsigned patch;          /* index into pv_sequence.patches (apply, revert) */
+	unsigned patch;          /* index into pv_sequence.patches (apply, revert, replace) */
 	unsigned fault;          /* PV_STEP_FAULT: an enum pv_fault (emulator/emu.h) */
 };
 
@@ -45,11 +48,13 @@ struct pv_sequence {
 	struct pv_step steps[PV_SEQ_MAX_STEPS];
 	size_t nsteps;
 	unsigned max_depth;      /* most patches applied at once */
+	bool replaces;           /* a replace step is in it */
 };
 
 /* Parses "apply:p1,apply:p2,fault:crash,revert:p1,restart,revert-all" (blanks
- * around items allowed). Rejects, with a sentence naming the step, an unknown
- * step or fault, an apply of a patch already applied, a revert of one not
+ * around items allowed; "replace:p3" too). Rejects, with a sentence naming
+ * the step, an unknown step or fault, an apply or replace of a patch
+ * already applied, a revert of one not
  * applied, a fault with no patch applied, and more than PV_SEQ_MAX_PATCHES
  * patches or PV_SEQ_MAX_STEPS steps (PV_EINVAL). After a fault step, the
  * most recent apply may have been rolled back by the engine: the run

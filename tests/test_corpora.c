@@ -17,7 +17,7 @@
 static const char *const targets[] = {"counter", "datachange", "prologue-branch", "tiny",
                                       "blocking", "fpu", "signals", "hotpatch", "nested",
                                       "busy", "recursion", "fptr", "gotcall", "alloc",
-                                      "requests"};
+                                      "requests", "duo"};
 #define NTARGETS (sizeof(targets) / sizeof(targets[0]))
 static const char *const flavours[] = {"plain", "pad", "fentry", "cet"};
 #define NFLAVOURS (sizeof(flavours) / sizeof(flavours[0]))
@@ -79,6 +79,7 @@ Test(corpora, fptr_runs) { runs_in_every_flavour("fptr"); }
 Test(corpora, gotcall_runs) { runs_in_every_flavour("gotcall"); }
 Test(corpora, alloc_runs) { runs_in_every_flavour("alloc"); }
 Test(corpora, requests_runs) { runs_in_every_flavour("requests"); }
+Test(corpora, duo_runs) { runs_in_every_flavour("duo"); }
 
 /* The native-only targets of the ptrace backend: their workloads are
  * measured in time (items 50 us apart, signals), so smaller runs. */

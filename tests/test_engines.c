@@ -495,7 +495,8 @@ static void fixture_for(struct fixture *f, const struct pv_engine *e)
 	f->desc.got_slots = &got_slot;
 	f->desc.ngot_slots = 1;
 	if (!strcmp(e->name, "pulp") || !strcmp(e->name, "pc-migrate") ||
-	    !strcmp(e->name, "pulp-guard") || !strcmp(e->name, "stack-clobber")) {
+	    !strcmp(e->name, "pulp-guard") || !strcmp(e->name, "stack-clobber") ||
+	    !strcmp(e->name, "replace-keep")) {
 		pr->boundaries = pulp_boundaries;
 		pr->nboundaries = sizeof(pulp_boundaries);
 		return;
@@ -518,9 +519,9 @@ static bool named(const struct pv_engine *e, const char *const *names)
 /* Engines that need no rel32 reach (absolute jumps, GOT pointers) and that
  * write fewer than 5 bytes into the function. */
 static const char *const absolute[] = {"pulp", "pc-migrate", "pulp-guard", "stack-clobber",
-                                       "got", NULL};
+                                       "replace-keep", "got", NULL};
 static const char *const two_bytes[] = {"pulp", "pc-migrate", "pulp-guard", "stack-clobber",
-                                        "got", "hotpatch-pad", NULL};
+                                        "replace-keep", "got", "hotpatch-pad", NULL};
 /* Engines that put a jmp after endbr64 (so a cet function needs 9 bytes). */
 static const char *const after_endbr[] = {"stw-jmp", "ksplice", "naive-write", "no-quiesce",
                                           "skip-thread", "bad-revert", "hijack-jmp",
@@ -860,7 +861,7 @@ Test(engines, layout_engines_refuse_what_their_layout_lacks)
 {
 	static const char *const hp[] = {"hotpatch-pad", NULL};
 	static const char *const pulp[] = {"pulp", "pc-migrate", "pulp-guard", "stack-clobber",
-	                                   NULL};
+	                                   "replace-keep", NULL};
 	static const char *const fentry[] = {"klp", "no-stack-check", "free-early", "leaky",
 	                                     "klp-stack-clobber", NULL};
 	static const char *const int3[] = {"int3-live", "no-sync", NULL};

@@ -1066,11 +1066,12 @@ static void seq_live(struct pt_backend *b, struct pt_proc *p, const struct pv_se
 	pv_error_clear(p->err);
 }
 
-/* One engine operation of a step: apply (on top of below when not NULL)
- * or revert. */
+/* One engine operation of a step: apply (on top of below when not NULL;
+ * as a cumulative replace of replaced[0..nreplaced) when replaced is not
+ * NULL) or revert. */
 static int seq_engine(struct pt_proc *p, struct pv_run_result *res,
                       const struct pv_engine *engine, struct pv_space *space, bool revert,
-                      void *state, void *below)
+                      void *state, void *below, void *const *replaced, size_t nreplaced)
 {
 	struct pt_run *run = p->run;
 	struct pv_error eerr;
@@ -1081,9 +1082,10 @@ static int seq_engine(struct pt_proc *p, struct pv_run_result *res,
 	run->op = what;
 	double t0 = pt_now();
 	run->engine_deadline = t0 + PT_ENGINE_TIMEOUT_MS / 1e3;
-	int rc = revert  ? engine->revert(state, space, &eerr)
-	         : below ? engine->apply_on_top(state, below, space, &eerr)
-	                 : engine->apply(state, space, &eerr);
+	int rc = revert     ? engine->revert(state, space, &eerr)
+	         : replaced ? engine->apply_replace(state, replaced, nreplaced, space, &eerr)
+	         : below    ? engine->apply_on_top(state, below, space, &eerr)
+	                    : engine->apply(state, space, &eerr);
 	run->in_engine = false;
 	after_engine(p, what, rc, t0, &eerr, res);
 	return rc;
@@ -1237,9 +1239,26 @@ static int bk_run_sequence(void *handle, const struct pv_engine *engine, void *c
 			int top = pv_stack_top(&st);
 			o->ran = true;
 			o->rc = seq_engine(p, res, engine, &sp.space, false, states[s->patch],
-			                   top >= 0 ? states[top] : NULL);
+			                   top >= 0 ? states[top] : NULL, NULL, 0);
 			if (!o->rc)
 				pv_stack_push(&st, s->patch);
+			applied_once |= !o->rc;
+			if (!clean_rc(o->rc) && !res->apply_rc)
+				res->apply_rc = o->rc;
+			else if (o->rc == PV_EBUSY && !res->apply_rc)
+				res->apply_rc = PV_EBUSY;
+		} else if (s->kind == PV_STEP_REPLACE) {
+			/* every applied patch goes at once; the stack is then {P} */
+			void *below[PV_SEQ_MAX_PATCHES];
+			for (size_t k = 0; k < st.n; k++)
+				below[k] = states[st.order[k]];
+			o->ran = true;
+			o->rc = seq_engine(p, res, engine, &sp.space, false, states[s->patch], NULL,
+			                   below, st.n);
+			if (!o->rc) {
+				st.n = 0;
+				pv_stack_push(&st, s->patch);
+			}
 			applied_once |= !o->rc;
 			if (!clean_rc(o->rc) && !res->apply_rc)
 				res->apply_rc = o->rc;
@@ -1252,7 +1271,8 @@ static int bk_run_sequence(void *handle, const struct pv_engine *engine, void *c
 				int which = s->kind == PV_STEP_REVERT ? (int)s->patch : pv_stack_top(&st);
 				if (which < 0 || !pv_stack_has(&st, (unsigned)which))
 					break;
-				o->rc = seq_engine(p, res, engine, &sp.space, true, states[which], NULL);
+				o->rc = seq_engine(p, res, engine, &sp.space, true, states[which], NULL, NULL,
+				                   0);
 				if (!o->rc) {
 					pv_stack_remove(&st, (unsigned)which);
 					reverted = true;

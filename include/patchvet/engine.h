@@ -171,12 +171,28 @@ struct pv_engine {
 	 * engine that sets PV_ENGINE_PERSISTS claims its patches survive a
 	 * restart: one left unpatched is then `ineffective`, not information. */
 	int (*restarted)(void *state, struct pv_space *space, struct pv_error *err);
+
+	/* PV_ENGINE_REPLACES: applies this state's patch as a cumulative patch
+	 * that atomically replaces every applied one (Linux livepatch's atomic
+	 * replace, libpulp's replace). below: the states (from this engine's
+	 * plan) of the patches applied now, oldest first; nbelow 0 makes it
+	 * exactly apply. Afterwards only this patch is applied: a function it
+	 * replaces runs its code, a function only the patches below replaced
+	 * runs the original again, the patches below are no longer applied
+	 * (their revert is not called again), and this patch's revert restores
+	 * every byte to the original. Returns like apply; PV_EBUSY or
+	 * PV_EREFUSED leave the target and the stack unchanged. An engine
+	 * without this bit is refused on a sequence with a replace step
+	 * ("engine does not replace patches cumulatively"). */
+	int (*apply_replace)(void *state, void *const *below, size_t nbelow,
+	                     struct pv_space *space, struct pv_error *err);
 };
 
 /* Bits of pv_engine.flags. */
 #define PV_ENGINE_STACKS (1u << 0)        /* apply_on_top; revert in any order */
 #define PV_ENGINE_AUTO_ROLLBACK (1u << 1) /* monitor and rollback_bound */
 #define PV_ENGINE_PERSISTS (1u << 2)      /* patches survive a restart (restarted) */
+#define PV_ENGINE_REPLACES (1u << 3)      /* apply_replace: cumulative replace */
 
 /* True when engine `e` has member `m` (its sz covers it). */
 #define PV_ENGINE_HAS(e, m) \
