@@ -37,6 +37,7 @@
 #define CMP_BYTES 16          /* first bytes of a replaced function compared */
 #define MIN_RUN_MS 200        /* a traced run without commands lasts this long */
 #define REATTACH_MS 1000      /* the tool's own detach may lag its exit */
+#define REAP_MS 5000          /* SIGKILL to reaped, at most */
 #define BASELINE_LOOKS 3      /* looks at the target running alone before the first command */
 #define BASELINE_MS 5         /* apart */
 
@@ -496,11 +497,18 @@ static void take(struct ex_run *r)
 		pt_violation(p, "liveness", -1, 0, "after %s, patchvet cannot trace the target "
 		                                   "again: %s", r->phase, p->err->msg);
 		pv_error_clear(p->err);
-		/* Whatever still holds it, the target ends here. */
+		/* Whatever still holds it, the target ends here (bounded: a
+		 * process that cannot be reaped is reported, not waited on
+		 * for ever). */
 		kill(-p->pid, SIGKILL);
 		pt_detach_all(p);
-		while (!pt_reap_detached(p))
+		double until = pt_now() + REAP_MS / 1e3;
+		while (!pt_reap_detached(p) && pt_now() < until)
 			usleep(1000);
+		if (!p->exited)
+			pt_violation(p, "liveness", -1, 0, "the target (pid %d) could not be reaped "
+			                                   "within %d ms of SIGKILL", (int)p->pid,
+			             REAP_MS);
 	} else if (r->st && !p->exited) {
 		pv_exec_state_after(r->st, r->phase, r->tool_maps);
 	}

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,6 +54,9 @@ int pv_test_run(char *const argv[], unsigned timeout_s, struct pv_test_output *o
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
+		/* A test that times out must not leave patchvet (and so its
+		 * targets, traced with PTRACE_O_EXITKILL) running behind it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(po[1], 1);
 		dup2(pe[1], 2);
 		execv(argv[0], argv);

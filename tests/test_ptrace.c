@@ -8,6 +8,8 @@
 #include <criterion/criterion.h>
 
 #include <dirent.h>
+#include <pthread.h>
+#include <sys/ptrace.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -458,4 +460,59 @@ Test(ptrace_faults, replay_reruns_a_ptrace_reproducer, .timeout = 300)
 	}
 	cr_expect_gt(reproduced, 0, "three replays never showed torn-exec again");
 	pv_test_rmdir_all(dir);
+}
+
+/* A thread that dies while we still trace it is our zombie: until it is
+ * reaped its process's leader cannot be. pt_reap_detached reaps such
+ * threads (an exec run looped for ever on one, a leader stuck as Zl). */
+static void *sleeper(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+Test(ptrace_attach, reaping_takes_a_traced_thread_the_kill_left_behind, .timeout = 30)
+{
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		pthread_t t;
+		pthread_create(&t, NULL, sleeper, NULL);
+		for (;;)
+			pause();
+	}
+	pid_t tid = 0;
+	for (int tries = 0; tries < 200 && !tid; tries++) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+		DIR *d = opendir(path);
+		struct dirent *de;
+		while (d && (de = readdir(d)))
+			if (atoi(de->d_name) > 0 && atoi(de->d_name) != pid)
+				tid = (pid_t)atoi(de->d_name);
+		if (d)
+			closedir(d);
+		if (!tid)
+			usleep(10000);
+	}
+	cr_assert_gt(tid, 0, "the child's second thread never showed");
+	cr_assert_eq(ptrace(PTRACE_SEIZE, tid, NULL, NULL), 0, "%s", strerror(errno));
+	kill(pid, SIGKILL);
+	struct pt_proc *p = calloc(1, sizeof(*p));
+	cr_assert_not_null(p);
+	p->pid = pid;
+	bool reaped = false;
+	for (int i = 0; i < 2000 && !reaped; i++) {
+		reaped = pt_reap_detached(p);
+		if (!reaped)
+			usleep(1000);
+	}
+	cr_expect(reaped, "the leader of a process whose traced thread died was not reaped");
+	if (!reaped) { /* do not leave it behind */
+		waitpid(tid, NULL, __WALL);
+		waitpid(pid, NULL, 0);
+	}
+	free(p);
 }

@@ -95,6 +95,7 @@ Test(ptrace_kill, no_target_survives_patchvet, .timeout = 240)
 		pid_t pid = fork();
 		cr_assert_geq(pid, 0);
 		if (pid == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL); /* not left running if the test times out */
 			int null = open("/dev/null", O_RDWR);
 			dup2(null, 1);
 			dup2(null, 2);

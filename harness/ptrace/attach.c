@@ -142,6 +142,27 @@ void pt_detach(struct pt_proc *p)
 	p->pid = -1;
 }
 
+/* A thread that died while still traced by us is our zombie to reap, and
+ * until it is, its process's leader cannot be reaped: reap every such
+ * task of pid (a thread seized in a reattach that failed halfway, say). */
+static void reap_traced_threads(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		pid_t tid = (pid_t)atoi(de->d_name);
+		int st;
+		if (tid > 0 && tid != pid)
+			while (waitpid(tid, &st, __WALL | WNOHANG) < 0 && errno == EINTR)
+				;
+	}
+	closedir(d);
+}
+
 bool pt_reap_detached(struct pt_proc *p)
 {
 	if (p->exited)
@@ -151,6 +172,12 @@ bool pt_reap_detached(struct pt_proc *p)
 	do
 		r = waitpid(p->pid, &st, WNOHANG);
 	while (r < 0 && errno == EINTR);
+	if (r == 0) {
+		reap_traced_threads(p->pid);
+		do
+			r = waitpid(p->pid, &st, WNOHANG);
+		while (r < 0 && errno == EINTR);
+	}
 	if (r != p->pid)
 		return false;
 	p->exited = true;
