@@ -348,3 +348,20 @@ void pv_live_check(const struct pv_sequence *seq, const struct pv_patch_desc *co
 				mismatch(mctx, f, name, want >= 0 ? seq->patches[want] : "original");
 		}
 }
+
+void pv_restart_lost(const struct pv_sequence *seq, struct pv_stack *st, unsigned which, int r,
+                     bool persists, char *lost, size_t len)
+{
+	if (r == 0)
+		return;
+	size_t used = strlen(lost);
+	snprintf(lost + used, len - used, "%s%s", used ? ", " : "", seq->patches[which]);
+	if (!persists)
+		pv_stack_remove(st, which);
+}
+
+void pv_restart_info(const char *lost, bool persists, char *info, size_t len)
+{
+	if (lost[0] && !persists)
+		snprintf(info, len, "unpatched-after-restart: %.60s (not applied again)", lost);
+}

@@ -83,6 +83,18 @@ void pv_stack_remove(struct pv_stack *s, unsigned patch);
 int pv_stack_live(const struct pv_stack *s, const struct pv_patch_desc *const *descs,
                   const char *old_name);
 
+/* A restart step, for both backends: the engine's `restarted` answered r
+ * for patch `which` (1 when it has none). When the patch is not applied
+ * again (r != 0) it joins lost ("p1, p2") and leaves the stack unless the
+ * engine claims persistence. */
+void pv_restart_lost(const struct pv_sequence *seq, struct pv_stack *st, unsigned which, int r,
+                     bool persists, char *lost, size_t len);
+
+/* The information line of that step into info: "unpatched-after-restart:
+ * LOST (not applied again)", left as it is when nothing was lost or the
+ * engine claims persistence (the live check judges it then). */
+void pv_restart_info(const char *lost, bool persists, char *info, size_t len);
+
 /* Reads target memory for pv_live_resolve. */
 typedef int (*pv_live_read_fn)(void *ctx, uint64_t addr, void *buf, size_t len);
 

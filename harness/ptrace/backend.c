@@ -1163,17 +1163,9 @@ static int seq_restart(struct pt_backend *b, struct pt_proc *p, struct pt_space 
 			if (!res->apply_rc)
 				res->apply_rc = r;
 		}
-		if (r != 0) {
-			size_t used = strlen(lost);
-			snprintf(lost + used, sizeof(lost) - used, "%s%s", used ? ", " : "",
-			         seq->patches[which]);
-			if (!persists)
-				pv_stack_remove(st, which);
-		}
+		pv_restart_lost(seq, st, which, r, persists, lost, sizeof(lost));
 	}
-	if (lost[0] && !persists)
-		snprintf(res->info, sizeof(res->info), "unpatched-after-restart: %.60s (not applied "
-		                                       "again)", lost);
+	pv_restart_info(lost, persists, res->info, sizeof(res->info));
 	return 0;
 }
 
