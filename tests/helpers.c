@@ -3,6 +3,7 @@
 
 #include <criterion/criterion.h>
 #include <stdarg.h>
+#include <json-c/json.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -177,4 +178,107 @@ void pv_test_rmdir_all(char *dir)
 {
 	free(pv_test_sh("rm -rf '%s'", dir));
 	free(dir);
+}
+
+#define GOLDEN PV_SOURCE_DIR "/tests/data/behaviour/"
+
+/* Fields that measure time or name where the build lives. */
+static int dropped(const char *key)
+{
+	static const char *const names[] = {"elapsed_seconds", "schedules_per_second",
+	                                    "target_sha256", "patch_sha256"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(key, names[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* A path under the build or output directory, kept as its last component. */
+static const char *tail_of(const char *s)
+{
+	if (s[0] != '/')
+		return s;
+	const char *b = strrchr(s, '/');
+	return b ? b + 1 : s;
+}
+
+static struct json_object *normalize(struct json_object *o);
+
+/* ptrace results depend on real timing: only whether they were as expected
+ * counts. */
+static struct json_object *normalize_ptrace(struct json_object *o)
+{
+	static const char *const kept[] = {"engine", "scenario", "backend", "flavour",
+	                                   "expected", "as_expected"};
+	struct json_object *n = json_object_new_object();
+	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+		struct json_object *v;
+		if (json_object_object_get_ex(o, kept[i], &v))
+			json_object_object_add(n, kept[i], normalize(v));
+	}
+	return n;
+}
+
+static struct json_object *normalize(struct json_object *o)
+{
+	switch (json_object_get_type(o)) {
+	case json_type_object: {
+		struct json_object *b;
+		if (json_object_object_get_ex(o, "backend", &b) &&
+		    json_object_is_type(b, json_type_string) &&
+		    strcmp(json_object_get_string(b), "ptrace") == 0)
+			return normalize_ptrace(o);
+		struct json_object *n = json_object_new_object();
+		json_object_object_foreach(o, k, v)
+		{
+			if (!dropped(k))
+				json_object_object_add(n, k, normalize(v));
+		}
+		return n;
+	}
+	case json_type_array: {
+		struct json_object *n = json_object_new_array();
+		for (size_t i = 0; i < json_object_array_length(o); i++)
+			json_object_array_add(n, normalize(json_object_array_get_idx(o, i)));
+		return n;
+	}
+	case json_type_string:
+		return json_object_new_string(tail_of(json_object_get_string(o)));
+	default:
+		return json_object_get(o);
+	}
+}
+
+/* Compares DIR/results.json, normalized, with the golden file NAME. */
+void pv_test_behaviour_compare(const char *dir, const char *name)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/results.json", dir);
+	struct json_object *j = json_object_from_file(path);
+	cr_assert_not_null(j, "no results at %s", path);
+	struct json_object *n = normalize(j);
+	const char *got = json_object_to_json_string_ext(n, JSON_C_TO_STRING_PRETTY |
+	                                                        JSON_C_TO_STRING_NOSLASHESCAPE);
+	snprintf(path, sizeof(path), GOLDEN "%s.json", name);
+	const char *update = getenv("PV_BEHAVIOUR_UPDATE");
+	if (update && strcmp(update, "1") == 0) {
+		pv_test_spill(path, got, strlen(got));
+	} else {
+		size_t len;
+		unsigned char *want = pv_test_slurp(path, &len);
+		if (len != strlen(got) || memcmp(want, got, len) != 0) {
+			char diff[1024];
+			snprintf(path, sizeof(path), "%s/normalized.json", dir);
+			pv_test_spill(path, got, strlen(got));
+			snprintf(diff, sizeof(diff), "diff -u " GOLDEN "%s.json %s | head -40 >&2",
+			         name, path);
+			if (system(diff) < 0)
+				perror("diff");
+			cr_expect_fail("%s: results.json differs from " GOLDEN "%s.json (diff above)",
+			               name, name);
+		}
+		free(want);
+	}
+	json_object_put(n);
+	json_object_put(j);
 }

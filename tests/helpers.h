@@ -46,4 +46,10 @@ void pv_test_rmdir_all(char *dir);
 /* Number of lines in s (a final line without '\n' counts). */
 size_t pv_test_count_lines(const char *s);
 
+/* Compares DIR/results.json with tests/data/behaviour/NAME.json, both
+ * normalized (no timing, hashes or build paths; ptrace results only by whether
+ * they were as expected), as a Criterion expectation; PV_BEHAVIOUR_UPDATE=1 writes
+ * the golden file instead (tests/test_behaviour.c says when). */
+void pv_test_behaviour_compare(const char *dir, const char *name);
+
 #endif

@@ -337,6 +337,8 @@ Test(cli, run_default_campaign_matches_expected)
 	cr_expect_geq(json_object_get_int(get(sum, "unsafe")), 2, "the mutants are caught");
 	json_object_put(j);
 	cr_expect(strstr(o.out, "naive-write") && strstr(o.out, "as expected"), "%s", o.out);
+	/* and the emu verdict lines gave the very results they gave before */
+	pv_test_behaviour_compare(dir, "default-campaign");
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	cr_expect_eq(system(cmd), 0);
