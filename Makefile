@@ -11,11 +11,12 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
 CFLAGS   ?= -O2 -g
-BASE_CFLAGS = -std=c17 -D_GNU_SOURCE $(WARN) -Iinclude -Iharness $(PKG_CFLAGS)
+BASE_CFLAGS = -std=c17 -D_GNU_SOURCE $(WARN) -Iinclude $(PKG_CFLAGS)
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
              -fno-omit-frame-pointer
 
-HARNESS_SRC := $(filter-out harness/main.c,$(wildcard harness/*.c harness/ptrace/*.c \
+# Internal headers are included by relative path: no -I for harness rooms.
+HARNESS_SRC := $(filter-out harness/cli/main.c,$(wildcard harness/*/*.c \
                  emulator/*.c engines/*.c reports/*.c))
 TEST_SRC    := $(wildcard tests/test_*.c)
 
@@ -52,11 +53,11 @@ PLUGIN_EXPORTS := -Wl,--export-dynamic-symbol=pv_error_set \
                   -Wl,--export-dynamic-symbol=pv_error_clear \
                   -Wl,--export-dynamic-symbol=pv_strerror
 
-$(BUILD)/patchvet: $(BUILD)/obj/harness/main.o $(BUILD)/libpatchvet.a
+$(BUILD)/patchvet: $(BUILD)/obj/harness/cli/main.o $(BUILD)/libpatchvet.a
 	$(CC) $(CFLAGS) $(PLUGIN_EXPORTS) -o $@ $^ $(PKG_LIBS) -ldl -pthread -lm
 
 # The sanitized binary finds the corpora as the plain one does: next to it.
-$(BUILD)/asan/patchvet: $(BUILD)/asan/obj/harness/main.o $(BUILD)/asan/libpatchvet.a
+$(BUILD)/asan/patchvet: $(BUILD)/asan/obj/harness/cli/main.o $(BUILD)/asan/libpatchvet.a
 	$(CC) $(SAN_FLAGS) $(PLUGIN_EXPORTS) -o $@ $^ $(PKG_LIBS) -ldl -pthread -lm
 	ln -sfn ../corpora $(BUILD)/asan/corpora
 
@@ -187,6 +188,7 @@ $(BUILD)/asan/tests/unit: $(TEST_SRC) tests/helpers.c tests/helpers.h $(BUILD)/a
 # The ASan+UBSan suite runs first; the plain suite's Criterion summary ends
 # the output.
 test: deps
+	@bash ci/layers.sh
 	@$(MAKE) --no-print-directory all $(BUILD)/tests/unit $(BUILD)/asan/tests/unit $(BUILD)/asan/patchvet
 	@echo "== parser harnesses: seeds and regression inputs (ASan+UBSan) =="
 	@$(MAKE) --no-print-directory fuzz-smoke
@@ -202,8 +204,8 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	./ci/run-default.sh $(BUILD) out
 
-# Schedules per second of the emu backend (bench/emu.c), one core.
-$(BUILD)/bench/emu: bench/emu.c $(BUILD)/libpatchvet.a
+# Schedules per second of the emu backend (perf/emu.c), one core.
+$(BUILD)/perf/emu: perf/emu.c $(BUILD)/libpatchvet.a
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libpatchvet.a $(PKG_LIBS) -ldl -pthread -lm
 
@@ -212,23 +214,23 @@ $(BUILD)/bench/emu: bench/emu.c $(BUILD)/libpatchvet.a
 # overhead figures (60 s of A/B pairs each), written into docs/performance.md.
 .PHONY: bench
 bench: deps
-	@$(MAKE) --no-print-directory all $(BUILD)/bench/emu $(BUILD)/bench/ptrace \
-	  $(BUILD)/bench/explore
-	$(BUILD)/bench/emu $(BUILD)/corpora/emu/counter-plain \
+	@$(MAKE) --no-print-directory all $(BUILD)/perf/emu $(BUILD)/perf/ptrace \
+	  $(BUILD)/perf/explore
+	$(BUILD)/perf/emu $(BUILD)/corpora/emu/counter-plain \
 	  $(BUILD)/corpora/patches/counter-fix.so stw-jmp 40 5
-	$(BUILD)/bench/ptrace $(BUILD)/corpora/targets/counter-plain \
+	$(BUILD)/perf/ptrace $(BUILD)/corpora/targets/counter-plain \
 	  $(BUILD)/corpora/patches/counter-fix.so 200
-	$(BUILD)/bench/explore $(BUILD)/patchvet $(BUILD)/corpora/expected 9 20000
-	sh bench/overhead.sh $(BUILD) docs/performance.md 60
+	$(BUILD)/perf/explore $(BUILD)/patchvet $(BUILD)/corpora/expected 9 20000
+	sh perf/overhead.sh $(BUILD) docs/performance.md 60
 
-# How fast each explorer catches each mutant (bench/explore.c).
-$(BUILD)/bench/explore: bench/explore.c $(BUILD)/libpatchvet.a
+# How fast each explorer catches each mutant (perf/explore.c).
+$(BUILD)/perf/explore: perf/explore.c $(BUILD)/libpatchvet.a
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libpatchvet.a $(PKG_LIBS) -ldl -pthread -lm
 
 # The longest pause under stw-jmp on the ptrace backend, and what patchvet
-# adds to it (bench/ptrace.c).
-$(BUILD)/bench/ptrace: bench/ptrace.c $(BUILD)/libpatchvet.a
+# adds to it (perf/ptrace.c).
+$(BUILD)/perf/ptrace: perf/ptrace.c $(BUILD)/libpatchvet.a
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libpatchvet.a $(PKG_LIBS) -ldl -pthread -lm
 
@@ -325,7 +327,7 @@ fuzz-parser: deps
 	@$(MAKE) --no-print-directory fuzz-parsers
 	./fuzz/run-parser.sh $(BUILD) $(PARSER) $(EXECS)
 
--include $(OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(CLASSIC_OBJ:.o=.d) $(FASAN_OBJ:.o=.d) $(BUILD)/obj/harness/main.d $(BUILD)/asan/obj/harness/main.d
+-include $(OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(CLASSIC_OBJ:.o=.d) $(FASAN_OBJ:.o=.d) $(BUILD)/obj/harness/cli/main.d $(BUILD)/asan/obj/harness/cli/main.d
 
 # One suite alone, for development: make build/tests/test_image
 $(BUILD)/tests/test_%: tests/test_%.c tests/helpers.c tests/helpers.h $(BUILD)/libpatchvet.a
@@ -347,7 +349,7 @@ LIBDIR      ?= $(PREFIX)/lib
 DATADIR     ?= $(PREFIX)/share
 MANDIR      ?= $(DATADIR)/man
 DOCDIR      ?= $(DATADIR)/doc/patchvet
-PV_VERSION_STR := $(shell sed -n 's/^\#define PV_VERSION "\(.*\)"/\1/p' harness/cli.h)
+PV_VERSION_STR := $(shell sed -n 's/^\#define PV_VERSION "\(.*\)"/\1/p' harness/model/version.h)
 
 INSTALL_HEADERS := $(wildcard include/patchvet/*.h)
 # Docs land flat in DOCDIR: README.md, engines.md, ..., examples/stw-engine/.

@@ -5,8 +5,8 @@
 #include <sys/mman.h>
 
 #include "internal.h"
-#include "judge_rollback.h"
-#include "sequence.h"
+#include "../harness/checks/rollback_bytes.h"
+#include "../harness/model/sequence.h"
 
 static int bad_config(const struct pv_emu_config *cfg, struct pv_error *err)
 {
@@ -267,7 +267,7 @@ static int engine_op(struct pv_emu *e, const char *name, engine_op_fn fn, void *
 }
 
 /* ineffective: where each replaced function's old code goes on when a call
- * is not redirected (harness/judge_ineffective.h). In a sequence (st not
+ * is not redirected (harness/checks/ineffective.h). In a sequence (st not
  * NULL), only the functions some applied patch replaces: one that a
  * cumulative replace gave back its original must run it. */
 static void arm_ineffective_in(struct pv_emu *e, const struct pv_patch_desc *const *descs,

@@ -48,27 +48,8 @@
 #include <patchvet/error.h>
 #include <patchvet/target.h>
 
-/* Faults patchvet injects once apply returned 0 (issue 11). */
-enum pv_fault {
-	PV_FAULT_NONE = 0,
-	PV_FAULT_CRASH = 1,  /* one worker dies, as of a fatal signal */
-	PV_FAULT_STALL = 2,  /* every running worker stops making progress until
-	                        the patch is reverted (a hang the patch causes) */
-	PV_FAULT_SLOWDOWN = 3, /* every call of a patch's function costs its
-	                          caller PV_FAULT_SLOW_SLICES scheduling slices in
-	                          which it makes no progress, until the patch is
-	                          reverted (a regression the patch causes) */
-};
-
-/* The cost of one call of a patched function under PV_FAULT_SLOWDOWN. */
-#define PV_FAULT_SLOW_SLICES 8u
-/* Names: pv_fault_name and pv_fault_parse (harness/sequence.h). */
-
-/* How a space write is split into atomic units other threads can observe. */
-enum pv_mem_model {
-	PV_MEM_BYTE = 0,  /* every byte is its own store */
-	PV_MEM_WORD8 = 1, /* aligned 8-byte words (partial words at the edges) */
-};
+#include "../harness/model/backend.h"
+#include "../harness/model/run.h"
 
 struct pv_emu_config {
 	const char *target_path;       /* emulator build of the target */
@@ -83,95 +64,6 @@ struct pv_emu_config {
 	size_t nextra;
 };
 
-/* One violation seen in a run. */
-struct pv_violation {
-	char check[24];      /* a check id of harness/checks.h ("torn-exec") */
-	int thread;          /* thread index (workers = pv_verify's thread), -1 when
-	                        not about one thread */
-	uint64_t address;    /* instruction or code byte concerned, 0 when none */
-	uint64_t step;       /* scheduler decision count when it was seen */
-	char detail[200];    /* one sentence for people */
-};
-
-#define PV_RUN_MAX_VIOLATIONS 16
-#define PV_RUN_MAX_STEPS 16
-
-/* One step of a lifecycle sequence in one run (harness/sequence.h). */
-struct pv_step_outcome {
-	bool ran;            /* its precondition held in this run (a patch an
-	                        earlier step failed to apply is not reverted) */
-	int rc;              /* the engine's return: 0, PV_EBUSY, PV_EREFUSED, ... */
-	char live[96];       /* after it: "bump=counter-fix" ("?": not known) */
-};
-
-
-/* What one run gave. Violations are de-duplicated by check: the first of each
- * check is kept. */
-struct pv_run_result {
-	int apply_rc;        /* engine apply's return (0, PV_EBUSY, ...) */
-	int revert_rc;       /* engine revert's return, or 1 when not called */
-	int verify_status;   /* pv_verify's return, or -1 when it could not run */
-	uint64_t decisions;  /* scheduler decisions made */
-	uint64_t instructions; /* instructions emulated */
-	size_t nviolations;
-	struct pv_violation violations[PV_RUN_MAX_VIOLATIONS];
-	char engine_error[200]; /* err->msg of the last apply/revert that failed, "" */
-	char space_error[200];  /* the last space operation that failed, "" */
-	uint64_t code_writes;   /* atomic units that changed code */
-	uint64_t sync_cores;    /* sync_core calls */
-	uint64_t preemptions;   /* preempt decisions that preempted a thread */
-	/* Added with issue 11. */
-	size_t nsteps;          /* a sequence's steps, 0 for a plain run */
-	struct pv_step_outcome steps[PV_RUN_MAX_STEPS];
-	char info[120];         /* an information line ("auto-rollback: not
-	                           declared"), "" */
-	bool fault_injected;    /* a fault was injected after apply */
-	bool rolled_back;       /* the engine's monitor rolled back (its revert) */
-	/* Instructions run inside the replaced functions' original ranges and
-	 * inside the patch's code: with `instructions` they split a patched
-	 * path's cost between the engine's redirect and the patch's own code
-	 * (harness/bench.c, figure "redirect"). */
-	uint64_t insns_replaced;
-	uint64_t insns_patch;
-};
-
-/* An adaptive explorer (pct, bounded) answers every choice itself, seeing
- * what a stream cannot: the kind of choice, the threads that can run, the
- * running thread and its pc. It returns the byte a stream would hold there
- * (semantics above) or -1 for the default. The run records the bytes it
- * used as a stream that replays it exactly. */
-enum pv_choice_kind {
-	PV_CHOICE_PHASE = 0,
-	PV_CHOICE_SLICE = 1,
-	PV_CHOICE_PREEMPT = 2,
-};
-
-struct pv_choice {
-	enum pv_choice_kind kind;
-	uint64_t index;            /* choices made before this one in the run */
-	const unsigned *runnable;  /* SLICE: the workers that can run, index order */
-	unsigned nrunnable;
-	bool engine_waits;         /* SLICE: apply or revert waits for this slice
-	                              (a zero-length slice lets it go on) */
-	bool engine_yields;        /* SLICE: the engine itself waits for the workers
-	                              (advance, a hijacked call on a lock) */
-	bool in_op;                /* apply or revert is running */
-	int thread;                /* PREEMPT: the running thread; SLICE: the last
-	                              one chosen */
-	uint64_t pc;               /* PREEMPT: the instruction it is about to run */
-};
-
-struct pv_chooser {
-	int (*choose)(void *ctx, const struct pv_choice *c);
-	void *ctx;
-};
-
-/* The stream byte that selects the `pos`-th runnable worker for a full
- * (default-length) slice, and the byte that lets the engine go on. */
-#define PV_CHOICE_SLICE_BYTE(pos) ((uint8_t)(((unsigned)(pos) << 2) | 3u))
-#define PV_CHOICE_NOBODY 0
-#define PV_CHOICE_PREEMPT_YES 0
-#define PV_CHOICE_PREEMPT_NO 0xff
 
 struct pv_emu;
 
@@ -205,30 +97,30 @@ const struct pv_patch_desc *pv_emu_patch(const struct pv_emu *emu);
  *                  engine mapping area) starts on no instruction boundary of
  *                  the original code, the code when the current apply/revert
  *                  began or when it ended, or mixes their bytes
- *                  (harness/judge_exec.h).
+ *                  (harness/checks/torn_exec.h).
  *   xmc-unsynced   a thread executes an instruction overlapping code bytes
  *                  that changed while it was not stopped, with neither a
  *                  sync_core nor a stop of it since; a single byte changed
- *                  to or from int3 is exempt (harness/judge_xmc.h).
+ *                  to or from int3 is exempt (harness/checks/xmc_unsynced.h).
  *   consistency    engines declaring PV_CONSISTENCY_GLOBAL: when an atomic
  *                  unit changes code of a replaced function (padding before
  *                  its entry included), every unfinished worker is stopped
  *                  and none has its pc or a return address in a replaced
- *                  function (harness/judge_global.h). PV_CONSISTENCY_THREAD:
+ *                  function (harness/checks/consistency_global.h). PV_CONSISTENCY_THREAD:
  *                  a thread that changes between old and new code has no
  *                  frame of the version it leaves on its stack;
  *                  PV_CONSISTENCY_CALL: no activation of a replaced function
- *                  runs code of both versions (harness/judge_version.h).
+ *                  runs code of both versions (harness/checks/consistency_version.h).
  *   ineffective    after apply returned 0 and before revert begins, a
  *                  thread executes the old code right after the bytes the
  *                  engine changed in a replaced function (its entry when it
  *                  changed none); threads already there then pass once
- *                  (harness/judge_ineffective.h).
+ *                  (harness/checks/ineffective.h).
  *   use-after-revert  a thread fetches an instruction in a range the engine
  *                  unmapped during the run (instead of `crash`).
  *   rollback-leak  after revert returned 0, or apply returned PV_EBUSY, a
  *                  mapping the engine made with map_near is still there
- *                  (harness/judge_release.h).
+ *                  (harness/checks/use_after_revert.h).
  *   rollback-bytes after revert returned 0, or after apply returned PV_EBUSY
  *                  (nothing changed, it says): every target code byte the
  *                  engine wrote equals the file's.
@@ -258,7 +150,7 @@ int pv_emu_run_chosen(struct pv_emu *emu, const struct pv_engine *engine, void *
  * beyond them. Valid until pv_emu_close. */
 const struct pv_patch_desc *pv_emu_patch_at(const struct pv_emu *emu, size_t i);
 
-/* One run of a lifecycle sequence (harness/sequence.h; states[i] the plan
+/* One run of a lifecycle sequence (harness/model/sequence.h; states[i] the plan
  * of patch i): reset and start the workers; for each step, a phase of
  * stream-chosen slices (the phase byte), then the step: apply (apply_on_top
  * over the patch on top when one is), revert of one patch or of all,
@@ -304,7 +196,7 @@ void pv_emu_coverage_reset(struct pv_emu *emu);
 void pv_emu_symbolize(const struct pv_emu *emu, uint64_t addr, char *buf, size_t len);
 
 /* Later runs append their story (struct pv_story_event of
- * harness/campaign.h: hot-window instructions during apply and revert,
+ * harness/model/campaign.h: hot-window instructions during apply and revert,
  * engine operations, code write units, preemptions, violations) to *events,
  * which grows up to max events; NULL stops it. The caller owns *events. */
 struct pv_story_event;
@@ -323,5 +215,8 @@ int pv_emu_set_block_hook(struct pv_emu *emu, pv_emu_block_fn fn, void *ctx,
 /* What the target wrote with pv_write during the last run (every fd,
  * truncated to 1 KiB), NUL-terminated. */
 const char *pv_emu_output(const struct pv_emu *emu);
+
+/* The Unicorn backend's table (emulator/backend.c). */
+extern const struct pv_backend_ops pv_backend_emu_ops;
 
 #endif

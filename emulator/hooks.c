@@ -127,7 +127,7 @@ static bool frame_of(struct pv_emu *e, unsigned tid, enum pv_version v)
 	                               &f) == 1;
 }
 
-/* consistency for thread and call engines (harness/judge_version.h). */
+/* consistency for thread and call engines (harness/checks/consistency_version.h). */
 static void versions(struct pv_emu *e, const struct emu_hot *h, uint64_t addr, uint32_t size)
 {
 	const uint8_t *bytes = h->host ? h->host + (addr - h->lo) : emu_host(e, addr, size);

@@ -22,18 +22,18 @@
 
 #include <patchvet/space.h>
 
-#include "analysis.h"
-#include "campaign.h"
-#include "patchdesc.h"
+#include "../harness/load/analysis.h"
+#include "../harness/model/campaign.h"
+#include "../harness/load/patchdesc.h"
 #include "emu.h"
-#include "image.h"
-#include "judge_exec.h"
-#include "judge_global.h"
-#include "judge_ineffective.h"
-#include "judge_release.h"
-#include "judge_version.h"
-#include "judge_xmc.h"
-#include "patchfile.h"
+#include "../harness/load/image.h"
+#include "../harness/checks/torn_exec.h"
+#include "../harness/checks/consistency_global.h"
+#include "../harness/checks/ineffective.h"
+#include "../harness/checks/use_after_revert.h"
+#include "../harness/checks/consistency_version.h"
+#include "../harness/checks/xmc_unsynced.h"
+#include "../harness/load/patchfile.h"
 
 /* ------------------------------------------------------------ layout */
 

@@ -4,7 +4,6 @@
 
 #include <string.h>
 
-#include "../harness/scenario.h"
 #include "hijack.h"
 #include "jmp.h"
 #include "strategies.h"

@@ -6,12 +6,21 @@
 
 #include <patchvet/engine.h>
 
+/* The backends a built-in engine or a scenario is meaningful on, as bits.
+ * Kept here, the lowest room that needs them, so that the catalogue sees
+ * nothing of the harness. */
+enum pv_backend {
+	PV_BACKEND_EMU = 1u << 0,
+	PV_BACKEND_PTRACE = 1u << 1,
+};
+#define PV_BACKEND_ALL 0x3u
+
 struct pv_engine_entry {
 	const struct pv_engine *engine;
 	int mutant;             /* non-zero for a mutant (carries a known defect) */
 	const char *defect;     /* for a mutant: the defect and the check that must
 	                           catch it; NULL otherwise */
-	unsigned backends;      /* enum pv_backend bits (harness/scenario.h): where
+	unsigned backends;      /* enum pv_backend bits: where
 	                           the engine is meaningful; a campaign on a backend
 	                           without --engine leaves the others out */
 };

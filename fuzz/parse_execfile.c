@@ -1,6 +1,6 @@
-/* Parser harness: an exec-adapter file (harness/execfile.c) as
+/* Parser harness: an exec-adapter file (harness/exec/execfile.c) as
  * `--engine exec:FILE` reads it, and every command's argv built. */
-#include "../harness/execfile.h"
+#include "../harness/exec/execfile.h"
 #include "parser.h"
 
 struct fuzz_ctx {

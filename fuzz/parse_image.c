@@ -1,10 +1,10 @@
 /* Parser harness: a target ELF, as `patchvet analyze TARGET` and every run
- * read it: pv_image_open (harness/image.c), its lookups, then the
- * patchability analysis of every function (harness/analysis.c). */
+ * read it: pv_image_open (harness/load/image.c), its lookups, then the
+ * patchability analysis of every function (harness/load/analysis.c). */
 #include <stdbool.h>
 
-#include "../harness/analysis.h"
-#include "../harness/image.h"
+#include "../harness/load/analysis.h"
+#include "../harness/load/image.h"
 #include "parser.h"
 
 struct fuzz_ctx {

@@ -1,13 +1,13 @@
 /* Parser harness: a patch ELF and its `.patchvet.funcs` replacement table
- * (harness/patchfile.c): open, relocate against a real target, and the
+ * (harness/load/patchfile.c): open, relocate against a real target, and the
  * analysis of the functions it replaces, as a run does. The target is
  * $PATCHVET_FUZZ_TARGET, default the emu build of counter in the data
  * directory. */
 #include <limits.h>
 
-#include "../harness/analysis.h"
-#include "../harness/files.h"
-#include "../harness/patchfile.h"
+#include "../harness/load/analysis.h"
+#include "../harness/util/files.h"
+#include "../harness/load/patchfile.h"
 #include "parser.h"
 
 struct fuzz_ctx {

@@ -1,7 +1,7 @@
-/* Parser harness: a reproducer (harness/reproducer.c). What parses must
+/* Parser harness: a reproducer (harness/load/reproducer.c). What parses must
  * format and parse again to the same stream: a reproducer `replay` cannot
  * read back is a finding too (abort). */
-#include "../harness/reproducer.h"
+#include "../harness/load/reproducer.h"
 #include "parser.h"
 
 struct fuzz_ctx {

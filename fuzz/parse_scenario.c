@@ -1,8 +1,8 @@
-/* Parser harness: a scenario file (harness/scenario.c), loaded by path as
+/* Parser harness: a scenario file (harness/load/scenario.c), loaded by path as
  * `--scenario FILE` does, and every path it leads to resolved. */
 #include <limits.h>
 
-#include "../harness/scenario.h"
+#include "../harness/load/scenario.h"
 #include "parser.h"
 
 struct fuzz_ctx {

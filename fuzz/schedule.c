@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "../harness/fuzzjob.h"
+#include "../harness/campaign/fuzzjob.h"
 #include "afl_edges.h"
 
 #ifdef __AFL_COMPILER

@@ -1,5 +1,5 @@
 /* Seeds for schedule fuzzing: streams of the random explorer
- * (harness/explore.h) that run clean on ENGINE x SCENARIO. AFL skips seeds
+ * (harness/explore/explore.h) that run clean on ENGINE x SCENARIO. AFL skips seeds
  * that crash, and gives up when all of them do; violating streams are
  * already findings, so only clean ones are worth mutating.
  *
@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../harness/explore.h"
-#include "../harness/files.h"
-#include "../harness/fuzzjob.h"
+#include "../harness/explore/explore.h"
+#include "../harness/util/files.h"
+#include "../harness/campaign/fuzzjob.h"
 
 int main(int argc, char **argv)
 {

@@ -1,6 +1,6 @@
 /* `patchvet bench` as Markdown, JUnit XML and a self-contained HTML page with
  * every figure's interval drawn against its threshold (inline SVG). They see
- * only the bench result (harness/bench.h). */
+ * only the bench result (harness/bench/bench.h). */
 #include "bench_report.h"
 
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* Report writers for `patchvet bench`: they see only the bench result
- * (harness/bench.h). */
+ * (harness/bench/bench.h). */
 #ifndef PV_REPORTS_BENCH_REPORT_H
 #define PV_REPORTS_BENCH_REPORT_H
 
@@ -7,7 +7,7 @@
 
 #include <patchvet/error.h>
 
-#include "bench.h"
+#include "../harness/bench/bench.h"
 
 /* Every figure with its interval and verdict, for people. */
 void pv_report_bench_text(const struct pv_bench_result *r, FILE *f);

@@ -13,8 +13,8 @@
 
 #include <patchvet/error.h>
 
-#include "campaign.h"
-#include "hash.h"
+#include "../harness/model/campaign.h"
+#include "../harness/util/hash.h"
 
 #define PV_CERT_SCHEMA "patchvet-certificate/1"
 

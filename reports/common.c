@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "files.h"
+#include "../harness/util/files.h"
 #include "internal.h"
 
 static const struct {

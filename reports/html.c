@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "../harness/model/version.h"
 #include "internal.h"
 
 #define esc pv_xml_escape

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "campaign.h"
+#include "../harness/model/campaign.h"
 
 /* Writes s with & < > " ' escaped and control characters XML 1.0 forbids
  * replaced by '?', for text and attribute values of XML and HTML. */

@@ -7,7 +7,7 @@
 
 #include <json-c/json.h>
 
-#include "cli.h"
+#include "../harness/model/version.h"
 #include "internal.h"
 
 static struct json_object *str_or_null(const char *s)

@@ -13,7 +13,7 @@
 
 #include <json-c/json.h>
 
-#include "explore.h"
+#include "../harness/explore/explore.h"
 #include "internal.h"
 
 struct reader {

@@ -1,4 +1,4 @@
-/* Report writers: they see the campaign's result model (harness/campaign.h)
+/* Report writers: they see the campaign's result model (harness/model/campaign.h)
  * and nothing else, so every backend's results read the same. One campaign,
  * five formats; docs/report-schema.md documents the JSON. */
 #ifndef PV_REPORTS_REPORT_H
@@ -10,7 +10,7 @@
 
 #include <patchvet/error.h>
 
-#include "campaign.h"
+#include "../harness/model/campaign.h"
 
 /* The schema id of results.json; bump the number on an incompatible change. */
 #define PV_REPORT_SCHEMA "patchvet-results/1"
@@ -67,7 +67,7 @@ void pv_report_text(const struct pv_campaign *c, const char *out_dir, FILE *f);
 int pv_report_json(const struct pv_campaign *c, char **text, size_t *len,
                    struct pv_error *err);
 
-/* The story of a run (harness/campaign.h), one event a line. */
+/* The story of a run (harness/model/campaign.h), one event a line. */
 void pv_report_story(const struct pv_story *s, FILE *f);
 
 /* Reads a results.json (pv_report_json's output) into c, which it

@@ -4,10 +4,10 @@
 
 #include <string.h>
 
-#include "analysis.h"
+#include "../harness/load/analysis.h"
 #include "helpers.h"
-#include "image.h"
-#include "patchfile.h"
+#include "../harness/load/image.h"
+#include "../harness/load/patchfile.h"
 
 /* Runs pv_analyze_prologue on code as a whole function of its own size. */
 static struct pv_function_report prologue_of(const unsigned char *code, size_t len)

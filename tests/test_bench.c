@@ -1,4 +1,4 @@
-/* harness/bench.c and `patchvet bench`: figures whose true answer is known.
+/* harness/bench/bench.c and `patchvet bench`: figures whose true answer is known.
  * emu figures are exact; native ones use engines and patches whose cost is
  * nothing (an engine that does nothing) or far over 2% (counter-slow takes
  * the lock twice per operation). */
@@ -13,8 +13,8 @@
 
 #include "../engines/catalogue.h"
 #include "../engines/jmp.h"
-#include "bench.h"
-#include "bench_emu.h"
+#include "../harness/bench/bench.h"
+#include "../harness/bench/emu_counts.h"
 #include "helpers.h"
 
 TestSuite(bench, .timeout = 120);

@@ -11,11 +11,11 @@
 #include <unistd.h>
 
 #include "../reports/report.h"
-#include "campaign.h"
-#include "driver.h"
-#include "expected.h"
-#include "explore.h"
-#include "reproducer.h"
+#include "../harness/model/campaign.h"
+#include "../harness/campaign/driver.h"
+#include "../harness/campaign/expected.h"
+#include "../harness/explore/explore.h"
+#include "../harness/load/reproducer.h"
 
 /* ---------------------------------------------------------------- explorer */
 

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "execfile.h"
+#include "../harness/exec/execfile.h"
 #include "helpers.h"
 
 #define BIN PV_PATCHVET_BIN

@@ -1,5 +1,5 @@
 /* Suite `exec_state`: the exec adapter judges state-mem, state-regs and
- * state-os around each command of an external tool (harness/exec_state.h).
+ * state-os around each command of an external tool (harness/exec/state.h).
  * tools/pv-patcher (stw-jmp as a program) stays SAFE with the three judged,
  * and says so; with one state defect each it is UNSAFE with the check that
  * covers it: a data word the target never writes (--scribble), fd 0 closed

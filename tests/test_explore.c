@@ -11,9 +11,9 @@
 #include "../emulator/emu.h"
 #include "../engines/catalogue.h"
 #include "../reports/report.h"
-#include "explore.h"
+#include "../harness/explore/explore.h"
 #include "helpers.h"
-#include "merge.h"
+#include "../harness/campaign/merge.h"
 
 #define EMU_TARGET(name) PV_BUILD_DIR "/corpora/emu/" name
 

@@ -8,9 +8,10 @@
 
 #include "../emulator/emu.h"
 #include "../engines/strategies.h"
-#include "backend.h"
+#include "../harness/model/backend.h"
 #include "helpers.h"
-#include "sequence.h"
+#include "../harness/model/sequence.h"
+#include "../harness/ptrace/ptrace.h"
 
 #define BIN PV_PATCHVET_BIN
 #define EMU_TARGET(name) PV_BUILD_DIR "/corpora/emu/" name

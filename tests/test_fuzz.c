@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "explore.h"
-#include "fuzzjob.h"
+#include "../harness/explore/explore.h"
+#include "../harness/campaign/fuzzjob.h"
 #include "helpers.h"
 
 struct blocks {

@@ -1,4 +1,4 @@
-/* Suite `image`: harness/image.c on the real corpus targets (every ELF kind
+/* Suite `image`: harness/load/image.c on the real corpus targets (every ELF kind
  * the loader must handle), on small fixtures compiled at test time, and on
  * bad input (not ELF, truncated, 32-bit, other machines, corrupted headers),
  * which must give a negative code and a sentence, never a crash. Expected
@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 
 #include "helpers.h"
-#include "image.h"
+#include "../harness/load/image.h"
 
 #define T_PLAIN PV_CORPUS_TARGET("counter-plain")
 #define T_STATIC PV_CORPUS_TARGET("counter-static")

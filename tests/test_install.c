@@ -40,7 +40,7 @@ static char *man_source(void)
 static size_t main_commands(char names[][32], size_t max)
 {
 	size_t n = 0;
-	char *src = slurp_text(PV_SOURCE_DIR "/harness/main.c");
+	char *src = slurp_text(PV_SOURCE_DIR "/harness/cli/main.c");
 	for (char *p = src; (p = strstr(p, "pv_cmd_")) != NULL; p++) {
 		char *q = p;
 		while (q > src && *q != '{' && *q != '\n')
@@ -81,7 +81,7 @@ Test(install, man_page_names_every_command_and_long_option)
 	char *man = man_source();
 	char cmds[32][32];
 	size_t n = main_commands(cmds, 32);
-	cr_assert_geq(n, 8, "found only %zu commands in harness/main.c", n);
+	cr_assert_geq(n, 8, "found only %zu commands in harness/cli/main.c", n);
 	for (size_t i = 0; i < n; i++) {
 		char heading[64];
 		snprintf(heading, sizeof(heading), ".SS \"patchvet %s\"", cmds[i]);
@@ -89,7 +89,7 @@ Test(install, man_page_names_every_command_and_long_option)
 	}
 
 	glob_t g;
-	cr_assert_eq(glob(PV_SOURCE_DIR "/harness/cmd_*.c", 0, NULL, &g), 0);
+	cr_assert_eq(glob(PV_SOURCE_DIR "/harness/cli/cmd_*.c", 0, NULL, &g), 0);
 	size_t options = 0;
 	for (size_t f = 0; f < g.gl_pathc; f++) {
 		char *src = slurp_text(g.gl_pathv[f]);
@@ -105,15 +105,15 @@ Test(install, man_page_names_every_command_and_long_option)
 		free(src);
 	}
 	globfree(&g);
-	cr_assert_geq(options, 30, "found only %zu long options in harness/cmd_*.c", options);
+	cr_assert_geq(options, 30, "found only %zu long options in harness/cli/cmd_*.c", options);
 	for (const char *s = "0123"; *s; s++) {
 		char item[16];
 		snprintf(item, sizeof(item), ".TP\n.B %c\n", *s);
 		cr_expect_not_null(strstr(man, item), "EXIT STATUS does not describe %c", *s);
 	}
 	cr_expect_not_null(strstr(man, ".SH EXIT STATUS"));
-	/* The .TH line names the version harness/cli.h defines. */
-	char *cli = slurp_text(PV_SOURCE_DIR "/harness/cli.h");
+	/* The .TH line names the version harness/model/version.h defines. */
+	char *cli = slurp_text(PV_SOURCE_DIR "/harness/model/version.h");
 	char version[32] = "", th[64];
 	const char *def = strstr(cli, "#define PV_VERSION \"");
 	cr_assert_not_null(def);

@@ -6,11 +6,11 @@
 
 #include <string.h>
 
-#include "judge_exec.h"
-#include "judge_ineffective.h"
-#include "judge_release.h"
-#include "judge_version.h"
-#include "judge_xmc.h"
+#include "../harness/checks/torn_exec.h"
+#include "../harness/checks/ineffective.h"
+#include "../harness/checks/use_after_revert.h"
+#include "../harness/checks/consistency_version.h"
+#include "../harness/checks/xmc_unsynced.h"
 
 /* ------------------------------------------------------------ xmc */
 

@@ -11,7 +11,7 @@
 #include "../emulator/emu.h"
 #include "../engines/strategies.h"
 #include "helpers.h"
-#include "sequence.h"
+#include "../harness/model/sequence.h"
 
 #define BIN PV_PATCHVET_BIN
 #define EMU_TARGET(name) PV_BUILD_DIR "/corpora/emu/" name

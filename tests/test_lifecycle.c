@@ -1,5 +1,5 @@
 /* Patch lifecycles (issue 11): the sequence model and the live-version
- * judge (harness/sequence.h), automatic rollback after an injected crash on
+ * judge (harness/model/sequence.h), automatic rollback after an injected crash on
  * the emulator, and, end to end through the real binary, stacked patches
  * on the ptrace backend. */
 #include <criterion/criterion.h>
@@ -11,7 +11,7 @@
 #include "../emulator/emu.h"
 #include "../engines/strategies.h"
 #include "helpers.h"
-#include "sequence.h"
+#include "../harness/model/sequence.h"
 
 #define BIN PV_PATCHVET_BIN
 #define EMU_TARGET(name) PV_BUILD_DIR "/corpora/emu/" name
@@ -415,7 +415,8 @@ Test(e2e_lifecycle, emu_sequences_match_ptrace, .timeout = 120)
 
 /* ------------------------------------------------------------- restarts */
 
-#include "backend.h"
+#include "../harness/model/backend.h"
+#include "../harness/ptrace/ptrace.h"
 
 static int reapply(void *state, struct pv_space *space, struct pv_error *err)
 {
@@ -531,7 +532,7 @@ Test(e2e_lifecycle, bad_fault_or_fault_with_a_sequence_is_a_usage_error)
 
 /* ---------------------------------------------------------- scenario keys */
 
-#include "scenario.h"
+#include "../harness/load/scenario.h"
 
 Test(lifecycle, scenario_carries_patches_and_a_sequence)
 {
@@ -591,7 +592,7 @@ Test(e2e_lifecycle, header_names_the_flavour_used, .timeout = 60)
 
 /* ---------------------------------------------------------- reproducers */
 
-#include "reproducer.h"
+#include "../harness/load/reproducer.h"
 
 #define SEQ_SEED PV_SOURCE_DIR "/fuzz/seeds/repro/stack-clobber--counter--sequence.pvr"
 

@@ -3,7 +3,7 @@
  *
  * torn-exec and every engine's plan rely on these boundaries, so they are
  * checked against an independent disassembler: over each whole function with
- * capstone set up as harness/analysis.c sets it up, and for the first 32
+ * capstone set up as harness/load/analysis.c sets it up, and for the first 32
  * bytes on pv_analyze's own report.
  *
  * What objdump actually prints for these binaries (binutils 2.40): one line
@@ -31,9 +31,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "analysis.h"
+#include "../harness/load/analysis.h"
 #include "helpers.h"
-#include "image.h"
+#include "../harness/load/image.h"
 
 #define TARGETS_DIR PV_BUILD_DIR "/corpora/targets"
 #define MAX_REPORTS 20 /* mismatches printed per target; all of them fail */
@@ -158,7 +158,7 @@ static void objdump_listing(const char *path, struct listing *l)
 }
 
 /* Capstone's instruction starts over [addr, addr + len), decoded as
- * harness/analysis.c decodes (x86-64, details on), up to the first byte that
+ * harness/load/analysis.c decodes (x86-64, details on), up to the first byte that
  * does not decode (*bad_at, or UINT64_MAX when every byte decodes). */
 static void capstone_starts(csh cs, cs_insn *insn, const unsigned char *code, size_t len,
                             uint64_t addr, struct addrs *out, uint64_t *bad_at)

@@ -1,4 +1,4 @@
-/* Suite `patchfile`: harness/patchfile.c. Opening the corpus patches,
+/* Suite `patchfile`: harness/load/patchfile.c. Opening the corpus patches,
  * malformed replacement tables (fixtures compiled at test time), relocation
  * against the corpus targets at several load addresses, hand-edited
  * relocation entries (PC32/PLT32, unsupported types, offsets outside the
@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include "helpers.h"
-#include "image.h"
-#include "patchfile.h"
+#include "../harness/load/image.h"
+#include "../harness/load/patchfile.h"
 
 #ifndef PV_SOURCE_DIR
 #error "PV_SOURCE_DIR must be defined by the Makefile"

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#include "ptrace/ptrace.h"
+#include "../harness/ptrace/ptrace.h"
 #include "../engines/hijack.h"
 #include "../engines/jmp.h"
 

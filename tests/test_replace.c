@@ -13,12 +13,13 @@
 
 #include "../engines/jmp.h"
 #include "../engines/strategies.h"
-#include "backend.h"
-#include "campaign.h"
-#include "driver.h"
+#include "../harness/model/backend.h"
+#include "../harness/model/campaign.h"
+#include "../harness/campaign/driver.h"
 #include "helpers.h"
-#include "lifecycle.h"
-#include "sequence.h"
+#include "../harness/campaign/driver_sequence.h"
+#include "../harness/model/sequence.h"
+#include "../harness/ptrace/ptrace.h"
 
 #define BIN PV_PATCHVET_BIN
 #define EMU_TARGET(name) PV_BUILD_DIR "/corpora/emu/" name

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 
 #include "../reports/report.h"
-#include "campaign.h"
+#include "../harness/model/campaign.h"
 #include "helpers.h"
 
 /* ---------------------------------------------------------------- fixture */

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "hash.h"
-#include "reproducer.h"
+#include "../harness/util/hash.h"
+#include "../harness/load/reproducer.h"
 
 static uint8_t stream[300];
 

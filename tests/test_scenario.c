@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#include "scenario.h"
+#include "../harness/load/scenario.h"
 
 static const char *const builtin[] = {"counter", "counter-fix", "counter-identity", "datachange",
                                       "prologue-branch", "tiny"};

@@ -1,10 +1,10 @@
-/* harness/stats.c: synthetic samples whose true answer is known. */
+/* harness/util/stats.c: synthetic samples whose true answer is known. */
 #include <criterion/criterion.h>
 
 #include <math.h>
 #include <stdlib.h>
 
-#include "stats.h"
+#include "../harness/util/stats.h"
 
 TestSuite(stats);
 

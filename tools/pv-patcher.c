@@ -42,9 +42,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "image.h"
-#include "patchfile.h"
-#include "ptrace/ptrace.h"
+#include "../harness/load/image.h"
+#include "../harness/load/patchfile.h"
+#include "../harness/ptrace/ptrace.h"
 
 #define JMP_LEN 5
 #define MAX_SITES 64

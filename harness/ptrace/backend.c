@@ -1,4 +1,4 @@
-/* The ptrace backend behind the driver's table (harness/backend.h).
+/* The ptrace backend behind the driver's table (harness/model/backend.h).
  *
  * open: reads target and patch, learns where they load (one dry spawn: the
  * target runs without ASLR, so every run has the same addresses and the
@@ -40,10 +40,10 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include "../analysis.h"
-#include "../patchdesc.h"
-#include "../judge_rollback.h"
-#include "../sequence.h"
+#include "../load/analysis.h"
+#include "../load/patchdesc.h"
+#include "../checks/rollback_bytes.h"
+#include "../model/sequence.h"
 
 #define DELAY_UNIT_S 500e-6
 

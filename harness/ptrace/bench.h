@@ -1,4 +1,4 @@
-/* What `patchvet bench` (harness/bench.c) measures on real processes, through
+/* What `patchvet bench` (harness/bench/bench.c) measures on real processes, through
  * the ptrace backend: one process of an A/B CPU comparison, and repeated
  * apply/revert cycles on one long-running process. Every process is spawned
  * by the backend (PDEATHSIG, EXITKILL while traced) and killed and reaped

@@ -16,7 +16,7 @@
  *   space.c    the engine's view (include/patchvet/space.h), its timing
  *              faults (delays, stop order, signals, a thread steered into
  *              a hot window), check consistency for global engines (at every
- *              write that changes a replaced function, harness/judge_global.h)
+ *              write that changes a replaced function, harness/checks/consistency_global.h)
  *              and torn-exec (where a thread resumes)
  *   probe.c    state probes (registers, OS state, memory digests) and their
  *              comparison (checks state-regs, state-os, state-mem,
@@ -42,10 +42,10 @@
 #include <patchvet/error.h>
 #include <patchvet/space.h>
 
-#include "../backend.h"
-#include "../image.h"
-#include "../judge_global.h"
-#include "../patchfile.h"
+#include "../model/backend.h"
+#include "../load/image.h"
+#include "../checks/consistency_global.h"
+#include "../load/patchfile.h"
 
 #define PT_PAGE 0x1000ull
 #define PT_MAX_THREADS (PV_MAX_WORKERS + 8)
@@ -504,5 +504,9 @@ void pt_steer(struct pt_proc *p);
 bool pt_steer_trap(struct pt_proc *p, struct pt_thread *t);
 /* Judges torn-exec for a parked thread and lets it go (end of apply). */
 void pt_steer_release(struct pt_proc *p);
+
+/* The ptrace backend's table: the native target as a real process
+ * (harness/ptrace/backend.c). */
+extern const struct pv_backend_ops pv_backend_ptrace_ops;
 
 #endif

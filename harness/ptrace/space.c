@@ -241,7 +241,7 @@ static bool unwound(struct pt_space *s, struct pt_thread *t, uint64_t *words, si
 /* `consistency` for engines that declare `global`: asked before a unit
  * changes code of a replaced function. Every thread must be stopped by the
  * engine, none with its pc or a return address in a replaced function
- * (harness/judge_global.h): the return addresses of a reliable unwind, or
+ * (harness/checks/consistency_global.h): the return addresses of a reliable unwind, or
  * else every word of the thread's live stack. */
 static void judge_global(struct pt_space *s, uint64_t addr, const uint8_t *bytes, size_t n)
 {

@@ -1,0 +1,530 @@
+/* patchvet run. Two campaigns share the command:
+ * - the default one (no --engine, no --backend): the patchability analysis of
+ *   every scenario in every flavour it suits, then every engine verdict line
+ *   of corpora/expected run on its backend, all compared with
+ *   corpora/expected;
+ * - an engine campaign (--engine and/or --backend): engines x scenarios on a
+ *   backend, judged by the verdicts alone (harness/campaign/engine_campaign.c). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "../../engines/catalogue.h"
+#include "../../engines/plugin.h"
+#include "../../reports/report.h"
+#include "../load/analysis.h"
+#include "analysis_output.h"
+#include "cli.h"
+#include "../exec/adapter.h"
+#include "../campaign/expected.h"
+#include "../util/files.h"
+#include "../load/image.h"
+#include "../load/patchfile.h"
+#include "../campaign/checkpoint.h"
+#include "../campaign/run.h"
+#include "../load/scenario.h"
+#include "../model/sequence.h"
+#include "../../emulator/emu.h"
+
+static const char run_help[] =
+	"usage: patchvet run [--engine E]... [--scenario S]... [--backend emu|ptrace|all]\n"
+	"                    [--schedules N] [--seed N] [--flavour F]\n"
+	"                    [--explore random|pct|bounded] [--depth D] [--preemptions K]\n"
+	"                    [--time SECONDS] [--shard I/N] [--jobs N] [--stop-at-first]\n"
+	"                    [--out DIR] [--format LIST]\n"
+	"                    [--sequence STEPS] [--fault crash|stall|slowdown]\n"
+	"       patchvet run --resume DIR\n"
+	"\n"
+	"Without --engine and --backend: the default campaign. The patchability\n"
+	"analysis of the built-in scenarios (or those named) in every flavour, then\n"
+	"every `verdict` line of corpora/expected (of the named scenarios) run on its\n"
+	"backend (ptrace ones with at most 20 schedules: real processes are slow); each\n"
+	"result is compared with corpora/expected. Reports: DIR/report.txt and\n"
+	"report.json (analysis), DIR/results.* (verdicts, see --format).\n"
+	"\n"
+	"With --engine or --backend: an engine campaign on a backend (default emu: the\n"
+	"emulator; ptrace: the native targets as real processes; all: both). Every\n"
+	"engine named (default: all built-in ones, `patchvet list engines`) on every\n"
+	"scenario named (a name or a path; default: the built-in ones that list the\n"
+	"backend), N schedules each (default 1000) from the random explorer seeded\n"
+	"with --seed (default 1), the targets in flavour F (default plain). Writes\n"
+	"DIR/results.* and, for the first violation of each check,\n"
+	"DIR/repro/ENGINE--SCENARIO--CHECK.pvr (`patchvet replay` runs it again).\n"
+	"DIR defaults to out/.\n"
+	"\n"
+	"--format LIST: comma-separated, of text (results.txt), json (results.json,\n"
+	"docs/report-schema.md), junit (results.xml, JUnit XML for CI), md\n"
+	"(results.md, for a pull-request comment or a CI step summary) and html\n"
+	"(results.html, one self-contained page); default text,json.\n"
+	"\n"
+	"--sequence STEPS: a patch lifecycle instead of one apply and one revert,\n"
+	"e.g. apply:counter-fix,apply:counter-fix2,revert:counter-fix,revert-all\n"
+	"(patches by built-in name or path, at most 4 on emu; `restart` kills and\n"
+	"restarts the target while patched). After each step the\n"
+	"version of every replaced function that runs is checked (ineffective) and\n"
+	"recorded in results.json; rollback-bytes once no patch is applied. Without\n"
+	"--flavour, a scenario the engine refuses in its flavour runs in the next\n"
+	"flavour it is built in that the engine accepts (pulp: pad).\n"
+	"A step fault:crash|stall|slowdown injects that fault there, judged against\n"
+	"the most recent apply still applied.\n"
+	"--fault crash|stall|slowdown: once apply returned, a worker dies, every\n"
+	"running worker stops, or every call of a patched function costs its caller\n"
+	"8 scheduling slices (ptrace: 20 ms asleep), until the patch is reverted; an\n"
+	"engine that declares automatic rollback must revert within its bound.\n"
+	"\n"
+	"Explorers (emu; ptrace takes random streams only):\n"
+	"  random   uniform random decision streams (the default);\n"
+	"  pct      probabilistic concurrency testing with bug depth D (--depth,\n"
+	"           default 3): the report states the probability bound reached;\n"
+	"  bounded  every schedule with at most K preemptions inside hot windows\n"
+	"           (--preemptions, default 1), depth first; without --schedules it\n"
+	"           runs until the space is exhausted (at most 10,000,000).\n"
+	"--time SECONDS stops each engine x scenario after that long. --shard I/N\n"
+	"runs the I-th of N deterministic parts of the work (join the parts'\n"
+	"results.json with `patchvet merge`); --jobs N runs N worker processes with\n"
+	"the same results as one (bounded: when its space is exhausted within the\n"
+	"budget). --stop-at-first ends each engine x scenario at its first\n"
+	"violating schedule (fail fast in CI; each part of a sharded run stops at\n"
+	"its own).\n"
+	"\n"
+	"patchvet run --resume DIR continues a run that was interrupted (SIGINT,\n"
+	"SIGTERM, a lost machine) with the options it had, from the results it had\n"
+	"finished: every engine x scenario x backend whose result was final is kept\n"
+	"(DIR/.checkpoint/, removed once the reports are written), the others run\n"
+	"again. The results equal those of an uninterrupted run.\n"
+	"\n"
+	"An engine is a built-in name, a plugin (path/to/engine.so), or exec:FILE: an\n"
+	"external patcher described by FILE, run on ptrace (docs/exec-adapter.md).\n"
+	"\n"
+	"exit status: 0 every verdict SAFE or REFUSED (or as expected), 1 a violation\n"
+	"(or an unexpected result), 2 bad input, 3 an ERROR verdict\n";
+
+struct run_totals {
+	size_t results, as_expected, unexpected;
+};
+
+static int parse_formats(const char *list, struct pv_run_options *o)
+{
+	struct pv_error err;
+	pv_error_clear(&err);
+	if (pv_report_formats_parse(list, PV_FORMAT_ALL, &o->formats, &err))
+		return pv_cli_usage("run", "--format: %s", err.msg);
+	return -1;
+}
+
+/* Analyses one scenario in one flavour and appends the result to `results`
+ * and a line to `text`. Returns 0 or an input error (already in err). */
+static int run_one(const struct pv_scenario *sc, unsigned flavour, const char *data,
+                   const struct pv_expected *expected, struct json_object *results,
+                   FILE *text, struct run_totals *t, struct pv_error *err)
+{
+	char target_path[PATH_MAX], patch_path[PATH_MAX];
+	struct pv_image *target = NULL;
+	struct pv_patch *patch = NULL;
+	struct pv_analysis *a = NULL;
+	int e = pv_scenario_target_path(sc, data, flavour, target_path, sizeof(target_path), err);
+	if (!e && sc->patch)
+		e = pv_scenario_patch_path(sc, data, patch_path, sizeof(patch_path), err);
+	if (!e)
+		e = pv_image_open(target_path, &target, err);
+	if (!e && sc->patch)
+		e = pv_patch_open(patch_path, &patch, err);
+	if (!e)
+		e = pv_analyze(target, patch, NULL, 0, &a, err);
+	if (e)
+		goto out;
+
+	unsigned hazards = a->patch ? a->patch->hazards : 0;
+	for (size_t i = 0; i < a->nfunctions; i++)
+		hazards |= a->functions[i].hazards;
+	const char *fl = pv_flavour_name(flavour);
+	const struct pv_expectation *x = pv_expected_analysis(expected, sc->name, fl);
+	bool ok = x && x->hazards == hazards;
+	t->results++;
+	if (ok)
+		t->as_expected++;
+	else
+		t->unexpected++;
+
+	char got[128], want[128];
+	pv_hazards_format(hazards, got, sizeof(got));
+	if (x)
+		pv_hazards_format(x->hazards, want, sizeof(want));
+	else
+		snprintf(want, sizeof(want), "(no line)");
+	fprintf(text, "%-22s %-7s %-34s %-34s %s\n", sc->name, fl, got, want,
+	        ok ? "as expected" : "UNEXPECTED");
+
+	struct json_object *r = json_object_new_object();
+	json_object_object_add(r, "scenario", json_object_new_string(sc->name));
+	json_object_object_add(r, "flavour", json_object_new_string(fl));
+	json_object_object_add(r, "hazards", pv_hazards_to_json(hazards));
+	json_object_object_add(r, "expected",
+	                       x ? pv_hazards_to_json(x->hazards) : json_object_new_null());
+	json_object_object_add(r, "as_expected", json_object_new_boolean(ok));
+	json_object_object_add(r, "analysis", pv_analysis_to_json(a));
+	json_object_array_add(results, r);
+out:
+	pv_analysis_free(a);
+	pv_patch_close(patch);
+	pv_image_close(target);
+	return e;
+}
+
+static int write_reports(const struct pv_run_options *o, struct json_object *root,
+                         const char *text, size_t text_len, struct pv_error *err)
+{
+	char path[PATH_MAX];
+	int e = pv_mkdir_p(o->out_dir, err);
+	if (!e && (o->formats & PV_FORMAT_JSON)) {
+		if (snprintf(path, sizeof(path), "%s/report.json", o->out_dir) >= (int)sizeof(path))
+			return pv_error_set(err, PV_ERANGE, "%s: path too long", o->out_dir);
+		const char *s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+		                                                      JSON_C_TO_STRING_NOSLASHESCAPE);
+		e = pv_file_write_atomic(path, s, strlen(s), err);
+	}
+	if (!e && (o->formats & PV_FORMAT_TEXT)) {
+		if (snprintf(path, sizeof(path), "%s/report.txt", o->out_dir) >= (int)sizeof(path))
+			return pv_error_set(err, PV_ERANGE, "%s: path too long", o->out_dir);
+		e = pv_file_write_atomic(path, text, text_len, err);
+	}
+	return e;
+}
+
+static int run_campaign(const struct pv_run_options *o, const char *data,
+                        const struct pv_expected *expected, struct pv_error *err,
+                        int *exit_code)
+{
+	const char *expected_path = expected->path;
+	char **names = NULL;
+	size_t nnames = 0;
+	char *text = NULL;
+	size_t text_len = 0;
+	FILE *tf = NULL;
+	struct json_object *root = json_object_new_object();
+	struct json_object *results = json_object_new_array();
+	struct run_totals t = {0};
+	int e = 0;
+	if (o->nscenarios == 0)
+		e = pv_scenario_list(data, &names, &nnames, err);
+	if (e)
+		goto out;
+	tf = open_memstream(&text, &text_len);
+	if (!tf) {
+		e = pv_error_set(err, PV_ENOMEM, "out of memory");
+		goto out;
+	}
+	fprintf(tf, "patchvet %s campaign: patchability analysis against %s\n\n", PV_VERSION,
+	        expected_path);
+	fprintf(tf, "%-22s %-7s %-34s %-34s %s\n", "SCENARIO", "FLAVOUR", "HAZARDS", "EXPECTED",
+	        "RESULT");
+	size_t count = o->nscenarios ? o->nscenarios : nnames;
+	for (size_t i = 0; !e && i < count; i++) {
+		struct pv_scenario *sc = NULL;
+		e = pv_scenario_load(o->nscenarios ? o->scenarios[i] : names[i], data, &sc, err);
+		for (unsigned fl = 1; !e && fl <= PV_FLAVOUR_ALL; fl <<= 1)
+			if (sc->flavours & fl)
+				e = run_one(sc, fl, data, expected, results, tf, &t, err);
+		pv_scenario_free(sc);
+	}
+	if (e)
+		goto out;
+	fprintf(tf, "\n%zu results: %zu as expected, %zu unexpected\n", t.results, t.as_expected,
+	        t.unexpected);
+	fclose(tf);
+	tf = NULL;
+
+	json_object_object_add(root, "patchvet_version", json_object_new_string(PV_VERSION));
+	json_object_object_add(root, "kind", json_object_new_string("analysis-campaign"));
+	json_object_object_add(root, "expected_file", json_object_new_string(expected_path));
+	json_object_object_add(root, "results", json_object_get(results));
+	struct json_object *sum = json_object_new_object();
+	json_object_object_add(sum, "results", json_object_new_uint64(t.results));
+	json_object_object_add(sum, "as_expected", json_object_new_uint64(t.as_expected));
+	json_object_object_add(sum, "unexpected", json_object_new_uint64(t.unexpected));
+	json_object_object_add(root, "summary", sum);
+
+	fwrite(text, 1, text_len, stdout);
+	e = write_reports(o, root, text, text_len, err);
+	if (!e) {
+		if (o->formats & PV_FORMAT_TEXT)
+			printf("report: %s/report.txt\n", o->out_dir);
+		if (o->formats & PV_FORMAT_JSON)
+			printf("report: %s/report.json\n", o->out_dir);
+		*exit_code = t.unexpected ? PV_EXIT_VIOLATION : PV_EXIT_OK;
+	}
+out:
+	if (tf)
+		fclose(tf);
+	free(text);
+	json_object_put(results);
+	json_object_put(root);
+	for (size_t i = 0; i < nnames; i++)
+		free(names[i]);
+	free(names);
+	return e;
+}
+
+static int load_expected(const char *data, struct pv_expected **out, struct pv_error *err)
+{
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof(path), "%s/expected", data) >= (int)sizeof(path))
+		return pv_error_set(err, PV_ERANGE, "%s: path too long", data);
+	return pv_expected_load(path, out, err);
+}
+
+/* The default campaign: analysis, then the verdict lines; the worse exit
+ * status of the two (a mismatch, 1, before an error, 3). */
+static int run_default(const struct pv_run_options *o, struct pv_error *err, int *exit_code)
+{
+	char data[PATH_MAX];
+	struct pv_expected *expected = NULL;
+	int analysis = PV_EXIT_OK, verdicts = PV_EXIT_OK;
+	int e = pv_data_dir(data, sizeof(data), err);
+	if (!e)
+		e = load_expected(data, &expected, err);
+	if (!e)
+		e = run_campaign(o, data, expected, err, &analysis);
+	if (!e)
+		e = pv_run_engines(o, data, expected, true, &verdicts, err);
+	if (!e)
+		*exit_code = analysis == PV_EXIT_VIOLATION || verdicts == PV_EXIT_VIOLATION
+		                     ? PV_EXIT_VIOLATION
+		                     : analysis != PV_EXIT_OK ? analysis : verdicts;
+	pv_expected_free(expected);
+	return e;
+}
+
+static int run_engine_campaign(const struct pv_run_options *o, struct pv_error *err,
+                               int *exit_code)
+{
+	char data[PATH_MAX];
+	int e = pv_data_dir(data, sizeof(data), err);
+	return e ? e : pv_run_engines(o, data, NULL, false, exit_code, err);
+}
+
+static int run_command(int argc, char **argv, const char *resume_dir);
+
+int pv_cmd_run(int argc, char **argv)
+{
+	/* --resume DIR: the interrupted run's own arguments, from its
+	 * checkpoint; nothing else may be given. */
+	const char *dir = NULL;
+	if (argc >= 2 && !strncmp(argv[1], "--resume=", 9) && argc == 2)
+		dir = argv[1] + 9;
+	else if (argc >= 2 && !strcmp(argv[1], "--resume"))
+		dir = argc == 3 ? argv[2] : NULL;
+	for (int i = 1; !dir && i < argc; i++)
+		if (!strncmp(argv[i], "--resume", 8))
+			return pv_cli_usage("run", "--resume DIR takes the options of the interrupted "
+			                           "run from DIR: give no others");
+	if (!dir)
+		return run_command(argc, argv, NULL);
+	struct pv_error err;
+	pv_error_clear(&err);
+	int n = 0;
+	char **saved = NULL;
+	if (pv_checkpoint_command(dir, &n, &saved, &err))
+		return pv_cli_fail(&err);
+	char **v = malloc((size_t)(n + 2) * sizeof(*v));
+	if (!v) {
+		free(saved);
+		return PV_EXIT_INTERNAL;
+	}
+	v[0] = argv[0];
+	memcpy(v + 1, saved, (size_t)n * sizeof(*v));
+	v[n + 1] = NULL;
+	fprintf(stderr, "patchvet: resuming the run interrupted in %s\n", dir);
+	int rc = run_command(n + 1, v, dir);
+	free(v);
+	free(saved);
+	return rc;
+}
+
+static int run_command(int argc, char **argv, const char *resume_dir)
+{
+	static const struct option opts[] = {
+		{"scenario", required_argument, NULL, 's'},
+		{"engine", required_argument, NULL, 'e'},
+		{"backend", required_argument, NULL, 'b'},
+		{"schedules", required_argument, NULL, 'n'},
+		{"seed", required_argument, NULL, 'S'},
+		{"flavour", required_argument, NULL, 'f'},
+		{"explore", required_argument, NULL, 'x'},
+		{"depth", required_argument, NULL, 'D'},
+		{"preemptions", required_argument, NULL, 'K'},
+		{"time", required_argument, NULL, 'T'},
+		{"shard", required_argument, NULL, 'P'},
+		{"jobs", required_argument, NULL, 'j'},
+		{"stop-at-first", no_argument, NULL, '1'},
+		{"out", required_argument, NULL, 'o'},
+		{"format", required_argument, NULL, 'F'},
+		{"sequence", required_argument, NULL, 'Q'},
+		{"fault", required_argument, NULL, 'U'},
+		{"help", no_argument, NULL, 'h'},
+		{0, 0, 0, 0},
+	};
+	struct pv_run_options o = {.out_dir = "out",
+	                           .formats = PV_FORMAT_TEXT | PV_FORMAT_JSON,
+	                           .flavour = PV_FLAVOUR_PLAIN, .schedules = 1000, .seed = 1,
+	                           .explorer = {.kind = PV_EXPLORE_RANDOM, .depth = 3,
+	                                        .preemptions = 1},
+	                           .shard = {0, 1}, .jobs = 1};
+	o.scenarios = calloc((size_t)argc, sizeof(*o.scenarios));
+	o.engines = calloc((size_t)argc, sizeof(*o.engines));
+	if (!o.scenarios || !o.engines) {
+		free(o.scenarios);
+		free(o.engines);
+		return PV_EXIT_INTERNAL;
+	}
+	int c, rc = -1;
+	optind = 1;
+	opterr = 0;
+	while (rc < 0 && (c = getopt_long(argc, argv, "+s:e:b:n:S:f:x:o:F:D:K:T:P:j:1hQ:U:", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': o.scenarios[o.nscenarios++] = optarg; break;
+		case 'e': o.engines[o.nengines++] = optarg; break;
+		case 'o': o.out_dir = optarg; break;
+		case 'b':
+			if (strcmp(optarg, "emu") && strcmp(optarg, "ptrace") && strcmp(optarg, "all"))
+				rc = pv_cli_usage("run", "unknown backend '%s' (emu, ptrace or all)", optarg);
+			else
+				o.backend = optarg;
+			break;
+		case 'n':
+			if (pv_cli_parse_count(optarg, 1, 1000000000, &o.schedules))
+				rc = pv_cli_usage("run", "--schedules wants a number from 1 to 1000000000, "
+				                         "not '%s'", optarg);
+			o.schedules_given = true;
+			break;
+		case 'D': {
+			uint64_t v;
+			if (pv_cli_parse_count(optarg, 1, PV_PCT_MAX_DEPTH, &v))
+				rc = pv_cli_usage("run", "--depth wants a bug depth from 1 to %d, not '%s'",
+				                  PV_PCT_MAX_DEPTH, optarg);
+			o.explorer.depth = (unsigned)v;
+			break;
+		}
+		case 'K': {
+			uint64_t v;
+			if (pv_cli_parse_count(optarg, 0, PV_BOUNDED_MAX_PREEMPTIONS, &v))
+				rc = pv_cli_usage("run", "--preemptions wants 0 to %d, not '%s'",
+				                  PV_BOUNDED_MAX_PREEMPTIONS, optarg);
+			o.explorer.preemptions = (unsigned)v;
+			break;
+		}
+		case 'T': {
+			char *end = NULL;
+			double t = strtod(optarg, &end);
+			if (!end || end == optarg || *end || !(t > 0) || t > 1e7)
+				rc = pv_cli_usage("run", "--time wants seconds (more than 0), not '%s'",
+				                  optarg);
+			o.time_budget = t;
+			break;
+		}
+		case 'P': {
+			unsigned long long i = 0, n = 0;
+			int used = 0;
+			if (sscanf(optarg, "%llu/%llu%n", &i, &n, &used) != 2 ||
+			    optarg[used] || n < 1 || i < 1 || i > n || n > 1000000)
+				rc = pv_cli_usage("run", "--shard wants I/N with 1 <= I <= N, not '%s'",
+				                  optarg);
+			o.shard = (struct pv_partition){i - 1, n};
+			break;
+		}
+		case '1': o.stop_at_first = true; break;
+		case 'j': {
+			uint64_t v;
+			if (pv_cli_parse_count(optarg, 1, 256, &v))
+				rc = pv_cli_usage("run", "--jobs wants 1 to 256 worker processes, not '%s'",
+				                  optarg);
+			o.jobs = (unsigned)v;
+			break;
+		}
+		case 'S':
+			if (pv_cli_parse_count(optarg, 0, UINT64_MAX, &o.seed))
+				rc = pv_cli_usage("run", "--seed wants an unsigned 64-bit number, not '%s'",
+				                  optarg);
+			break;
+		case 'f': {
+			unsigned fl = 0;
+			for (unsigned b = 1; b <= PV_FLAVOUR_ALL; b <<= 1)
+				if (!strcmp(optarg, pv_flavour_name(b)))
+					fl = b;
+			if (!fl)
+				rc = pv_cli_usage("run", "unknown flavour '%s' (plain, pad, fentry or cet)",
+				                  optarg);
+			o.flavour = fl;
+			o.flavour_given = true;
+			break;
+		}
+		case 'x':
+			if (pv_explorer_parse(optarg, &o.explorer.kind))
+				rc = pv_cli_usage("run", "unknown explorer '%s' (random, pct or bounded)",
+				                  optarg);
+			break;
+		case 'F': rc = parse_formats(optarg, &o); break;
+		case 'Q': {
+			struct pv_sequence seq;
+			struct pv_error serr;
+			pv_error_clear(&serr);
+			if (pv_sequence_parse(optarg, &seq, &serr)) {
+				rc = pv_cli_usage("run", "--sequence: %s", serr.msg);
+			} else {
+				pv_sequence_free(&seq);
+			}
+			o.sequence = optarg;
+			break;
+		}
+		case 'U':
+			if (!(o.fault = pv_fault_parse(optarg, strlen(optarg))))
+				rc = pv_cli_usage("run", "--fault wants crash, stall or slowdown, not '%s'",
+				                  optarg);
+			break;
+		case 'h': fputs(run_help, stdout); rc = PV_EXIT_OK; break;
+		default:
+			rc = pv_cli_usage("run", "unknown or incomplete option '%s'", argv[optind - 1]);
+		}
+	}
+	if (rc < 0 && optind != argc)
+		rc = pv_cli_usage("run", "unexpected argument '%s'", argv[optind]);
+	o.argc = argc - 1;
+	o.argv = argv + 1;
+	if (resume_dir) {
+		o.resuming = true;
+		o.out_dir = resume_dir; /* the checkpoint is where its results go */
+	}
+	if (rc < 0 && pv_explorer_adaptive(o.explorer.kind) && o.backend &&
+	    strcmp(o.backend, "emu"))
+		rc = pv_cli_usage("run", "explorer %s chooses as the emulated run goes: it needs "
+		                         "--backend emu", pv_explorer_name(o.explorer.kind));
+	if (rc < 0 && o.fault && o.sequence)
+		rc = pv_cli_usage("run", "--fault and --sequence: put the fault in the sequence "
+		                         "instead, as a step fault:%s", pv_fault_name(o.fault));
+	if (rc < 0 && o.fault && !o.backend)
+		o.backend = "emu";
+	if (rc < 0 && o.explorer.kind == PV_EXPLORE_BOUNDED && !o.schedules_given)
+		o.schedules = 10000000;
+	/* Plugins are loaded (and checked) by the campaign. */
+	for (size_t i = 0; rc < 0 && i < o.nengines; i++)
+		if (!pv_plugin_is_path(o.engines[i]) && !pv_exec_is_spec(o.engines[i]) &&
+		    !pv_engine_find(o.engines[i]))
+			rc = pv_cli_usage("run", "unknown engine '%s'; `patchvet list engines` shows "
+			                         "the built-in ones", o.engines[i]);
+	if (rc < 0) {
+		struct pv_error err;
+		pv_error_clear(&err);
+		bool engines = o.nengines || o.backend || o.sequence || o.fault;
+		if ((engines ? run_engine_campaign(&o, &err, &rc) : run_default(&o, &err, &rc)))
+			rc = pv_cli_fail(&err);
+	}
+	free(o.scenarios);
+	free(o.engines);
+	return rc;
+}
