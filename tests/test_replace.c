@@ -20,6 +20,7 @@
 #include "../harness/campaign/driver_sequence.h"
 #include "../harness/model/sequence.h"
 #include "../harness/ptrace/ptrace.h"
+#include "../emulator/emu.h"
 
 #define BIN PV_PATCHVET_BIN
 #define EMU_TARGET(name) PV_BUILD_DIR "/corpora/emu/" name
