@@ -9,14 +9,15 @@ cd "$(dirname "$0")/.."
 
 rank() {
 	case $1 in
-	harness/cli) echo 13 ;;
-	harness/campaign) echo 12 ;;
-	reports) echo 11 ;;
-	harness/bench) echo 10 ;;
-	harness/explore) echo 9 ;;
-	harness/backend) echo 8 ;;
-	harness/exec) echo 7 ;;
-	harness/ptrace | emulator) echo 6 ;;
+	harness/cli) echo 14 ;;
+	harness/campaign) echo 13 ;;
+	reports) echo 12 ;;
+	harness/bench) echo 11 ;;
+	harness/explore) echo 10 ;;
+	harness/backend) echo 9 ;;
+	harness/exec) echo 8 ;;
+	harness/ptrace | emulator) echo 7 ;;
+	harness/script) echo 6 ;; # the run script both backends call
 	harness/checks) echo 5 ;;
 	harness/load) echo 4 ;;
 	harness/model) echo 3 ;;

@@ -5,8 +5,8 @@
 #include <sys/mman.h>
 
 #include "internal.h"
-#include "../harness/checks/rollback_bytes.h"
 #include "../harness/model/sequence.h"
+#include "../harness/script/script.h"
 
 static int bad_config(const struct pv_emu_config *cfg, struct pv_error *err)
 {
@@ -352,9 +352,11 @@ static bool any_crashed(const struct pv_emu *e)
 	return false;
 }
 
-/* rollback-bytes: every code byte the engine wrote is the loaded one again. */
-static void check_rollback(struct pv_emu *e)
+/* rollback-bytes facts: the first code byte the engine wrote that is not
+ * the loaded one again. */
+static bool rollback_diff(void *ctx, struct pv_rollback_finding *f, char *where, size_t len)
 {
+	struct pv_emu *e = ctx;
 	struct emu_run *r = &e->run;
 	bool all = r->dirty_overflow;
 	for (size_t i = 0; i < e->nregions; i++) {
@@ -370,36 +372,31 @@ static void check_rollback(struct pv_emu *e)
 				hi = g->addr + g->size;
 			if (lo >= hi)
 				continue;
-			struct pv_rollback_finding f;
 			if (!pv_judge_rollback(lo, g->host + (lo - g->addr),
-			                       g->pristine + (lo - g->addr), (size_t)(hi - lo), &f))
+			                       g->pristine + (lo - g->addr), (size_t)(hi - lo), f))
 				continue;
-			char where[160];
-			emu_symbolize(e, f.addr, where, sizeof(where));
-			emu_violation(e, "rollback-bytes", -1, f.addr,
-			              "after %s, %s holds 0x%02x where the original has 0x%02x (%zu "
-			              "byte(s) differ there)",
-			              r->res->revert_rc == 1 ? "apply gave up" : "revert", where, f.now,
-			              f.orig, f.ndiff);
-			return;
+			emu_symbolize(e, f->addr, where, len);
+			return true;
 		}
 	}
+	return false;
 }
 
-/* rollback-leak: the engine released every mapping it made. */
-static void check_leak(struct pv_emu *e)
+/* rollback-leak facts: the mappings the engine made with map_near and
+ * still holds. */
+static size_t leaked(void *ctx, uint64_t *addr, uint64_t *len)
 {
+	struct pv_emu *e = ctx;
 	struct emu_run *r = &e->run;
 	struct pv_release_range held[EMU_MAPS_MAX];
 	for (size_t i = 0; i < r->nmaps; i++)
 		held[i] = (struct pv_release_range){.addr = r->maps[i].addr, .len = r->maps[i].len};
 	int i = pv_judge_leak(held, r->nmaps);
-	if (i >= 0)
-		emu_violation(e, "rollback-leak", -1, held[i].addr,
-		              "after %s, the engine still holds %zu mapping(s) it made with "
-		              "map_near (0x%llx bytes at 0x%llx first)",
-		              r->res->revert_rc == 1 ? "apply gave up" : "revert", r->nmaps,
-		              (unsigned long long)held[i].len, (unsigned long long)held[i].addr);
+	if (i < 0)
+		return 0;
+	*addr = held[i].addr;
+	*len = held[i].len;
+	return r->nmaps;
 }
 
 /* pv_verify on a fresh thread once every worker has finished. */
@@ -568,71 +565,50 @@ static void unstall(struct pv_emu *e)
 	memset(e->run.slow_left, 0, sizeof(e->run.slow_left));
 }
 
-/* After an injected fault: an engine declaring automatic rollback must
- * revert by itself within its bound of monitor calls, one per scheduling
- * slice. Returns 1 when the engine took revert over (rolled back, or its
- * monitor failed), 0 when patchvet must revert as usual. Used after a
- * plain run's apply (--fault) and by a sequence's fault step, for the
- * state of the most recent apply. */
-static int auto_rollback(struct pv_emu *e, const struct pv_engine *engine, void *state,
-                         enum pv_fault fault, struct pv_error *err)
+/* Script primitives of the fault judgement (harness/script/script.h). */
+static const char *inject(void *ctx, enum pv_fault fault, size_t patch)
 {
-	struct pv_run_result *res = e->run.res;
-	if (!inject_fault(e, fault)) {
-		snprintf(res->info, sizeof(res->info),
-		         "fault not injected: every worker had finished when apply returned");
-		return 0;
-	}
-	res->fault_injected = true;
-	bool declared = PV_ENGINE_HAS(engine, rollback_bound) &&
-	                (engine->flags & PV_ENGINE_AUTO_ROLLBACK) && engine->monitor;
-	if (!declared) {
-		snprintf(res->info, sizeof(res->info),
-		         "auto-rollback: not declared (a %s was injected after apply; patchvet "
-		         "reverted)", pv_fault_name(fault));
-		return 0;
-	}
-	unsigned bound = engine->rollback_bound ? engine->rollback_bound : 1;
-	for (unsigned n = 1; n <= bound; n++) {
-		bool left = false; /* a worker still at work: something to observe */
-		for (unsigned i = 0; i < e->cfg.workload.workers; i++)
-			left |= !e->threads[i].done;
-		/* The monitor saw the fault once at least: a finished target shows
-		 * nothing more (a crash stays counted). */
-		if (!left && n > 1) {
-			snprintf(res->info, sizeof(res->info),
-			         "auto-rollback: not judged (every worker finished %u monitor call(s) "
-			         "after the %s; patchvet reverted)", n - 1, pv_fault_name(fault));
-			return 0;
-		}
-		int mrc = 0;
-		int rc = engine_op(e, "monitor", engine->monitor, state, &mrc, err);
-		if (rc)
-			return rc;
-		if (mrc == 1) {
-			res->rolled_back = true;
-			res->revert_rc = 0;
-			res->engine_error[0] = '\0';
-			snprintf(res->info, sizeof(res->info),
-			         "auto-rollback: rolled back %u monitor call(s) after the %s "
-			         "(bound %u)", n, pv_fault_name(fault), bound);
-			return 1;
-		}
-		if (mrc) {
-			res->revert_rc = mrc;
-			return 1;
-		}
-		arm_ineffective(e); /* still applied: the old code must stay unreachable */
-		emu_decide_slice(e, false);
-		slow_tick(e);
-	}
-	emu_violation(e, "liveness", -1, 0,
-	              "%s declares automatic rollback within %u monitor calls, but the patch was "
-	              "still applied %u calls after the injected %s",
-	              engine->name, bound, bound, pv_fault_name(fault));
-	snprintf(res->info, sizeof(res->info), "auto-rollback: declared, missed its bound of %u",
-	         bound);
-	return 0;
+	(void)patch;
+	return inject_fault(ctx, fault)
+	               ? NULL
+	               : "fault not injected: every worker had finished when apply returned";
+}
+
+static bool workers_left(void *ctx)
+{
+	const struct pv_emu *e = ctx;
+	bool left = false;
+	for (unsigned i = 0; i < e->cfg.workload.workers; i++)
+		left |= !e->threads[i].done;
+	return left;
+}
+
+/* Between monitor calls: one scheduling slice. */
+static void tick(void *ctx)
+{
+	struct pv_emu *e = ctx;
+	arm_ineffective(e); /* still applied: the old code must stay unreachable */
+	emu_decide_slice(e, false);
+	slow_tick(e);
+}
+
+static void unstall_op(void *ctx)
+{
+	unstall(ctx);
+}
+
+static void violation(void *ctx, const char *check, int thread, uint64_t addr,
+                      const char *detail)
+{
+	emu_violation(ctx, check, thread, addr, "%s", detail);
+}
+
+static const struct pv_script_ops emu_script_ops;
+
+static struct pv_script script_of(struct pv_emu *e)
+{
+	return (struct pv_script){
+		.ops = &emu_script_ops, .ctx = e, .engine = e->run.engine, .res = e->run.res};
 }
 
 static int run(struct pv_emu *e, const struct pv_engine *engine, void *engine_state,
@@ -657,9 +633,10 @@ static int run(struct pv_emu *e, const struct pv_engine *engine, void *engine_st
 		return rc;
 	if (res->apply_rc == 0)
 		arm_ineffective(e);
+	struct pv_script sc = script_of(e);
 	int taken = 0;
 	if (res->apply_rc == 0 && e->cfg.fault != PV_FAULT_NONE &&
-	    (taken = auto_rollback(e, engine, engine_state, e->cfg.fault, err)) < 0)
+	    (taken = pv_script_auto_rollback(&sc, engine_state, 0, e->cfg.fault, err)) < 0)
 		return taken;
 	if (taken)
 		unstall(e);
@@ -678,10 +655,8 @@ static int run(struct pv_emu *e, const struct pv_engine *engine, void *engine_st
 		              "instructions (an endless loop, a livelock, or a budget too small "
 		              "for the workload)",
 		              (unsigned long long)r->budget);
-	if ((res->apply_rc == 0 && res->revert_rc == 0) || res->apply_rc == PV_EBUSY) {
-		check_rollback(e);
-		check_leak(e);
-	}
+	if ((res->apply_rc == 0 && res->revert_rc == 0) || res->apply_rc == PV_EBUSY)
+		pv_script_rollback(&sc, res->revert_rc == 1 ? "apply gave up" : "revert");
 	bool finished = true;
 	for (unsigned i = 0; i < e->cfg.workload.workers; i++)
 		finished &= e->threads[i].done;
@@ -743,36 +718,62 @@ static int restarted_op(void *state, struct pv_space *space, struct pv_error *er
 	return e->run.engine->restarted(state, space, err);
 }
 
+/* Script primitives (harness/script/script.h): the engine called through
+ * the emulated space, every space operation a decision point. */
+static int call(void *ctx, const struct pv_script_call *c, int *rc, struct pv_error *err)
+{
+	struct pv_emu *e = ctx;
+	const struct pv_engine *engine = e->run.engine;
+	engine_op_fn fn = engine->apply;
+	e->run.below = NULL;
+	switch (c->op) {
+	case PV_SCRIPT_APPLY:
+		break;
+	case PV_SCRIPT_APPLY_ON_TOP:
+		e->run.below = c->below;
+		fn = apply_on_top_op;
+		break;
+	case PV_SCRIPT_REPLACE:
+		e->run.replaced = c->replaced;
+		e->run.nreplaced = c->nreplaced;
+		fn = apply_replace_op;
+		break;
+	case PV_SCRIPT_REVERT:
+		fn = engine->revert;
+		break;
+	case PV_SCRIPT_RESTARTED:
+		fn = restarted_op;
+		break;
+	case PV_SCRIPT_MONITOR:
+		fn = engine->monitor;
+		break;
+	}
+	int r = engine_op(e, pv_script_op_name(c->op), fn, c->state, rc, err);
+	e->run.replaced = NULL;
+	e->run.nreplaced = 0;
+	return r;
+}
+
+static void delay(void *ctx)
+{
+	phase(ctx);
+}
+
 static int live_read(void *ctx, uint64_t addr, void *buf, size_t len)
 {
 	return emu_read(ctx, addr, buf, len) ? PV_EFAULT : 0;
 }
 
-struct live_ctx {
-	struct pv_emu *e;
-	const struct pv_sequence *seq;
-	size_t step;
-};
-
-static void live_mismatch(void *ctx, const struct pv_patch_func *f, const char *got,
-                          const char *want)
+static const struct pv_patch_desc *patch_at(void *ctx, size_t i)
 {
-	const struct live_ctx *c = ctx;
-	char step_name[96];
-	pv_step_name(c->seq, c->step, step_name, sizeof(step_name));
-	emu_violation(c->e, "ineffective", -1, f->old_addr,
-	              "after step %zu (%s), a call of %s runs %s, not %s", c->step + 1, step_name,
-	              f->old_name, got, want);
+	return pv_emu_patch_at(ctx, i);
 }
 
 /* The restart step: memory and workers from the loaded image again, the
- * judges reset, the engine's states kept; then its `restarted` for each
- * applied patch, oldest first (see engine.h). */
-static int restart(struct pv_emu *e, const struct pv_engine *engine, void *const *states,
-                   const struct pv_sequence *seq, struct pv_stack *st,
-                   struct pv_step_outcome *o, struct pv_error *err)
+ * judges reset (the engine's states are the script's). */
+static int restart(void *ctx, struct pv_error *err)
 {
-	struct pv_run_result *res = e->run.res;
+	struct pv_emu *e = ctx;
 	unstall(e); /* a fault's stall or slowdown dies with the process */
 	emu_reset_memory(e);
 	emu_threads_reset(e);
@@ -784,129 +785,38 @@ static int restart(struct pv_emu *e, const struct pv_engine *engine, void *const
 	for (unsigned i = 0; i < e->cfg.workload.workers; i++)
 		if (emu_thread_start(e, i, e->worker_fn, i, EMU_WORKLOAD))
 			return pv_error_set(err, PV_EINTERNAL, "cannot set up thread %u's stack", i);
-	bool persists = PV_ENGINE_HAS(engine, restarted) && (engine->flags & PV_ENGINE_PERSISTS);
-	bool has_op = PV_ENGINE_HAS(engine, restarted) && engine->restarted;
-	struct pv_stack before = *st;
-	char lost[64] = "";
-	for (size_t i = 0; i < before.n; i++) {
-		unsigned which = before.order[i];
-		int r = 1;
-		if (has_op) {
-			int rc = engine_op(e, "restarted", restarted_op, states[which], &r, err);
-			if (rc)
-				return rc;
-		}
-		if (r < 0) {
-			o->rc = r;
-			if (!res->apply_rc)
-				res->apply_rc = r;
-		}
-		pv_restart_lost(seq, st, which, r, persists, lost, sizeof(lost));
-	}
-	pv_restart_info(lost, persists, res->info, sizeof(res->info));
 	return 0;
 }
 
-static bool clean_rc(int rc)
+/* After a step: the original code must stay unreachable while a patch is
+ * applied (the first patch's watch; a restart let it run again). */
+static void stepped(void *ctx, const struct pv_sequence *seq,
+                    const struct pv_patch_desc *const *descs, const struct pv_stack *st)
 {
-	return rc == 0 || rc == PV_EBUSY || rc == PV_EREFUSED;
+	struct pv_emu *e = ctx;
+	e->run.nwatch = 0;
+	if (st->n) {
+		arm_ineffective_in(e, descs, st);
+		arm_stack(e, seq, descs, st);
+	}
 }
 
-/* One step; *reverted when a revert succeeded. */
-static int seq_step(struct pv_emu *e, const struct pv_engine *engine, void *const *states,
-                    const struct pv_sequence *seq, size_t i, struct pv_stack *st,
-                    bool *reverted, struct pv_error *err)
-{
-	struct pv_run_result *res = e->run.res;
-	const struct pv_step *s = &seq->steps[i];
-	struct pv_step_outcome *o = &res->steps[i];
-	int rc = 0;
-	*reverted = false;
-	if (s->kind == PV_STEP_RESTART) {
-		o->ran = true;
-		return restart(e, engine, states, seq, st, o, err);
-	}
-	if (s->kind == PV_STEP_FAULT) {
-		/* Judged against the most recent apply still applied. */
-		int top = pv_stack_top(st);
-		o->ran = true;
-		if (top < 0) {
-			snprintf(res->info, sizeof(res->info), "fault not injected at step %zu: no patch "
-			                                       "was applied there", i + 1);
-			return 0;
-		}
-		rc = auto_rollback(e, engine, states[top], (enum pv_fault)s->fault, err);
-		if (rc < 0)
-			return rc;
-		if (rc && res->rolled_back) {
-			pv_stack_remove(st, (unsigned)top);
-			*reverted = true;
-		} else if (rc) {
-			o->rc = res->revert_rc; /* the monitor failed */
-		}
-		if (rc)
-			unstall(e);
-		return 0;
-	}
-	if (s->kind == PV_STEP_APPLY) {
-		int top = pv_stack_top(st);
-		if (pv_stack_has(st, s->patch))
-			return 0; /* still applied after a restart: nothing to do */
-		o->ran = true;
-		e->run.below = top >= 0 ? states[top] : NULL;
-		rc = engine_op(e, "apply", e->run.below ? apply_on_top_op : engine->apply,
-		               states[s->patch], &o->rc, err);
-		if (rc)
-			return rc;
-		if (!o->rc)
-			pv_stack_push(st, s->patch);
-		if (!clean_rc(o->rc) && !res->apply_rc)
-			res->apply_rc = o->rc;
-		else if (o->rc == PV_EBUSY && !res->apply_rc)
-			res->apply_rc = PV_EBUSY;
-		return 0;
-	}
-	if (s->kind == PV_STEP_REPLACE) {
-		/* Every applied patch goes, atomically; the stack is then {P}. */
-		void *below[PV_SEQ_MAX_PATCHES];
-		for (size_t k = 0; k < st->n; k++)
-			below[k] = states[st->order[k]];
-		o->ran = true;
-		e->run.replaced = below;
-		e->run.nreplaced = st->n;
-		rc = engine_op(e, "apply", apply_replace_op, states[s->patch], &o->rc, err);
-		e->run.replaced = NULL;
-		e->run.nreplaced = 0;
-		if (rc)
-			return rc;
-		if (!o->rc) {
-			st->n = 0;
-			pv_stack_push(st, s->patch);
-		}
-		if (!clean_rc(o->rc) && !res->apply_rc)
-			res->apply_rc = o->rc;
-		else if (o->rc == PV_EBUSY && !res->apply_rc)
-			res->apply_rc = PV_EBUSY;
-		return 0;
-	}
-	o->ran = s->kind == PV_STEP_REVERT_ALL || pv_stack_has(st, s->patch);
-	while (o->ran && !o->rc) {
-		int which = s->kind == PV_STEP_REVERT ? (int)s->patch : pv_stack_top(st);
-		if (which < 0 || !pv_stack_has(st, (unsigned)which))
-			break;
-		if ((rc = engine_op(e, "revert", engine->revert, states[which], &o->rc, err)))
-			return rc;
-		if (!o->rc) {
-			pv_stack_remove(st, (unsigned)which);
-			*reverted = true;
-		}
-		if (res->revert_rc == 1 || (res->revert_rc == 0 && !clean_rc(o->rc)))
-			res->revert_rc = clean_rc(o->rc) ? 0 : o->rc;
-		if (s->kind == PV_STEP_REVERT)
-			break;
-	}
-	return 0;
-}
+static const struct pv_script_ops emu_script_ops = {
+	.call = call,
+	.delay = delay,
+	.read = live_read,
+	.patch_at = patch_at,
+	.restart = restart,
+	.inject = inject,
+	.workers_left = workers_left,
+	.tick = tick,
+	.unstall = unstall_op,
+	.stepped = stepped,
+	.rollback_diff = rollback_diff,
+	.leaked = leaked,
+	.violation = violation,
+	.rollback_every_time = false,
+};
 
 /* A sequence run whose choices come from es (a stream or a chooser). */
 static int run_sequence(struct pv_emu *e, const struct pv_engine *engine, void *const *states,
@@ -923,43 +833,10 @@ static int run_sequence(struct pv_emu *e, const struct pv_engine *engine, void *
 	for (unsigned i = 0; i < e->cfg.workload.workers; i++)
 		if (emu_thread_start(e, i, e->worker_fn, i, EMU_WORKLOAD))
 			return pv_error_set(err, PV_EINTERNAL, "cannot set up thread %u's stack", i);
-	const struct pv_patch_desc *descs[PV_SEQ_MAX_PATCHES];
-	for (size_t i = 0; i < seq->npatches; i++)
-		descs[i] = pv_emu_patch_at(e, i);
-	struct pv_stack st = {0};
-	bool applied_once = false, checked = false;
-	for (size_t i = 0; i < seq->nsteps; i++) {
-		res->nsteps = i + 1;
-		phase(e);
-		bool reverted;
-		int rc = seq_step(e, engine, states, seq, i, &st, &reverted, err);
-		if (rc)
-			return rc;
-		if (reverted)
-			unstall(e); /* a fault's stall or slowdown goes with its patch */
-		struct pv_step_outcome *o = &res->steps[i];
-		applied_once |= (seq->steps[i].kind == PV_STEP_APPLY ||
-		                 seq->steps[i].kind == PV_STEP_REPLACE) && !o->rc;
-		if (!o->ran)
-			continue;
-		struct live_ctx c = {.e = e, .seq = seq, .step = i};
-		pv_live_check(seq, descs, &st, live_read, e, o->live, sizeof(o->live), live_mismatch,
-		              &c);
-		/* The original code must stay unreachable while a patch is applied
-		 * (the first patch's watch; a restart let it run again). */
-		e->run.nwatch = 0;
-		if (st.n) {
-			arm_ineffective_in(e, descs, &st);
-			arm_stack(e, seq, descs, &st);
-		}
-		if (!st.n && reverted && !checked) {
-			check_rollback(e);
-			check_leak(e);
-			checked = true;
-		}
-	}
-	if (!applied_once && !res->apply_rc)
-		res->apply_rc = PV_EBUSY;
+	struct pv_script sc = script_of(e);
+	int rc = pv_script_sequence(&sc, states, seq, err);
+	if (rc)
+		return rc;
 	unstall(e);
 	emu_run_to_end(e);
 	struct emu_run *r = &e->run;
