@@ -42,8 +42,8 @@
 
 #include "../load/analysis.h"
 #include "../load/patchdesc.h"
-#include "../checks/rollback_bytes.h"
 #include "../model/sequence.h"
+#include "../script/script.h"
 
 #define DELAY_UNIT_S 500e-6
 
@@ -405,12 +405,32 @@ static void symbolize(const struct pt_backend *b, uint64_t addr, char *buf, size
 	snprintf(buf, len, "0x%llx", (unsigned long long)addr);
 }
 
-/* rollback-bytes: every executable byte of the target against its file, and
- * every other code range the engine wrote against what it held before. */
-static void check_rollback(struct pt_backend *b, struct pt_proc *p, const char *after)
+/* The run script's primitives (harness/script/script.h) work on this. */
+struct pt_script {
+	struct pt_backend *b;
+	struct pt_proc *p;            /* the same struct across a restart */
+	struct pt_space *sp;
+	const struct pv_engine *engine;
+};
+
+static const struct pv_script_ops pt_script_ops;
+static const struct pv_patch_desc *bk_patch_at(void *handle, size_t i);
+
+/* rollback-bytes facts: every executable byte of the target against its
+ * file, and every other code range the engine wrote against what it held
+ * before; the first that differs. */
+static bool rollback_diff(void *ctx, struct pv_rollback_finding *f, char *where, size_t len)
 {
+	const struct pt_script *x = ctx;
+	struct pt_backend *b = x->b;
+	struct pt_proc *p = x->p;
 	const struct pv_image *img = b->target;
-	for (size_t i = 0; i < img->nsegments && !pt_has_violation(p, "rollback-bytes"); i++) {
+	bool found = false;
+	if (pt_has_violation(p, "rollback-bytes")) {
+		pv_error_clear(p->err);
+		return false; /* the first of a check is the one kept */
+	}
+	for (size_t i = 0; i < img->nsegments && !found; i++) {
 		const struct pv_segment *s = &img->segments[i];
 		size_t avail = 0;
 		const unsigned char *orig = pv_image_at(img, s->vaddr, &avail);
@@ -422,20 +442,13 @@ static void check_rollback(struct pt_backend *b, struct pt_proc *p, const char *
 			for (unsigned k = 0; p->park_live && k < 2; k++)
 				if (p->park_addr + k >= at && p->park_addr + k < at + avail)
 					now[p->park_addr + k - at] = p->park_orig[k];
-			struct pv_rollback_finding f;
-			if (pv_judge_rollback(at, now, orig, avail, &f)) {
-				char where[160];
-				symbolize(b, f.addr, where, sizeof(where));
-				pt_violation(p, "rollback-bytes", -1, f.addr,
-				             "after %s, %zu code byte%s differ from the file, the first at "
-				             "%s (0x%02x, the file has 0x%02x)", after, f.ndiff,
-				             f.ndiff == 1 ? "" : "s", where, f.now, f.orig);
-			}
+			if ((found = pv_judge_rollback(at, now, orig, avail, f)))
+				symbolize(b, f->addr, where, len);
 		}
 		free(now);
 	}
 	const struct pt_run *run = p->run;
-	for (size_t i = 0; i < run->nwrites && !pt_has_violation(p, "rollback-bytes"); i++) {
+	for (size_t i = 0; i < run->nwrites && !found; i++) {
 		const struct pt_write *w = &run->writes[i];
 		if (w->addr >= p->exe_lo && w->addr < p->exe_hi)
 			continue; /* judged against the file above */
@@ -444,24 +457,24 @@ static void check_rollback(struct pt_backend *b, struct pt_proc *p, const char *
 			own |= w->addr >= run->maps[k].addr &&
 			       w->addr < run->maps[k].addr + run->maps[k].len;
 		uint8_t *now = malloc(w->len);
-		struct pv_rollback_finding f;
 		if (!own && now && !pt_read(p, w->addr, now, w->len) &&
-		    pv_judge_rollback(w->addr, now, w->orig, w->len, &f))
-			pt_violation(p, "rollback-bytes", -1, f.addr,
-			             "after %s, %zu byte%s the engine wrote at 0x%llx differ from what "
-			             "was there before (0x%02x, was 0x%02x)", after, f.ndiff,
-			             f.ndiff == 1 ? "" : "s", (unsigned long long)f.addr, f.now, f.orig);
+		    (found = pv_judge_rollback(w->addr, now, w->orig, w->len, f)))
+			snprintf(where, len, "0x%llx", (unsigned long long)f->addr);
 		free(now);
 	}
 	pv_error_clear(p->err);
+	return found;
 }
 
-/* rollback-leak: every map_near of the run is gone, in the books and in
- * /proc/PID/maps. */
-static void check_leak(struct pt_proc *p, const char *after)
+/* rollback-leak facts: the run's map_near mappings still there, in the
+ * books or in /proc/PID/maps. */
+static size_t leaked(void *ctx, uint64_t *addr, uint64_t *len)
 {
+	const struct pt_script *x = ctx;
+	struct pt_proc *p = x->p;
 	const struct pt_run *run = p->run;
 	char path[64], line[512];
+	size_t n = 0;
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)p->pid);
 	for (size_t i = 0; i < run->nmaps; i++) {
 		const struct pt_map *m = &run->maps[i];
@@ -475,14 +488,12 @@ static void check_leak(struct pt_proc *p, const char *after)
 		}
 		if (f)
 			fclose(f);
-		if (mapped) {
-			pt_violation(p, "rollback-leak", -1, m->addr,
-			             "after %s, the engine's mapping of %llu bytes at 0x%llx is still "
-			             "there", after, (unsigned long long)m->len,
-			             (unsigned long long)m->addr);
-			return;
+		if (mapped && !n++) {
+			*addr = m->addr;
+			*len = m->len;
 		}
 	}
+	return n;
 }
 
 /* After apply or revert: the engine must not leave the world stopped. */
@@ -824,79 +835,34 @@ static void unstall(struct pt_proc *p)
 	}
 }
 
-/* After a fault: an engine declaring automatic rollback must revert by
- * itself within its bound of monitor calls, PT_MONITOR_TICK_MS of the
- * workers' time apart (emu: one scheduling slice). 1 when the engine took
- * revert over (rolled back, or its monitor failed), 0 when patchvet must
- * revert. Shared by a plain run (--fault) and a sequence's fault step. */
-static int fault_after_apply(struct pt_proc *p, struct pt_space *sp,
-                             const struct pv_engine *engine, void *state, enum pv_fault fault,
-                             const struct pv_patch_desc *desc, struct pv_run_result *res)
+/* Script primitives of the fault judgement: the fault injected with the
+ * patch's functions for a slowdown; between monitor calls the workers run
+ * PT_MONITOR_TICK_MS (emu: one scheduling slice). */
+static const char *inject(void *ctx, enum pv_fault fault, size_t patch)
 {
-	struct pt_run *run = p->run;
-	if (!inject_fault(p, fault, desc)) {
-		snprintf(res->info, sizeof(res->info), fault == PV_FAULT_SLOWDOWN
-		         ? "fault not injected: no function of the patch could be slowed down"
-		         : "fault not injected: every worker had finished when apply returned");
-		return 0;
-	}
-	res->fault_injected = true;
-	bool declared = PV_ENGINE_HAS(engine, rollback_bound) &&
-	                (engine->flags & PV_ENGINE_AUTO_ROLLBACK) && engine->monitor;
-	if (!declared) {
-		snprintf(res->info, sizeof(res->info),
-		         "auto-rollback: not declared (a %s was injected after apply; patchvet "
-		         "reverted)", pv_fault_name(fault));
-		return 0;
-	}
-	unsigned bound = engine->rollback_bound ? engine->rollback_bound : 1;
-	for (unsigned n = 1; n <= bound && !p->exited; n++) {
-		bool left = false; /* a worker still at work: something to observe */
-		for (size_t i = 0; i < p->nthreads; i++)
-			left |= p->threads[i].id > 0 && p->threads[i].id <= run->workers &&
-			        p->threads[i].live;
-		/* The monitor saw the fault once at least: a finished target shows
-		 * nothing more (a crash stays counted). */
-		if (!left && n > 1) {
-			snprintf(res->info, sizeof(res->info),
-			         "auto-rollback: not judged (every worker finished %u monitor call(s) "
-			         "after the %s; patchvet reverted)", n - 1, pv_fault_name(fault));
-			return 0;
-		}
-		struct pv_error eerr;
-		pv_error_clear(&eerr);
-		pv_error_clear(p->err);
-		run->in_engine = true;
-		run->op = "monitor";
-		double t0 = pt_now();
-		run->engine_deadline = t0 + PT_ENGINE_TIMEOUT_MS / 1e3;
-		int mrc = engine->monitor(state, &sp->space, &eerr);
-		run->in_engine = false;
-		after_engine(p, "monitor", mrc, t0, &eerr, res);
-		if (mrc == 1) {
-			res->rolled_back = true;
-			res->revert_rc = 0;
-			res->engine_error[0] = '\0';
-			snprintf(res->info, sizeof(res->info),
-			         "auto-rollback: rolled back %u monitor call(s) after the %s "
-			         "(bound %u)", n, pv_fault_name(fault), bound);
-			return 1;
-		}
-		if (mrc) {
-			res->revert_rc = mrc;
-			return 1;
-		}
-		pt_pump(p, pt_now() + PT_MONITOR_TICK_MS / 1e3);
-	}
-	if (p->exited)
-		return 0;
-	pt_violation(p, "liveness", -1, 0,
-	             "%s declares automatic rollback within %u monitor calls, but the patch was "
-	             "still applied %u calls after the injected %s",
-	             engine->name, bound, bound, pv_fault_name(fault));
-	snprintf(res->info, sizeof(res->info), "auto-rollback: declared, missed its bound of %u",
-	         bound);
-	return 0;
+	const struct pt_script *x = ctx;
+	if (inject_fault(x->p, fault, bk_patch_at(x->b, patch)))
+		return NULL;
+	return fault == PV_FAULT_SLOWDOWN
+	               ? "fault not injected: no function of the patch could be slowed down"
+	               : "fault not injected: every worker had finished when apply returned";
+}
+
+static bool workers_left(void *ctx)
+{
+	const struct pt_script *x = ctx;
+	const struct pt_proc *p = x->p;
+	bool left = false;
+	for (size_t i = 0; i < p->nthreads; i++)
+		left |= p->threads[i].id > 0 && p->threads[i].id <= p->run->workers &&
+		        p->threads[i].live;
+	return left;
+}
+
+static void tick(void *ctx)
+{
+	const struct pt_script *x = ctx;
+	pt_pump(x->p, pt_now() + PT_MONITOR_TICK_MS / 1e3);
 }
 
 /* Main is let go to verify, and the target's end awaited; after an
@@ -959,18 +925,15 @@ static int bk_run(void *handle, const struct pv_engine *engine, void *engine_sta
 	run->in_engine = false;
 	after_engine(p, "apply", res->apply_rc, t0, &eerr, res);
 	pt_steer_release(p);
-	if (res->apply_rc == PV_EBUSY && !p->exited) {
-		check_rollback(b, p, "an apply that gave up");
-		check_leak(p, "an apply that gave up");
-	}
+	struct pt_script x = {.b = b, .p = p, .sp = &sp, .engine = engine};
+	struct pv_script sc = {.ops = &pt_script_ops, .ctx = &x, .engine = engine, .res = res};
+	if (res->apply_rc == PV_EBUSY && !p->exited)
+		pv_script_rollback(&sc, "apply gave up");
 	int taken = 0;
 	if (res->apply_rc == 0 && !p->exited && b->fault &&
-	    (taken = fault_after_apply(p, &sp, engine, engine_state, b->fault, &b->view.desc,
-	                               res)) &&
-	    res->rolled_back && !p->exited) {
-		check_rollback(b, p, "the engine's automatic rollback");
-		check_leak(p, "the engine's automatic rollback");
-	}
+	    (taken = pv_script_auto_rollback(&sc, engine_state, 0, b->fault, err)) &&
+	    res->rolled_back && !p->exited)
+		pv_script_rollback(&sc, "revert");
 	if (taken)
 		unstall(p);
 	if (res->apply_rc == 0 && !p->exited && !taken) {
@@ -984,10 +947,8 @@ static int bk_run(void *handle, const struct pv_engine *engine, void *engine_sta
 		res->revert_rc = engine->revert(engine_state, &sp.space, &eerr);
 		run->in_engine = false;
 		after_engine(p, "revert", res->revert_rc, t0, &eerr, res);
-		if (res->revert_rc == 0 && !p->exited) {
-			check_rollback(b, p, "revert");
-			check_leak(p, "revert");
-		}
+		if (res->revert_rc == 0 && !p->exited)
+			pv_script_rollback(&sc, "revert");
 	}
 
 finish:
@@ -1020,11 +981,14 @@ static const struct pv_patch_desc *bk_patch_at(void *handle, size_t i)
 	return i == 0 ? &b->view.desc : i <= b->nextra ? &b->extra[i - 1].view.desc : NULL;
 }
 
+/* The run script's primitives (harness/script/script.h) over a live
+ * process. */
+
 /* Target memory as the engine left it: a slowdown's detours (the
  * harness's own instrumentation) read as the bytes they replaced. */
-static int seq_read(void *ctx, uint64_t addr, void *buf, size_t len)
+static int live_read(void *ctx, uint64_t addr, void *buf, size_t len)
 {
-	struct pt_proc *p = ctx;
+	struct pt_proc *p = ((const struct pt_script *)ctx)->p;
 	int rc = pt_read(p, addr, buf, len);
 	for (unsigned i = 0; !rc && p->run && i < p->run->nslow; i++) {
 		const struct pt_detour *d = &p->run->slow[i];
@@ -1035,80 +999,68 @@ static int seq_read(void *ctx, uint64_t addr, void *buf, size_t len)
 	return rc;
 }
 
-struct live_ctx {
-	struct pt_proc *p;
-	const struct pv_sequence *seq;
-	size_t step;
-};
-
-static void live_mismatch(void *ctx, const struct pv_patch_func *f, const char *got,
-                          const char *want)
+static const struct pv_patch_desc *patch_at(void *ctx, size_t i)
 {
-	const struct live_ctx *c = ctx;
-	char step_name[96];
-	pv_step_name(c->seq, c->step, step_name, sizeof(step_name));
-	pt_violation(c->p, "ineffective", -1, f->old_addr,
-	             "after step %zu (%s), a call of %s runs %s, not %s", c->step + 1, step_name,
-	             f->old_name, got, want);
+	return bk_patch_at(((const struct pt_script *)ctx)->b, i);
 }
 
-/* After a step: which version each replaced function runs, into o->live,
- * judged against the stack (`ineffective` when it is not the one that
- * must run). */
-static void seq_live(struct pt_backend *b, struct pt_proc *p, const struct pv_sequence *seq,
-                     const struct pv_stack *st, size_t step, struct pv_step_outcome *o)
+/* One engine operation through the space, with its bound and the
+ * stopped-world check after it (after_engine). */
+static int call(void *ctx, const struct pv_script_call *c, int *rc, struct pv_error *err)
 {
-	const struct pv_patch_desc *descs[PV_SEQ_MAX_PATCHES];
-	for (size_t i = 0; i < seq->npatches; i++)
-		descs[i] = bk_patch_at(b, i);
-	struct live_ctx c = {.p = p, .seq = seq, .step = step};
-	pv_live_check(seq, descs, st, seq_read, p, o->live, sizeof(o->live), live_mismatch, &c);
-	pv_error_clear(p->err);
-}
-
-/* One engine operation of a step: apply (on top of below when not NULL;
- * as a cumulative replace of replaced[0..nreplaced) when replaced is not
- * NULL) or revert. */
-static int seq_engine(struct pt_proc *p, struct pv_run_result *res,
-                      const struct pv_engine *engine, struct pv_space *space, bool revert,
-                      void *state, void *below, void *const *replaced, size_t nreplaced)
-{
+	(void)err;
+	const struct pt_script *x = ctx;
+	struct pt_proc *p = x->p;
+	struct pv_space *space = &x->sp->space;
+	const struct pv_engine *engine = x->engine;
 	struct pt_run *run = p->run;
 	struct pv_error eerr;
 	pv_error_clear(&eerr);
 	pv_error_clear(p->err);
-	const char *what = revert ? "revert" : "apply";
+	const char *what = pv_script_op_name(c->op);
 	run->in_engine = true;
 	run->op = what;
 	double t0 = pt_now();
 	run->engine_deadline = t0 + PT_ENGINE_TIMEOUT_MS / 1e3;
-	int rc = revert     ? engine->revert(state, space, &eerr)
-	         : replaced ? engine->apply_replace(state, replaced, nreplaced, space, &eerr)
-	         : below    ? engine->apply_on_top(state, below, space, &eerr)
-	                    : engine->apply(state, space, &eerr);
+	switch (c->op) {
+	case PV_SCRIPT_APPLY:
+		*rc = engine->apply(c->state, space, &eerr);
+		break;
+	case PV_SCRIPT_APPLY_ON_TOP:
+		*rc = engine->apply_on_top(c->state, c->below, space, &eerr);
+		break;
+	case PV_SCRIPT_REPLACE:
+		*rc = engine->apply_replace(c->state, c->replaced, c->nreplaced, space, &eerr);
+		break;
+	case PV_SCRIPT_REVERT:
+		*rc = engine->revert(c->state, space, &eerr);
+		break;
+	case PV_SCRIPT_RESTARTED:
+		*rc = engine->restarted(c->state, space, &eerr);
+		break;
+	case PV_SCRIPT_MONITOR:
+		*rc = engine->monitor(c->state, space, &eerr);
+		break;
+	}
 	run->in_engine = false;
-	after_engine(p, what, rc, t0, &eerr, res);
-	return rc;
+	after_engine(p, what, *rc, t0, &eerr, p->run->res);
+	return 0;
 }
 
-/* A clean answer: done, gave up or refused with the target unchanged. */
-static bool clean_rc(int rc)
+static void delay_op(void *ctx)
 {
-	return rc == 0 || rc == PV_EBUSY || rc == PV_EREFUSED;
+	delay(((const struct pt_script *)ctx)->p);
 }
 
 /* The restart step: the process is killed and spawned again from its file
- * (patch images loaded, nothing applied), the engine's states kept. Each
- * applied patch, oldest first, goes to the engine's `restarted`; what it
- * leaves unpatched leaves the stack, unless the engine claims persistence
- * (then the live check finds it `ineffective`). 0, or a code when the new
+ * (patch images loaded, nothing applied). 0, or a code when the new
  * process cannot be made (err filled). */
-static int seq_restart(struct pt_backend *b, struct pt_proc *p, struct pt_space *sp,
-                       const struct pv_engine *engine, void *const *states,
-                       const struct pv_sequence *seq, struct pv_stack *st,
-                       struct pv_run_result *res, struct pv_step_outcome *o,
-                       struct pv_error *err)
+static int restart(void *ctx, struct pv_error *err)
 {
+	const struct pt_script *x = ctx;
+	struct pt_backend *b = x->b;
+	struct pt_proc *p = x->p;
+	struct pt_space *sp = x->sp;
 	struct pt_run *run = p->run;
 	struct pv_error *serr = p->err;
 	pt_space_fini(sp);
@@ -1139,35 +1091,55 @@ static int seq_restart(struct pt_backend *b, struct pt_proc *p, struct pt_space 
 		                                   "start within %d ms", b->workers,
 		             PT_START_TIMEOUT_MS);
 	pt_unwind_open(p, sp->patch_path, sp->patch_bias, &sp->unwind);
-	bool persists = PV_ENGINE_HAS(engine, restarted) && (engine->flags & PV_ENGINE_PERSISTS);
-	bool has_op = PV_ENGINE_HAS(engine, restarted) && engine->restarted;
-	struct pv_stack before = *st;
-	char lost[64] = "";
-	for (size_t i = 0; i < before.n && !p->exited; i++) {
-		unsigned which = before.order[i];
-		int r = 1;
-		if (has_op) {
-			struct pv_error eerr;
-			pv_error_clear(&eerr);
-			pv_error_clear(p->err);
-			run->in_engine = true;
-			run->op = "restarted";
-			double t0 = pt_now();
-			run->engine_deadline = t0 + PT_ENGINE_TIMEOUT_MS / 1e3;
-			r = engine->restarted(states[which], &sp->space, &eerr);
-			run->in_engine = false;
-			after_engine(p, "restarted", r, t0, &eerr, res);
-		}
-		if (r < 0) {
-			o->rc = r;
-			if (!res->apply_rc)
-				res->apply_rc = r;
-		}
-		pv_restart_lost(seq, st, which, r, persists, lost, sizeof(lost));
-	}
-	pv_restart_info(lost, persists, res->info, sizeof(res->info));
 	return 0;
 }
+
+static void unstall_op(void *ctx)
+{
+	unstall(((const struct pt_script *)ctx)->p);
+}
+
+static void stepped(void *ctx, const struct pv_sequence *seq,
+                    const struct pv_patch_desc *const *descs, const struct pv_stack *st)
+{
+	(void)seq, (void)descs, (void)st;
+	pv_error_clear(((const struct pt_script *)ctx)->p->err); /* the live check's reads */
+}
+
+static void violation(void *ctx, const char *check, int thread, uint64_t addr,
+                      const char *detail)
+{
+	pt_violation(((const struct pt_script *)ctx)->p, check, thread, addr, "%s", detail);
+}
+
+static bool ended(void *ctx)
+{
+	return ((const struct pt_script *)ctx)->p->exited;
+}
+
+static bool crashed(void *ctx)
+{
+	return ((const struct pt_script *)ctx)->p->crash.seen;
+}
+
+static const struct pv_script_ops pt_script_ops = {
+	.call = call,
+	.delay = delay_op,
+	.read = live_read,
+	.patch_at = patch_at,
+	.restart = restart,
+	.inject = inject,
+	.workers_left = workers_left,
+	.tick = tick,
+	.unstall = unstall_op,
+	.stepped = stepped,
+	.rollback_diff = rollback_diff,
+	.leaked = leaked,
+	.violation = violation,
+	.ended = ended,
+	.crashed = crashed,
+	.rollback_every_time = true,
+};
 
 static int bk_run_sequence(void *handle, const struct pv_engine *engine, void *const *states,
                            const struct pv_sequence *seq, const uint8_t *stream, size_t len,
@@ -1190,109 +1162,13 @@ static int bk_run_sequence(void *handle, const struct pv_engine *engine, void *c
 		snprintf(b->args[1], sizeof(b->args[1]), "%lu", iters);
 		return rc;
 	}
-	bool killed = false;
-
-	struct pv_stack st = {0};
-	bool applied_once = false;
-	for (size_t i = 0; i < seq->nsteps && !p->exited && !p->crash.seen; i++) {
-		const struct pv_step *s = &seq->steps[i];
-		struct pv_step_outcome *o = &res->steps[i];
-		res->nsteps = i + 1;
-		delay(p);
-		if (p->exited)
-			break;
-		bool reverted = false;
-		if (s->kind == PV_STEP_RESTART) {
-			o->ran = true;
-			if ((rc = seq_restart(b, p, &sp, engine, states, seq, &st, res, o, err)))
-				break;
-		} else if (s->kind == PV_STEP_FAULT) {
-			/* Judged against the most recent apply still applied. */
-			int top = pv_stack_top(&st);
-			o->ran = true;
-			int taken = top < 0 ? 0
-			                    : fault_after_apply(p, &sp, engine, states[top],
-			                                        (enum pv_fault)s->fault,
-			                                        bk_patch_at(b, (size_t)top), res);
-			if (top < 0)
-				snprintf(res->info, sizeof(res->info), "fault not injected at step %zu: no "
-				                                       "patch was applied there", i + 1);
-			if (taken && res->rolled_back) {
-				pv_stack_remove(&st, (unsigned)top);
-				reverted = true;
-			} else if (taken) {
-				o->rc = res->revert_rc; /* the monitor failed */
-			}
-			if (taken)
-				unstall(p);
-		} else if (s->kind == PV_STEP_APPLY && pv_stack_has(&st, s->patch)) {
-			/* still applied after a restart: nothing to do */
-		} else if (s->kind == PV_STEP_APPLY) {
-			int top = pv_stack_top(&st);
-			o->ran = true;
-			o->rc = seq_engine(p, res, engine, &sp.space, false, states[s->patch],
-			                   top >= 0 ? states[top] : NULL, NULL, 0);
-			if (!o->rc)
-				pv_stack_push(&st, s->patch);
-			applied_once |= !o->rc;
-			if (!clean_rc(o->rc) && !res->apply_rc)
-				res->apply_rc = o->rc;
-			else if (o->rc == PV_EBUSY && !res->apply_rc)
-				res->apply_rc = PV_EBUSY;
-		} else if (s->kind == PV_STEP_REPLACE) {
-			/* every applied patch goes at once; the stack is then {P} */
-			void *below[PV_SEQ_MAX_PATCHES];
-			for (size_t k = 0; k < st.n; k++)
-				below[k] = states[st.order[k]];
-			o->ran = true;
-			o->rc = seq_engine(p, res, engine, &sp.space, false, states[s->patch], NULL,
-			                   below, st.n);
-			if (!o->rc) {
-				st.n = 0;
-				pv_stack_push(&st, s->patch);
-			}
-			applied_once |= !o->rc;
-			if (!clean_rc(o->rc) && !res->apply_rc)
-				res->apply_rc = o->rc;
-			else if (o->rc == PV_EBUSY && !res->apply_rc)
-				res->apply_rc = PV_EBUSY;
-		} else {
-			/* revert:P, or every applied patch newest first */
-			o->ran = s->kind == PV_STEP_REVERT_ALL || pv_stack_has(&st, s->patch);
-			while (o->ran && !o->rc && !p->exited) {
-				int which = s->kind == PV_STEP_REVERT ? (int)s->patch : pv_stack_top(&st);
-				if (which < 0 || !pv_stack_has(&st, (unsigned)which))
-					break;
-				o->rc = seq_engine(p, res, engine, &sp.space, true, states[which], NULL, NULL,
-				                   0);
-				if (!o->rc) {
-					pv_stack_remove(&st, (unsigned)which);
-					reverted = true;
-				}
-				if (res->revert_rc == 1 || (res->revert_rc == 0 && !clean_rc(o->rc)))
-					res->revert_rc = clean_rc(o->rc) ? 0 : o->rc;
-				if (s->kind == PV_STEP_REVERT)
-					break;
-			}
-		}
-		if (reverted)
-			unstall(p); /* a stall goes with its patch */
-		if (!o->ran || p->exited)
-			continue;
-		seq_live(b, p, seq, &st, i, o);
-		if (!st.n && (reverted || (s->kind == PV_STEP_APPLY && o->rc == PV_EBUSY))) {
-			const char *after = reverted ? "the last revert" : "an apply that gave up";
-			check_rollback(b, p, after);
-			check_leak(p, after);
-		}
-	}
-	if (!applied_once && !res->apply_rc)
-		res->apply_rc = PV_EBUSY; /* nothing was applied: the target ended first */
-	int fatal = rc;
+	struct pt_script x = {.b = b, .p = p, .sp = &sp, .engine = engine};
+	struct pv_script sc = {.ops = &pt_script_ops, .ctx = &x, .engine = engine, .res = res};
+	int fatal = pv_script_sequence(&sc, states, seq, err);
 	snprintf(b->args[1], sizeof(b->args[1]), "%lu", iters); /* a restart has spawned */
 
 	unstall(p);
-	killed = finish(p);
+	bool killed = finish(p);
 	pt_release(p);
 	judge_exit(b, p, res, killed);
 	b->last_pause_ms = run->longest_pause_ms;
