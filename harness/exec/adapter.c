@@ -456,12 +456,6 @@ static void perturb(struct ex_run *r, unsigned which)
 		}
 }
 
-static bool workers_started(struct pt_proc *p, void *arg)
-{
-	const struct ex_backend *b = arg;
-	return p->nthreads >= b->workers + 1;
-}
-
 /* Gives the target to the tool: every thread stopped, then detached. */
 static void give(struct ex_run *r)
 {
@@ -660,37 +654,6 @@ static int check_status(struct ex_run *r, struct pv_error *err)
 	return 0;
 }
 
-static void judge_exit(struct pt_proc *p, struct pv_run_result *res, bool killed,
-                       const char *when)
-{
-	if (p->crash.seen) {
-		pt_violation(p, "crash", p->crash.thread, p->crash.pc,
-		             "thread %d died of SIG%s at 0x%llx (fault address 0x%llx)",
-		             p->crash.thread,
-		             sigabbrev_np(p->crash.sig) ? sigabbrev_np(p->crash.sig) : "?",
-		             (unsigned long long)p->crash.pc, (unsigned long long)p->crash.addr);
-		return;
-	}
-	if (!p->exited || killed)
-		return;
-	if (WIFSIGNALED(p->status)) {
-		int sig = WTERMSIG(p->status);
-		pt_violation(p, "crash", -1, 0, "the target died of SIG%s%s%s",
-		             sigabbrev_np(sig) ? sigabbrev_np(sig) : "?", when ? " during " : "",
-		             when ? when : "");
-		return;
-	}
-	int code = WEXITSTATUS(p->status);
-	res->verify_status = code;
-	if (code) {
-		char first[160];
-		snprintf(first, sizeof(first), "%.159s", p->output);
-		first[strcspn(first, "\n")] = '\0';
-		pt_violation(p, "target-verify", -1, 0, "the target exited with status %d%s%s", code,
-		             first[0] ? ": " : "", first);
-	}
-}
-
 /* The process's executable mappings ([lo, hi) pairs), at most max. */
 #define XMAPS_MAX 64
 struct xmaps {
@@ -747,26 +710,12 @@ static int start(struct ex_run *r, struct pv_error *err)
 	int rc = pt_spawn_env(b->argv, b->envp, p, err);
 	if (rc)
 		return rc;
-	uint64_t lo = UINT64_MAX;
-	for (size_t i = 0; i < b->target->nsegments; i++)
-		if (b->target->segments[i].vaddr < lo)
-			lo = b->target->segments[i].vaddr;
-	r->bias = b->target->elf_type == ET_DYN ? p->exe_lo - (lo & ~(PT_PAGE - 1)) : 0;
+	r->bias = pt_load_bias(p, b->target);
 	p->bias = r->bias;
-	if (b->verify) {
-		static const uint8_t spin[2] = {0xeb, 0xfe};
-		p->park_addr = b->verify + r->bias;
-		if ((rc = pt_read(p, p->park_addr, p->park_orig, 2)) ||
-		    (rc = pt_write(p, p->park_addr, spin, 2)))
-			return rc;
-		p->park_live = true;
-	}
+	if (b->verify && (rc = pt_park_main(p, b->verify + r->bias)))
+		return rc;
 	snprintf(r->pid, sizeof(r->pid), "%d", (int)p->pid);
-	pt_resume_thread(p, &p->threads[0]);
-	if (pt_pump_until(p, pt_now() + PT_START_TIMEOUT_MS / 1e3, workers_started, b) ==
-	    PV_ETIMEDOUT)
-		pt_violation(p, "liveness", -1, 0, "the %u workers did not all start within %d ms",
-		             b->workers, PT_START_TIMEOUT_MS);
+	pt_start_workers(p, b->workers, NULL);
 	return 0;
 }
 
@@ -900,7 +849,7 @@ static int ex_run(void *handle, const struct pv_engine *engine, void *engine_sta
 		pv_exec_state_info(r.st, res->info, sizeof(res->info));
 	pv_exec_state_close(r.st);
 	if (!rc)
-		judge_exit(p, res, killed, r.died);
+		pt_judge_exit(p, res, killed, NULL, r.died);
 	pv_remove_tree(r.workdir);
 	res->decisions = run->stream.decisions;
 	free(run);

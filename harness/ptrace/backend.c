@@ -150,6 +150,25 @@ static int load_patch(struct pt_backend *b, struct pt_proc *p, struct pv_error *
 	return rc;
 }
 
+uint64_t pt_load_bias(const struct pt_proc *p, const struct pv_image *target)
+{
+	return target->elf_type == ET_DYN ? p->exe_lo - min_vaddr(target) : 0;
+}
+
+int pt_park_main(struct pt_proc *p, uint64_t at)
+{
+	/* `jmp .`: main spins there, no signal involved (a breakpoint's
+	 * SIGTRAP would be pending across the engine's pauses). */
+	static const uint8_t spin[2] = {0xeb, 0xfe};
+	p->park_addr = at;
+	int rc = pt_read(p, p->park_addr, p->park_orig, 2);
+	if (!rc)
+		rc = pt_write(p, p->park_addr, spin, 2);
+	if (!rc)
+		p->park_live = true;
+	return rc;
+}
+
 /* Spawns the target and prepares it, stopped at its exec; main parked at
  * pv_verify when park is set; envp NULL: patchvet's environment. */
 static int setup_env(struct pt_backend *b, struct pt_proc *p, char *const envp[], bool park,
@@ -158,7 +177,7 @@ static int setup_env(struct pt_backend *b, struct pt_proc *p, char *const envp[]
 	int rc = pt_spawn_env(b->argv, envp, p, err);
 	if (rc)
 		return rc;
-	uint64_t bias = b->target->elf_type == ET_DYN ? p->exe_lo - min_vaddr(b->target) : 0;
+	uint64_t bias = pt_load_bias(p, b->target);
 	if (b->placed && bias != b->bias) {
 		rc = pv_error_set(err, PV_EUNSUPPORTED, "%s loaded at another address than in the "
 		                                        "first run (0x%llx, not 0x%llx): is address "
@@ -186,16 +205,8 @@ static int setup_env(struct pt_backend *b, struct pt_proc *p, char *const envp[]
 	if (!pt_syscall(p, &p->threads[0], SYS_membarrier, mb, 2, &r) && r == 0)
 		p->membarrier_ready = true;
 	b->placed = true;
-	if (b->verify && park) {
-		/* `jmp .`: main spins there, no signal involved (a breakpoint's
-		 * SIGTRAP would be pending across the engine's pauses). */
-		static const uint8_t spin[2] = {0xeb, 0xfe};
-		p->park_addr = b->verify + bias;
-		if ((rc = pt_read(p, p->park_addr, p->park_orig, 2)) ||
-		    (rc = pt_write(p, p->park_addr, spin, 2)))
-			goto fail;
-		p->park_live = true;
-	}
+	if (b->verify && park && (rc = pt_park_main(p, b->verify + bias)))
+		goto fail;
 	return 0;
 fail:
 	pt_release(p);
@@ -521,9 +532,18 @@ static void after_engine(struct pt_proc *p, const char *what, int rc, double sta
 
 static bool workers_started(struct pt_proc *p, void *arg)
 {
-	const struct pt_backend *b = arg;
+	const unsigned *workers = arg;
 	/* Every worker was born (some may have finished already). */
-	return p->nthreads >= b->workers + 1;
+	return p->nthreads >= *workers + 1;
+}
+
+void pt_start_workers(struct pt_proc *p, unsigned workers, const char *when)
+{
+	pt_resume_thread(p, &p->threads[0]);
+	if (pt_pump_until(p, pt_now() + PT_START_TIMEOUT_MS / 1e3, workers_started, &workers) ==
+	    PV_ETIMEDOUT)
+		pt_violation(p, "liveness", -1, 0, "%s%sthe %u workers did not all start within %d ms",
+		             when ? when : "", when ? ", " : "", workers, PT_START_TIMEOUT_MS);
 }
 
 static void delay(struct pt_proc *p)
@@ -532,24 +552,25 @@ static void delay(struct pt_proc *p)
 	pt_pump(p, pt_now() + (b & 15) * DELAY_UNIT_S);
 }
 
-static void judge_exit(struct pt_backend *b, struct pt_proc *p, struct pv_run_result *res,
-                       bool killed)
+void pt_judge_exit(struct pt_proc *p, struct pv_run_result *res, bool killed,
+                   const char *crash_where, const char *when)
 {
-	char where[160];
 	if (p->crash.seen) {
-		symbolize(b, p->crash.pc, where, sizeof(where));
+		char pc[32];
+		snprintf(pc, sizeof(pc), "0x%llx", (unsigned long long)p->crash.pc);
 		pt_violation(p, "crash", p->crash.thread, p->crash.pc,
-		             "thread %d died of %s at %s (fault address 0x%llx)", p->crash.thread,
-		             sigabbrev_np(p->crash.sig) ? sigabbrev_np(p->crash.sig) : "?", where,
-		             (unsigned long long)p->crash.addr);
+		             "thread %d died of SIG%s at %s (fault address 0x%llx)", p->crash.thread,
+		             sigabbrev_np(p->crash.sig) ? sigabbrev_np(p->crash.sig) : "?",
+		             crash_where ? crash_where : pc, (unsigned long long)p->crash.addr);
 		return;
 	}
 	if (!p->exited || killed)
 		return;
 	if (WIFSIGNALED(p->status)) {
 		int sig = WTERMSIG(p->status);
-		pt_violation(p, "crash", -1, 0, "the target died of SIG%s",
-		             sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+		pt_violation(p, "crash", -1, 0, "the target died of SIG%s%s%s",
+		             sigabbrev_np(sig) ? sigabbrev_np(sig) : "?", when ? " during " : "",
+		             when ? when : "");
 		return;
 	}
 	int code = WEXITSTATUS(p->status);
@@ -605,11 +626,7 @@ static int start_run(struct pt_backend *b, const struct pv_engine *engine,
 	sp->patch_bias = b->patch_base - b->patch->min_vaddr;
 	b->last_steer = 0;
 	b->last_steer_thread = -1;
-	pt_resume_thread(p, &p->threads[0]);
-	if (pt_pump_until(p, pt_now() + PT_START_TIMEOUT_MS / 1e3, workers_started, b) ==
-	    PV_ETIMEDOUT)
-		pt_violation(p, "liveness", -1, 0, "the %u workers did not all start within %d ms",
-		             b->workers, PT_START_TIMEOUT_MS);
+	pt_start_workers(p, b->workers, NULL);
 	pt_unwind_open(p, sp->patch_path, sp->patch_bias, &sp->unwind);
 	*runp = run;
 	*pp = p;
@@ -889,6 +906,33 @@ static bool finish(struct pt_proc *p)
 	return false;
 }
 
+/* The end of every run: the target let go to verify and awaited (not
+ * after a crash: the group is dying, and a dying leader reports nothing
+ * until every thread is reaped), crash, liveness and target-verify from
+ * how it ended, the run's figures kept, everything freed. */
+static void end_run(struct pt_backend *b, struct pt_proc *p, struct pt_run *run,
+                    struct pt_space *sp, struct pv_run_result *res)
+{
+	unstall(p);
+	bool killed = finish(p);
+	pt_release(p);
+	char where[160];
+	if (p->crash.seen)
+		symbolize(b, p->crash.pc, where, sizeof(where));
+	pt_judge_exit(p, res, killed, p->crash.seen ? where : NULL, NULL);
+	b->last_pause_ms = run->longest_pause_ms;
+	b->last_signals = run->signals_sent;
+	b->last_probe_ms = run->probe_ms;
+	pt_space_fini(sp);
+	for (size_t i = 0; i < run->nwrites; i++)
+		free(run->writes[i].orig);
+	pt_os_free(run->pause_os);
+	free(run->pause_mem);
+	res->decisions = run->stream.decisions;
+	free(run);
+	free(p);
+}
+
 static int bk_run(void *handle, const struct pv_engine *engine, void *engine_state,
                   const uint8_t *stream, size_t len, struct pv_run_result *res,
                   struct pv_error *err)
@@ -903,7 +947,6 @@ static int bk_run(void *handle, const struct pv_engine *engine, void *engine_sta
 	snprintf(b->args[1], sizeof(b->args[1]), "%lu", iters);
 	if (rc)
 		return rc;
-	bool killed = false;
 	delay(p);
 	if (p->exited) {
 		/* Nothing to patch any more: the target ended on its own. */
@@ -952,24 +995,7 @@ static int bk_run(void *handle, const struct pv_engine *engine, void *engine_sta
 	}
 
 finish:
-	/* Let main verify: put pv_verify's bytes back, main stopped meanwhile
-	 * (it may be spinning on them). Not after a crash: the group is dying,
-	 * and a dying leader reports nothing until every thread is reaped. */
-	unstall(p);
-	killed = finish(p);
-	pt_release(p);
-	judge_exit(b, p, res, killed);
-	b->last_pause_ms = run->longest_pause_ms;
-	b->last_signals = run->signals_sent;
-	b->last_probe_ms = run->probe_ms;
-	pt_space_fini(&sp);
-	for (size_t i = 0; i < run->nwrites; i++)
-		free(run->writes[i].orig);
-	pt_os_free(run->pause_os);
-	free(run->pause_mem);
-	res->decisions = run->stream.decisions;
-	free(run);
-	free(p);
+	end_run(b, p, run, &sp, res);
 	return 0;
 }
 
@@ -1084,12 +1110,7 @@ static int restart(void *ctx, struct pv_error *err)
 	sp->target = b->target;
 	sp->patch_path = b->patch_path;
 	sp->patch_bias = b->patch_base - b->patch->min_vaddr;
-	pt_resume_thread(p, &p->threads[0]);
-	if (pt_pump_until(p, pt_now() + PT_START_TIMEOUT_MS / 1e3, workers_started, b) ==
-	    PV_ETIMEDOUT)
-		pt_violation(p, "liveness", -1, 0, "after the restart, the %u workers did not all "
-		                                   "start within %d ms", b->workers,
-		             PT_START_TIMEOUT_MS);
+	pt_start_workers(p, b->workers, "after the restart");
 	pt_unwind_open(p, sp->patch_path, sp->patch_bias, &sp->unwind);
 	return 0;
 }
@@ -1167,21 +1188,7 @@ static int bk_run_sequence(void *handle, const struct pv_engine *engine, void *c
 	int fatal = pv_script_sequence(&sc, states, seq, err);
 	snprintf(b->args[1], sizeof(b->args[1]), "%lu", iters); /* a restart has spawned */
 
-	unstall(p);
-	bool killed = finish(p);
-	pt_release(p);
-	judge_exit(b, p, res, killed);
-	b->last_pause_ms = run->longest_pause_ms;
-	b->last_signals = run->signals_sent;
-	b->last_probe_ms = run->probe_ms;
-	pt_space_fini(&sp);
-	for (size_t i = 0; i < run->nwrites; i++)
-		free(run->writes[i].orig);
-	pt_os_free(run->pause_os);
-	free(run->pause_mem);
-	res->decisions = run->stream.decisions;
-	free(run);
-	free(p);
+	end_run(b, p, run, &sp, res);
 	return fatal;
 }
 

@@ -275,6 +275,22 @@ void pt_backend_last_pause(void *handle, double *pause_ms, double *probe_ms);
 int pt_backend_prepare(void *handle, unsigned workers, unsigned long iterations,
                        char *const envp[], struct pt_proc *p, struct pt_run *run,
                        struct pt_space *sp, struct pv_error *err);
+/* Starting a target as every native run does (the exec adapter too):
+ * where its executable loaded against its link-time addresses (0 unless
+ * position-independent); main parked at `at` (a `jmp .` written there:
+ * main spins at pv_verify until the engine is done, the original bytes in
+ * p->park_orig); main resumed and the workers awaited (a `liveness`
+ * violation, "WHEN, the N workers did not all start", when they do not). */
+uint64_t pt_load_bias(const struct pt_proc *p, const struct pv_image *target);
+int pt_park_main(struct pt_proc *p, uint64_t at);
+void pt_start_workers(struct pt_proc *p, unsigned workers, const char *when);
+/* How the target ended, once released: `crash` (a thread's fatal signal,
+ * at crash_where, or at its pc in hex when NULL; the process killed by a
+ * signal, "during WHEN" when when is not NULL), else its exit status into
+ * res->verify_status and `target-verify` when it is not 0. Nothing when it
+ * did not exit or the harness killed it. */
+void pt_judge_exit(struct pt_proc *p, struct pv_run_result *res, bool killed,
+                   const char *crash_where, const char *when);
 /* The calibrated iteration count of a native run. */
 unsigned long pt_backend_iterations(void *handle);
 /* Where the last run's steering parked a thread before apply (0 and -1:
