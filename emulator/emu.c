@@ -611,6 +611,21 @@ static struct pv_script script_of(struct pv_emu *e)
 		.ops = &emu_script_ops, .ctx = e, .engine = e->run.engine, .res = e->run.res};
 }
 
+/* The end of every run: pv_verify once every worker finished (results of
+ * crashed or unfinished workers are known to be incomplete: the crash or
+ * liveness violation is the finding), and the run's figures. */
+static void end_run(struct pv_emu *e)
+{
+	struct emu_run *r = &e->run;
+	bool finished = true;
+	for (unsigned i = 0; i < e->cfg.workload.workers; i++)
+		finished &= e->threads[i].done;
+	if (finished && !any_crashed(e))
+		verify(e);
+	r->res->code_writes = r->code_writes;
+	r->res->sync_cores = r->sync_cores;
+}
+
 static int run(struct pv_emu *e, const struct pv_engine *engine, void *engine_state,
                const struct emu_stream *stream, struct pv_run_result *res,
                struct pv_error *err)
@@ -657,15 +672,7 @@ static int run(struct pv_emu *e, const struct pv_engine *engine, void *engine_st
 		              (unsigned long long)r->budget);
 	if ((res->apply_rc == 0 && res->revert_rc == 0) || res->apply_rc == PV_EBUSY)
 		pv_script_rollback(&sc, res->revert_rc == 1 ? "apply gave up" : "revert");
-	bool finished = true;
-	for (unsigned i = 0; i < e->cfg.workload.workers; i++)
-		finished &= e->threads[i].done;
-	/* Results of crashed or unfinished workers are known to be incomplete:
-	 * the crash or liveness violation is the finding. */
-	if (finished && !any_crashed(e))
-		verify(e);
-	res->code_writes = r->code_writes;
-	res->sync_cores = r->sync_cores;
+	end_run(e);
 	return 0;
 }
 
@@ -844,13 +851,7 @@ static int run_sequence(struct pv_emu *e, const struct pv_engine *engine, void *
 		emu_violation(e, "liveness", -1, 0,
 		              "the workers did not finish within the step budget of %llu "
 		              "instructions", (unsigned long long)r->budget);
-	bool finished = true;
-	for (unsigned i = 0; i < e->cfg.workload.workers; i++)
-		finished &= e->threads[i].done;
-	if (finished && !any_crashed(e))
-		verify(e);
-	res->code_writes = r->code_writes;
-	res->sync_cores = r->sync_cores;
+	end_run(e);
 	return 0;
 }
 

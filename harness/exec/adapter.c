@@ -232,16 +232,9 @@ static void describe_status(const struct cmd_result *r, char *buf, size_t len)
 /* ------------------------------------------------------------ backend */
 
 struct ex_backend {
-	char *target_path;            /* owned */
-	char *patch_path;             /* owned */
-	struct pv_image *target;      /* owned */
-	struct pv_patch *patch;       /* owned */
+	struct pt_target t;           /* owned: files and command line, as ptrace's */
 	struct pv_patch_func *funcs;  /* owned: names only (plan needs no more) */
 	struct pv_patch_desc desc;
-	uint64_t verify;              /* link-time pv_verify, 0 when none */
-	unsigned workers;
-	char args[3][32];
-	char *argv[5];
 	unsigned long iters;
 	const struct pv_engine *calibrated; /* the engine whose env calibrated iters */
 	char **envp;                  /* owned: environ plus the file's env */
@@ -260,10 +253,7 @@ static void ex_close(void *handle)
 	struct ex_backend *b = handle;
 	if (!b)
 		return;
-	free(b->target_path);
-	free(b->patch_path);
-	pv_image_close(b->target);
-	pv_patch_close(b->patch);
+	pt_target_close(&b->t);
 	free(b->funcs);
 	free_env(b);
 	free(b);
@@ -277,17 +267,9 @@ static int ex_open(const struct pv_backend_config *cfg, void **handle, struct pv
 	struct ex_backend *b = calloc(1, sizeof(*b));
 	if (!b)
 		return pv_error_set(err, PV_ENOMEM, "out of memory");
-	b->workers = cfg->workload.workers;
-	b->target_path = strdup(cfg->target_path);
-	b->patch_path = strdup(cfg->patch_path);
-	int rc = 0;
-	if (!b->target_path || !b->patch_path)
-		rc = pv_error_set(err, PV_ENOMEM, "out of memory");
-	if (!rc)
-		rc = pv_image_open(cfg->target_path, &b->target, err);
-	if (!rc)
-		rc = pv_patch_open(cfg->patch_path, &b->patch, err);
-	size_t n = rc ? 0 : b->patch->nreplacements;
+	b->iters = cfg->workload.iterations * PT_ITERATION_SCALE;
+	int rc = pt_target_open(&b->t, cfg, b->iters, err);
+	size_t n = rc ? 0 : b->t.patch->nreplacements;
 	if (!rc && !(b->funcs = calloc(n ? n : 1, sizeof(*b->funcs))))
 		rc = pv_error_set(err, PV_ENOMEM, "out of memory");
 	if (rc) {
@@ -295,22 +277,11 @@ static int ex_open(const struct pv_backend_config *cfg, void **handle, struct pv
 		return rc;
 	}
 	for (size_t i = 0; i < n; i++) {
-		b->funcs[i].old_name = b->patch->replacements[i].old_name;
-		b->funcs[i].new_name = b->patch->replacements[i].new_name;
+		b->funcs[i].old_name = b->t.patch->replacements[i].old_name;
+		b->funcs[i].new_name = b->t.patch->replacements[i].new_name;
 	}
-	b->desc = (struct pv_patch_desc){.sz = sizeof(b->desc), .path = b->patch_path,
+	b->desc = (struct pv_patch_desc){.sz = sizeof(b->desc), .path = b->t.patch_path,
 	                                 .funcs = b->funcs, .nfuncs = n};
-	const struct pv_symbol *v = NULL;
-	if (!pv_image_find_function(b->target, "pv_verify", &v, NULL))
-		b->verify = v->value;
-	b->iters = cfg->workload.iterations * PT_ITERATION_SCALE;
-	snprintf(b->args[0], sizeof(b->args[0]), "%u", cfg->workload.workers);
-	snprintf(b->args[1], sizeof(b->args[1]), "%lu", b->iters);
-	snprintf(b->args[2], sizeof(b->args[2]), "%ld", cfg->workload.param);
-	b->argv[0] = b->target_path;
-	b->argv[1] = b->args[0];
-	b->argv[2] = b->args[1];
-	b->argv[3] = b->args[2];
 	*handle = b;
 	return 0;
 }
@@ -353,11 +324,11 @@ static int calibrate(struct ex_backend *b, const struct pv_exec *x, struct pv_er
 	int rc = build_env(b, x->file, err);
 	if (rc)
 		return rc;
-	snprintf(b->args[1], sizeof(b->args[1]), "%lu", b->iters);
+	snprintf(b->t.args[1], sizeof(b->t.args[1]), "%lu", b->iters);
 	struct pt_proc *p = calloc(1, sizeof(*p));
 	if (!p)
 		return pv_error_set(err, PV_ENOMEM, "out of memory");
-	rc = pt_spawn_env(b->argv, b->envp, p, err);
+	rc = pt_spawn_env(b->t.argv, b->envp, p, err);
 	double ms = 0;
 	if (!rc) {
 		double t0 = pt_now();
@@ -368,8 +339,8 @@ static int calibrate(struct ex_backend *b, const struct pv_exec *x, struct pv_er
 		pt_release(p);
 		if (!ok)
 			rc = pv_error_set(err, PV_EIO, "%s %s %s %s does not run to a successful end "
-			                               "natively with %s's environment (%s)", b->argv[0],
-			                  b->argv[1], b->argv[2], b->argv[3], x->file->path,
+			                               "natively with %s's environment (%s)", b->t.argv[0],
+			                  b->t.argv[1], b->t.argv[2], b->t.argv[3], x->file->path,
 			                  p->output[0] ? p->output : "no message");
 	}
 	free(p);
@@ -379,7 +350,7 @@ static int calibrate(struct ex_backend *b, const struct pv_exec *x, struct pv_er
 		unsigned long scale = (unsigned long)(MIN_RUN_MS / (ms > 0.1 ? ms : 0.1)) + 1;
 		if (scale > PT_SCALE_MAX)
 			scale = PT_SCALE_MAX;
-		snprintf(b->args[1], sizeof(b->args[1]), "%lu", b->iters * scale);
+		snprintf(b->t.args[1], sizeof(b->t.args[1]), "%lu", b->iters * scale);
 	}
 	b->calibrated = &x->engine;
 	return 0;
@@ -515,8 +486,8 @@ static int command(struct ex_run *r, enum pv_exec_cmd c, struct cmd_result *cr,
                    struct pv_error *err)
 {
 	const struct pv_execfile *f = r->x->file;
-	struct pv_exec_vars v = {.pid = r->pid, .patch = r->b->patch_path,
-	                         .target = r->b->target_path, .workdir = r->workdir,
+	struct pv_exec_vars v = {.pid = r->pid, .patch = r->b->t.patch_path,
+	                         .target = r->b->t.target_path, .workdir = r->workdir,
 	                         .dir = f->dir};
 	char **argv = NULL;
 	int rc = pv_exec_argv(f, c, &v, &argv, err);
@@ -578,14 +549,14 @@ static int read_code(struct pt_proc *p, uint64_t addr, uint8_t *buf, size_t len)
 /* ineffective: apply said yes, but no replaced function starts differently. */
 static void check_effect(struct ex_run *r)
 {
-	const struct pv_patch *pa = r->b->patch;
+	const struct pv_patch *pa = r->b->t.patch;
 	size_t checked = 0, changed = 0;
 	for (size_t i = 0; i < pa->nreplacements; i++) {
 		const struct pv_symbol *s = NULL;
-		if (pv_image_find_function(r->b->target, pa->replacements[i].old_name, &s, NULL))
+		if (pv_image_find_function(r->b->t.target, pa->replacements[i].old_name, &s, NULL))
 			continue;
 		size_t n = s->size && s->size < CMP_BYTES ? s->size : CMP_BYTES, avail = 0;
-		const unsigned char *orig = pv_image_at(r->b->target, s->value, &avail);
+		const unsigned char *orig = pv_image_at(r->b->t.target, s->value, &avail);
 		uint8_t now[CMP_BYTES];
 		if (!orig || avail < n || read_code(r->p, s->value + r->bias, now, n))
 			continue;
@@ -603,7 +574,7 @@ static void check_effect(struct ex_run *r)
 /* rollback-bytes: every executable byte of the target against its file. */
 static void check_rollback(struct ex_run *r)
 {
-	const struct pv_image *img = r->b->target;
+	const struct pv_image *img = r->b->t.target;
 	for (size_t i = 0; i < img->nsegments && !pt_has_violation(r->p, "rollback-bytes"); i++) {
 		const struct pv_segment *s = &img->segments[i];
 		size_t avail = 0;
@@ -707,15 +678,15 @@ static int start(struct ex_run *r, struct pv_error *err)
 {
 	struct ex_backend *b = r->b;
 	struct pt_proc *p = r->p;
-	int rc = pt_spawn_env(b->argv, b->envp, p, err);
+	int rc = pt_spawn_env(b->t.argv, b->envp, p, err);
 	if (rc)
 		return rc;
-	r->bias = pt_load_bias(p, b->target);
+	r->bias = pt_load_bias(p, b->t.target);
 	p->bias = r->bias;
-	if (b->verify && (rc = pt_park_main(p, b->verify + r->bias)))
+	if (b->t.verify && (rc = pt_park_main(p, b->t.verify + r->bias)))
 		return rc;
 	snprintf(r->pid, sizeof(r->pid), "%d", (int)p->pid);
-	pt_start_workers(p, b->workers, NULL);
+	pt_start_workers(p, b->t.workers, NULL);
 	return 0;
 }
 
@@ -725,7 +696,7 @@ static int start(struct ex_run *r, struct pv_error *err)
 static int baseline(struct ex_run *r, struct pv_error *err)
 {
 	struct pt_proc *p = r->p;
-	int rc = pv_exec_state_open(p, r->b->target, r->bias, &r->st, err);
+	int rc = pv_exec_state_open(p, r->b->t.target, r->bias, &r->st, err);
 	for (unsigned k = 0; !rc && k < BASELINE_LOOKS && !p->exited; k++) {
 		pt_resume_all(p);
 		perturb(r, k);

@@ -48,20 +48,13 @@
 #define DELAY_UNIT_S 500e-6
 
 struct pt_backend {
-	char *target_path;            /* owned */
-	char *patch_path;             /* owned */
+	struct pt_target t;           /* owned: files and command line */
 	enum pv_mem_model mem_model;
-	struct pv_image *target;      /* owned */
-	struct pv_patch *patch;       /* owned */
 	unsigned char *image;         /* owned: the relocated patch */
 	uint64_t bias, patch_base;
 	bool placed;                  /* bias and patch_base are known */
 	struct pv_patch_view view;    /* the patch as engines see it, owned */
-	uint64_t verify;              /* link-time pv_verify, 0 when none */
 	struct pv_global_judge *global; /* owned: `consistency` of global engines */
-	unsigned workers;
-	char args[3][32];
-	char *argv[5];
 	enum pt_probes probes;
 	double last_pause_ms, last_probe_ms; /* of the last run */
 	uint64_t last_steer;          /* where the last run parked a thread, 0: none */
@@ -107,7 +100,7 @@ static int load_one(struct pt_backend *b, struct pt_proc *p, const struct pv_pat
 		return rc;
 	if ((rc = pt_map_fixed(p, *base, span, PROT_READ | PROT_WRITE)))
 		return rc;
-	if (!*image && (rc = pv_patch_relocate(pa, b->target, b->bias, *base, image, err)))
+	if (!*image && (rc = pv_patch_relocate(pa, b->t.target, b->bias, *base, image, err)))
 		return rc;
 	if ((rc = pt_write(p, *base, *image, span)))
 		return rc;
@@ -142,9 +135,9 @@ static int load_one(struct pt_backend *b, struct pt_proc *p, const struct pv_pat
 /* The patch, then a sequence's other patches. */
 static int load_patch(struct pt_backend *b, struct pt_proc *p, struct pv_error *err)
 {
-	int rc = load_one(b, p, b->patch, &b->image, &b->patch_base, err);
+	int rc = load_one(b, p, b->t.patch, &b->image, &b->patch_base, err);
 	p->patch_lo = b->patch_base;
-	p->patch_hi = b->patch_base + b->patch->span;
+	p->patch_hi = b->patch_base + b->t.patch->span;
 	for (size_t i = 0; !rc && i < b->nextra; i++)
 		rc = load_one(b, p, b->extra[i].patch, &b->extra[i].image, &b->extra[i].base, err);
 	return rc;
@@ -174,22 +167,22 @@ int pt_park_main(struct pt_proc *p, uint64_t at)
 static int setup_env(struct pt_backend *b, struct pt_proc *p, char *const envp[], bool park,
                      struct pv_error *err)
 {
-	int rc = pt_spawn_env(b->argv, envp, p, err);
+	int rc = pt_spawn_env(b->t.argv, envp, p, err);
 	if (rc)
 		return rc;
-	uint64_t bias = pt_load_bias(p, b->target);
+	uint64_t bias = pt_load_bias(p, b->t.target);
 	if (b->placed && bias != b->bias) {
 		rc = pv_error_set(err, PV_EUNSUPPORTED, "%s loaded at another address than in the "
 		                                        "first run (0x%llx, not 0x%llx): is address "
 		                                        "space randomisation forced on?",
-		                  b->target_path, (unsigned long long)bias,
+		                  b->t.target_path, (unsigned long long)bias,
 		                  (unsigned long long)b->bias);
 		goto fail;
 	}
 	b->bias = bias;
 	p->bias = bias;
-	for (size_t i = 0; i < b->target->nsegments && p->ntext < 8; i++) {
-		const struct pv_segment *sg = &b->target->segments[i];
+	for (size_t i = 0; i < b->t.target->nsegments && p->ntext < 8; i++) {
+		const struct pv_segment *sg = &b->t.target->segments[i];
 		if (sg->flags & PF_X) {
 			p->text[p->ntext][0] = sg->vaddr + bias;
 			p->text[p->ntext][1] = sg->vaddr + bias + sg->memsz;
@@ -205,7 +198,7 @@ static int setup_env(struct pt_backend *b, struct pt_proc *p, char *const envp[]
 	if (!pt_syscall(p, &p->threads[0], SYS_membarrier, mb, 2, &r) && r == 0)
 		p->membarrier_ready = true;
 	b->placed = true;
-	if (b->verify && park && (rc = pt_park_main(p, b->verify + bias)))
+	if (b->t.verify && park && (rc = pt_park_main(p, b->t.verify + bias)))
 		goto fail;
 	return 0;
 fail:
@@ -219,6 +212,44 @@ static int setup(struct pt_backend *b, struct pt_proc *p, struct pv_error *err)
 }
 
 /* ------------------------------------------------------------ open/close */
+
+int pt_target_open(struct pt_target *t, const struct pv_backend_config *cfg,
+                   unsigned long iterations, struct pv_error *err)
+{
+	t->workers = cfg->workload.workers;
+	t->target_path = strdup(cfg->target_path);
+	t->patch_path = strdup(cfg->patch_path);
+	int rc = 0;
+	if (!t->target_path || !t->patch_path)
+		rc = pv_error_set(err, PV_ENOMEM, "out of memory");
+	if (!rc)
+		rc = pv_image_open(cfg->target_path, &t->target, err);
+	if (!rc)
+		rc = pv_patch_open(cfg->patch_path, &t->patch, err);
+	if (rc)
+		return rc;
+	const struct pv_symbol *v = NULL;
+	if (!pv_image_find_function(t->target, "pv_verify", &v, NULL))
+		t->verify = v->value;
+	snprintf(t->args[0], sizeof(t->args[0]), "%u", cfg->workload.workers);
+	snprintf(t->args[1], sizeof(t->args[1]), "%lu", iterations);
+	snprintf(t->args[2], sizeof(t->args[2]), "%ld", cfg->workload.param);
+	t->argv[0] = t->target_path;
+	t->argv[1] = t->args[0];
+	t->argv[2] = t->args[1];
+	t->argv[3] = t->args[2];
+	t->argv[4] = NULL;
+	return 0;
+}
+
+void pt_target_close(struct pt_target *t)
+{
+	free(t->target_path);
+	free(t->patch_path);
+	pv_image_close(t->target);
+	pv_patch_close(t->patch);
+	memset(t, 0, sizeof(*t));
+}
 
 /* The replaced functions, with their original bytes from the file, for the
  * `consistency` judge of global engines. */
@@ -234,10 +265,10 @@ static int open_judge(struct pt_backend *b, struct pv_error *err)
 		if (!f->old_addr)
 			continue;
 		size_t avail = 0;
-		const unsigned char *code = pv_image_at(b->target, f->old_addr - b->bias, &avail);
+		const unsigned char *code = pv_image_at(b->t.target, f->old_addr - b->bias, &avail);
 		if (!code || avail < f->old_size) {
 			rc = pv_error_set(err, PV_EFORMAT, "%s: function %s is not inside one loaded "
-			                                   "segment", b->target_path, f->old_name);
+			                                   "segment", b->t.target_path, f->old_name);
 			break;
 		}
 		spec[k++] = (struct pv_global_func_spec){
@@ -260,10 +291,7 @@ static void bk_close(void *handle)
 	struct pt_backend *b = handle;
 	if (!b)
 		return;
-	free(b->target_path);
-	free(b->patch_path);
-	pv_image_close(b->target);
-	pv_patch_close(b->patch);
+	pt_target_close(&b->t);
 	pv_patch_view_free(&b->view);
 	pv_global_judge_close(b->global);
 	free(b->image);
@@ -285,7 +313,7 @@ static int calibrate(struct pt_backend *b, unsigned long iters, struct pv_error 
 	struct pt_proc *p = calloc(1, sizeof(*p));
 	if (!p)
 		return pv_error_set(err, PV_ENOMEM, "out of memory");
-	int rc = pt_spawn(b->argv, p, err);
+	int rc = pt_spawn(b->t.argv, p, err);
 	double ms = 0;
 	if (!rc) {
 		double t0 = pt_now();
@@ -296,8 +324,8 @@ static int calibrate(struct pt_backend *b, unsigned long iters, struct pv_error 
 		pt_release(p);
 		if (!ok)
 			rc = pv_error_set(err, PV_EIO, "%s %s %s %s does not run to a successful end "
-			                               "natively (%s)", b->argv[0], b->argv[1], b->argv[2],
-			                  b->argv[3], p->output[0] ? p->output : "no message");
+			                               "natively (%s)", b->t.argv[0], b->t.argv[1], b->t.argv[2],
+			                  b->t.argv[3], p->output[0] ? p->output : "no message");
 	}
 	free(p);
 	if (rc || ms >= PT_MIN_RUN_MS)
@@ -305,7 +333,7 @@ static int calibrate(struct pt_backend *b, unsigned long iters, struct pv_error 
 	unsigned long scale = (unsigned long)(PT_MIN_RUN_MS / (ms > 0.1 ? ms : 0.1)) + 1;
 	if (scale > PT_SCALE_MAX)
 		scale = PT_SCALE_MAX;
-	snprintf(b->args[1], sizeof(b->args[1]), "%lu", iters * scale);
+	snprintf(b->t.args[1], sizeof(b->t.args[1]), "%lu", iters * scale);
 	return 0;
 }
 
@@ -319,16 +347,8 @@ static int bk_open(const struct pv_backend_config *cfg, void **handle, struct pv
 		return pv_error_set(err, PV_ENOMEM, "out of memory");
 	b->probes = PT_PROBES_LAZY;
 	b->mem_model = cfg->mem_model;
-	b->workers = cfg->workload.workers;
-	b->target_path = strdup(cfg->target_path);
-	b->patch_path = strdup(cfg->patch_path);
-	int rc = 0;
-	if (!b->target_path || !b->patch_path)
-		rc = pv_error_set(err, PV_ENOMEM, "out of memory");
-	if (!rc)
-		rc = pv_image_open(cfg->target_path, &b->target, err);
-	if (!rc)
-		rc = pv_patch_open(cfg->patch_path, &b->patch, err);
+	unsigned long iters = cfg->workload.iterations * PT_ITERATION_SCALE;
+	int rc = pt_target_open(&b->t, cfg, iters, err);
 	b->fault = cfg->fault;
 	if (!rc && cfg->nextra >= PV_SEQ_MAX_PATCHES)
 		rc = pv_error_set(err, PV_EINVAL, "at most %d patches in a sequence",
@@ -343,18 +363,6 @@ static int bk_open(const struct pv_backend_config *cfg, void **handle, struct pv
 		bk_close(b);
 		return rc;
 	}
-	const struct pv_symbol *v = NULL;
-	if (!pv_image_find_function(b->target, "pv_verify", &v, NULL))
-		b->verify = v->value;
-	snprintf(b->args[0], sizeof(b->args[0]), "%u", cfg->workload.workers);
-	snprintf(b->args[2], sizeof(b->args[2]), "%ld", cfg->workload.param);
-	b->argv[0] = b->target_path;
-	b->argv[1] = b->args[0];
-	b->argv[2] = b->args[1];
-	b->argv[3] = b->args[2];
-	b->argv[4] = NULL;
-	unsigned long iters = cfg->workload.iterations * PT_ITERATION_SCALE;
-	snprintf(b->args[1], sizeof(b->args[1]), "%lu", iters);
 	if ((rc = calibrate(b, iters, err))) {
 		bk_close(b);
 		return rc;
@@ -371,9 +379,9 @@ static int bk_open(const struct pv_backend_config *cfg, void **handle, struct pv
 		pt_release(p);
 	free(p);
 	if (!rc)
-		rc = pv_patch_describe(b->target, b->bias, b->patch, b->patch_path, b->patch_base, &b->view, err);
+		rc = pv_patch_describe(b->t.target, b->bias, b->t.patch, b->t.patch_path, b->patch_base, &b->view, err);
 	for (size_t i = 0; !rc && i < b->nextra; i++)
-		rc = pv_patch_describe(b->target, b->bias, b->extra[i].patch, b->extra[i].path,
+		rc = pv_patch_describe(b->t.target, b->bias, b->extra[i].patch, b->extra[i].path,
 		                       b->extra[i].base, &b->extra[i].view, err);
 	if (!rc)
 		rc = open_judge(b, err);
@@ -394,7 +402,7 @@ static const struct pv_patch_desc *bk_patch(void *handle)
 
 static void symbolize(const struct pt_backend *b, uint64_t addr, char *buf, size_t len)
 {
-	const struct pv_image *img = b->target;
+	const struct pv_image *img = b->t.target;
 	for (size_t i = 0; i < img->nsymbols; i++) {
 		const struct pv_symbol *s = &img->symbols[i];
 		uint64_t lo = s->value + b->bias;
@@ -435,7 +443,7 @@ static bool rollback_diff(void *ctx, struct pv_rollback_finding *f, char *where,
 	const struct pt_script *x = ctx;
 	struct pt_backend *b = x->b;
 	struct pt_proc *p = x->p;
-	const struct pv_image *img = b->target;
+	const struct pv_image *img = b->t.target;
 	bool found = false;
 	if (pt_has_violation(p, "rollback-bytes")) {
 		pv_error_clear(p->err);
@@ -611,7 +619,7 @@ static int start_run(struct pt_backend *b, const struct pv_engine *engine,
 	if (engine->consistency == PV_CONSISTENCY_GLOBAL)
 		run->global = b->global;
 	p->run = run;
-	run->workers = b->workers;
+	run->workers = b->t.workers;
 	int rc = setup(b, p, serr);
 	if (rc) {
 		pv_error_set(err, rc, "%s", serr->msg);
@@ -621,12 +629,12 @@ static int start_run(struct pt_backend *b, const struct pv_engine *engine,
 	}
 	p->err = serr;
 	pt_space_init(sp, p, b->mem_model);
-	sp->target = b->target;
-	sp->patch_path = b->patch_path;
-	sp->patch_bias = b->patch_base - b->patch->min_vaddr;
+	sp->target = b->t.target;
+	sp->patch_path = b->t.patch_path;
+	sp->patch_bias = b->patch_base - b->t.patch->min_vaddr;
 	b->last_steer = 0;
 	b->last_steer_thread = -1;
-	pt_start_workers(p, b->workers, NULL);
+	pt_start_workers(p, b->t.workers, NULL);
 	pt_unwind_open(p, sp->patch_path, sp->patch_bias, &sp->unwind);
 	*runp = run;
 	*pp = p;
@@ -645,9 +653,9 @@ static int start_run(struct pt_backend *b, const struct pv_engine *engine,
  * Returns the calibrated one, for the caller to put back. */
 static unsigned long fault_iterations(struct pt_backend *b, bool fault)
 {
-	unsigned long iters = strtoul(b->args[1], NULL, 10);
+	unsigned long iters = strtoul(b->t.args[1], NULL, 10);
 	if (fault)
-		snprintf(b->args[1], sizeof(b->args[1]), "%lu", iters * PT_FAULT_SCALE);
+		snprintf(b->t.args[1], sizeof(b->t.args[1]), "%lu", iters * PT_FAULT_SCALE);
 	return iters;
 }
 
@@ -944,7 +952,7 @@ static int bk_run(void *handle, const struct pv_engine *engine, void *engine_sta
 	struct pt_space sp;
 	unsigned long iters = fault_iterations(b, b->fault != PV_FAULT_NONE);
 	int rc = start_run(b, engine, stream, len, res, &run, &p, &sp, &serr, err);
-	snprintf(b->args[1], sizeof(b->args[1]), "%lu", iters);
+	snprintf(b->t.args[1], sizeof(b->t.args[1]), "%lu", iters);
 	if (rc)
 		return rc;
 	delay(p);
@@ -1107,10 +1115,10 @@ static int restart(void *ctx, struct pv_error *err)
 		return pv_error_set(err, rc, "restart: %s", serr->msg);
 	p->err = serr;
 	pt_space_init(sp, p, b->mem_model);
-	sp->target = b->target;
-	sp->patch_path = b->patch_path;
-	sp->patch_bias = b->patch_base - b->patch->min_vaddr;
-	pt_start_workers(p, b->workers, "after the restart");
+	sp->target = b->t.target;
+	sp->patch_path = b->t.patch_path;
+	sp->patch_bias = b->patch_base - b->t.patch->min_vaddr;
+	pt_start_workers(p, b->t.workers, "after the restart");
 	pt_unwind_open(p, sp->patch_path, sp->patch_bias, &sp->unwind);
 	return 0;
 }
@@ -1180,13 +1188,13 @@ static int bk_run_sequence(void *handle, const struct pv_engine *engine, void *c
 	struct pt_space sp;
 	int rc = start_run(b, engine, stream, len, res, &run, &p, &sp, &serr, err);
 	if (rc) {
-		snprintf(b->args[1], sizeof(b->args[1]), "%lu", iters);
+		snprintf(b->t.args[1], sizeof(b->t.args[1]), "%lu", iters);
 		return rc;
 	}
 	struct pt_script x = {.b = b, .p = p, .sp = &sp, .engine = engine};
 	struct pv_script sc = {.ops = &pt_script_ops, .ctx = &x, .engine = engine, .res = res};
 	int fatal = pv_script_sequence(&sc, states, seq, err);
-	snprintf(b->args[1], sizeof(b->args[1]), "%lu", iters); /* a restart has spawned */
+	snprintf(b->t.args[1], sizeof(b->t.args[1]), "%lu", iters); /* a restart has spawned */
 
 	end_run(b, p, run, &sp, res);
 	return fatal;
@@ -1207,30 +1215,30 @@ int pt_backend_prepare(void *handle, unsigned workers, unsigned long iterations,
                        struct pt_space *sp, struct pv_error *err)
 {
 	struct pt_backend *b = handle;
-	char saved[2][sizeof(b->args[0])];
-	memcpy(saved, b->args, sizeof(saved));
+	char saved[2][sizeof(b->t.args[0])];
+	memcpy(saved, b->t.args, sizeof(saved));
 	if (workers)
-		snprintf(b->args[0], sizeof(b->args[0]), "%u", workers);
+		snprintf(b->t.args[0], sizeof(b->t.args[0]), "%u", workers);
 	if (iterations)
-		snprintf(b->args[1], sizeof(b->args[1]), "%lu", iterations);
+		snprintf(b->t.args[1], sizeof(b->t.args[1]), "%lu", iterations);
 	run->probes = PT_PROBES_OFF;
 	run->desc = &b->view.desc;
 	p->run = run;
 	int rc = setup_env(b, p, envp, false, err);
-	memcpy(b->args, saved, sizeof(saved));
+	memcpy(b->t.args, saved, sizeof(saved));
 	if (rc)
 		return rc;
 	p->err = err;
 	pt_space_init(sp, p, b->mem_model);
-	sp->target = b->target;
-	sp->patch_path = b->patch_path;
-	sp->patch_bias = b->patch_base - b->patch->min_vaddr;
+	sp->target = b->t.target;
+	sp->patch_path = b->t.patch_path;
+	sp->patch_bias = b->patch_base - b->t.patch->min_vaddr;
 	return 0;
 }
 
 unsigned long pt_backend_iterations(void *handle)
 {
-	return strtoul(((struct pt_backend *)handle)->args[1], NULL, 10);
+	return strtoul(((struct pt_backend *)handle)->t.args[1], NULL, 10);
 }
 
 void pt_backend_set_probes(void *handle, enum pt_probes mode)

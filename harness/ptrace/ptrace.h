@@ -261,6 +261,27 @@ struct pt_proc {
 
 /* ------------------------------------------------------------ backend.c */
 
+/* What every native run of a scenario starts from (the exec adapter's
+ * too): the target and the patch, opened, and the target's command line
+ * "TARGET WORKERS ITERATIONS PARAM". */
+struct pt_target {
+	char *target_path;            /* owned */
+	char *patch_path;             /* owned */
+	struct pv_image *target;      /* owned */
+	struct pv_patch *patch;       /* owned */
+	uint64_t verify;              /* link-time pv_verify, 0 when none */
+	unsigned workers;
+	char args[3][32];             /* argv[1..3]; args[1] the iteration count */
+	char *argv[5];
+};
+
+/* Fills t from cfg (cfg's target and patch given); on failure t holds what
+ * was opened, for pt_target_close. */
+int pt_target_open(struct pt_target *t, const struct pv_backend_config *cfg,
+                   unsigned long iterations, struct pv_error *err);
+void pt_target_close(struct pt_target *t);
+
+
 /* For measurements and self-checks: how the state probes of later runs work
  * (lazy by default), and the longest engine pause of the last run and the
  * time the probes took inside pauses, in milliseconds. */
