@@ -324,34 +324,8 @@ static int calibrate(struct ex_backend *b, const struct pv_exec *x, struct pv_er
 	int rc = build_env(b, x->file, err);
 	if (rc)
 		return rc;
-	snprintf(b->t.args[1], sizeof(b->t.args[1]), "%lu", b->iters);
-	struct pt_proc *p = calloc(1, sizeof(*p));
-	if (!p)
-		return pv_error_set(err, PV_ENOMEM, "out of memory");
-	rc = pt_spawn_env(b->t.argv, b->envp, p, err);
-	double ms = 0;
-	if (!rc) {
-		double t0 = pt_now();
-		pt_resume_thread(p, &p->threads[0]);
-		pt_pump_until(p, t0 + PT_FINISH_TIMEOUT_MS / 1e3, NULL, NULL);
-		ms = (pt_now() - t0) * 1e3;
-		bool ok = p->exited && WIFEXITED(p->status) && WEXITSTATUS(p->status) == 0;
-		pt_release(p);
-		if (!ok)
-			rc = pv_error_set(err, PV_EIO, "%s %s %s %s does not run to a successful end "
-			                               "natively with %s's environment (%s)", b->t.argv[0],
-			                  b->t.argv[1], b->t.argv[2], b->t.argv[3], x->file->path,
-			                  p->output[0] ? p->output : "no message");
-	}
-	free(p);
-	if (rc)
+	if ((rc = pt_target_calibrate(&b->t, b->envp, x->file->path, b->iters, MIN_RUN_MS, err)))
 		return rc;
-	if (ms < MIN_RUN_MS) {
-		unsigned long scale = (unsigned long)(MIN_RUN_MS / (ms > 0.1 ? ms : 0.1)) + 1;
-		if (scale > PT_SCALE_MAX)
-			scale = PT_SCALE_MAX;
-		snprintf(b->t.args[1], sizeof(b->t.args[1]), "%lu", b->iters * scale);
-	}
 	b->calibrated = &x->engine;
 	return 0;
 }

@@ -304,16 +304,14 @@ static void bk_close(void *handle)
 	free(b);
 }
 
-/* Times one traced run of the target without an engine, and scales its
- * iterations up until such a run lasts PT_MIN_RUN_MS: a run must still be
- * working while the engine applies and reverts, whatever the scenario's
- * count (chosen for the emulator) makes of it natively. */
-static int calibrate(struct pt_backend *b, unsigned long iters, struct pv_error *err)
+int pt_target_calibrate(struct pt_target *t, char *const envp[], const char *env_from,
+                        unsigned long iterations, double min_ms, struct pv_error *err)
 {
+	snprintf(t->args[1], sizeof(t->args[1]), "%lu", iterations);
 	struct pt_proc *p = calloc(1, sizeof(*p));
 	if (!p)
 		return pv_error_set(err, PV_ENOMEM, "out of memory");
-	int rc = pt_spawn(b->t.argv, p, err);
+	int rc = pt_spawn_env(t->argv, envp, p, err);
 	double ms = 0;
 	if (!rc) {
 		double t0 = pt_now();
@@ -324,16 +322,18 @@ static int calibrate(struct pt_backend *b, unsigned long iters, struct pv_error 
 		pt_release(p);
 		if (!ok)
 			rc = pv_error_set(err, PV_EIO, "%s %s %s %s does not run to a successful end "
-			                               "natively (%s)", b->t.argv[0], b->t.argv[1], b->t.argv[2],
-			                  b->t.argv[3], p->output[0] ? p->output : "no message");
+			                               "natively%s%s%s (%s)", t->argv[0], t->argv[1],
+			                  t->argv[2], t->argv[3], env_from ? " with " : "",
+			                  env_from ? env_from : "", env_from ? "'s environment" : "",
+			                  p->output[0] ? p->output : "no message");
 	}
 	free(p);
-	if (rc || ms >= PT_MIN_RUN_MS)
+	if (rc || ms >= min_ms)
 		return rc;
-	unsigned long scale = (unsigned long)(PT_MIN_RUN_MS / (ms > 0.1 ? ms : 0.1)) + 1;
+	unsigned long scale = (unsigned long)(min_ms / (ms > 0.1 ? ms : 0.1)) + 1;
 	if (scale > PT_SCALE_MAX)
 		scale = PT_SCALE_MAX;
-	snprintf(b->t.args[1], sizeof(b->t.args[1]), "%lu", iters * scale);
+	snprintf(t->args[1], sizeof(t->args[1]), "%lu", iterations * scale);
 	return 0;
 }
 
@@ -363,7 +363,10 @@ static int bk_open(const struct pv_backend_config *cfg, void **handle, struct pv
 		bk_close(b);
 		return rc;
 	}
-	if ((rc = calibrate(b, iters, err))) {
+	/* A run must still be working while the engine applies and reverts,
+	 * whatever the scenario's count (chosen for the emulator) makes of it
+	 * natively. */
+	if ((rc = pt_target_calibrate(&b->t, NULL, NULL, iters, PT_MIN_RUN_MS, err))) {
 		bk_close(b);
 		return rc;
 	}

@@ -280,6 +280,12 @@ struct pt_target {
 int pt_target_open(struct pt_target *t, const struct pv_backend_config *cfg,
                    unsigned long iterations, struct pv_error *err);
 void pt_target_close(struct pt_target *t);
+/* Times one traced run of t's command line without an engine (environment
+ * envp, NULL: patchvet's; env_from names its origin in the error, NULL:
+ * none) and scales the iteration count (t->args[1], from iterations) up
+ * until such a run lasts min_ms. */
+int pt_target_calibrate(struct pt_target *t, char *const envp[], const char *env_from,
+                        unsigned long iterations, double min_ms, struct pv_error *err);
 
 
 /* For measurements and self-checks: how the state probes of later runs work
