@@ -28,9 +28,9 @@
 #include "execfile.h"
 #include "../util/files.h"
 #include "../load/image.h"
-#include "../checks/rollback_bytes.h"
 #include "../load/patchfile.h"
 #include "../ptrace/ptrace.h"
+#include "../script/script.h"
 
 #define DELAY_UNIT_S 500e-6
 #define OUT_MAX 4096
@@ -548,24 +548,13 @@ static void check_effect(struct ex_run *r)
 /* rollback-bytes: every executable byte of the target against its file. */
 static void check_rollback(struct ex_run *r)
 {
-	const struct pv_image *img = r->b->t.target;
-	for (size_t i = 0; i < img->nsegments && !pt_has_violation(r->p, "rollback-bytes"); i++) {
-		const struct pv_segment *s = &img->segments[i];
-		size_t avail = 0;
-		const unsigned char *orig = pv_image_at(img, s->vaddr, &avail);
-		if (!(s->flags & PF_X) || !orig || !avail)
-			continue;
-		uint8_t *now = malloc(avail);
-		uint64_t at = s->vaddr + r->bias;
-		struct pv_rollback_finding fd;
-		if (now && !read_code(r->p, at, now, avail) &&
-		    pv_judge_rollback(at, now, orig, avail, &fd))
-			pt_violation(r->p, "rollback-bytes", -1, fd.addr,
-			             "after revert, %zu code byte%s differ from the file, the first at "
-			             "0x%llx (0x%02x, the file has 0x%02x)", fd.ndiff,
-			             fd.ndiff == 1 ? "" : "s", (unsigned long long)fd.addr, fd.now,
-			             fd.orig);
-		free(now);
+	struct pv_rollback_finding fd;
+	if (!pt_has_violation(r->p, "rollback-bytes") &&
+	    pt_code_diff(r->p, r->b->t.target, r->bias, &fd)) {
+		char where[32], detail[sizeof(((struct pv_violation *)0)->detail)];
+		snprintf(where, sizeof(where), "0x%llx", (unsigned long long)fd.addr);
+		pv_script_rollback_detail(detail, sizeof(detail), "revert", where, &fd);
+		pt_violation(r->p, "rollback-bytes", -1, fd.addr, "%s", detail);
 	}
 	pv_error_clear(r->p->err);
 }

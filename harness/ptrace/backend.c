@@ -438,6 +438,29 @@ struct pt_script {
 static const struct pv_script_ops pt_script_ops;
 static const struct pv_patch_desc *bk_patch_at(void *handle, size_t i);
 
+bool pt_code_diff(struct pt_proc *p, const struct pv_image *target, uint64_t bias,
+                  struct pv_rollback_finding *f)
+{
+	bool found = false;
+	for (size_t i = 0; i < target->nsegments && !found; i++) {
+		const struct pv_segment *s = &target->segments[i];
+		size_t avail = 0;
+		const unsigned char *orig = pv_image_at(target, s->vaddr, &avail);
+		if (!(s->flags & PF_X) || !orig || !avail)
+			continue;
+		uint8_t *now = malloc(avail);
+		uint64_t at = s->vaddr + bias;
+		if (now && !pt_read(p, at, now, avail)) {
+			for (unsigned k = 0; p->park_live && k < 2; k++)
+				if (p->park_addr + k >= at && p->park_addr + k < at + avail)
+					now[p->park_addr + k - at] = p->park_orig[k];
+			found = pv_judge_rollback(at, now, orig, avail, f);
+		}
+		free(now);
+	}
+	return found;
+}
+
 /* rollback-bytes facts: every executable byte of the target against its
  * file, and every other code range the engine wrote against what it held
  * before; the first that differs. */
@@ -446,29 +469,13 @@ static bool rollback_diff(void *ctx, struct pv_rollback_finding *f, char *where,
 	const struct pt_script *x = ctx;
 	struct pt_backend *b = x->b;
 	struct pt_proc *p = x->p;
-	const struct pv_image *img = b->t.target;
-	bool found = false;
 	if (pt_has_violation(p, "rollback-bytes")) {
 		pv_error_clear(p->err);
 		return false; /* the first of a check is the one kept */
 	}
-	for (size_t i = 0; i < img->nsegments && !found; i++) {
-		const struct pv_segment *s = &img->segments[i];
-		size_t avail = 0;
-		const unsigned char *orig = pv_image_at(img, s->vaddr, &avail);
-		if (!(s->flags & PF_X) || !orig || !avail)
-			continue;
-		uint8_t *now = malloc(avail);
-		uint64_t at = s->vaddr + b->bias;
-		if (now && !pt_read(p, at, now, avail)) {
-			for (unsigned k = 0; p->park_live && k < 2; k++)
-				if (p->park_addr + k >= at && p->park_addr + k < at + avail)
-					now[p->park_addr + k - at] = p->park_orig[k];
-			if ((found = pv_judge_rollback(at, now, orig, avail, f)))
-				symbolize(b, f->addr, where, len);
-		}
-		free(now);
-	}
+	bool found = pt_code_diff(p, b->t.target, b->bias, f);
+	if (found)
+		symbolize(b, f->addr, where, len);
 	const struct pt_run *run = p->run;
 	for (size_t i = 0; i < run->nwrites && !found; i++) {
 		const struct pt_write *w = &run->writes[i];

@@ -45,6 +45,7 @@
 #include "../model/backend.h"
 #include "../load/image.h"
 #include "../checks/consistency_global.h"
+#include "../checks/rollback_bytes.h"
 #include "../load/patchfile.h"
 
 #define PT_PAGE 0x1000ull
@@ -311,6 +312,10 @@ int pt_backend_prepare(void *handle, unsigned workers, unsigned long iterations,
 uint64_t pt_load_bias(const struct pt_proc *p, const struct pv_image *target);
 int pt_park_main(struct pt_proc *p, uint64_t at);
 void pt_start_workers(struct pt_proc *p, unsigned workers, const char *when);
+/* The first executable byte of the target (loaded at bias) that differs
+ * from its file, main's parking bytes read as the file's: true and *f. */
+bool pt_code_diff(struct pt_proc *p, const struct pv_image *target, uint64_t bias,
+                  struct pv_rollback_finding *f);
 /* How the target ended, once released: `crash` (a thread's fatal signal,
  * at crash_where, or at its pc in hex when NULL; the process killed by a
  * signal, "during WHEN" when when is not NULL), else its exit status into

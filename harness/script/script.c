@@ -33,6 +33,16 @@ static bool crashed(const struct pv_script *s)
 	return s->ops->crashed && s->ops->crashed(s->ctx);
 }
 
+/* A detail cut to its buffer, as a violation's is. */
+__attribute__((format(printf, 3, 4))) static void put(char *buf, size_t len, const char *fmt,
+                                                      ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
 __attribute__((format(printf, 5, 6))) static void violation(const struct pv_script *s,
                                                             const char *check, int thread,
                                                             uint64_t addr, const char *fmt, ...)
@@ -45,15 +55,23 @@ __attribute__((format(printf, 5, 6))) static void violation(const struct pv_scri
 	s->ops->violation(s->ctx, check, thread, addr, detail);
 }
 
+void pv_script_rollback_detail(char *buf, size_t len, const char *after, const char *where,
+                               const struct pv_rollback_finding *f)
+{
+	put(buf, len,
+	    "after %s, %s holds 0x%02x where the original has 0x%02x (%zu byte(s) differ there)",
+	    after, where, f->now, f->orig, f->ndiff);
+}
+
 void pv_script_rollback(const struct pv_script *s, const char *after)
 {
 	struct pv_rollback_finding f;
 	char where[160];
-	if (s->ops->rollback_diff(s->ctx, &f, where, sizeof(where)))
-		violation(s, "rollback-bytes", -1, f.addr,
-		          "after %s, %s holds 0x%02x where the original has 0x%02x (%zu byte(s) "
-		          "differ there)",
-		          after, where, f.now, f.orig, f.ndiff);
+	if (s->ops->rollback_diff(s->ctx, &f, where, sizeof(where))) {
+		char detail[sizeof(((struct pv_violation *)0)->detail)];
+		pv_script_rollback_detail(detail, sizeof(detail), after, where, &f);
+		s->ops->violation(s->ctx, "rollback-bytes", -1, f.addr, detail);
+	}
 	uint64_t addr = 0, len = 0;
 	size_t n = s->ops->leaked(s->ctx, &addr, &len);
 	if (n)

@@ -102,6 +102,11 @@ struct pv_script {
 /* A clean answer: done, gave up or refused with the target unchanged. */
 bool pv_script_clean_rc(int rc);
 
+/* The sentence of a rollback-bytes finding at `where` (in words) "after"
+ * something, into buf: the one wording of every backend. */
+void pv_script_rollback_detail(char *buf, size_t len, const char *after, const char *where,
+                               const struct pv_rollback_finding *f);
+
 /* rollback-bytes and rollback-leak "after" (after "revert", after "apply
  * gave up"), as violations through the primitives. */
 void pv_script_rollback(const struct pv_script *s, const char *after);
