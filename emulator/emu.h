@@ -50,6 +50,7 @@
 
 #include "../harness/model/backend.h"
 #include "../harness/model/run.h"
+#include "../harness/util/must_check.h"
 
 struct pv_emu_config {
 	const char *target_path;       /* emulator build of the target */
@@ -70,7 +71,7 @@ struct pv_emu;
 /* Loads the target's PT_LOAD segments and the patch image (mapped within
  * +-2 GiB of the target so a jmp rel32 reaches it, relocated against the
  * target), analyses every replaced function, and prepares threads. */
-int pv_emu_open(const struct pv_emu_config *cfg, struct pv_emu **out, struct pv_error *err);
+PV_MUST_CHECK int pv_emu_open(const struct pv_emu_config *cfg, struct pv_emu **out, struct pv_error *err);
 
 void pv_emu_close(struct pv_emu *emu);
 
