@@ -242,7 +242,7 @@ static int engine_op(struct pv_emu *e, const char *name, engine_op_fn fn, void *
 		char where[160];
 		size_t before = r->res->nviolations;
 		emu_symbolize(e, f[0].addr, where, sizeof(where));
-		emu_violation(e, "torn-exec", f[0].thread, f[0].addr,
+		emu_violation(e, PV_CHECK_TORN_EXEC, f[0].thread, f[0].addr,
 		              "thread %d executed %u byte(s) at %s during %s that %s", f[0].thread,
 		              f[0].len, where, name,
 		              f[0].boundary ? "mix bytes of two versions of the code"
@@ -259,7 +259,7 @@ static int engine_op(struct pv_emu *e, const char *name, engine_op_fn fn, void *
 		e->threads[i].stopped = false;
 	}
 	if (stopped)
-		emu_violation(e, "liveness", (int)first, e->threads[first].pc,
+		emu_violation(e, PV_CHECK_LIVENESS, (int)first, e->threads[first].pc,
 		              "%s returned with %u thread(s) still stopped (thread %u first); "
 		              "they were resumed",
 		              name, stopped, first);
@@ -376,7 +376,7 @@ static void check_rollback(struct pv_emu *e)
 				continue;
 			char where[160];
 			emu_symbolize(e, f.addr, where, sizeof(where));
-			emu_violation(e, "rollback-bytes", -1, f.addr,
+			emu_violation(e, PV_CHECK_ROLLBACK_BYTES, -1, f.addr,
 			              "after %s, %s holds 0x%02x where the original has 0x%02x (%zu "
 			              "byte(s) differ there)",
 			              r->res->revert_rc == 1 ? "apply gave up" : "revert", where, f.now,
@@ -395,7 +395,7 @@ static void check_leak(struct pv_emu *e)
 		held[i] = (struct pv_release_range){.addr = r->maps[i].addr, .len = r->maps[i].len};
 	int i = pv_judge_leak(held, r->nmaps);
 	if (i >= 0)
-		emu_violation(e, "rollback-leak", -1, held[i].addr,
+		emu_violation(e, PV_CHECK_ROLLBACK_LEAK, -1, held[i].addr,
 		              "after %s, the engine still holds %zu mapping(s) it made with "
 		              "map_near (0x%llx bytes at 0x%llx first)",
 		              r->res->revert_rc == 1 ? "apply gave up" : "revert", r->nmaps,
@@ -413,7 +413,7 @@ static void verify(struct pv_emu *e)
 	for (;;) {
 		uint64_t used = res->instructions - start;
 		if (used >= EMU_VERIFY_BUDGET) {
-			emu_violation(e, "liveness", -1, e->threads[v].pc,
+			emu_violation(e, PV_CHECK_LIVENESS, -1, e->threads[v].pc,
 			              "pv_verify did not return within %u instructions",
 			              EMU_VERIFY_BUDGET);
 			return;
@@ -422,7 +422,7 @@ static void verify(struct pv_emu *e)
 		if (stop == EMU_STOP_CRASH)
 			return;
 		if (stop == EMU_STOP_BLOCKED) {
-			emu_violation(e, "liveness", -1, e->threads[v].pc,
+			emu_violation(e, PV_CHECK_LIVENESS, -1, e->threads[v].pc,
 			              "pv_verify blocked on a lock that no thread will release");
 			return;
 		}
@@ -431,7 +431,7 @@ static void verify(struct pv_emu *e)
 	}
 	res->verify_status = (int)(int32_t)emu_thread_reg(e, v, UC_X86_REG_RAX);
 	if (res->verify_status != 0)
-		emu_violation(e, "target-verify", -1, 0, "pv_verify returned %d%s%s",
+		emu_violation(e, PV_CHECK_TARGET_VERIFY, -1, 0, "pv_verify returned %d%s%s",
 		              res->verify_status, e->run.noutput ? "; the target wrote: " : "",
 		              e->run.output);
 }
@@ -626,7 +626,7 @@ static int auto_rollback(struct pv_emu *e, const struct pv_engine *engine, void 
 		emu_decide_slice(e, false);
 		slow_tick(e);
 	}
-	emu_violation(e, "liveness", -1, 0,
+	emu_violation(e, PV_CHECK_LIVENESS, -1, 0,
 	              "%s declares automatic rollback within %u monitor calls, but the patch was "
 	              "still applied %u calls after the injected %s",
 	              engine->name, bound, bound, pv_fault_name(fault));
@@ -673,7 +673,7 @@ static int run(struct pv_emu *e, const struct pv_engine *engine, void *engine_st
 	emu_run_to_end(e);
 	struct emu_run *r = &e->run;
 	if (r->over_budget)
-		emu_violation(e, "liveness", -1, 0,
+		emu_violation(e, PV_CHECK_LIVENESS, -1, 0,
 		              "the workers did not finish within the step budget of %llu "
 		              "instructions (an endless loop, a livelock, or a budget too small "
 		              "for the workload)",
@@ -760,7 +760,7 @@ static void live_mismatch(void *ctx, const struct pv_patch_func *f, const char *
 	const struct live_ctx *c = ctx;
 	char step_name[96];
 	pv_step_name(c->seq, c->step, step_name, sizeof(step_name));
-	emu_violation(c->e, "ineffective", -1, f->old_addr,
+	emu_violation(c->e, PV_CHECK_INEFFECTIVE, -1, f->old_addr,
 	              "after step %zu (%s), a call of %s runs %s, not %s", c->step + 1, step_name,
 	              f->old_name, got, want);
 }
@@ -964,7 +964,7 @@ static int run_sequence(struct pv_emu *e, const struct pv_engine *engine, void *
 	emu_run_to_end(e);
 	struct emu_run *r = &e->run;
 	if (r->over_budget)
-		emu_violation(e, "liveness", -1, 0,
+		emu_violation(e, PV_CHECK_LIVENESS, -1, 0,
 		              "the workers did not finish within the step budget of %llu "
 		              "instructions", (unsigned long long)r->budget);
 	bool finished = true;

@@ -494,7 +494,7 @@ static void take(struct ex_run *r)
 	if (rc && pt_reap_detached(p))
 		rc = 0; /* it ended on its own meanwhile: judged by its exit */
 	if (rc) {
-		pt_violation(p, "liveness", -1, 0, "after %s, patchvet cannot trace the target "
+		pt_violation(p, PV_CHECK_LIVENESS, -1, 0, "after %s, patchvet cannot trace the target "
 		                                   "again: %s", r->phase, p->err->msg);
 		pv_error_clear(p->err);
 		/* Whatever still holds it, the target ends here (bounded: a
@@ -506,7 +506,7 @@ static void take(struct ex_run *r)
 		while (!pt_reap_detached(p) && pt_now() < until)
 			usleep(1000);
 		if (!p->exited)
-			pt_violation(p, "liveness", -1, 0, "the target (pid %d) could not be reaped "
+			pt_violation(p, PV_CHECK_LIVENESS, -1, 0, "the target (pid %d) could not be reaped "
 			                                   "within %d ms of SIGKILL", (int)p->pid,
 			             REAP_MS);
 	} else if (r->st && !p->exited) {
@@ -540,7 +540,7 @@ static int command(struct ex_run *r, enum pv_exec_cmd c, struct cmd_result *cr,
 		rc = run_command(argv, f->cmds[c].timeout_ms, cr, err);
 	pv_exec_argv_free(argv);
 	if (!rc && cr->timed_out)
-		pt_violation(r->p, "liveness", -1, 0, "%s (%s) did not finish within %u ms; its "
+		pt_violation(r->p, PV_CHECK_LIVENESS, -1, 0, "%s (%s) did not finish within %u ms; its "
 		                                      "process group was killed", r->phase,
 		             f->cmds[c].words[0], f->cmds[c].timeout_ms);
 	take(r);
@@ -600,7 +600,7 @@ static void check_effect(struct ex_run *r)
 	}
 	pv_error_clear(r->p->err);
 	if (checked && !changed)
-		pt_violation(r->p, "ineffective", -1, 0, "apply reported success, but the first "
+		pt_violation(r->p, PV_CHECK_INEFFECTIVE, -1, 0, "apply reported success, but the first "
 		                                         "bytes of none of the %zu replaced "
 		                                         "function%s differ from the file", checked,
 		             checked == 1 ? "" : "s");
@@ -610,7 +610,8 @@ static void check_effect(struct ex_run *r)
 static void check_rollback(struct ex_run *r)
 {
 	const struct pv_image *img = r->b->target;
-	for (size_t i = 0; i < img->nsegments && !pt_has_violation(r->p, "rollback-bytes"); i++) {
+	for (size_t i = 0; i < img->nsegments && !pt_has_violation(r->p, PV_CHECK_ROLLBACK_BYTES);
+	     i++) {
 		const struct pv_segment *s = &img->segments[i];
 		size_t avail = 0;
 		const unsigned char *orig = pv_image_at(img, s->vaddr, &avail);
@@ -621,7 +622,7 @@ static void check_rollback(struct ex_run *r)
 		struct pv_rollback_finding fd;
 		if (now && !read_code(r->p, at, now, avail) &&
 		    pv_judge_rollback(at, now, orig, avail, &fd))
-			pt_violation(r->p, "rollback-bytes", -1, fd.addr,
+			pt_violation(r->p, PV_CHECK_ROLLBACK_BYTES, -1, fd.addr,
 			             "after revert, %zu code byte%s differ from the file, the first at "
 			             "0x%llx (0x%02x, the file has 0x%02x)", fd.ndiff,
 			             fd.ndiff == 1 ? "" : "s", (unsigned long long)fd.addr, fd.now,
@@ -651,11 +652,11 @@ static int check_status(struct ex_run *r, struct pv_error *err)
 	char how[64];
 	describe_status(&cr, how, sizeof(how));
 	if (!ok && f->applied_word)
-		pt_violation(r->p, "ineffective", -1, 0, "apply reported success, but status %s "
+		pt_violation(r->p, PV_CHECK_INEFFECTIVE, -1, 0, "apply reported success, but status %s "
 		                                         "without printing '%s'", how,
 		             f->applied_word);
 	else if (!ok)
-		pt_violation(r->p, "ineffective", -1, 0, "apply reported success, but status %s",
+		pt_violation(r->p, PV_CHECK_INEFFECTIVE, -1, 0, "apply reported success, but status %s",
 		             how);
 	return 0;
 }
@@ -664,7 +665,7 @@ static void judge_exit(struct pt_proc *p, struct pv_run_result *res, bool killed
                        const char *when)
 {
 	if (p->crash.seen) {
-		pt_violation(p, "crash", p->crash.thread, p->crash.pc,
+		pt_violation(p, PV_CHECK_CRASH, p->crash.thread, p->crash.pc,
 		             "thread %d died of SIG%s at 0x%llx (fault address 0x%llx)",
 		             p->crash.thread,
 		             sigabbrev_np(p->crash.sig) ? sigabbrev_np(p->crash.sig) : "?",
@@ -675,7 +676,7 @@ static void judge_exit(struct pt_proc *p, struct pv_run_result *res, bool killed
 		return;
 	if (WIFSIGNALED(p->status)) {
 		int sig = WTERMSIG(p->status);
-		pt_violation(p, "crash", -1, 0, "the target died of SIG%s%s%s",
+		pt_violation(p, PV_CHECK_CRASH, -1, 0, "the target died of SIG%s%s%s",
 		             sigabbrev_np(sig) ? sigabbrev_np(sig) : "?", when ? " during " : "",
 		             when ? when : "");
 		return;
@@ -686,7 +687,7 @@ static void judge_exit(struct pt_proc *p, struct pv_run_result *res, bool killed
 		char first[160];
 		snprintf(first, sizeof(first), "%.159s", p->output);
 		first[strcspn(first, "\n")] = '\0';
-		pt_violation(p, "target-verify", -1, 0, "the target exited with status %d%s%s", code,
+		pt_violation(p, PV_CHECK_TARGET_VERIFY, -1, 0, "the target exited with status %d%s%s", code,
 		             first[0] ? ": " : "", first);
 	}
 }
@@ -728,7 +729,7 @@ static void check_leak(struct ex_run *r, const struct xmaps *before)
 		for (size_t k = 0; !old && k < before->n; k++)
 			old = now.r[i][0] == before->r[k][0] && now.r[i][1] == before->r[k][1];
 		if (!old) {
-			pt_violation(r->p, "rollback-leak", -1, now.r[i][0],
+			pt_violation(r->p, PV_CHECK_ROLLBACK_LEAK, -1, now.r[i][0],
 			             "after revert, an executable mapping of %llu bytes at 0x%llx that "
 			             "was not there before the tool ran is still there",
 			             (unsigned long long)(now.r[i][1] - now.r[i][0]),
@@ -765,7 +766,7 @@ static int start(struct ex_run *r, struct pv_error *err)
 	pt_resume_thread(p, &p->threads[0]);
 	if (pt_pump_until(p, pt_now() + PT_START_TIMEOUT_MS / 1e3, workers_started, b) ==
 	    PV_ETIMEDOUT)
-		pt_violation(p, "liveness", -1, 0, "the %u workers did not all start within %d ms",
+		pt_violation(p, PV_CHECK_LIVENESS, -1, 0, "the %u workers did not all start within %d ms",
 		             b->workers, PT_START_TIMEOUT_MS);
 	return 0;
 }
@@ -890,7 +891,7 @@ static int ex_run(void *handle, const struct pv_engine *engine, void *engine_sta
 		pt_resume_all(p);
 		if (pt_pump_until(p, pt_now() + PT_FINISH_TIMEOUT_MS / 1e3, NULL, NULL) ==
 		    PV_ETIMEDOUT) {
-			pt_violation(p, "liveness", -1, 0, "the target did not finish within %d ms after "
+			pt_violation(p, PV_CHECK_LIVENESS, -1, 0, "the target did not finish within %d ms after "
 			                                   "the tool was done", PT_FINISH_TIMEOUT_MS);
 			killed = true;
 		}

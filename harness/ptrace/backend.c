@@ -410,7 +410,7 @@ static void symbolize(const struct pt_backend *b, uint64_t addr, char *buf, size
 static void check_rollback(struct pt_backend *b, struct pt_proc *p, const char *after)
 {
 	const struct pv_image *img = b->target;
-	for (size_t i = 0; i < img->nsegments && !pt_has_violation(p, "rollback-bytes"); i++) {
+	for (size_t i = 0; i < img->nsegments && !pt_has_violation(p, PV_CHECK_ROLLBACK_BYTES); i++) {
 		const struct pv_segment *s = &img->segments[i];
 		size_t avail = 0;
 		const unsigned char *orig = pv_image_at(img, s->vaddr, &avail);
@@ -426,7 +426,7 @@ static void check_rollback(struct pt_backend *b, struct pt_proc *p, const char *
 			if (pv_judge_rollback(at, now, orig, avail, &f)) {
 				char where[160];
 				symbolize(b, f.addr, where, sizeof(where));
-				pt_violation(p, "rollback-bytes", -1, f.addr,
+				pt_violation(p, PV_CHECK_ROLLBACK_BYTES, -1, f.addr,
 				             "after %s, %zu code byte%s differ from the file, the first at "
 				             "%s (0x%02x, the file has 0x%02x)", after, f.ndiff,
 				             f.ndiff == 1 ? "" : "s", where, f.now, f.orig);
@@ -435,7 +435,7 @@ static void check_rollback(struct pt_backend *b, struct pt_proc *p, const char *
 		free(now);
 	}
 	const struct pt_run *run = p->run;
-	for (size_t i = 0; i < run->nwrites && !pt_has_violation(p, "rollback-bytes"); i++) {
+	for (size_t i = 0; i < run->nwrites && !pt_has_violation(p, PV_CHECK_ROLLBACK_BYTES); i++) {
 		const struct pt_write *w = &run->writes[i];
 		if (w->addr >= p->exe_lo && w->addr < p->exe_hi)
 			continue; /* judged against the file above */
@@ -447,7 +447,7 @@ static void check_rollback(struct pt_backend *b, struct pt_proc *p, const char *
 		struct pv_rollback_finding f;
 		if (!own && now && !pt_read(p, w->addr, now, w->len) &&
 		    pv_judge_rollback(w->addr, now, w->orig, w->len, &f))
-			pt_violation(p, "rollback-bytes", -1, f.addr,
+			pt_violation(p, PV_CHECK_ROLLBACK_BYTES, -1, f.addr,
 			             "after %s, %zu byte%s the engine wrote at 0x%llx differ from what "
 			             "was there before (0x%02x, was 0x%02x)", after, f.ndiff,
 			             f.ndiff == 1 ? "" : "s", (unsigned long long)f.addr, f.now, f.orig);
@@ -476,7 +476,7 @@ static void check_leak(struct pt_proc *p, const char *after)
 		if (f)
 			fclose(f);
 		if (mapped) {
-			pt_violation(p, "rollback-leak", -1, m->addr,
+			pt_violation(p, PV_CHECK_ROLLBACK_LEAK, -1, m->addr,
 			             "after %s, the engine's mapping of %llu bytes at 0x%llx is still "
 			             "there", after, (unsigned long long)m->len,
 			             (unsigned long long)m->addr);
@@ -491,13 +491,13 @@ static void after_engine(struct pt_proc *p, const char *what, int rc, double sta
 {
 	double ms = (pt_now() - started) * 1e3;
 	if (ms > PT_ENGINE_TIMEOUT_MS)
-		pt_violation(p, "liveness", -1, 0, "%s took %.0f ms, beyond its bound of %d ms", what,
+		pt_violation(p, PV_CHECK_LIVENESS, -1, 0, "%s took %.0f ms, beyond its bound of %d ms", what,
 		             ms, PT_ENGINE_TIMEOUT_MS);
 	size_t held = 0;
 	for (size_t i = 0; i < p->nthreads; i++)
 		held += p->threads[i].live && p->threads[i].engine_stopped;
 	if (held) {
-		pt_violation(p, "liveness", -1, 0, "%s returned with %zu thread%s still stopped",
+		pt_violation(p, PV_CHECK_LIVENESS, -1, 0, "%s returned with %zu thread%s still stopped",
 		             what, held, held == 1 ? "" : "s");
 		pt_pause_check(p);
 		pt_resume_all(p);
@@ -527,7 +527,7 @@ static void judge_exit(struct pt_backend *b, struct pt_proc *p, struct pv_run_re
 	char where[160];
 	if (p->crash.seen) {
 		symbolize(b, p->crash.pc, where, sizeof(where));
-		pt_violation(p, "crash", p->crash.thread, p->crash.pc,
+		pt_violation(p, PV_CHECK_CRASH, p->crash.thread, p->crash.pc,
 		             "thread %d died of %s at %s (fault address 0x%llx)", p->crash.thread,
 		             sigabbrev_np(p->crash.sig) ? sigabbrev_np(p->crash.sig) : "?", where,
 		             (unsigned long long)p->crash.addr);
@@ -537,7 +537,7 @@ static void judge_exit(struct pt_backend *b, struct pt_proc *p, struct pv_run_re
 		return;
 	if (WIFSIGNALED(p->status)) {
 		int sig = WTERMSIG(p->status);
-		pt_violation(p, "crash", -1, 0, "the target died of SIG%s",
+		pt_violation(p, PV_CHECK_CRASH, -1, 0, "the target died of SIG%s",
 		             sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
 		return;
 	}
@@ -547,7 +547,7 @@ static void judge_exit(struct pt_backend *b, struct pt_proc *p, struct pv_run_re
 		char first[160];
 		snprintf(first, sizeof(first), "%.159s", p->output);
 		first[strcspn(first, "\n")] = '\0';
-		pt_violation(p, "target-verify", -1, 0, "the target exited with status %d%s%s", code,
+		pt_violation(p, PV_CHECK_TARGET_VERIFY, -1, 0, "the target exited with status %d%s%s", code,
 		             first[0] ? ": " : "", first);
 	}
 }
@@ -597,7 +597,7 @@ static int start_run(struct pt_backend *b, const struct pv_engine *engine,
 	pt_resume_thread(p, &p->threads[0]);
 	if (pt_pump_until(p, pt_now() + PT_START_TIMEOUT_MS / 1e3, workers_started, b) ==
 	    PV_ETIMEDOUT)
-		pt_violation(p, "liveness", -1, 0, "the %u workers did not all start within %d ms",
+		pt_violation(p, PV_CHECK_LIVENESS, -1, 0, "the %u workers did not all start within %d ms",
 		             b->workers, PT_START_TIMEOUT_MS);
 	pt_unwind_open(p, sp->patch_path, sp->patch_bias, &sp->unwind);
 	*runp = run;
@@ -890,7 +890,7 @@ static int fault_after_apply(struct pt_proc *p, struct pt_space *sp,
 	}
 	if (p->exited)
 		return 0;
-	pt_violation(p, "liveness", -1, 0,
+	pt_violation(p, PV_CHECK_LIVENESS, -1, 0,
 	             "%s declares automatic rollback within %u monitor calls, but the patch was "
 	             "still applied %u calls after the injected %s",
 	             engine->name, bound, bound, pv_fault_name(fault));
@@ -916,7 +916,7 @@ static bool finish(struct pt_proc *p)
 		}
 	}
 	if (pt_pump_until(p, pt_now() + PT_FINISH_TIMEOUT_MS / 1e3, NULL, NULL) == PV_ETIMEDOUT) {
-		pt_violation(p, "liveness", -1, 0, "the target did not finish within %d ms after "
+		pt_violation(p, PV_CHECK_LIVENESS, -1, 0, "the target did not finish within %d ms after "
 		                                   "the engine was done", PT_FINISH_TIMEOUT_MS);
 		return true;
 	}
@@ -1047,7 +1047,7 @@ static void live_mismatch(void *ctx, const struct pv_patch_func *f, const char *
 	const struct live_ctx *c = ctx;
 	char step_name[96];
 	pv_step_name(c->seq, c->step, step_name, sizeof(step_name));
-	pt_violation(c->p, "ineffective", -1, f->old_addr,
+	pt_violation(c->p, PV_CHECK_INEFFECTIVE, -1, f->old_addr,
 	             "after step %zu (%s), a call of %s runs %s, not %s", c->step + 1, step_name,
 	             f->old_name, got, want);
 }
@@ -1135,7 +1135,7 @@ static int seq_restart(struct pt_backend *b, struct pt_proc *p, struct pt_space 
 	pt_resume_thread(p, &p->threads[0]);
 	if (pt_pump_until(p, pt_now() + PT_START_TIMEOUT_MS / 1e3, workers_started, b) ==
 	    PV_ETIMEDOUT)
-		pt_violation(p, "liveness", -1, 0, "after the restart, the %u workers did not all "
+		pt_violation(p, PV_CHECK_LIVENESS, -1, 0, "after the restart, the %u workers did not all "
 		                                   "start within %d ms", b->workers,
 		             PT_START_TIMEOUT_MS);
 	pt_unwind_open(p, sp->patch_path, sp->patch_bias, &sp->unwind);

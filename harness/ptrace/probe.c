@@ -561,7 +561,7 @@ void pt_judge_thread(struct pt_proc *p, struct pt_thread *t, const struct pt_reg
 	if (nr >= 0 && (now->gpr.rax != before->gpr.rax ||
 	                now->gpr.orig_rax != before->gpr.orig_rax ||
 	                now->gpr.rip != before->gpr.rip)) {
-		pt_violation(p, "syscall-disrupted", (int)t->id, before->gpr.rip,
+		pt_violation(p, PV_CHECK_SYSCALL_DISRUPTED, (int)t->id, before->gpr.rip,
 		             "thread %u was blocked in %s (syscall %ld) and returns %lld from it "
 		             "instead of restarting it, %s", t->id, syscall_name(nr), nr,
 		             (long long)now->gpr.rax, when);
@@ -571,7 +571,7 @@ void pt_judge_thread(struct pt_proc *p, struct pt_thread *t, const struct pt_reg
 		now->gpr.rip = before->gpr.rip;
 	}
 	if (pt_regs_compare(before, now, why, sizeof(why)))
-		pt_violation(p, "state-regs", (int)t->id, now->gpr.rip, "thread %u: %s %s", t->id,
+		pt_violation(p, PV_CHECK_STATE_REGS, (int)t->id, now->gpr.rip, "thread %u: %s %s", t->id,
 		             why, when);
 	free(now);
 }
@@ -603,7 +603,7 @@ void pt_pause_check(struct pt_proc *p)
 		uint64_t was = (t->snap_sig.pnd | t->snap_sig.shdpnd) & ~mine;
 		uint64_t is = (s.pnd | s.shdpnd | held) & ~mine;
 		if (s.blk != t->snap_sig.blk || was != is)
-			pt_violation(p, "state-os", (int)t->id, 0,
+			pt_violation(p, PV_CHECK_STATE_OS, (int)t->id, 0,
 			             "thread %u: signal mask or pending signals changed across a "
 			             "pause (blocked %llx, pending %llx became blocked %llx, "
 			             "pending %llx; thread and process queues, held ones included)",
@@ -613,7 +613,7 @@ void pt_pause_check(struct pt_proc *p)
 	struct pt_osstate *os = NULL;
 	if (run->pause_os && !pt_os_probe(p, &os)) {
 		if (pt_os_compare(p, run->pause_os, os, why, sizeof(why)))
-			pt_violation(p, "state-os", -1, 0, "%s across a pause of the engine", why);
+			pt_violation(p, PV_CHECK_STATE_OS, -1, 0, "%s across a pause of the engine", why);
 		pt_os_free(os);
 	}
 	pt_os_free(run->pause_os);
@@ -623,7 +623,7 @@ void pt_pause_check(struct pt_proc *p)
 	struct pt_memsum *m = NULL;
 	if (run->pause_mem && !pt_mem_digest(p, &m) &&
 	    pt_mem_compare(run->pause_mem, m, run->pause_called, why, sizeof(why)))
-		pt_violation(p, "state-mem", -1, 0, "the target's writable memory (%s) changed "
+		pt_violation(p, PV_CHECK_STATE_MEM, -1, 0, "the target's writable memory (%s) changed "
 		                                    "while every thread was stopped by the engine",
 		             why);
 	free(m);

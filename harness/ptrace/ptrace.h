@@ -45,6 +45,7 @@
 #include "../model/backend.h"
 #include "../load/image.h"
 #include "../checks/consistency_global.h"
+#include "../checks/registry.h"
 #include "../load/patchfile.h"
 
 #define PT_PAGE 0x1000ull
@@ -478,9 +479,9 @@ int pt_map_fixed(struct pt_proc *p, uint64_t addr, uint64_t len, int prot);
 void pt_space_fini(struct pt_space *s);
 
 /* Records a violation (the first of each check is kept). */
-void pt_violation(struct pt_proc *p, const char *check, int thread, uint64_t addr,
+void pt_violation(struct pt_proc *p, enum pv_check_id check, int thread, uint64_t addr,
                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-bool pt_has_violation(const struct pt_proc *p, const char *check);
+bool pt_has_violation(const struct pt_proc *p, enum pv_check_id check);
 
 /* The next byte of the decision stream, or dflt when it is used up. */
 unsigned pt_decide(struct pt_proc *p, unsigned dflt);
