@@ -239,15 +239,11 @@ static int engine_op(struct pv_emu *e, const char *name, engine_op_fn fn, void *
 	if (rc)
 		return rc;
 	if (nf) {
-		char where[160];
+		char where[160], detail[PV_CHECK_DETAIL_LEN];
 		size_t before = r->res->nviolations;
 		emu_symbolize(e, f[0].addr, where, sizeof(where));
-		emu_violation(e, PV_CHECK_TORN_EXEC, f[0].thread, f[0].addr,
-		              "thread %d executed %u byte(s) at %s during %s that %s", f[0].thread,
-		              f[0].len, where, name,
-		              f[0].boundary ? "mix bytes of two versions of the code"
-		                            : "do not start an instruction of any version of the "
-		                              "code");
+		pv_torn_exec_word(&f[0], where, name, detail, sizeof(detail));
+		emu_violation(e, PV_CHECK_TORN_EXEC, f[0].thread, f[0].addr, "%s", detail);
 		/* The violation's step is when it ran, not when it was judged. */
 		if (r->res->nviolations > before)
 			r->res->violations[before].step = f[0].step;
@@ -430,10 +426,12 @@ static void verify(struct pv_emu *e)
 			break;
 	}
 	res->verify_status = (int)(int32_t)emu_thread_reg(e, v, UC_X86_REG_RAX);
-	if (res->verify_status != 0)
-		emu_violation(e, PV_CHECK_TARGET_VERIFY, -1, 0, "pv_verify returned %d%s%s",
-		              res->verify_status, e->run.noutput ? "; the target wrote: " : "",
-		              e->run.output);
+	if (res->verify_status != 0) {
+		char detail[PV_CHECK_DETAIL_LEN];
+		pv_target_verify_word_verify(res->verify_status, e->run.noutput, e->run.output, detail,
+		                             sizeof(detail));
+		emu_violation(e, PV_CHECK_TARGET_VERIFY, -1, 0, "%s", detail);
+	}
 }
 
 /* The injected fault. Crash: the first unfinished worker dies, as of a
@@ -626,10 +624,10 @@ static int auto_rollback(struct pv_emu *e, const struct pv_engine *engine, void 
 		emu_decide_slice(e, false);
 		slow_tick(e);
 	}
-	emu_violation(e, PV_CHECK_LIVENESS, -1, 0,
-	              "%s declares automatic rollback within %u monitor calls, but the patch was "
-	              "still applied %u calls after the injected %s",
-	              engine->name, bound, bound, pv_fault_name(fault));
+	char detail[PV_CHECK_DETAIL_LEN];
+	pv_liveness_word_auto_rollback(engine->name, bound, pv_fault_name(fault), detail,
+	                               sizeof(detail));
+	emu_violation(e, PV_CHECK_LIVENESS, -1, 0, "%s", detail);
 	snprintf(res->info, sizeof(res->info), "auto-rollback: declared, missed its bound of %u",
 	         bound);
 	return 0;

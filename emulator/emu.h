@@ -121,7 +121,7 @@ const struct pv_patch_desc *pv_emu_patch(const struct pv_emu *emu);
  *                  unmapped during the run (instead of `crash`).
  *   rollback-leak  after revert returned 0, or apply returned PV_EBUSY, a
  *                  mapping the engine made with map_near is still there
- *                  (harness/checks/use_after_revert.h).
+ *                  (harness/checks/rollback_leak.h).
  *   rollback-bytes after revert returned 0, or after apply returned PV_EBUSY
  *                  (nothing changed, it says): every target code byte the
  *                  engine wrote equals the file's.

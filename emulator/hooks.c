@@ -57,12 +57,10 @@ static void observe(struct pv_emu *e, const struct emu_hot *h, uint64_t addr, ui
 	struct pv_exec_finding f;
 	if (pv_exec_judge_insn(e->exec, h->judge, e->slice.tid, e->run.res->decisions, addr,
 	                       bytes, size, &f) == 1) {
-		char where[160];
+		char where[160], detail[PV_CHECK_DETAIL_LEN];
 		emu_symbolize(e, addr, where, sizeof(where));
-		emu_violation(e, PV_CHECK_TORN_EXEC, f.thread, addr,
-		              "thread %d executed %u byte(s) at %s that %s", f.thread, f.len, where,
-		              f.boundary ? "mix bytes of two versions of the code"
-		                         : "do not start an instruction of any version of the code");
+		pv_torn_exec_word(&f, where, NULL, detail, sizeof(detail));
+		emu_violation(e, PV_CHECK_TORN_EXEC, f.thread, addr, "%s", detail);
 	}
 }
 

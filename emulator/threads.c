@@ -89,7 +89,9 @@ static void crash(struct pv_emu *e, unsigned tid, uint64_t pc, const char *why)
 	emu_symbolize(e, pc, where, sizeof(where));
 	t->done = t->crashed = true;
 	t->blocked = false;
-	emu_violation(e, PV_CHECK_CRASH, (int)tid, pc, "thread %u %s at %s", tid, why, where);
+	char detail[PV_CHECK_DETAIL_LEN];
+	pv_crash_word_thread(tid, why, where, detail, sizeof(detail));
+	emu_violation(e, PV_CHECK_CRASH, (int)tid, pc, "%s", detail);
 }
 
 enum emu_stop emu_run_slice(struct pv_emu *e, unsigned tid, uint64_t quantum, bool preemptible)

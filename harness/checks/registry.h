@@ -38,6 +38,9 @@ enum pv_check_id {
 	PV_CHECK_NBUILTIN
 };
 
+/* The room a violation has for its sentence; formatters write into it. */
+#define PV_CHECK_DETAIL_LEN sizeof(((struct pv_violation *)0)->detail)
+
 /* The events a check's judge needs from a backend (a backend that cannot
  * deliver them cannot judge the check). */
 enum pv_check_hook {
@@ -52,7 +55,7 @@ enum pv_check_hook {
 struct pv_check_finding {
 	int thread;          /* -1 when not about one thread */
 	uint64_t address;    /* 0 when none */
-	char detail[sizeof(((struct pv_violation *)0)->detail)];
+	char detail[PV_CHECK_DETAIL_LEN];
 };
 typedef int (*pv_check_end_fn)(const struct pv_run_result *res, struct pv_check_finding *f);
 

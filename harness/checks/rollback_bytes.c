@@ -1,6 +1,7 @@
-/* Check `rollback-bytes` (judge_rollback.h). */
+/* Check `rollback-bytes` (rollback_bytes.h). */
 #include "rollback_bytes.h"
 
+#include <stdio.h>
 #include <string.h>
 
 int pv_judge_rollback(uint64_t addr, const uint8_t *now, const uint8_t *orig, size_t len,
@@ -19,4 +20,12 @@ int pv_judge_rollback(uint64_t addr, const uint8_t *now, const uint8_t *orig, si
 		}
 	}
 	return 1;
+}
+
+void pv_rollback_bytes_word_file(const struct pv_rollback_finding *f, const char *after,
+                                 const char *where, char *buf, size_t len)
+{
+	snprintf(buf, len, "after %s, %zu code byte%s differ from the file, the first at %s "
+	                   "(0x%02x, the file has 0x%02x)",
+	         after, f->ndiff, f->ndiff == 1 ? "" : "s", where, f->now, f->orig);
 }

@@ -18,4 +18,9 @@ struct pv_rollback_finding {
 int pv_judge_rollback(uint64_t addr, const uint8_t *now, const uint8_t *orig, size_t len,
                       struct pv_rollback_finding *f);
 
+/* The sentence of f against the target's file, after (what: "revert"),
+ * where being f->addr as the caller shows it. */
+void pv_rollback_bytes_word_file(const struct pv_rollback_finding *f, const char *after,
+                                 const char *where, char *buf, size_t len);
+
 #endif

@@ -28,7 +28,10 @@
 #include "execfile.h"
 #include "../util/files.h"
 #include "../load/image.h"
+#include "../checks/crash.h"
+#include "../checks/liveness.h"
 #include "../checks/rollback_bytes.h"
+#include "../checks/target_verify.h"
 #include "../load/patchfile.h"
 #include "../ptrace/ptrace.h"
 
@@ -621,12 +624,12 @@ static void check_rollback(struct ex_run *r)
 		uint64_t at = s->vaddr + r->bias;
 		struct pv_rollback_finding fd;
 		if (now && !read_code(r->p, at, now, avail) &&
-		    pv_judge_rollback(at, now, orig, avail, &fd))
-			pt_violation(r->p, PV_CHECK_ROLLBACK_BYTES, -1, fd.addr,
-			             "after revert, %zu code byte%s differ from the file, the first at "
-			             "0x%llx (0x%02x, the file has 0x%02x)", fd.ndiff,
-			             fd.ndiff == 1 ? "" : "s", (unsigned long long)fd.addr, fd.now,
-			             fd.orig);
+		    pv_judge_rollback(at, now, orig, avail, &fd)) {
+			char where[24], detail[PV_CHECK_DETAIL_LEN];
+			snprintf(where, sizeof(where), "0x%llx", (unsigned long long)fd.addr);
+			pv_rollback_bytes_word_file(&fd, "revert", where, detail, sizeof(detail));
+			pt_violation(r->p, PV_CHECK_ROLLBACK_BYTES, -1, fd.addr, "%s", detail);
+		}
 		free(now);
 	}
 	pv_error_clear(r->p->err);
@@ -676,9 +679,9 @@ static void judge_exit(struct pt_proc *p, struct pv_run_result *res, bool killed
 		return;
 	if (WIFSIGNALED(p->status)) {
 		int sig = WTERMSIG(p->status);
-		pt_violation(p, PV_CHECK_CRASH, -1, 0, "the target died of SIG%s%s%s",
-		             sigabbrev_np(sig) ? sigabbrev_np(sig) : "?", when ? " during " : "",
-		             when ? when : "");
+		char detail[PV_CHECK_DETAIL_LEN];
+		pv_crash_word_signal(sigabbrev_np(sig), when, detail, sizeof(detail));
+		pt_violation(p, PV_CHECK_CRASH, -1, 0, "%s", detail);
 		return;
 	}
 	int code = WEXITSTATUS(p->status);
@@ -687,8 +690,9 @@ static void judge_exit(struct pt_proc *p, struct pv_run_result *res, bool killed
 		char first[160];
 		snprintf(first, sizeof(first), "%.159s", p->output);
 		first[strcspn(first, "\n")] = '\0';
-		pt_violation(p, PV_CHECK_TARGET_VERIFY, -1, 0, "the target exited with status %d%s%s", code,
-		             first[0] ? ": " : "", first);
+		char detail[PV_CHECK_DETAIL_LEN];
+		pv_target_verify_word_exit(code, first, detail, sizeof(detail));
+		pt_violation(p, PV_CHECK_TARGET_VERIFY, -1, 0, "%s", detail);
 	}
 }
 
@@ -765,9 +769,11 @@ static int start(struct ex_run *r, struct pv_error *err)
 	snprintf(r->pid, sizeof(r->pid), "%d", (int)p->pid);
 	pt_resume_thread(p, &p->threads[0]);
 	if (pt_pump_until(p, pt_now() + PT_START_TIMEOUT_MS / 1e3, workers_started, b) ==
-	    PV_ETIMEDOUT)
-		pt_violation(p, PV_CHECK_LIVENESS, -1, 0, "the %u workers did not all start within %d ms",
-		             b->workers, PT_START_TIMEOUT_MS);
+	    PV_ETIMEDOUT) {
+		char detail[PV_CHECK_DETAIL_LEN];
+		pv_liveness_word_start(false, b->workers, PT_START_TIMEOUT_MS, detail, sizeof(detail));
+		pt_violation(p, PV_CHECK_LIVENESS, -1, 0, "%s", detail);
+	}
 	return 0;
 }
 
@@ -891,8 +897,9 @@ static int ex_run(void *handle, const struct pv_engine *engine, void *engine_sta
 		pt_resume_all(p);
 		if (pt_pump_until(p, pt_now() + PT_FINISH_TIMEOUT_MS / 1e3, NULL, NULL) ==
 		    PV_ETIMEDOUT) {
-			pt_violation(p, PV_CHECK_LIVENESS, -1, 0, "the target did not finish within %d ms after "
-			                                   "the tool was done", PT_FINISH_TIMEOUT_MS);
+			char detail[PV_CHECK_DETAIL_LEN];
+			pv_liveness_word_finish("the tool", PT_FINISH_TIMEOUT_MS, detail, sizeof(detail));
+			pt_violation(p, PV_CHECK_LIVENESS, -1, 0, "%s", detail);
 			killed = true;
 		}
 	}

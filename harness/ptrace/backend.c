@@ -42,6 +42,7 @@
 
 #include "../load/analysis.h"
 #include "../load/patchdesc.h"
+#include "../checks/liveness.h"
 #include "../checks/rollback_bytes.h"
 #include "../model/sequence.h"
 
@@ -596,9 +597,11 @@ static int start_run(struct pt_backend *b, const struct pv_engine *engine,
 	b->last_steer_thread = -1;
 	pt_resume_thread(p, &p->threads[0]);
 	if (pt_pump_until(p, pt_now() + PT_START_TIMEOUT_MS / 1e3, workers_started, b) ==
-	    PV_ETIMEDOUT)
-		pt_violation(p, PV_CHECK_LIVENESS, -1, 0, "the %u workers did not all start within %d ms",
-		             b->workers, PT_START_TIMEOUT_MS);
+	    PV_ETIMEDOUT) {
+		char detail[PV_CHECK_DETAIL_LEN];
+		pv_liveness_word_start(false, b->workers, PT_START_TIMEOUT_MS, detail, sizeof(detail));
+		pt_violation(p, PV_CHECK_LIVENESS, -1, 0, "%s", detail);
+	}
 	pt_unwind_open(p, sp->patch_path, sp->patch_bias, &sp->unwind);
 	*runp = run;
 	*pp = p;
@@ -890,10 +893,10 @@ static int fault_after_apply(struct pt_proc *p, struct pt_space *sp,
 	}
 	if (p->exited)
 		return 0;
-	pt_violation(p, PV_CHECK_LIVENESS, -1, 0,
-	             "%s declares automatic rollback within %u monitor calls, but the patch was "
-	             "still applied %u calls after the injected %s",
-	             engine->name, bound, bound, pv_fault_name(fault));
+	char detail[PV_CHECK_DETAIL_LEN];
+	pv_liveness_word_auto_rollback(engine->name, bound, pv_fault_name(fault), detail,
+	                               sizeof(detail));
+	pt_violation(p, PV_CHECK_LIVENESS, -1, 0, "%s", detail);
 	snprintf(res->info, sizeof(res->info), "auto-rollback: declared, missed its bound of %u",
 	         bound);
 	return 0;
@@ -916,8 +919,9 @@ static bool finish(struct pt_proc *p)
 		}
 	}
 	if (pt_pump_until(p, pt_now() + PT_FINISH_TIMEOUT_MS / 1e3, NULL, NULL) == PV_ETIMEDOUT) {
-		pt_violation(p, PV_CHECK_LIVENESS, -1, 0, "the target did not finish within %d ms after "
-		                                   "the engine was done", PT_FINISH_TIMEOUT_MS);
+		char detail[PV_CHECK_DETAIL_LEN];
+		pv_liveness_word_finish("the engine", PT_FINISH_TIMEOUT_MS, detail, sizeof(detail));
+		pt_violation(p, PV_CHECK_LIVENESS, -1, 0, "%s", detail);
 		return true;
 	}
 	return false;
@@ -1134,10 +1138,11 @@ static int seq_restart(struct pt_backend *b, struct pt_proc *p, struct pt_space 
 	sp->patch_bias = b->patch_base - b->patch->min_vaddr;
 	pt_resume_thread(p, &p->threads[0]);
 	if (pt_pump_until(p, pt_now() + PT_START_TIMEOUT_MS / 1e3, workers_started, b) ==
-	    PV_ETIMEDOUT)
-		pt_violation(p, PV_CHECK_LIVENESS, -1, 0, "after the restart, the %u workers did not all "
-		                                   "start within %d ms", b->workers,
-		             PT_START_TIMEOUT_MS);
+	    PV_ETIMEDOUT) {
+		char detail[PV_CHECK_DETAIL_LEN];
+		pv_liveness_word_start(true, b->workers, PT_START_TIMEOUT_MS, detail, sizeof(detail));
+		pt_violation(p, PV_CHECK_LIVENESS, -1, 0, "%s", detail);
+	}
 	pt_unwind_open(p, sp->patch_path, sp->patch_bias, &sp->unwind);
 	bool persists = PV_ENGINE_HAS(engine, restarted) && (engine->flags & PV_ENGINE_PERSISTS);
 	bool has_op = PV_ENGINE_HAS(engine, restarted) && engine->restarted;
