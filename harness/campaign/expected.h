@@ -20,6 +20,7 @@
 
 #include "../model/campaign.h"
 #include "../checks/registry.h"
+#include "../util/must_check.h"
 
 struct pv_expectation {
 	char *kind;      /* "analysis" or "verdict" */
@@ -45,9 +46,8 @@ struct pv_expected {
  * built-in ones; kept, so it must outlive *out). PV_EFORMAT "FILE:LINE: ..."
  * on a malformed line, an unknown check or hazard id; PV_EIO when
  * unreadable. */
-__attribute__((warn_unused_result)) int
-pv_expected_load(const char *path, const struct pv_check_registry *reg,
-                 struct pv_expected **out, struct pv_error *err);
+PV_MUST_CHECK int pv_expected_load(const char *path, const struct pv_check_registry *reg,
+                                   struct pv_expected **out, struct pv_error *err);
 
 void pv_expected_free(struct pv_expected *e);
 

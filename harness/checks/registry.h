@@ -18,6 +18,7 @@
 #include <patchvet/error.h>
 
 #include "../model/run.h"
+#include "../util/must_check.h"
 
 /* The built-in checks, in DESIGN.md order: the index of each one's row. */
 enum pv_check_id {
@@ -89,8 +90,8 @@ const struct pv_check *pv_check_find(const struct pv_check_registry *reg, const 
 
 /* PV_EINVAL with a sentence when an extra row has no id or property, an id
  * too long for a violation, or the id of another row. */
-__attribute__((warn_unused_result)) int
-pv_check_registry_validate(const struct pv_check_registry *reg, struct pv_error *err);
+PV_MUST_CHECK int pv_check_registry_validate(const struct pv_check_registry *reg,
+                                             struct pv_error *err);
 
 /* Runs the at_end judge of every row of reg that has one on a finished
  * run, appending a violation to res for each that fails (the first one of
