@@ -239,15 +239,11 @@ static int engine_op(struct pv_emu *e, const char *name, engine_op_fn fn, void *
 	if (rc)
 		return rc;
 	if (nf) {
-		char where[160];
+		char where[160], detail[PV_CHECK_DETAIL_LEN];
 		size_t before = r->res->nviolations;
 		emu_symbolize(e, f[0].addr, where, sizeof(where));
-		emu_violation(e, "torn-exec", f[0].thread, f[0].addr,
-		              "thread %d executed %u byte(s) at %s during %s that %s", f[0].thread,
-		              f[0].len, where, name,
-		              f[0].boundary ? "mix bytes of two versions of the code"
-		                            : "do not start an instruction of any version of the "
-		                              "code");
+		pv_torn_exec_word(&f[0], where, name, detail, sizeof(detail));
+		emu_violation(e, PV_CHECK_TORN_EXEC, f[0].thread, f[0].addr, "%s", detail);
 		/* The violation's step is when it ran, not when it was judged. */
 		if (r->res->nviolations > before)
 			r->res->violations[before].step = f[0].step;
@@ -259,7 +255,7 @@ static int engine_op(struct pv_emu *e, const char *name, engine_op_fn fn, void *
 		e->threads[i].stopped = false;
 	}
 	if (stopped)
-		emu_violation(e, "liveness", (int)first, e->threads[first].pc,
+		emu_violation(e, PV_CHECK_LIVENESS, (int)first, e->threads[first].pc,
 		              "%s returned with %u thread(s) still stopped (thread %u first); "
 		              "they were resumed",
 		              name, stopped, first);
@@ -410,7 +406,7 @@ static void verify(struct pv_emu *e)
 	for (;;) {
 		uint64_t used = res->instructions - start;
 		if (used >= EMU_VERIFY_BUDGET) {
-			emu_violation(e, "liveness", -1, e->threads[v].pc,
+			emu_violation(e, PV_CHECK_LIVENESS, -1, e->threads[v].pc,
 			              "pv_verify did not return within %u instructions",
 			              EMU_VERIFY_BUDGET);
 			return;
@@ -419,7 +415,7 @@ static void verify(struct pv_emu *e)
 		if (stop == EMU_STOP_CRASH)
 			return;
 		if (stop == EMU_STOP_BLOCKED) {
-			emu_violation(e, "liveness", -1, e->threads[v].pc,
+			emu_violation(e, PV_CHECK_LIVENESS, -1, e->threads[v].pc,
 			              "pv_verify blocked on a lock that no thread will release");
 			return;
 		}
@@ -427,10 +423,12 @@ static void verify(struct pv_emu *e)
 			break;
 	}
 	res->verify_status = (int)(int32_t)emu_thread_reg(e, v, UC_X86_REG_RAX);
-	if (res->verify_status != 0)
-		emu_violation(e, "target-verify", -1, 0, "pv_verify returned %d%s%s",
-		              res->verify_status, e->run.noutput ? "; the target wrote: " : "",
-		              e->run.output);
+	if (res->verify_status != 0) {
+		char detail[PV_CHECK_DETAIL_LEN];
+		pv_target_verify_word_verify(res->verify_status, e->run.noutput, e->run.output, detail,
+		                             sizeof(detail));
+		emu_violation(e, PV_CHECK_TARGET_VERIFY, -1, 0, "%s", detail);
+	}
 }
 
 /* The injected fault. Crash: the first unfinished worker dies, as of a
@@ -597,7 +595,7 @@ static void unstall_op(void *ctx)
 	unstall(ctx);
 }
 
-static void violation(void *ctx, const char *check, int thread, uint64_t addr,
+static void violation(void *ctx, enum pv_check_id check, int thread, uint64_t addr,
                       const char *detail)
 {
 	emu_violation(ctx, check, thread, addr, "%s", detail);
@@ -665,7 +663,7 @@ static int run(struct pv_emu *e, const struct pv_engine *engine, void *engine_st
 	emu_run_to_end(e);
 	struct emu_run *r = &e->run;
 	if (r->over_budget)
-		emu_violation(e, "liveness", -1, 0,
+		emu_violation(e, PV_CHECK_LIVENESS, -1, 0,
 		              "the workers did not finish within the step budget of %llu "
 		              "instructions (an endless loop, a livelock, or a budget too small "
 		              "for the workload)",
@@ -848,7 +846,7 @@ static int run_sequence(struct pv_emu *e, const struct pv_engine *engine, void *
 	emu_run_to_end(e);
 	struct emu_run *r = &e->run;
 	if (r->over_budget)
-		emu_violation(e, "liveness", -1, 0,
+		emu_violation(e, PV_CHECK_LIVENESS, -1, 0,
 		              "the workers did not finish within the step budget of %llu "
 		              "instructions", (unsigned long long)r->budget);
 	end_run(e);

@@ -50,6 +50,7 @@
 
 #include "../harness/model/backend.h"
 #include "../harness/model/run.h"
+#include "../harness/util/must_check.h"
 
 struct pv_emu_config {
 	const char *target_path;       /* emulator build of the target */
@@ -70,7 +71,7 @@ struct pv_emu;
 /* Loads the target's PT_LOAD segments and the patch image (mapped within
  * +-2 GiB of the target so a jmp rel32 reaches it, relocated against the
  * target), analyses every replaced function, and prepares threads. */
-int pv_emu_open(const struct pv_emu_config *cfg, struct pv_emu **out, struct pv_error *err);
+PV_MUST_CHECK int pv_emu_open(const struct pv_emu_config *cfg, struct pv_emu **out, struct pv_error *err);
 
 void pv_emu_close(struct pv_emu *emu);
 
@@ -120,7 +121,7 @@ const struct pv_patch_desc *pv_emu_patch(const struct pv_emu *emu);
  *                  unmapped during the run (instead of `crash`).
  *   rollback-leak  after revert returned 0, or apply returned PV_EBUSY, a
  *                  mapping the engine made with map_near is still there
- *                  (harness/checks/use_after_revert.h).
+ *                  (harness/checks/rollback_leak.h).
  *   rollback-bytes after revert returned 0, or after apply returned PV_EBUSY
  *                  (nothing changed, it says): every target code byte the
  *                  engine wrote equals the file's.

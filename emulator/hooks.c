@@ -57,12 +57,10 @@ static void observe(struct pv_emu *e, const struct emu_hot *h, uint64_t addr, ui
 	struct pv_exec_finding f;
 	if (pv_exec_judge_insn(e->exec, h->judge, e->slice.tid, e->run.res->decisions, addr,
 	                       bytes, size, &f) == 1) {
-		char where[160];
+		char where[160], detail[PV_CHECK_DETAIL_LEN];
 		emu_symbolize(e, addr, where, sizeof(where));
-		emu_violation(e, "torn-exec", f.thread, addr,
-		              "thread %d executed %u byte(s) at %s that %s", f.thread, f.len, where,
-		              f.boundary ? "mix bytes of two versions of the code"
-		                         : "do not start an instruction of any version of the code");
+		pv_torn_exec_word(&f, where, NULL, detail, sizeof(detail));
+		emu_violation(e, PV_CHECK_TORN_EXEC, f.thread, addr, "%s", detail);
 	}
 }
 
@@ -82,12 +80,12 @@ static void watch(struct pv_emu *e, uint64_t addr)
 		char where[160];
 		emu_symbolize(e, addr, where, sizeof(where));
 		if (w->version)
-			emu_violation(e, "ineffective", e->slice.tid, addr,
+			emu_violation(e, PV_CHECK_INEFFECTIVE, e->slice.tid, addr,
 			              "thread %d entered %s's replacement %s after a newer patch had "
 			              "been applied (the call did not reach the live version)",
 			              e->slice.tid, w->version, where);
 		else
-			emu_violation(e, "ineffective", e->slice.tid, addr,
+			emu_violation(e, PV_CHECK_INEFFECTIVE, e->slice.tid, addr,
 			              "thread %d ran the old code at %s after apply had returned 0 "
 			              "(the call was not redirected)",
 			              e->slice.tid, where);
@@ -99,11 +97,11 @@ static void stale(struct pv_emu *e, uint64_t addr, uint32_t size)
 {
 	struct pv_xmc_finding f;
 	if (pv_xmc_judge_insn(e->xmc, (unsigned)e->slice.tid, addr, size, &f) != 1 ||
-	    emu_has_violation(e, "xmc-unsynced"))
+	    emu_has_violation(e, PV_CHECK_XMC_UNSYNCED))
 		return;
 	char where[160];
 	emu_symbolize(e, addr, where, sizeof(where));
-	emu_violation(e, "xmc-unsynced", f.thread, addr,
+	emu_violation(e, PV_CHECK_XMC_UNSYNCED, f.thread, addr,
 	              "thread %d executed %s, whose bytes 0x%llx..0x%llx changed while it ran, "
 	              "with no sync_core or stop since: it may run stale code (Intel SDM 8.1.3)",
 	              f.thread, where, (unsigned long long)f.stale_lo,
@@ -142,11 +140,11 @@ static void versions(struct pv_emu *e, const struct emu_hot *h, uint64_t addr, u
 	char where[160];
 	if (e->run.vmode == PV_CONSISTENCY_THREAD) {
 		enum pv_version was = pv_version_thread_step(e->version, tid, v);
-		if (was == PV_VERSION_NONE || emu_has_violation(e, "consistency") ||
+		if (was == PV_VERSION_NONE || emu_has_violation(e, PV_CHECK_CONSISTENCY) ||
 		    !frame_of(e, tid, was))
 			return;
 		emu_symbolize(e, addr, where, sizeof(where));
-		emu_violation(e, "consistency", (int)tid, addr,
+		emu_violation(e, PV_CHECK_CONSISTENCY, (int)tid, addr,
 		              "thread %u ran %s code at %s with %s code still on its stack: it "
 		              "switched away from a safe point (the engine declares thread "
 		              "consistency)",
@@ -157,7 +155,7 @@ static void versions(struct pv_emu *e, const struct emu_hot *h, uint64_t addr, u
 	if (pv_version_call_step(e->version, tid, fi, v, bytes, size, &f) != 1)
 		return;
 	emu_symbolize(e, addr, where, sizeof(where));
-	emu_violation(e, "consistency", f.thread, addr,
+	emu_violation(e, PV_CHECK_CONSISTENCY, f.thread, addr,
 	              "thread %d ran %s code of %s at %s in a call that began in its %s code "
 	              "(the engine declares call consistency)",
 	              f.thread, names[f.now], f.func, where, names[f.was]);

@@ -31,8 +31,13 @@
 #include "../harness/checks/consistency_global.h"
 #include "../harness/checks/ineffective.h"
 #include "../harness/checks/use_after_revert.h"
+#include "../harness/checks/rollback_leak.h"
+#include "../harness/checks/crash.h"
+#include "../harness/checks/liveness.h"
+#include "../harness/checks/target_verify.h"
 #include "../harness/checks/consistency_version.h"
 #include "../harness/checks/xmc_unsynced.h"
+#include "../harness/checks/registry.h"
 #include "../harness/load/patchfile.h"
 
 /* ------------------------------------------------------------ layout */
@@ -404,9 +409,9 @@ extern const struct pv_space_ops emu_space_ops;
 int emu_space_point(struct pv_emu *e);
 
 /* report.c */
-void emu_violation(struct pv_emu *e, const char *check, int thread, uint64_t addr,
+void emu_violation(struct pv_emu *e, enum pv_check_id check, int thread, uint64_t addr,
                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-bool emu_has_violation(const struct pv_emu *e, const char *check);
+bool emu_has_violation(const struct pv_emu *e, enum pv_check_id check);
 void emu_symbolize(const struct pv_emu *e, uint64_t addr, char *buf, size_t len);
 /* A line of the run's trace, when pv_emu_set_trace gave a stream. */
 void emu_trace(struct pv_emu *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

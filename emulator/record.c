@@ -6,23 +6,23 @@
 
 #include "internal.h"
 
-bool emu_has_violation(const struct pv_emu *e, const char *check)
+bool emu_has_violation(const struct pv_emu *e, enum pv_check_id check)
 {
 	const struct pv_run_result *r = e->run.res;
 	for (size_t i = 0; i < r->nviolations; i++)
-		if (!strcmp(r->violations[i].check, check))
+		if (!strcmp(r->violations[i].check, pv_check_name(check)))
 			return true;
 	return false;
 }
 
-void emu_violation(struct pv_emu *e, const char *check, int thread, uint64_t addr,
+void emu_violation(struct pv_emu *e, enum pv_check_id check, int thread, uint64_t addr,
                    const char *fmt, ...)
 {
 	struct pv_run_result *r = e->run.res;
 	if (emu_has_violation(e, check) || r->nviolations == PV_RUN_MAX_VIOLATIONS)
 		return;
 	struct pv_violation *v = &r->violations[r->nviolations++];
-	snprintf(v->check, sizeof(v->check), "%s", check);
+	snprintf(v->check, sizeof(v->check), "%s", pv_check_name(check));
 	v->thread = thread;
 	v->address = addr;
 	v->step = r->decisions;

@@ -148,7 +148,7 @@ void emu_run_to_end(struct pv_emu *e)
 		/* A crashed thread leaves its locks held: the crash is the
 		 * finding, not the hang it causes. */
 		if (!crashed)
-			emu_violation(e, "liveness", (int)first, e->threads[first].pc,
+			emu_violation(e, PV_CHECK_LIVENESS, (int)first, e->threads[first].pc,
 			              "deadlock: %u thread(s) wait on locks that no thread will "
 			              "release (thread %u waits on 0x%llx)",
 			              blocked, first,

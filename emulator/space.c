@@ -36,7 +36,7 @@ int emu_space_point(struct pv_emu *e)
 		return fail(e, PV_ESTATE, "the space is usable only while apply or revert runs");
 	if (++r->op_ops > EMU_OP_BOUND) {
 		if (!r->op_over)
-			emu_violation(e, "liveness", -1, 0,
+			emu_violation(e, PV_CHECK_LIVENESS, -1, 0,
 			              "%s did not return within %u space operations", r->op,
 			              EMU_OP_BOUND);
 		r->op_over = true;
@@ -79,7 +79,7 @@ static void judge_global(struct pv_emu *e, uint64_t addr, uint64_t len)
 	bool hit = false;
 	for (uint64_t i = 0; i < len && !hit; i++)
 		hit = pv_global_judge_func(e->global, addr + i) >= 0;
-	if (!hit || emu_has_violation(e, "consistency"))
+	if (!hit || emu_has_violation(e, PV_CHECK_CONSISTENCY))
 		return;
 	struct pv_global_thread th[PV_MAX_WORKERS];
 	unsigned n = e->cfg.workload.workers;
@@ -98,7 +98,7 @@ static void judge_global(struct pv_emu *e, uint64_t addr, uint64_t len)
 		return;
 	char where[160];
 	emu_symbolize(e, addr, where, sizeof(where));
-	emu_violation(e, "consistency", f.thread, f.addr,
+	emu_violation(e, PV_CHECK_CONSISTENCY, f.thread, f.addr,
 	              "thread %d %s when %s changed the code at %s (the engine declares global "
 	              "consistency)",
 	              f.thread, f.what, e->run.op, where);

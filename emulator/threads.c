@@ -89,7 +89,9 @@ static void crash(struct pv_emu *e, unsigned tid, uint64_t pc, const char *why)
 	emu_symbolize(e, pc, where, sizeof(where));
 	t->done = t->crashed = true;
 	t->blocked = false;
-	emu_violation(e, "crash", (int)tid, pc, "thread %u %s at %s", tid, why, where);
+	char detail[PV_CHECK_DETAIL_LEN];
+	pv_crash_word_thread(tid, why, where, detail, sizeof(detail));
+	emu_violation(e, PV_CHECK_CRASH, (int)tid, pc, "%s", detail);
 }
 
 enum emu_stop emu_run_slice(struct pv_emu *e, unsigned tid, uint64_t quantum, bool preemptible)
@@ -124,7 +126,7 @@ enum emu_stop emu_run_slice(struct pv_emu *e, unsigned tid, uint64_t quantum, bo
 		emu_symbolize(e, t->pc, where, sizeof(where));
 		t->done = t->crashed = true;
 		t->blocked = false;
-		emu_violation(e, "use-after-revert", (int)tid, t->pc,
+		emu_violation(e, PV_CHECK_USE_AFTER_REVERT, (int)tid, t->pc,
 		              "thread %u fetched an instruction at %s, in memory the engine "
 		              "had unmapped",
 		              tid, where);
@@ -214,7 +216,7 @@ int emu_hijack_call(struct pv_emu *e, unsigned tid, uint64_t fn, const uint64_t 
 			;
 		e->run.yielding = false;
 		if (t->blocked) {
-			emu_violation(e, "liveness", (int)tid, t->pc,
+			emu_violation(e, PV_CHECK_LIVENESS, (int)tid, t->pc,
 			              "the engine's call to 0x%llx on thread %u blocked on a lock "
 			              "that no running thread releases",
 			              (unsigned long long)fn, tid);

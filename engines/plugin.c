@@ -29,6 +29,10 @@ static bool good_name(const char *s)
 	return true;
 }
 
+/* A bound on a plugin's sz: far beyond any struct pv_engine, so a wild
+ * value is refused before its tail is read. */
+#define PLUGIN_MAX_SZ 4096u
+
 /* Checks what the plugin handed over and copies it into p->engine. */
 static int adopt(struct pv_plugin *p, const char *path, const struct pv_engine *e,
                  struct pv_error *err)
@@ -50,7 +54,20 @@ static int adopt(struct pv_plugin *p, const char *path, const struct pv_engine *
 	if (e->sz < first)
 		return pv_error_set(err, PV_EABI, "%s: the engine's struct is %zu bytes, smaller than "
 		                                  "ABI %d's %zu", path, e->sz, PV_ABI_VERSION, first);
-	/* A newer header's extra members are not read. */
+	/* A struct from a newer header may be read only if what this patchvet
+	 * does not know of it is zero: a non-zero member asks for behaviour it
+	 * would silently ignore (libbpf refuses the same way). */
+	if (e->sz > PLUGIN_MAX_SZ)
+		return pv_error_set(err, PV_EABI, "%s: the engine's struct claims %zu bytes, more "
+		                                  "than any patchvet ABI %d defines; its sz is "
+		                                  "corrupt", path, e->sz, PV_ABI_VERSION);
+	for (size_t i = sizeof(p->engine); i < e->sz; i++)
+		if (((const unsigned char *)e)[i])
+			return pv_error_set(err, PV_EABI, "%s: the engine sets members this patchvet "
+			                                  "does not know (byte %zu of its %zu-byte "
+			                                  "struct; this patchvet knows %zu): upgrade "
+			                                  "patchvet, or leave them zero",
+			                    path, i, e->sz, sizeof(p->engine));
 	memcpy(&p->engine, e, e->sz < sizeof(p->engine) ? e->sz : sizeof(p->engine));
 	p->engine.sz = sizeof(p->engine);
 	const struct pv_engine *c = &p->engine;

@@ -89,7 +89,7 @@ int main(int argc, char **argv)
 	}
 	struct pv_expected *ex = NULL;
 	struct pv_error err = {0};
-	if (pv_expected_load(argv[2], &ex, &err)) {
+	if (pv_expected_load(argv[2], NULL, &ex, &err)) {
 		fprintf(stderr, "perf/explore: %s\n", err.msg);
 		return 2;
 	}

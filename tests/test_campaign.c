@@ -425,7 +425,7 @@ static int load_expected(const char *text, struct pv_expected **out, struct pv_e
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
 	close(fd);
-	int rc = pv_expected_load(path, out, err);
+	int rc = pv_expected_load(path, NULL, out, err);
 	unlink(path);
 	return rc;
 }

@@ -522,6 +522,35 @@ Test(e2e_emu, plugin_for_another_abi_is_refused)
 	tmp_clean(&t);
 }
 
+/* A plugin whose struct is larger than this patchvet's: its unknown tail
+ * zero loads; non-zero is refused with one line, exit 2. */
+Test(e2e_emu, plugin_with_unknown_members_loads_only_when_they_are_zero)
+{
+	struct tmp t;
+	tmp_make(&t);
+	for (int v = 0; v < 2; v++) {
+		free(pv_test_sh("cc -std=c17 -fPIC -shared -I%s/include -DTAIL_VALUE=%d "
+		                "-o %s/tail%d.so %s/tests/data/engines/tail-engine.c 2>&1",
+		                PV_SOURCE_DIR, v, t.dir, v, PV_SOURCE_DIR));
+		char so[160];
+		snprintf(so, sizeof(so), "%s/tail%d.so", t.dir, v);
+		struct pv_test_output o =
+			run_pv((char *[]){BIN, "run", "--backend", "emu", "--engine", so, "--scenario",
+			                  "counter", "--schedules", "5", "--out", t.dir, NULL});
+		if (v == 0) {
+			/* it loads and runs (it patches nothing: ineffective, exit 1) */
+			cr_expect(o.status == 0 || o.status == 1, "exit %d\n%s", o.status, o.err);
+			cr_expect(strstr(o.out, "test-tail") != NULL, "%s", o.out);
+		} else {
+			cr_expect_eq(o.status, 2, "exit %d\n%s\n%s", o.status, o.out, o.err);
+			cr_expect_eq(pv_test_count_lines(o.err), 1, "%s", o.err);
+			cr_expect(strstr(o.err, "does not know") && strstr(o.err, so), "%s", o.err);
+		}
+		pv_test_output_free(&o);
+	}
+	tmp_clean(&t);
+}
+
 /* ------------------------------------------------------------ where strategies differ */
 
 static int64_t field_int(struct json_object *r, const char *key)

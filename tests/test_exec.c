@@ -12,9 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../harness/exec/execfile.h"
+#include "../harness/load/scenario.h"
 #include "helpers.h"
 
 #define BIN PV_PATCHVET_BIN
@@ -329,5 +331,28 @@ Test(exec, bad_input_is_exit_2)
 	pv_test_output_free(&o);
 	free(bad);
 	free(good);
+	pv_test_rmdir_all(dir);
+}
+
+/* Scenario and exec files are read by one INI reader, which opens without
+ * blocking: a FIFO (nobody writing) or a device is refused at once. */
+Test(execfile, fifo_and_device_are_refused_without_waiting, .timeout = 20)
+{
+	char *dir = pv_test_tmpdir("fifo");
+	char fifo[512];
+	snprintf(fifo, sizeof(fifo), "%s/engine.exec", dir);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	const char *paths[] = {fifo, "/dev/zero"};
+	for (size_t i = 0; i < 2; i++) {
+		struct pv_execfile *x = NULL;
+		struct pv_error err = {0};
+		cr_expect_eq(pv_execfile_load(paths[i], &x, &err), PV_EFORMAT, "%s", paths[i]);
+		cr_expect(strstr(err.msg, "not a regular file") != NULL, "%s", err.msg);
+		struct pv_scenario *sc = NULL;
+		pv_error_clear(&err);
+		cr_expect_eq(pv_scenario_load(paths[i], PV_DATA_DIR, &sc, &err), PV_EFORMAT, "%s",
+		             paths[i]);
+		cr_expect(strstr(err.msg, "not a regular file") != NULL, "%s", err.msg);
+	}
 	pv_test_rmdir_all(dir);
 }

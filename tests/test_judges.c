@@ -9,6 +9,7 @@
 #include "../harness/checks/torn_exec.h"
 #include "../harness/checks/ineffective.h"
 #include "../harness/checks/use_after_revert.h"
+#include "../harness/checks/rollback_leak.h"
 #include "../harness/checks/consistency_version.h"
 #include "../harness/checks/xmc_unsynced.h"
 

@@ -19,6 +19,7 @@
 #include "helpers.h"
 #include "../harness/campaign/driver_sequence.h"
 #include "../harness/model/sequence.h"
+#include "../emulator/emu.h"
 #include "../harness/ptrace/ptrace.h"
 #include "../emulator/emu.h"
 

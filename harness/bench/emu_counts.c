@@ -7,6 +7,7 @@
 #include <patchvet/space.h>
 
 #include "../../emulator/emu.h"
+#include "../checks/registry.h"
 
 /* Slice bytes 0 ("nobody runs") for every decision point of the engine's
  * work, after a phase byte 0 (apply before any worker has run); the
@@ -256,9 +257,10 @@ int pv_bench_emu_count(const char *target, const char *patch, unsigned workers,
 		/* The kept patch fails rollback-* by design, the baseline
 		 * `ineffective`; anything else means the run did not do the
 		 * work. */
-		if (strcmp(res->violations[i].check, "rollback-bytes") &&
-		    strcmp(res->violations[i].check, "rollback-leak") &&
-		    (patched || strcmp(res->violations[i].check, "ineffective")))
+		if (strcmp(res->violations[i].check, pv_check_name(PV_CHECK_ROLLBACK_BYTES)) &&
+		    strcmp(res->violations[i].check, pv_check_name(PV_CHECK_ROLLBACK_LEAK)) &&
+		    (patched ||
+		     strcmp(res->violations[i].check, pv_check_name(PV_CHECK_INEFFECTIVE))))
 			rc = pv_error_set(err, PV_EINTERNAL, "the emu run %s had a violation (%s: %s), "
 			                                     "so its instruction count is not a cost",
 			                  patched ? "patched" : "unpatched", res->violations[i].check,

@@ -341,6 +341,7 @@ static int drive_job(struct drive *d, const struct pv_job *job, size_t index,
 			                         jerr.msg[0] ? jerr.msg : pv_strerror(rc));
 			break;
 		}
+		pv_checks_at_end(cfg->checks, &res);
 		if (res.decisions > src.max_steps)
 			src.max_steps = res.decisions;
 		if (!counted)
@@ -421,6 +422,9 @@ int pv_drive(const struct pv_drive_config *cfg, const struct pv_job *jobs, size_
 {
 	if (!cfg || !cfg->backend || (njobs && !jobs) || !c)
 		return pv_error_set(err, PV_EINVAL, "pv_drive: no configuration, jobs or campaign");
+	int vrc = pv_check_registry_validate(cfg->checks, err);
+	if (vrc)
+		return vrc;
 	struct drive d = {.cfg = cfg, .c = c};
 	c->explorer = pv_explorer_name(cfg->explorer.kind);
 	c->depth = cfg->explorer.kind == PV_EXPLORE_PCT ? cfg->explorer.depth : 0;

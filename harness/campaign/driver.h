@@ -19,6 +19,7 @@
 #include "../explore/explore.h"
 #include "../util/hash.h"
 #include "../model/sequence.h"
+#include "../checks/registry.h"
 
 /* Another flavour of a job's scenario: its name, target and the target's hash. */
 struct pv_job_alt {
@@ -85,6 +86,9 @@ struct pv_drive_config {
 	 * can be kept; a non-zero return ends the campaign. May be NULL. */
 	int (*job_done)(void *ctx, size_t job, const struct pv_result *r, struct pv_error *err);
 	void *job_done_ctx;
+	/* The checks: after each run, those judged from the finished run
+	 * (an at_end row) add their violations. NULL: the built-in ones. */
+	const struct pv_check_registry *checks;
 };
 
 /* Runs every job, appending one result per job to c (whose explorer, seed,

@@ -109,7 +109,7 @@ static int parse_verdict(struct pv_expected *e, char **w, int n, int lineno,
 		return pv_error_set(err, PV_EFORMAT, "%s:%d: checks are listed only after UNSAFE",
 		                    e->path, lineno);
 	for (int i = 5; i < n; i++)
-		if (!pv_check_find(w[i]))
+		if (!pv_check_find(e->checks, w[i]))
 			return pv_error_set(err, PV_EFORMAT, "%s:%d: unknown check '%s' (`patchvet "
 			                                     "list checks` lists them)", e->path,
 			                    lineno, w[i]);
@@ -157,7 +157,8 @@ static int parse_line(struct pv_expected *e, char *line, int lineno, struct pv_e
 	                    lineno, w[0]);
 }
 
-int pv_expected_load(const char *path, struct pv_expected **out, struct pv_error *err)
+int pv_expected_load(const char *path, const struct pv_check_registry *reg,
+                     struct pv_expected **out, struct pv_error *err)
 {
 	*out = NULL;
 	FILE *f = fopen(path, "r");
@@ -169,6 +170,7 @@ int pv_expected_load(const char *path, struct pv_expected **out, struct pv_error
 		fclose(f);
 		return pv_error_set(err, PV_ENOMEM, "%s: out of memory", path);
 	}
+	e->checks = reg;
 	char *line = NULL;
 	size_t cap = 0;
 	int lineno = 0, rc = 0;

@@ -19,6 +19,8 @@
 #include <patchvet/error.h>
 
 #include "../model/campaign.h"
+#include "../checks/registry.h"
+#include "../util/must_check.h"
 
 struct pv_expectation {
 	char *kind;      /* "analysis" or "verdict" */
@@ -35,13 +37,17 @@ struct pv_expectation {
 
 struct pv_expected {
 	char *path;
+	const struct pv_check_registry *checks; /* the ids a verdict line may name */
 	struct pv_expectation *items;
 	size_t count;
 };
 
-/* Parses path. PV_EFORMAT "FILE:LINE: ..." on a malformed line or an
- * unknown hazard id; PV_EIO when unreadable. */
-int pv_expected_load(const char *path, struct pv_expected **out, struct pv_error *err);
+/* Parses path; a verdict line may name the checks of reg (NULL: the
+ * built-in ones; kept, so it must outlive *out). PV_EFORMAT "FILE:LINE: ..."
+ * on a malformed line, an unknown check or hazard id; PV_EIO when
+ * unreadable. */
+PV_MUST_CHECK int pv_expected_load(const char *path, const struct pv_check_registry *reg,
+                                   struct pv_expected **out, struct pv_error *err);
 
 void pv_expected_free(struct pv_expected *e);
 

@@ -1,6 +1,7 @@
-/* Check `rollback-bytes` (judge_rollback.h). */
+/* Check `rollback-bytes` (rollback_bytes.h). */
 #include "rollback_bytes.h"
 
+#include <stdio.h>
 #include <string.h>
 
 int pv_judge_rollback(uint64_t addr, const uint8_t *now, const uint8_t *orig, size_t len,
@@ -19,4 +20,13 @@ int pv_judge_rollback(uint64_t addr, const uint8_t *now, const uint8_t *orig, si
 		}
 	}
 	return 1;
+}
+
+void pv_rollback_bytes_word(const struct pv_rollback_finding *f, const char *after,
+                            const char *where, char *buf, size_t len)
+{
+	snprintf(buf, len,
+	         "after %s, %s holds 0x%02x where the original has 0x%02x (%zu byte(s) differ "
+	         "there)",
+	         after, where, f->now, f->orig, f->ndiff);
 }

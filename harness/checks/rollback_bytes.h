@@ -18,4 +18,10 @@ struct pv_rollback_finding {
 int pv_judge_rollback(uint64_t addr, const uint8_t *now, const uint8_t *orig, size_t len,
                       struct pv_rollback_finding *f);
 
+/* The sentence of f, after (what: "revert", "apply gave up"), where being
+ * f->addr as the caller shows it (symbolized when it can): every backend's
+ * one wording. */
+void pv_rollback_bytes_word(const struct pv_rollback_finding *f, const char *after,
+                            const char *where, char *buf, size_t len);
+
 #endif

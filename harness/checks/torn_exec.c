@@ -3,6 +3,7 @@
 #include "torn_exec.h"
 
 #include <capstone/capstone.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -423,4 +424,13 @@ int pv_exec_judge_insn(struct pv_exec_judge *j, int wi, int thread, uint64_t ste
 size_t pv_exec_judge_dropped(const struct pv_exec_judge *j)
 {
 	return j->dropped;
+}
+
+void pv_torn_exec_word(const struct pv_exec_finding *f, const char *where, const char *op,
+                       char *buf, size_t len)
+{
+	snprintf(buf, len, "thread %d executed %u byte(s) at %s%s%s that %s", f->thread, f->len,
+	         where, op ? " during " : "", op ? op : "",
+	         f->boundary ? "mix bytes of two versions of the code"
+	                     : "do not start an instruction of any version of the code");
 }

@@ -84,6 +84,11 @@ int pv_exec_judge_insn(struct pv_exec_judge *j, int w, int thread, uint64_t step
                        uint64_t addr, const uint8_t *bytes, unsigned len,
                        struct pv_exec_finding *f);
 
+/* The sentence of finding f: where is its address symbolized, op the
+ * engine operation it was judged at the end of (NULL: judged at once). */
+void pv_torn_exec_word(const struct pv_exec_finding *f, const char *where, const char *op,
+                       char *buf, size_t len);
+
 /* How many instructions kept during operations could not be kept (the buffer
  * was full) and so were not judged, since the last reset. */
 size_t pv_exec_judge_dropped(const struct pv_exec_judge *j);

@@ -4,9 +4,11 @@
 #define PV_HARNESS_CLI_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include <patchvet/error.h>
 
+#include "../checks/registry.h"
 #include "../model/version.h"
 #include "../util/exit.h"
 
@@ -24,6 +26,8 @@ int pv_cmd_analyze(int argc, char **argv);
 int pv_cmd_bench(int argc, char **argv);
 int pv_cmd_import(int argc, char **argv);
 int pv_cmd_list(int argc, char **argv);
+/* `patchvet list checks`: one line per check of reg (NULL: the built-in ones). */
+void pv_cli_list_checks(FILE *f, const struct pv_check_registry *reg);
 int pv_cmd_run(int argc, char **argv);
 int pv_cmd_replay(int argc, char **argv);
 int pv_cmd_merge(int argc, char **argv);

@@ -79,16 +79,20 @@ static int list_engines(void)
 	return PV_EXIT_OK;
 }
 
+void pv_cli_list_checks(FILE *f, const struct pv_check_registry *reg)
+{
+	const struct pv_check *c;
+	for (size_t i = 0; (c = pv_check_at(reg, i)); i++)
+		fprintf(f, "%-18s %s\n", c->id, c->property);
+}
+
 int pv_cmd_list(int argc, char **argv)
 {
 	if (argc != 2)
 		return pv_cli_usage("list", "say what to list: engines, scenarios or checks");
 	const char *what = argv[1];
 	if (!strcmp(what, "checks")) {
-		size_t n;
-		const struct pv_check_info *c = pv_checks(&n);
-		for (size_t i = 0; i < n; i++)
-			printf("%-18s %s\n", c[i].id, c[i].property);
+		pv_cli_list_checks(stdout, NULL);
 		return PV_EXIT_OK;
 	}
 	if (!strcmp(what, "scenarios"))

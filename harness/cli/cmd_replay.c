@@ -10,6 +10,7 @@
 
 #include "../../reports/report.h"
 #include "cli.h"
+#include "../../emulator/emu.h"
 #include "../explore/explore.h"
 #include "../campaign/rerun.h"
 #include "../../emulator/emu.h"

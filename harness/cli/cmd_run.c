@@ -276,7 +276,7 @@ static int load_expected(const char *data, struct pv_expected **out, struct pv_e
 	char path[PATH_MAX];
 	if (snprintf(path, sizeof(path), "%s/expected", data) >= (int)sizeof(path))
 		return pv_error_set(err, PV_ERANGE, "%s: path too long", data);
-	return pv_expected_load(path, out, err);
+	return pv_expected_load(path, NULL, out, err);
 }
 
 /* The default campaign: analysis, then the verdict lines; the worse exit

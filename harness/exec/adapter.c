@@ -28,9 +28,10 @@
 #include "execfile.h"
 #include "../util/files.h"
 #include "../load/image.h"
+#include "../checks/liveness.h"
+#include "../checks/rollback_bytes.h"
 #include "../load/patchfile.h"
 #include "../ptrace/ptrace.h"
-#include "../script/script.h"
 
 #define DELAY_UNIT_S 500e-6
 #define OUT_MAX 4096
@@ -433,7 +434,7 @@ static void take(struct ex_run *r)
 	if (rc && pt_reap_detached(p))
 		rc = 0; /* it ended on its own meanwhile: judged by its exit */
 	if (rc) {
-		pt_violation(p, "liveness", -1, 0, "after %s, patchvet cannot trace the target "
+		pt_violation(p, PV_CHECK_LIVENESS, -1, 0, "after %s, patchvet cannot trace the target "
 		                                   "again: %s", r->phase, p->err->msg);
 		pv_error_clear(p->err);
 		/* Whatever still holds it, the target ends here (bounded: a
@@ -445,7 +446,7 @@ static void take(struct ex_run *r)
 		while (!pt_reap_detached(p) && pt_now() < until)
 			usleep(1000);
 		if (!p->exited)
-			pt_violation(p, "liveness", -1, 0, "the target (pid %d) could not be reaped "
+			pt_violation(p, PV_CHECK_LIVENESS, -1, 0, "the target (pid %d) could not be reaped "
 			                                   "within %d ms of SIGKILL", (int)p->pid,
 			             REAP_MS);
 	} else if (r->st && !p->exited) {
@@ -479,7 +480,7 @@ static int command(struct ex_run *r, enum pv_exec_cmd c, struct cmd_result *cr,
 		rc = run_command(argv, f->cmds[c].timeout_ms, cr, err);
 	pv_exec_argv_free(argv);
 	if (!rc && cr->timed_out)
-		pt_violation(r->p, "liveness", -1, 0, "%s (%s) did not finish within %u ms; its "
+		pt_violation(r->p, PV_CHECK_LIVENESS, -1, 0, "%s (%s) did not finish within %u ms; its "
 		                                      "process group was killed", r->phase,
 		             f->cmds[c].words[0], f->cmds[c].timeout_ms);
 	take(r);
@@ -539,7 +540,7 @@ static void check_effect(struct ex_run *r)
 	}
 	pv_error_clear(r->p->err);
 	if (checked && !changed)
-		pt_violation(r->p, "ineffective", -1, 0, "apply reported success, but the first "
+		pt_violation(r->p, PV_CHECK_INEFFECTIVE, -1, 0, "apply reported success, but the first "
 		                                         "bytes of none of the %zu replaced "
 		                                         "function%s differ from the file", checked,
 		             checked == 1 ? "" : "s");
@@ -549,12 +550,12 @@ static void check_effect(struct ex_run *r)
 static void check_rollback(struct ex_run *r)
 {
 	struct pv_rollback_finding fd;
-	if (!pt_has_violation(r->p, "rollback-bytes") &&
+	if (!pt_has_violation(r->p, PV_CHECK_ROLLBACK_BYTES) &&
 	    pt_code_diff(r->p, r->b->t.target, r->bias, &fd)) {
-		char where[32], detail[sizeof(((struct pv_violation *)0)->detail)];
+		char where[32], detail[PV_CHECK_DETAIL_LEN];
 		snprintf(where, sizeof(where), "0x%llx", (unsigned long long)fd.addr);
-		pv_script_rollback_detail(detail, sizeof(detail), "revert", where, &fd);
-		pt_violation(r->p, "rollback-bytes", -1, fd.addr, "%s", detail);
+		pv_rollback_bytes_word(&fd, "revert", where, detail, sizeof(detail));
+		pt_violation(r->p, PV_CHECK_ROLLBACK_BYTES, -1, fd.addr, "%s", detail);
 	}
 	pv_error_clear(r->p->err);
 }
@@ -579,11 +580,11 @@ static int check_status(struct ex_run *r, struct pv_error *err)
 	char how[64];
 	describe_status(&cr, how, sizeof(how));
 	if (!ok && f->applied_word)
-		pt_violation(r->p, "ineffective", -1, 0, "apply reported success, but status %s "
+		pt_violation(r->p, PV_CHECK_INEFFECTIVE, -1, 0, "apply reported success, but status %s "
 		                                         "without printing '%s'", how,
 		             f->applied_word);
 	else if (!ok)
-		pt_violation(r->p, "ineffective", -1, 0, "apply reported success, but status %s",
+		pt_violation(r->p, PV_CHECK_INEFFECTIVE, -1, 0, "apply reported success, but status %s",
 		             how);
 	return 0;
 }
@@ -625,7 +626,7 @@ static void check_leak(struct ex_run *r, const struct xmaps *before)
 		for (size_t k = 0; !old && k < before->n; k++)
 			old = now.r[i][0] == before->r[k][0] && now.r[i][1] == before->r[k][1];
 		if (!old) {
-			pt_violation(r->p, "rollback-leak", -1, now.r[i][0],
+			pt_violation(r->p, PV_CHECK_ROLLBACK_LEAK, -1, now.r[i][0],
 			             "after revert, an executable mapping of %llu bytes at 0x%llx that "
 			             "was not there before the tool ran is still there",
 			             (unsigned long long)(now.r[i][1] - now.r[i][0]),
@@ -773,8 +774,9 @@ static int ex_run(void *handle, const struct pv_engine *engine, void *engine_sta
 		pt_resume_all(p);
 		if (pt_pump_until(p, pt_now() + PT_FINISH_TIMEOUT_MS / 1e3, NULL, NULL) ==
 		    PV_ETIMEDOUT) {
-			pt_violation(p, "liveness", -1, 0, "the target did not finish within %d ms after "
-			                                   "the tool was done", PT_FINISH_TIMEOUT_MS);
+			char detail[PV_CHECK_DETAIL_LEN];
+			pv_liveness_word_finish("the tool", PT_FINISH_TIMEOUT_MS, detail, sizeof(detail));
+			pt_violation(p, PV_CHECK_LIVENESS, -1, 0, "%s", detail);
 			killed = true;
 		}
 	}

@@ -23,6 +23,7 @@
 #include <patchvet/error.h>
 
 #include "../model/backend.h"
+#include "../util/must_check.h"
 
 #define PV_EXEC_PREFIX "exec:"
 
@@ -37,7 +38,7 @@ bool pv_exec_is_spec(const char *arg);
 
 /* Loads the exec file of "exec:FILE" (execfile.h's errors: PV_EFORMAT with
  * FILE:LINE, PV_ENOENT); PV_EINVAL when its name is a built-in engine's. */
-int pv_exec_open(const char *spec, struct pv_exec **out, struct pv_error *err);
+PV_MUST_CHECK int pv_exec_open(const char *spec, struct pv_exec **out, struct pv_error *err);
 void pv_exec_close(struct pv_exec *x);
 
 /* The engine, valid until pv_exec_close. Its apply and revert refuse to run

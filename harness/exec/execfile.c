@@ -2,8 +2,9 @@
  * rather than a command that silently never runs. */
 #include "execfile.h"
 
+#include "../load/ini.h"
+
 #include <errno.h>
-#include <ini.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -24,8 +25,7 @@ const char *pv_exec_cmd_name(enum pv_exec_cmd c)
 
 struct parse {
 	const char *file;
-	FILE *f;
-	int line;
+	int line;        /* the line of the key being checked */
 	int rc;
 	struct pv_error *err;
 	struct pv_execfile *x;
@@ -50,47 +50,8 @@ __attribute__((format(printf, 3, 4))) static int fail(struct parse *p, int line,
 	return p->rc = PV_EFORMAT;
 }
 
-static bool known_section(const char *s, size_t n)
-{
-	static const char *const names[] = {"engine", "target", "prepare", "apply", "revert",
-	                                    "status"};
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strlen(names[i]) == n && !strncmp(names[i], s, n))
-			return true;
-	return false;
-}
-
-/* The ini_reader: one line per call (counted, for messages), refusing what
- * inih would take silently: indented continuation lines, unknown sections. */
-static char *read_line(char *str, int num, void *stream)
-{
-	struct parse *p = stream;
-	if (p->rc || !fgets(str, num, p->f))
-		return NULL;
-	p->line++;
-	size_t n = strlen(str);
-	if (n && str[n - 1] != '\n' && !feof(p->f)) {
-		fail(p, p->line, "line is longer than %d characters", num - 2);
-		return NULL;
-	}
-	const char *s = str + strspn(str, " \t\r\n");
-	if (!*s || *s == ';' || *s == '#')
-		return str;
-	if (s != str) {
-		fail(p, p->line, "indented line; continuation lines are not allowed");
-		return NULL;
-	}
-	if (*s == '[') {
-		const char *end = strchr(s, ']');
-		if (!end || !known_section(s + 1, (size_t)(end - s - 1))) {
-			fail(p, p->line, "unknown section %.*s (expected [engine], [target], [prepare], "
-			                 "[apply], [revert] or [status])",
-			     (int)strcspn(s, "\r\n"), s);
-			return NULL;
-		}
-	}
-	return str;
-}
+static const char *const section_names[] = {"engine", "target", "prepare", "apply", "revert",
+                                            "status"};
 
 /* "10s", "500ms", "2" (seconds). */
 static int parse_timeout(struct parse *p, const char *v, unsigned *ms)
@@ -247,24 +208,28 @@ static int on_command(struct parse *p, enum pv_exec_cmd c, const char *name, con
 	            name, sec, c == PV_EXEC_STATUS ? ", applied" : "");
 }
 
-/* The ini_handler: nonzero to go on. */
-static int on_key(void *user, const char *section, const char *name, const char *value)
+/* One key of the file (pv_ini_key_fn); the reader lets known sections only
+ * through. */
+static int on_key(void *user, const char *section, const char *name, const char *value,
+                  int line)
 {
 	struct parse *p = user;
-	if (p->rc)
-		return 0;
-	if (!*section)
-		return !fail(p, p->line, "key '%s' comes before any section", name);
-	if (!*name)
-		return !fail(p, p->line, "a key name is missing before the '='");
+	p->line = line;
+	/* The on_* handlers answer non-zero on an error they reported: its
+	 * code is p->rc. */
+	int bad = 0;
 	if (!strcmp(section, "engine"))
-		return !on_engine(p, name, value);
-	if (!strcmp(section, "target"))
-		return !on_target(p, name, value);
-	for (unsigned c = 0; c < PV_EXEC_NCMDS; c++)
-		if (!strcmp(section, cmd_names[c]))
-			return !on_command(p, (enum pv_exec_cmd)c, name, value);
-	return !fail(p, p->line, "key in unknown section [%s]", section);
+		bad = on_engine(p, name, value);
+	else if (!strcmp(section, "target"))
+		bad = on_target(p, name, value);
+	else {
+		unsigned c = 0;
+		while (c < PV_EXEC_NCMDS && strcmp(section, cmd_names[c]))
+			c++;
+		bad = c < PV_EXEC_NCMDS ? on_command(p, (enum pv_exec_cmd)c, name, value)
+		                        : fail(p, p->line, "key in unknown section [%s]", section);
+	}
+	return bad ? (p->rc ? p->rc : PV_EFORMAT) : 0;
 }
 
 void pv_execfile_free(struct pv_execfile *x)
@@ -311,37 +276,22 @@ static int default_name(struct parse *p)
 int pv_execfile_load(const char *path, struct pv_execfile **out, struct pv_error *err)
 {
 	*out = NULL;
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return pv_error_set(err, errno == ENOENT ? PV_ENOENT : PV_EIO,
-		                    "%s: cannot open the exec file: %s", path, strerror(errno));
-	struct stat st;
-	int rc = 0;
-	if (fstat(fileno(f), &st))
-		rc = pv_error_set(err, PV_EIO, "%s: cannot stat: %s", path, strerror(errno));
-	else if (!S_ISREG(st.st_mode))
-		rc = pv_error_set(err, PV_EFORMAT, "%s: not a regular file", path);
-	else if (st.st_size > EXECFILE_MAX_BYTES)
-		rc = pv_error_set(err, PV_EFORMAT, "%s: %lld bytes is too large for an exec file",
-		                  path, (long long)st.st_size);
-	struct pv_execfile *x = rc ? NULL : calloc(1, sizeof(*x));
-	if (!rc && !x)
-		rc = pv_error_set(err, PV_ENOMEM, "out of memory");
-	if (rc) {
-		fclose(f);
-		return rc;
-	}
+	static const struct pv_ini_format format = {
+		.what = "exec file",
+		.max_bytes = EXECFILE_MAX_BYTES,
+		.sections = section_names,
+		.nsections = sizeof(section_names) / sizeof(section_names[0]),
+		.expected = "[engine], [target], [prepare], [apply], [revert] or [status]",
+		.unique_sections = false,
+	};
+	struct pv_execfile *x = calloc(1, sizeof(*x));
+	if (!x)
+		return pv_error_set(err, PV_ENOMEM, "out of memory");
 	x->consistency = PV_CONSISTENCY_NONE;
 	for (unsigned c = 0; c < PV_EXEC_NCMDS; c++)
 		x->cmds[c].timeout_ms = PV_EXEC_DEFAULT_TIMEOUT_MS;
-	struct parse p = {.file = path, .f = f, .err = err, .x = x};
-	int r = ini_parse_stream(read_line, &p, on_key, &p);
-	fclose(f);
-	if (r > 0 && !p.rc)
-		fail(&p, r, "expected '[section]', 'key = value' or a comment (';' or '#')");
-	else if (r < 0 && !p.rc)
-		p.rc = pv_error_set(err, r == -2 ? PV_ENOMEM : PV_EIO, "%s: inih could not read it",
-		                    path);
+	struct parse p = {.file = path, .err = err, .x = x};
+	p.rc = pv_ini_parse(path, &format, on_key, &p, NULL, err);
 	for (unsigned c = 0; !p.rc && c < PV_EXEC_NCMDS; c++)
 		if ((p.seen[c][1] || p.seen[c][2]) && !p.seen[c][0])
 			fail(&p, p.seen[c][1] ? p.seen[c][1] : p.seen[c][2], "[%s] has no command",

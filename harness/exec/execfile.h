@@ -29,6 +29,7 @@
 
 #include <patchvet/engine.h>
 #include <patchvet/error.h>
+#include "../util/must_check.h"
 
 enum pv_exec_cmd { PV_EXEC_PREPARE, PV_EXEC_APPLY, PV_EXEC_REVERT, PV_EXEC_STATUS,
                    PV_EXEC_NCMDS };
@@ -58,7 +59,7 @@ struct pv_execfile {
 
 /* Parses path. Malformed files give PV_EFORMAT with "FILE:LINE: " and the
  * key; a missing file PV_ENOENT. */
-int pv_execfile_load(const char *path, struct pv_execfile **out, struct pv_error *err);
+PV_MUST_CHECK int pv_execfile_load(const char *path, struct pv_execfile **out, struct pv_error *err);
 void pv_execfile_free(struct pv_execfile *x);
 
 /* The name of command c ("apply"). */

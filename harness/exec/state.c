@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../checks/state_os.h"
+#include "../checks/state_regs.h"
+
 #define WATCH_MAX 8
 #define WATCH_BYTES_MAX (8u << 20) /* per writable segment: the rest is not read */
 #define VMAS_MAX 256
@@ -302,7 +305,7 @@ static void judge_mem(struct pv_exec_state *s, const char *cmd)
 			memcpy(&is, w->buf + 8 * k, 8);
 			char sym[96];
 			name_word(s, a, sym, sizeof(sym));
-			pt_violation(s->p, "state-mem", -1, a,
+			pt_violation(s->p, PV_CHECK_STATE_MEM, -1, a,
 			             "the target's data word at 0x%llx%s changed from 0x%llx to 0x%llx "
 			             "during %s, and the target never changed it on its own",
 			             (unsigned long long)a, sym, (unsigned long long)was,
@@ -364,7 +367,7 @@ static void judge_threads(struct pv_exec_state *s, const char *cmd)
 		if (!t->live)
 			continue;
 		if (!s->had[i] || s->tid[i] != t->tid) {
-			pt_violation(p, "state-os", (int)t->id, 0, "a thread (tid %d) appeared %s and "
+			pt_violation(p, PV_CHECK_STATE_OS, (int)t->id, 0, "a thread (tid %d) appeared %s and "
 			                                           "is still there", (int)t->tid, when);
 			continue;
 		}
@@ -374,8 +377,9 @@ static void judge_threads(struct pv_exec_state *s, const char *cmd)
 			s->full_regs++;
 			pt_judge_thread(p, t, s->regs[i], now, when);
 		} else if (invariant_regs(&s->regs[i]->gpr, &now->gpr, why, sizeof(why))) {
-			pt_violation(p, "state-regs", (int)t->id, now->gpr.rip, "thread %u: %s %s", t->id,
-			             why, when);
+			char detail[PV_CHECK_DETAIL_LEN];
+			pv_state_regs_word(t->id, why, when, detail, sizeof(detail));
+			pt_violation(p, PV_CHECK_STATE_REGS, (int)t->id, now->gpr.rip, "%s", detail);
 		}
 	}
 }
@@ -411,8 +415,11 @@ void pv_exec_state_after(struct pv_exec_state *s, const char *cmd, bool tool_map
 	char why[200];
 	if (!pt_os_probe(p, &os)) {
 		if (!s->os_unstable && s->os_before &&
-		    pt_os_compare(p, s->os_before, os, why, sizeof(why)))
-			pt_violation(p, "state-os", -1, 0, "%s during %s (the tool's command)", why, cmd);
+		    pt_os_compare(p, s->os_before, os, why, sizeof(why))) {
+			char detail[PV_CHECK_DETAIL_LEN];
+			pv_state_os_word(why, cmd, detail, sizeof(detail));
+			pt_violation(p, PV_CHECK_STATE_OS, -1, 0, "%s", detail);
+		}
 		pt_os_free(s->os_last);
 		s->os_last = os;
 	}

@@ -31,12 +31,13 @@
 
 #include "../load/image.h"
 #include "../ptrace/ptrace.h"
+#include "../util/must_check.h"
 
 struct pv_exec_state;
 
 /* The first look at the target (every thread stopped), after its workers
  * started. p->run must stay valid (engine mappings are recorded there). */
-int pv_exec_state_open(struct pt_proc *p, const struct pv_image *target, uint64_t bias,
+PV_MUST_CHECK int pv_exec_state_open(struct pt_proc *p, const struct pv_image *target, uint64_t bias,
                        struct pv_exec_state **out, struct pv_error *err);
 void pv_exec_state_close(struct pv_exec_state *s);
 

@@ -12,6 +12,7 @@
 
 #include "image.h"
 #include "patchfile.h"
+#include "../util/must_check.h"
 
 #define PV_PROLOGUE_WINDOW 32   /* bytes whose instruction boundaries are reported */
 #define PV_RIP_WINDOW 16        /* bytes searched for RIP-relative operands */
@@ -62,7 +63,7 @@ struct pv_analysis {
  * the first missing one); else every function the patch replaces that exists
  * in the target, when patch is given; else every defined STT_FUNC symbol with
  * a non-zero size. patch may be NULL. */
-int pv_analyze(const struct pv_image *target, const struct pv_patch *patch,
+PV_MUST_CHECK int pv_analyze(const struct pv_image *target, const struct pv_patch *patch,
                const char *const *names, size_t nnames, struct pv_analysis **out,
                struct pv_error *err);
 

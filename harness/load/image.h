@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include <patchvet/error.h>
+#include "../util/must_check.h"
 
 struct pv_segment {
 	uint64_t vaddr;   /* p_vaddr */
@@ -65,7 +66,7 @@ struct pv_image {
  * PV_ENOENT no such file, PV_EIO unreadable or not a regular file,
  * PV_EFORMAT not ELF or truncated/malformed, PV_EUNSUPPORTED 32-bit,
  * big-endian, not x86-64, or not ET_EXEC/ET_DYN. */
-int pv_image_open(const char *path, struct pv_image **out, struct pv_error *err);
+PV_MUST_CHECK int pv_image_open(const char *path, struct pv_image **out, struct pv_error *err);
 
 /* Frees everything the image owns; NULL is fine. */
 void pv_image_close(struct pv_image *img);

@@ -11,6 +11,7 @@
 #include "analysis.h"
 #include "image.h"
 #include "patchfile.h"
+#include "../util/must_check.h"
 
 /* What a backend keeps for the description; every pointer is owned here
  * and freed by pv_patch_view_free. */
@@ -30,7 +31,7 @@ struct pv_patch_view {
  * missing-function hazard, so the engine refuses it. GOT slots that lead
  * to a replaced function (pv_image_got_slots) are listed, biased too. On failure the view
  * holds what was built; pv_patch_view_free releases it either way. */
-int pv_patch_describe(const struct pv_image *target, uint64_t bias, const struct pv_patch *p,
+PV_MUST_CHECK int pv_patch_describe(const struct pv_image *target, uint64_t bias, const struct pv_patch *p,
                       const char *patch_path, uint64_t patch_base, struct pv_patch_view *v,
                       struct pv_error *err);
 

@@ -9,6 +9,7 @@
 #include <patchvet/error.h>
 
 #include "image.h"
+#include "../util/must_check.h"
 
 struct pv_replacement {
 	char *old_name;                 /* target function to replace, owned */
@@ -29,7 +30,7 @@ struct pv_patch {
  * .patchvet.funcs section, PV_EFORMAT when the table is malformed (odd number
  * of names, unterminated string) or names a new function the patch does not
  * define, plus every error of pv_image_open. A patch must be ET_DYN. */
-int pv_patch_open(const char *path, struct pv_patch **out, struct pv_error *err);
+PV_MUST_CHECK int pv_patch_open(const char *path, struct pv_patch **out, struct pv_error *err);
 
 void pv_patch_close(struct pv_patch *patch);
 
@@ -43,7 +44,7 @@ void pv_patch_close(struct pv_patch *patch);
  * the caller (free()). Errors: PV_ENOENT naming an unresolved symbol,
  * PV_ERANGE for a 32-bit relocation that does not fit, PV_EUNSUPPORTED
  * naming an unsupported relocation type, PV_EFORMAT for a malformed table. */
-int pv_patch_relocate(const struct pv_patch *patch, const struct pv_image *target,
+PV_MUST_CHECK int pv_patch_relocate(const struct pv_patch *patch, const struct pv_image *target,
                       uint64_t target_bias, uint64_t load_base, unsigned char **out,
                       struct pv_error *err);
 

@@ -55,6 +55,7 @@
 #include <patchvet/error.h>
 
 #include "../util/hash.h"
+#include "../util/must_check.h"
 
 #define PV_REPRO_VERSION 1
 #define PV_REPRO_MAGIC "patchvet-reproducer"
@@ -105,27 +106,27 @@ struct pv_reproducer {
 
 /* The file's text; *text is malloc'd and owned by the caller. Control
  * characters in strings become spaces (a value is one line). */
-int pv_reproducer_format(const struct pv_reproducer *r, char **text, size_t *len,
+PV_MUST_CHECK int pv_reproducer_format(const struct pv_reproducer *r, char **text, size_t *len,
                          struct pv_error *err);
 
 /* Formats r and writes it to path atomically. */
-int pv_reproducer_save(const char *path, const struct pv_reproducer *r, struct pv_error *err);
+PV_MUST_CHECK int pv_reproducer_save(const char *path, const struct pv_reproducer *r, struct pv_error *err);
 
 /* Parses text (len bytes; `name` is used in messages). PV_EFORMAT with
  * "NAME:LINE: reason" for anything malformed, PV_EABI for another format
  * version. *out is freed with pv_reproducer_free. */
-int pv_reproducer_parse(const char *name, const char *text, size_t len,
+PV_MUST_CHECK int pv_reproducer_parse(const char *name, const char *text, size_t len,
                         struct pv_reproducer **out, struct pv_error *err);
 
 /* Reads and parses path (PV_ENOENT/PV_EIO when it cannot be read). */
-int pv_reproducer_load(const char *path, struct pv_reproducer **out, struct pv_error *err);
+PV_MUST_CHECK int pv_reproducer_load(const char *path, struct pv_reproducer **out, struct pv_error *err);
 
 void pv_reproducer_free(struct pv_reproducer *r);
 
 /* PV_EABI "reproducer was recorded for other binaries: target sha256
  * differs ..." unless the files at target and patch (and a sequence's
  * other patches, at their recorded paths) have the recorded hashes. */
-int pv_reproducer_check_binaries(const struct pv_reproducer *r, const char *target,
+PV_MUST_CHECK int pv_reproducer_check_binaries(const struct pv_reproducer *r, const char *target,
                                  const char *patch, struct pv_error *err);
 
 #endif

@@ -1,17 +1,11 @@
-/* Scenario files (harness/load/scenario.h), parsed with libinih.
- *
- * inih is lenient where a hand-written file deserves a clear error: it joins
- * an indented line to the previous value, splits a line longer than its
- * buffer into two, stops reading a line at a NUL byte and reports no line
- * numbers to the handler. So the file reaches inih through our own line
- * reader, which counts lines and rejects those cases before inih sees them;
- * the handler then checks every section, key and value. */
+/* Scenario files (harness/load/scenario.h), read by the strict INI reader
+ * (ini.h); the handler here checks every section, key and value. */
 #include "scenario.h"
 #include "../model/sequence.h"
+#include "ini.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <ini.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -22,8 +16,7 @@
 
 /* A scenario file is a few hundred bytes; anything near this is not one. */
 #define SCENARIO_MAX_BYTES (1L << 20)
-/* How much of a bad value an error message quotes. */
-#define QUOTE_MAX 48
+#define QUOTE_MAX PV_INI_QUOTE_MAX
 
 enum key_id {
 	K_DESCRIPTION,
@@ -64,32 +57,13 @@ static const char *const backend_names[] = {"emu", "ptrace"};
 /* State of one parse: the reader and the handler share it. */
 struct parse {
 	const char *file;            /* for messages */
-	FILE *f;
-	int line;                    /* number of the line inih is working on */
+	int line;                    /* the line of the key being checked */
 	int rc;                      /* first error, 0 when none */
-	int err_line;                /* its line, 0 when it has none */
 	struct pv_error *err;
 	struct pv_scenario *sc;
 	int key_line[K_COUNT];       /* where each key was set, 0 when not */
 	int section_line[SECTION_COUNT];
 };
-
-/* Copies at most QUOTE_MAX bytes of s into buf with anything unprintable as
- * '?', so garbage input cannot garble the terminal the message goes to. */
-static const char *quote(char *buf, size_t len, const char *s)
-{
-	size_t n = 0, i = 0;
-	for (; s[i] && n + 1 < len && i < QUOTE_MAX; i++) {
-		unsigned char c = (unsigned char)s[i];
-		buf[n++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-	}
-	if (s[i] && n + 4 < len) {
-		memcpy(buf + n, "...", 3);
-		n += 3;
-	}
-	buf[n] = '\0';
-	return buf;
-}
 
 /* Records the first error of the parse (later ones are consequences). */
 __attribute__((format(printf, 4, 5))) static int fail(struct parse *p, int code, int line,
@@ -103,7 +77,6 @@ __attribute__((format(printf, 4, 5))) static int fail(struct parse *p, int code,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	p->rc = code;
-	p->err_line = line;
 	if (line > 0)
 		pv_error_set(p->err, code, "%s:%d: %s", p->file, line, msg);
 	else
@@ -127,89 +100,6 @@ static bool valid_builtin_name(const char *s)
 		      (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' || *s == '-'))
 			return false;
 	return true;
-}
-
-/* ---------------------------------------------------------------- reader */
-
-/* A section header: known, not repeated, nothing but a comment after ']'. */
-static int check_section(struct parse *p, const char *start, int line)
-{
-	char q[QUOTE_MAX + 4];
-	const char *close = strchr(start, ']');
-	if (!close)
-		return fail(p, PV_EFORMAT, line, "section header '%s' has no closing ']'",
-		            quote(q, sizeof(q), start));
-	for (const char *t = close + 1; *t && *t != ';' && *t != '#'; t++)
-		if (!is_blank(*t))
-			return fail(p, PV_EFORMAT, line, "unexpected text after ']' in '%s'",
-			            quote(q, sizeof(q), start));
-	size_t len = (size_t)(close - start - 1);
-	for (size_t i = 0; i < SECTION_COUNT; i++) {
-		if (strlen(section_names[i]) != len || strncmp(section_names[i], start + 1, len))
-			continue;
-		if (p->section_line[i])
-			return fail(p, PV_EFORMAT, line,
-			            "section [%s] appears twice (first on line %d); "
-			            "merge the two",
-			            section_names[i], p->section_line[i]);
-		p->section_line[i] = line;
-		return 0;
-	}
-	char name[QUOTE_MAX + 4];
-	quote(name, sizeof(name), start + 1);
-	char *end = strchr(name, ']');
-	if (end)
-		*end = '\0';
-	return fail(p, PV_EFORMAT, line, "unknown section [%s] (expected [scenario] or [workload])",
-	            name);
-}
-
-/* The ini_reader: one whole line per call, or NULL at the end or on the
- * first problem (which stops inih). */
-static char *read_line(char *str, int num, void *stream)
-{
-	struct parse *p = stream;
-	if (p->rc || num < 4)
-		return NULL;
-	int line = p->line + 1;
-	/* inih needs room for '\r', '\n' and the NUL besides the text. */
-	int max = num - 3, n = 0, c;
-	while ((c = getc(p->f)) != EOF && c != '\n') {
-		if (c == '\0') {
-			fail(p, PV_EFORMAT, line, "contains a NUL byte; this is not a text file");
-			return NULL;
-		}
-		if (c == '\r')
-			continue;
-		if (n >= max) {
-			fail(p, PV_EFORMAT, line, "line is longer than %d characters", max);
-			return NULL;
-		}
-		str[n++] = (char)c;
-	}
-	if (c == EOF && ferror(p->f)) {
-		fail(p, PV_EIO, line, "read error");
-		return NULL;
-	}
-	if (c == EOF && n == 0)
-		return NULL;
-	str[n] = '\0';
-	p->line = line;
-
-	const char *start = str;
-	while (is_blank(*start))
-		start++;
-	if (!*start || *start == ';' || *start == '#')
-		return str;
-	if (start != str) {
-		fail(p, PV_EFORMAT, line,
-		     "indented line; remove the indentation (continuation lines are "
-		     "not supported)");
-		return NULL;
-	}
-	if (*start == '[' && check_section(p, start, line))
-		return NULL;
-	return str;
 }
 
 /* ---------------------------------------------------------------- values */
@@ -239,12 +129,12 @@ static int parse_unsigned(struct parse *p, const char *key, const char *value,
 		s++;
 	if (s == value || *s)
 		return fail(p, PV_EFORMAT, p->line, "%s = '%s' is not a whole number%s", key,
-		            quote(q, sizeof(q), value), hash_hint(value));
+		            pv_ini_quote(q, sizeof(q), value), hash_hint(value));
 	errno = 0;
 	unsigned long v = strtoul(value, NULL, 10);
 	if (errno == ERANGE || v < min || v > max)
 		return fail(p, PV_EFORMAT, p->line, "%s = %s is out of range (%lu to %lu)", key,
-		            quote(q, sizeof(q), value), min, max);
+		            pv_ini_quote(q, sizeof(q), value), min, max);
 	*out = v;
 	return 0;
 }
@@ -258,12 +148,12 @@ static int parse_signed(struct parse *p, const char *key, const char *value, lon
 		s++;
 	if (s == digits || *s)
 		return fail(p, PV_EFORMAT, p->line, "%s = '%s' is not a whole number%s", key,
-		            quote(q, sizeof(q), value), hash_hint(value));
+		            pv_ini_quote(q, sizeof(q), value), hash_hint(value));
 	errno = 0;
 	long v = strtol(value, NULL, 10);
 	if (errno == ERANGE)
 		return fail(p, PV_EFORMAT, p->line, "%s = %s is out of range (%ld to %ld)", key,
-		            quote(q, sizeof(q), value), LONG_MIN, LONG_MAX);
+		            pv_ini_quote(q, sizeof(q), value), LONG_MIN, LONG_MAX);
 	*out = v;
 	return 0;
 }
@@ -293,7 +183,7 @@ static int parse_words(struct parse *p, const char *key, const char *value,
 				snprintf(expected + strlen(expected), sizeof(expected) - strlen(expected),
 				         "%s%s", j ? ", " : "", names[j]);
 			return fail(p, PV_EFORMAT, p->line, "unknown %s '%s' in %s (expected %s)%s",
-			            what, quote(q, sizeof(q), word), key, expected,
+			            what, pv_ini_quote(q, sizeof(q), word), key, expected,
 			            hash_hint(value));
 		}
 		if (bits & (1u << i))
@@ -319,7 +209,7 @@ static int parse_reference(struct parse *p, const char *key, const char *value, 
 		return fail(p, PV_EFORMAT, p->line,
 		            "%s = '%s' is neither a built-in name (letters, digits, '.', '_', "
 		            "'-') nor a path (containing '/')%s",
-		            key, quote(q, sizeof(q), value), hash_hint(value));
+		            key, pv_ini_quote(q, sizeof(q), value), hash_hint(value));
 	return set_string(p, field, value);
 }
 
@@ -379,20 +269,13 @@ static int set_key(struct parse *p, enum key_id id, const char *value)
 	return fail(p, PV_EINTERNAL, p->line, "unhandled key %s", key);
 }
 
-/* The ini_handler: nonzero to go on. */
-static int on_key(void *user, const char *section, const char *name, const char *value)
+/* One key of the file (pv_ini_key_fn). */
+static int on_key(void *user, const char *section, const char *name, const char *value,
+                  int line)
 {
 	struct parse *p = user;
 	char q[QUOTE_MAX + 4];
-	if (p->rc)
-		return 0;
-	if (!*section)
-		return !fail(p, PV_EFORMAT, p->line,
-		             "key '%s' comes before any section; put it under [scenario] or "
-		             "[workload]",
-		             quote(q, sizeof(q), name));
-	if (!*name)
-		return !fail(p, PV_EFORMAT, p->line, "a key name is missing before the '='");
+	p->line = line;
 	const char *known = NULL;
 	for (int id = 0; id < K_COUNT; id++) {
 		if (strcmp(key_specs[id].section, section))
@@ -401,61 +284,40 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		if (strcmp(key_specs[id].name, name))
 			continue;
 		if (p->key_line[id])
-			return !fail(p, PV_EFORMAT, p->line,
+			return fail(p, PV_EFORMAT, p->line,
 			             "duplicate key '%s' in [%s] (first set on line %d)", name,
 			             section, p->key_line[id]);
 		p->key_line[id] = p->line;
-		return !set_key(p, (enum key_id)id, value);
+		return set_key(p, (enum key_id)id, value);
 	}
 	/* The reader only lets known sections through. */
 	if (!known)
-		return !fail(p, PV_EINTERNAL, p->line, "key in unchecked section [%s]", section);
+		return fail(p, PV_EINTERNAL, p->line, "key in unchecked section [%s]", section);
 	char expected[128] = "";
 	for (int id = 0; id < K_COUNT; id++)
 		if (!strcmp(key_specs[id].section, section))
 			snprintf(expected + strlen(expected), sizeof(expected) - strlen(expected), "%s%s",
 			         *expected ? ", " : "", key_specs[id].name);
-	return !fail(p, PV_EFORMAT, p->line, "unknown key '%s' in [%s] (expected one of: %s)",
-	             quote(q, sizeof(q), name), section, expected);
+	return fail(p, PV_EFORMAT, p->line, "unknown key '%s' in [%s] (expected one of: %s)",
+	             pv_ini_quote(q, sizeof(q), name), section, expected);
 }
 
 /* ---------------------------------------------------------------- files */
 
 static int parse_file(const char *file, struct pv_scenario *sc, struct pv_error *err)
 {
-	FILE *f = fopen(file, "r");
-	if (!f)
-		return pv_error_set(err, errno == ENOENT ? PV_ENOENT : PV_EIO,
-		                    "%s: cannot open the scenario file: %s", file, strerror(errno));
-	struct stat st;
-	int rc = 0;
-	if (fstat(fileno(f), &st))
-		rc = pv_error_set(err, PV_EIO, "%s: cannot stat: %s", file, strerror(errno));
-	else if (!S_ISREG(st.st_mode))
-		rc = pv_error_set(err, PV_EFORMAT, "%s: not a regular file", file);
-	else if (st.st_size > SCENARIO_MAX_BYTES)
-		rc = pv_error_set(err, PV_EFORMAT,
-		                  "%s: %lld bytes is too large for a scenario file (at most %ld)",
-		                  file, (long long)st.st_size, SCENARIO_MAX_BYTES);
-	if (rc) {
-		fclose(f);
+	static const struct pv_ini_format format = {
+		.what = "scenario file",
+		.max_bytes = SCENARIO_MAX_BYTES,
+		.sections = section_names,
+		.nsections = SECTION_COUNT,
+		.expected = "[scenario] or [workload]",
+		.unique_sections = true,
+	};
+	struct parse p = {.file = file, .err = err, .sc = sc};
+	int rc = pv_ini_parse(file, &format, on_key, &p, p.section_line, err);
+	if (rc)
 		return rc;
-	}
-
-	struct parse p = {.file = file, .f = f, .err = err, .sc = sc};
-	int r = ini_parse_stream(read_line, &p, on_key, &p);
-	fclose(f);
-	/* inih's own syntax errors (a line without '=') come with a line
-	 * number; report whichever problem comes first in the file. */
-	if (r > 0 && (!p.rc || r < p.err_line)) {
-		p.rc = 0;
-		fail(&p, PV_EFORMAT, r,
-		     "expected '[section]', 'key = value' or a comment (';' or '#')");
-	} else if (r < 0 && !p.rc) {
-		fail(&p, r == -2 ? PV_ENOMEM : PV_EIO, 0, "inih could not read the file");
-	}
-	if (p.rc)
-		return p.rc;
 	if (!p.key_line[K_TARGET])
 		return fail(&p, PV_EFORMAT, 0,
 		            p.section_line[0] ? "missing key 'target' in [scenario]"

@@ -22,6 +22,7 @@
 #include <patchvet/error.h>
 
 #include "../../engines/catalogue.h"
+#include "../util/must_check.h"
 
 enum pv_flavour {
 	PV_FLAVOUR_PLAIN = 1u << 0,  /* -O2 */
@@ -54,7 +55,7 @@ struct pv_scenario {
  * by path (a .ini file, or a directory holding scenario.ini). Malformed files
  * give PV_EFORMAT with the file, line and key; unknown names PV_ENOENT listing
  * where it looked. */
-int pv_scenario_load(const char *name_or_path, const char *data_dir,
+PV_MUST_CHECK int pv_scenario_load(const char *name_or_path, const char *data_dir,
                      struct pv_scenario **out, struct pv_error *err);
 
 void pv_scenario_free(struct pv_scenario *sc);
@@ -62,7 +63,7 @@ void pv_scenario_free(struct pv_scenario *sc);
 /* Path of the scenario's target for one flavour (a single bit): built-in
  * names become data_dir/targets/NAME-FLAVOUR; paths are resolved against the
  * scenario's directory (flavour ignored). PV_ERANGE when buf is too small. */
-int pv_scenario_target_path(const struct pv_scenario *sc, const char *data_dir,
+PV_MUST_CHECK int pv_scenario_target_path(const struct pv_scenario *sc, const char *data_dir,
                             unsigned flavour, char *buf, size_t len, struct pv_error *err);
 
 /* Path of the scenario's target as the emu backend runs it (its
@@ -70,23 +71,23 @@ int pv_scenario_target_path(const struct pv_scenario *sc, const char *data_dir,
  * data_dir/emu/NAME-FLAVOUR; a path is used as written (resolved against
  * the scenario's directory), so a scenario that names its target by path
  * must name an emulator build to run on emu. */
-int pv_scenario_emu_target_path(const struct pv_scenario *sc, const char *data_dir,
+PV_MUST_CHECK int pv_scenario_emu_target_path(const struct pv_scenario *sc, const char *data_dir,
                                 unsigned flavour, char *buf, size_t len,
                                 struct pv_error *err);
 
 /* Path of the scenario's patch: data_dir/patches/NAME.so or a resolved path. */
-int pv_scenario_patch_path(const struct pv_scenario *sc, const char *data_dir, char *buf,
+PV_MUST_CHECK int pv_scenario_patch_path(const struct pv_scenario *sc, const char *data_dir, char *buf,
                            size_t len, struct pv_error *err);
 
 /* Path of patch `name` of a sequence: like the patch key (a built-in name,
  * or a path against the scenario's directory); PV_EINVAL when the scenario
  * lists its `patches` and name is not among them. */
-int pv_scenario_named_patch_path(const struct pv_scenario *sc, const char *data_dir,
+PV_MUST_CHECK int pv_scenario_named_patch_path(const struct pv_scenario *sc, const char *data_dir,
                                  const char *name, char *buf, size_t len, struct pv_error *err);
 
 /* Names of the built-in scenarios (sorted); *names is owned by the caller:
  * free each string, then the array. */
-int pv_scenario_list(const char *data_dir, char ***names, size_t *count,
+PV_MUST_CHECK int pv_scenario_list(const char *data_dir, char ***names, size_t *count,
                      struct pv_error *err);
 
 /* "plain", "pad", "fentry", "cet" for one bit; NULL otherwise. */

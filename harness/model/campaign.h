@@ -13,6 +13,7 @@
 
 #include "../util/hash.h"
 #include "../util/stats.h"
+#include "../util/must_check.h"
 
 enum pv_verdict {
 	PV_VERDICT_SAFE = 0,    /* every schedule kept every check */
@@ -184,12 +185,12 @@ void pv_campaign_free(struct pv_campaign *c);
 
 /* Appends an empty result; its index goes to *index (pointers into
  * c->results move when results are added). */
-int pv_campaign_add(struct pv_campaign *c, const char *engine, const char *scenario,
+PV_MUST_CHECK int pv_campaign_add(struct pv_campaign *c, const char *engine, const char *scenario,
                     const char *backend, const char *flavour, size_t *index,
                     struct pv_error *err);
 
 /* Appends a deep copy of r (its story left out). */
-int pv_campaign_add_copy(struct pv_campaign *c, const struct pv_result *r,
+PV_MUST_CHECK int pv_campaign_add_copy(struct pv_campaign *c, const struct pv_result *r,
                          struct pv_error *err);
 
 /* Records that `check` failed in `schedule`. *first is set when this is the

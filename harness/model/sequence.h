@@ -12,6 +12,7 @@
 
 #include <patchvet/engine.h>
 #include <patchvet/error.h>
+#include "../util/must_check.h"
 
 #define PV_SEQ_MAX_PATCHES 8
 #define PV_SEQ_MAX_STEPS 16
@@ -59,7 +60,7 @@ struct pv_sequence {
  * patches or PV_SEQ_MAX_STEPS steps (PV_EINVAL). After a fault step, the
  * most recent apply may have been rolled back by the engine: the run
  * decides, as after a restart. */
-int pv_sequence_parse(const char *text, struct pv_sequence *seq, struct pv_error *err);
+PV_MUST_CHECK int pv_sequence_parse(const char *text, struct pv_sequence *seq, struct pv_error *err);
 void pv_sequence_free(struct pv_sequence *seq);
 
 /* "apply:counter-fix", "revert-all". */

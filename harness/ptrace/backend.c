@@ -42,6 +42,9 @@
 
 #include "../load/analysis.h"
 #include "../load/patchdesc.h"
+#include "../checks/crash.h"
+#include "../checks/liveness.h"
+#include "../checks/target_verify.h"
 #include "../model/sequence.h"
 #include "../script/script.h"
 
@@ -469,7 +472,7 @@ static bool rollback_diff(void *ctx, struct pv_rollback_finding *f, char *where,
 	const struct pt_script *x = ctx;
 	struct pt_backend *b = x->b;
 	struct pt_proc *p = x->p;
-	if (pt_has_violation(p, "rollback-bytes")) {
+	if (pt_has_violation(p, PV_CHECK_ROLLBACK_BYTES)) {
 		pv_error_clear(p->err);
 		return false; /* the first of a check is the one kept */
 	}
@@ -531,13 +534,13 @@ static void after_engine(struct pt_proc *p, const char *what, int rc, double sta
 {
 	double ms = (pt_now() - started) * 1e3;
 	if (ms > PT_ENGINE_TIMEOUT_MS)
-		pt_violation(p, "liveness", -1, 0, "%s took %.0f ms, beyond its bound of %d ms", what,
+		pt_violation(p, PV_CHECK_LIVENESS, -1, 0, "%s took %.0f ms, beyond its bound of %d ms", what,
 		             ms, PT_ENGINE_TIMEOUT_MS);
 	size_t held = 0;
 	for (size_t i = 0; i < p->nthreads; i++)
 		held += p->threads[i].live && p->threads[i].engine_stopped;
 	if (held) {
-		pt_violation(p, "liveness", -1, 0, "%s returned with %zu thread%s still stopped",
+		pt_violation(p, PV_CHECK_LIVENESS, -1, 0, "%s returned with %zu thread%s still stopped",
 		             what, held, held == 1 ? "" : "s");
 		pt_pause_check(p);
 		pt_resume_all(p);
@@ -555,13 +558,15 @@ static bool workers_started(struct pt_proc *p, void *arg)
 	return p->nthreads >= *workers + 1;
 }
 
-void pt_start_workers(struct pt_proc *p, unsigned workers, const char *when)
+void pt_start_workers(struct pt_proc *p, unsigned workers, bool restart)
 {
 	pt_resume_thread(p, &p->threads[0]);
 	if (pt_pump_until(p, pt_now() + PT_START_TIMEOUT_MS / 1e3, workers_started, &workers) ==
-	    PV_ETIMEDOUT)
-		pt_violation(p, "liveness", -1, 0, "%s%sthe %u workers did not all start within %d ms",
-		             when ? when : "", when ? ", " : "", workers, PT_START_TIMEOUT_MS);
+	    PV_ETIMEDOUT) {
+		char detail[PV_CHECK_DETAIL_LEN];
+		pv_liveness_word_start(restart, workers, PT_START_TIMEOUT_MS, detail, sizeof(detail));
+		pt_violation(p, PV_CHECK_LIVENESS, -1, 0, "%s", detail);
+	}
 }
 
 static void delay(struct pt_proc *p)
@@ -573,22 +578,21 @@ static void delay(struct pt_proc *p)
 void pt_judge_exit(struct pt_proc *p, struct pv_run_result *res, bool killed,
                    const char *crash_where, const char *when)
 {
+	char detail[PV_CHECK_DETAIL_LEN];
 	if (p->crash.seen) {
 		char pc[32];
 		snprintf(pc, sizeof(pc), "0x%llx", (unsigned long long)p->crash.pc);
-		pt_violation(p, "crash", p->crash.thread, p->crash.pc,
-		             "thread %d died of SIG%s at %s (fault address 0x%llx)", p->crash.thread,
-		             sigabbrev_np(p->crash.sig) ? sigabbrev_np(p->crash.sig) : "?",
-		             crash_where ? crash_where : pc, (unsigned long long)p->crash.addr);
+		pv_crash_word_thread_signal(p->crash.thread, sigabbrev_np(p->crash.sig),
+		                            crash_where ? crash_where : pc,
+		                            (unsigned long long)p->crash.addr, detail, sizeof(detail));
+		pt_violation(p, PV_CHECK_CRASH, p->crash.thread, p->crash.pc, "%s", detail);
 		return;
 	}
 	if (!p->exited || killed)
 		return;
 	if (WIFSIGNALED(p->status)) {
-		int sig = WTERMSIG(p->status);
-		pt_violation(p, "crash", -1, 0, "the target died of SIG%s%s%s",
-		             sigabbrev_np(sig) ? sigabbrev_np(sig) : "?", when ? " during " : "",
-		             when ? when : "");
+		pv_crash_word_signal(sigabbrev_np(WTERMSIG(p->status)), when, detail, sizeof(detail));
+		pt_violation(p, PV_CHECK_CRASH, -1, 0, "%s", detail);
 		return;
 	}
 	int code = WEXITSTATUS(p->status);
@@ -597,8 +601,8 @@ void pt_judge_exit(struct pt_proc *p, struct pv_run_result *res, bool killed,
 		char first[160];
 		snprintf(first, sizeof(first), "%.159s", p->output);
 		first[strcspn(first, "\n")] = '\0';
-		pt_violation(p, "target-verify", -1, 0, "the target exited with status %d%s%s", code,
-		             first[0] ? ": " : "", first);
+		pv_target_verify_word_exit(code, first, detail, sizeof(detail));
+		pt_violation(p, PV_CHECK_TARGET_VERIFY, -1, 0, "%s", detail);
 	}
 }
 
@@ -644,7 +648,7 @@ static int start_run(struct pt_backend *b, const struct pv_engine *engine,
 	sp->patch_bias = b->patch_base - b->t.patch->min_vaddr;
 	b->last_steer = 0;
 	b->last_steer_thread = -1;
-	pt_start_workers(p, b->t.workers, NULL);
+	pt_start_workers(p, b->t.workers, false);
 	pt_unwind_open(p, sp->patch_path, sp->patch_bias, &sp->unwind);
 	*runp = run;
 	*pp = p;
@@ -917,8 +921,9 @@ static bool finish(struct pt_proc *p)
 		}
 	}
 	if (pt_pump_until(p, pt_now() + PT_FINISH_TIMEOUT_MS / 1e3, NULL, NULL) == PV_ETIMEDOUT) {
-		pt_violation(p, "liveness", -1, 0, "the target did not finish within %d ms after "
-		                                   "the engine was done", PT_FINISH_TIMEOUT_MS);
+		char detail[PV_CHECK_DETAIL_LEN];
+		pv_liveness_word_finish("the engine", PT_FINISH_TIMEOUT_MS, detail, sizeof(detail));
+		pt_violation(p, PV_CHECK_LIVENESS, -1, 0, "%s", detail);
 		return true;
 	}
 	return false;
@@ -1128,7 +1133,7 @@ static int restart(void *ctx, struct pv_error *err)
 	sp->target = b->t.target;
 	sp->patch_path = b->t.patch_path;
 	sp->patch_bias = b->patch_base - b->t.patch->min_vaddr;
-	pt_start_workers(p, b->t.workers, "after the restart");
+	pt_start_workers(p, b->t.workers, true);
 	pt_unwind_open(p, sp->patch_path, sp->patch_bias, &sp->unwind);
 	return 0;
 }
@@ -1145,7 +1150,7 @@ static void stepped(void *ctx, const struct pv_sequence *seq,
 	pv_error_clear(((const struct pt_script *)ctx)->p->err); /* the live check's reads */
 }
 
-static void violation(void *ctx, const char *check, int thread, uint64_t addr,
+static void violation(void *ctx, enum pv_check_id check, int thread, uint64_t addr,
                       const char *detail)
 {
 	pt_violation(((const struct pt_script *)ctx)->p, check, thread, addr, "%s", detail);

@@ -10,6 +10,10 @@
  *                      the fd table, signal dispositions, masks, pending
  *   state-mem          a digest of the target's writable memory */
 #include "ptrace.h"
+#include "../checks/state_mem.h"
+#include "../checks/state_os.h"
+#include "../checks/state_regs.h"
+#include "../checks/syscall_disrupted.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -561,18 +565,20 @@ void pt_judge_thread(struct pt_proc *p, struct pt_thread *t, const struct pt_reg
 	if (nr >= 0 && (now->gpr.rax != before->gpr.rax ||
 	                now->gpr.orig_rax != before->gpr.orig_rax ||
 	                now->gpr.rip != before->gpr.rip)) {
-		pt_violation(p, "syscall-disrupted", (int)t->id, before->gpr.rip,
-		             "thread %u was blocked in %s (syscall %ld) and returns %lld from it "
-		             "instead of restarting it, %s", t->id, syscall_name(nr), nr,
-		             (long long)now->gpr.rax, when);
+		char detail[PV_CHECK_DETAIL_LEN];
+		pv_syscall_disrupted_word(t->id, syscall_name(nr), nr, (long long)now->gpr.rax, when,
+		                          detail, sizeof(detail));
+		pt_violation(p, PV_CHECK_SYSCALL_DISRUPTED, (int)t->id, before->gpr.rip, "%s", detail);
 		/* Judged: the rest of its registers are compared alone. */
 		now->gpr.rax = before->gpr.rax;
 		now->gpr.orig_rax = before->gpr.orig_rax;
 		now->gpr.rip = before->gpr.rip;
 	}
-	if (pt_regs_compare(before, now, why, sizeof(why)))
-		pt_violation(p, "state-regs", (int)t->id, now->gpr.rip, "thread %u: %s %s", t->id,
-		             why, when);
+	if (pt_regs_compare(before, now, why, sizeof(why))) {
+		char detail[PV_CHECK_DETAIL_LEN];
+		pv_state_regs_word(t->id, why, when, detail, sizeof(detail));
+		pt_violation(p, PV_CHECK_STATE_REGS, (int)t->id, now->gpr.rip, "%s", detail);
+	}
 	free(now);
 }
 
@@ -603,7 +609,7 @@ void pt_pause_check(struct pt_proc *p)
 		uint64_t was = (t->snap_sig.pnd | t->snap_sig.shdpnd) & ~mine;
 		uint64_t is = (s.pnd | s.shdpnd | held) & ~mine;
 		if (s.blk != t->snap_sig.blk || was != is)
-			pt_violation(p, "state-os", (int)t->id, 0,
+			pt_violation(p, PV_CHECK_STATE_OS, (int)t->id, 0,
 			             "thread %u: signal mask or pending signals changed across a "
 			             "pause (blocked %llx, pending %llx became blocked %llx, "
 			             "pending %llx; thread and process queues, held ones included)",
@@ -612,8 +618,11 @@ void pt_pause_check(struct pt_proc *p)
 	}
 	struct pt_osstate *os = NULL;
 	if (run->pause_os && !pt_os_probe(p, &os)) {
-		if (pt_os_compare(p, run->pause_os, os, why, sizeof(why)))
-			pt_violation(p, "state-os", -1, 0, "%s across a pause of the engine", why);
+		if (pt_os_compare(p, run->pause_os, os, why, sizeof(why))) {
+			char detail[PV_CHECK_DETAIL_LEN];
+			pv_state_os_word(why, NULL, detail, sizeof(detail));
+			pt_violation(p, PV_CHECK_STATE_OS, -1, 0, "%s", detail);
+		}
 		pt_os_free(os);
 	}
 	pt_os_free(run->pause_os);
@@ -622,10 +631,11 @@ void pt_pause_check(struct pt_proc *p)
 	 * live stack of a thread (the red zone included). */
 	struct pt_memsum *m = NULL;
 	if (run->pause_mem && !pt_mem_digest(p, &m) &&
-	    pt_mem_compare(run->pause_mem, m, run->pause_called, why, sizeof(why)))
-		pt_violation(p, "state-mem", -1, 0, "the target's writable memory (%s) changed "
-		                                    "while every thread was stopped by the engine",
-		             why);
+	    pt_mem_compare(run->pause_mem, m, run->pause_called, why, sizeof(why))) {
+		char detail[PV_CHECK_DETAIL_LEN];
+		pv_state_mem_word_pause(why, detail, sizeof(detail));
+		pt_violation(p, PV_CHECK_STATE_MEM, -1, 0, "%s", detail);
+	}
 	free(m);
 	free(run->pause_mem);
 	run->pause_mem = NULL;

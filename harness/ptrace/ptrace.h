@@ -45,8 +45,10 @@
 #include "../model/backend.h"
 #include "../load/image.h"
 #include "../checks/consistency_global.h"
+#include "../checks/registry.h"
 #include "../checks/rollback_bytes.h"
 #include "../load/patchfile.h"
+#include "../util/must_check.h"
 
 #define PT_PAGE 0x1000ull
 #define PT_MAX_THREADS (PV_MAX_WORKERS + 8)
@@ -278,15 +280,16 @@ struct pt_target {
 
 /* Fills t from cfg (cfg's target and patch given); on failure t holds what
  * was opened, for pt_target_close. */
-int pt_target_open(struct pt_target *t, const struct pv_backend_config *cfg,
-                   unsigned long iterations, struct pv_error *err);
+PV_MUST_CHECK int pt_target_open(struct pt_target *t, const struct pv_backend_config *cfg,
+                                 unsigned long iterations, struct pv_error *err);
 void pt_target_close(struct pt_target *t);
 /* Times one traced run of t's command line without an engine (environment
  * envp, NULL: patchvet's; env_from names its origin in the error, NULL:
  * none) and scales the iteration count (t->args[1], from iterations) up
  * until such a run lasts min_ms. */
-int pt_target_calibrate(struct pt_target *t, char *const envp[], const char *env_from,
-                        unsigned long iterations, double min_ms, struct pv_error *err);
+PV_MUST_CHECK int pt_target_calibrate(struct pt_target *t, char *const envp[],
+                                      const char *env_from, unsigned long iterations,
+                                      double min_ms, struct pv_error *err);
 
 
 /* For measurements and self-checks: how the state probes of later runs work
@@ -308,10 +311,10 @@ int pt_backend_prepare(void *handle, unsigned workers, unsigned long iterations,
  * position-independent); main parked at `at` (a `jmp .` written there:
  * main spins at pv_verify until the engine is done, the original bytes in
  * p->park_orig); main resumed and the workers awaited (a `liveness`
- * violation, "WHEN, the N workers did not all start", when they do not). */
+ * violation when they do not; restart: after a restart step). */
 uint64_t pt_load_bias(const struct pt_proc *p, const struct pv_image *target);
-int pt_park_main(struct pt_proc *p, uint64_t at);
-void pt_start_workers(struct pt_proc *p, unsigned workers, const char *when);
+PV_MUST_CHECK int pt_park_main(struct pt_proc *p, uint64_t at);
+void pt_start_workers(struct pt_proc *p, unsigned workers, bool restart);
 /* The first executable byte of the target (loaded at bias) that differs
  * from its file, main's parking bytes read as the file's: true and *f. */
 bool pt_code_diff(struct pt_proc *p, const struct pv_image *target, uint64_t bias,
@@ -526,9 +529,9 @@ int pt_map_fixed(struct pt_proc *p, uint64_t addr, uint64_t len, int prot);
 void pt_space_fini(struct pt_space *s);
 
 /* Records a violation (the first of each check is kept). */
-void pt_violation(struct pt_proc *p, const char *check, int thread, uint64_t addr,
+void pt_violation(struct pt_proc *p, enum pv_check_id check, int thread, uint64_t addr,
                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-bool pt_has_violation(const struct pt_proc *p, const char *check);
+bool pt_has_violation(const struct pt_proc *p, enum pv_check_id check);
 
 /* The next byte of the decision stream, or dflt when it is used up. */
 unsigned pt_decide(struct pt_proc *p, unsigned dflt);

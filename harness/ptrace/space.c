@@ -28,23 +28,23 @@ static struct pt_space *space_of(struct pv_space *s)
 
 /* ------------------------------------------------------------ violations */
 
-bool pt_has_violation(const struct pt_proc *p, const char *check)
+bool pt_has_violation(const struct pt_proc *p, enum pv_check_id check)
 {
 	const struct pv_run_result *r = p->run ? p->run->res : NULL;
 	for (size_t i = 0; r && i < r->nviolations; i++)
-		if (!strcmp(r->violations[i].check, check))
+		if (!strcmp(r->violations[i].check, pv_check_name(check)))
 			return true;
 	return false;
 }
 
-void pt_violation(struct pt_proc *p, const char *check, int thread, uint64_t addr,
+void pt_violation(struct pt_proc *p, enum pv_check_id check, int thread, uint64_t addr,
                   const char *fmt, ...)
 {
 	struct pv_run_result *r = p->run ? p->run->res : NULL;
 	if (!r || pt_has_violation(p, check) || r->nviolations == PV_RUN_MAX_VIOLATIONS)
 		return;
 	struct pv_violation *v = &r->violations[r->nviolations++];
-	snprintf(v->check, sizeof(v->check), "%s", check);
+	snprintf(v->check, sizeof(v->check), "%s", pv_check_name(check));
 	v->thread = thread;
 	v->address = addr;
 	v->step = p->run->stream.decisions;
@@ -247,7 +247,7 @@ static void judge_global(struct pt_space *s, uint64_t addr, const uint8_t *bytes
 {
 	struct pt_proc *p = s->proc;
 	const struct pt_run *run = p->run;
-	if (!run || !run->global || pt_has_violation(p, "consistency"))
+	if (!run || !run->global || pt_has_violation(p, PV_CHECK_CONSISTENCY))
 		return;
 	bool hit = false;
 	for (size_t i = 0; i < n && !hit; i++)
@@ -287,7 +287,7 @@ static void judge_global(struct pt_space *s, uint64_t addr, const uint8_t *bytes
 	}
 	struct pv_global_finding f;
 	if (pv_global_judge_threads(run->global, th, k, &f) == 1)
-		pt_violation(p, "consistency", f.thread, f.addr,
+		pt_violation(p, PV_CHECK_CONSISTENCY, f.thread, f.addr,
 		             "thread %d %s when %s changed the code at 0x%llx (the engine declares "
 		             "global consistency)", f.thread, f.what, run->op ? run->op : "the engine",
 		             (unsigned long long)addr);
@@ -341,7 +341,7 @@ static const struct pt_write *write_at(const struct pt_run *run, uint64_t addr)
 static void judge_torn(struct pt_proc *p, const struct pt_thread *t, const char *when)
 {
 	const struct pt_run *run = p->run;
-	if (!run || !t->live || !t->stopped || pt_has_violation(p, "torn-exec"))
+	if (!run || !t->live || !t->stopped || pt_has_violation(p, PV_CHECK_TORN_EXEC))
 		return;
 	uint64_t pc = t->regs.rip;
 	const struct pv_patch_func *f = prologue_of(run, pc);
@@ -379,7 +379,7 @@ static void judge_torn(struct pt_proc *p, const struct pt_thread *t, const char 
 		const struct pt_write *w = write_at(run, a);
 		if (!w || now[a - pc] == w->orig[a - w->addr])
 			continue;
-		pt_violation(p, "torn-exec", (int)t->id, pc,
+		pt_violation(p, PV_CHECK_TORN_EXEC, (int)t->id, pc,
 		             "thread %u %s at %s+%llu (0x%llx), an instruction boundary of the "
 		             "original code whose bytes %s changed (0x%02x at +%llu, was 0x%02x): "
 		             "it executes a mix of old and new code", t->id, when, f->old_name,

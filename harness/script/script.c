@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../checks/liveness.h"
+#include "../checks/rollback_leak.h"
+
 const char *pv_script_op_name(enum pv_script_op op)
 {
 	switch (op) {
@@ -33,21 +36,11 @@ static bool crashed(const struct pv_script *s)
 	return s->ops->crashed && s->ops->crashed(s->ctx);
 }
 
-/* A detail cut to its buffer, as a violation's is. */
-__attribute__((format(printf, 3, 4))) static void put(char *buf, size_t len, const char *fmt,
-                                                      ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-}
-
 __attribute__((format(printf, 5, 6))) static void violation(const struct pv_script *s,
-                                                            const char *check, int thread,
+                                                            enum pv_check_id check, int thread,
                                                             uint64_t addr, const char *fmt, ...)
 {
-	char detail[sizeof(((struct pv_violation *)0)->detail)];
+	char detail[PV_CHECK_DETAIL_LEN];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
@@ -55,30 +48,21 @@ __attribute__((format(printf, 5, 6))) static void violation(const struct pv_scri
 	s->ops->violation(s->ctx, check, thread, addr, detail);
 }
 
-void pv_script_rollback_detail(char *buf, size_t len, const char *after, const char *where,
-                               const struct pv_rollback_finding *f)
-{
-	put(buf, len,
-	    "after %s, %s holds 0x%02x where the original has 0x%02x (%zu byte(s) differ there)",
-	    after, where, f->now, f->orig, f->ndiff);
-}
-
 void pv_script_rollback(const struct pv_script *s, const char *after)
 {
 	struct pv_rollback_finding f;
 	char where[160];
+	char detail[PV_CHECK_DETAIL_LEN];
 	if (s->ops->rollback_diff(s->ctx, &f, where, sizeof(where))) {
-		char detail[sizeof(((struct pv_violation *)0)->detail)];
-		pv_script_rollback_detail(detail, sizeof(detail), after, where, &f);
-		s->ops->violation(s->ctx, "rollback-bytes", -1, f.addr, detail);
+		pv_rollback_bytes_word(&f, after, where, detail, sizeof(detail));
+		s->ops->violation(s->ctx, PV_CHECK_ROLLBACK_BYTES, -1, f.addr, detail);
 	}
 	uint64_t addr = 0, len = 0;
 	size_t n = s->ops->leaked(s->ctx, &addr, &len);
-	if (n)
-		violation(s, "rollback-leak", -1, addr,
-		          "after %s, the engine still holds %zu mapping(s) it made with map_near "
-		          "(0x%llx bytes at 0x%llx first)",
-		          after, n, (unsigned long long)len, (unsigned long long)addr);
+	if (n) {
+		pv_rollback_leak_word(n, addr, len, after, detail, sizeof(detail));
+		s->ops->violation(s->ctx, PV_CHECK_ROLLBACK_LEAK, -1, addr, detail);
+	}
 }
 
 int pv_script_auto_rollback(const struct pv_script *s, void *state, size_t patch,
@@ -132,10 +116,10 @@ int pv_script_auto_rollback(const struct pv_script *s, void *state, size_t patch
 	}
 	if (ended(s))
 		return 0;
-	violation(s, "liveness", -1, 0,
-	          "%s declares automatic rollback within %u monitor calls, but the patch was "
-	          "still applied %u calls after the injected %s",
-	          engine->name, bound, bound, pv_fault_name(fault));
+	char detail[PV_CHECK_DETAIL_LEN];
+	pv_liveness_word_auto_rollback(engine->name, bound, pv_fault_name(fault), detail,
+	                               sizeof(detail));
+	s->ops->violation(s->ctx, PV_CHECK_LIVENESS, -1, 0, detail);
 	snprintf(res->info, sizeof(res->info), "auto-rollback: declared, missed its bound of %u",
 	         bound);
 	return 0;
@@ -293,7 +277,7 @@ static void live_mismatch(void *ctx, const struct pv_patch_func *f, const char *
 	const struct live_ctx *c = ctx;
 	char step_name[96];
 	pv_step_name(c->seq, c->step, step_name, sizeof(step_name));
-	violation(c->s, "ineffective", -1, f->old_addr,
+	violation(c->s, PV_CHECK_INEFFECTIVE, -1, f->old_addr,
 	          "after step %zu (%s), a call of %s runs %s, not %s", c->step + 1, step_name,
 	          f->old_name, got, want);
 }

@@ -18,9 +18,11 @@
 #include <patchvet/engine.h>
 #include <patchvet/error.h>
 
+#include "../checks/registry.h"
 #include "../checks/rollback_bytes.h"
 #include "../model/run.h"
 #include "../model/sequence.h"
+#include "../util/must_check.h"
 
 /* An engine entry point the script calls. */
 enum pv_script_op {
@@ -78,7 +80,7 @@ struct pv_script_ops {
 	 * with the first one's address and length; 0 when none is. */
 	size_t (*leaked)(void *ctx, uint64_t *addr, uint64_t *len);
 	/* Records a violation (the first of each check is kept). */
-	void (*violation)(void *ctx, const char *check, int thread, uint64_t addr,
+	void (*violation)(void *ctx, enum pv_check_id check, int thread, uint64_t addr,
 	                  const char *detail);
 	/* Optional: the target has ended (no more steps); NULL: it never does
 	 * before the script is over. */
@@ -102,13 +104,8 @@ struct pv_script {
 /* A clean answer: done, gave up or refused with the target unchanged. */
 bool pv_script_clean_rc(int rc);
 
-/* The sentence of a rollback-bytes finding at `where` (in words) "after"
- * something, into buf: the one wording of every backend. */
-void pv_script_rollback_detail(char *buf, size_t len, const char *after, const char *where,
-                               const struct pv_rollback_finding *f);
-
 /* rollback-bytes and rollback-leak "after" (after "revert", after "apply
- * gave up"), as violations through the primitives. */
+ * gave up"), as violations through the primitives, worded by the checks. */
 void pv_script_rollback(const struct pv_script *s, const char *after);
 
 /* The injected fault after patch `patch`'s apply (state its plan): an
@@ -117,8 +114,9 @@ void pv_script_rollback(const struct pv_script *s, const char *after);
  * over (rolled back, or its monitor failed: res->revert_rc), 0 when the
  * caller must revert as usual, negative when the backend failed. The
  * information line (res->info) says what happened. */
-int pv_script_auto_rollback(const struct pv_script *s, void *state, size_t patch,
-                            enum pv_fault fault, struct pv_error *err);
+PV_MUST_CHECK int pv_script_auto_rollback(const struct pv_script *s, void *state,
+                                          size_t patch, enum pv_fault fault,
+                                          struct pv_error *err);
 
 /* The steps of seq (states[i]: the plan of patch i), each after the
  * backend's delay, into res->steps; res->apply_rc and revert_rc keep the
@@ -126,7 +124,7 @@ int pv_script_auto_rollback(const struct pv_script *s, void *state, size_t patch
  * PV_EBUSY when no apply ever succeeded). What happens after the last step
  * (the target's end, verify) is the backend's. Nonzero: the backend
  * failed (err filled). */
-int pv_script_sequence(const struct pv_script *s, void *const *states,
-                       const struct pv_sequence *seq, struct pv_error *err);
+PV_MUST_CHECK int pv_script_sequence(const struct pv_script *s, void *const *states,
+                                     const struct pv_sequence *seq, struct pv_error *err);
 
 #endif
