@@ -21,7 +21,6 @@
 #include "../harness/model/sequence.h"
 #include "../emulator/emu.h"
 #include "../harness/ptrace/ptrace.h"
-#include "../emulator/emu.h"
 
 #define BIN PV_PATCHVET_BIN
 #define EMU_TARGET(name) PV_BUILD_DIR "/corpora/emu/" name

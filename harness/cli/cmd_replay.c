@@ -13,7 +13,6 @@
 #include "../../emulator/emu.h"
 #include "../explore/explore.h"
 #include "../campaign/rerun.h"
-#include "../../emulator/emu.h"
 
 /* Events of a --trace story at most: a story is for reading. */
 #define TRACE_EVENTS_MAX 20000
