@@ -7,6 +7,7 @@
 
 #include <json-c/json.h>
 
+#include "../harness/explore/registry.h"
 #include "../harness/model/version.h"
 #include "internal.h"
 
@@ -203,10 +204,14 @@ int pv_report_json(const struct pv_campaign *c, char **text, size_t *len,
 	json_object_object_add(root, "kind", json_object_new_string("campaign"));
 	json_object_object_add(root, "explorer", str_or_null(c->explorer));
 	json_object_object_add(root, "seed", json_object_new_uint64(c->seed));
-	if (c->depth)
-		json_object_object_add(root, "depth", json_object_new_int((int)c->depth));
-	if (!strcmp(c->explorer ? c->explorer : "", "bounded"))
-		json_object_object_add(root, "preemptions", json_object_new_int((int)c->preemptions));
+	/* The explorer's parameters (those of a built-in row: the explorers
+	 * results.json can name). */
+	const struct pv_explorer_info *xi = pv_explorer_find(NULL, c->explorer, NULL);
+	for (size_t i = 0; xi && i < xi->nparams; i++) {
+		const struct pv_explorer_param *p = &xi->params[i];
+		if (c->param[p->slot] || p->zero_kept)
+			json_object_object_add(root, p->name, json_object_new_int((int)c->param[p->slot]));
+	}
 	json_object_object_add(root, "time_budget", c->time_budget > 0
 	                                                ? json_object_new_double(c->time_budget)
 	                                                : json_object_new_null());

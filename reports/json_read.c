@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "../harness/explore/explore.h"
+#include "../harness/explore/registry.h"
 #include "internal.h"
 
 struct reader {
@@ -452,23 +453,33 @@ int pv_report_json_read(const char *text, size_t len, const char *what, struct p
 		rc = bad(&rd, "\"kind\" is '%s', not 'campaign'", kind);
 	if (!rc)
 		rc = get_fixed(&rd, root, "explorer", explorer, sizeof(explorer));
-	enum pv_explorer_kind ek = PV_EXPLORE_RANDOM;
-	if (!rc && pv_explorer_parse(explorer, &ek))
+	const struct pv_explorer_info *xi = rc ? NULL : pv_explorer_find(NULL, explorer, NULL);
+	if (!rc && !xi)
 		rc = bad(&rd, "unknown explorer '%s'", explorer);
-	c->explorer = pv_explorer_name(ek);
-	uint64_t depth = 0, pre = 0;
+	c->explorer = xi ? xi->name : pv_explorer_row(NULL, 0)->name;
 	if (!rc)
 		rc = get_u64(&rd, root, "seed", false, &c->seed);
 	if (!rc)
 		rc = get_u64(&rd, root, "schedules", false, &c->schedules);
-	if (!rc)
-		rc = get_u64(&rd, root, "depth", true, &depth);
-	if (!rc)
-		rc = get_u64(&rd, root, "preemptions", true, &pre);
-	if (!rc && (depth > PV_PCT_MAX_DEPTH || pre > PV_BOUNDED_MAX_PREEMPTIONS))
-		rc = bad(&rd, "depth or preemptions out of range");
-	c->depth = (unsigned)depth;
-	c->preemptions = (unsigned)pre;
+	/* Every explorer's parameters, each optional and in its range. */
+	const struct pv_explorer_param *params[PV_EXPLORER_PARAMS];
+	size_t np = pv_explorer_params(NULL, params, PV_EXPLORER_PARAMS);
+	bool out_of_range = false;
+	for (size_t i = 0; !rc && i < np && i < PV_EXPLORER_PARAMS; i++) {
+		uint64_t v = 0;
+		rc = get_u64(&rd, root, params[i]->name, true, &v);
+		out_of_range |= v > params[i]->max;
+		c->param[params[i]->slot] = (unsigned)v;
+	}
+	if (!rc && out_of_range) {
+		char names[128];
+		size_t at = 0;
+		names[0] = '\0';
+		for (size_t i = 0; i < np && i < PV_EXPLORER_PARAMS && at < sizeof(names); i++)
+			at += (size_t)snprintf(names + at, sizeof(names) - at, "%s%s",
+			                       i == 0 ? "" : i + 1 == np ? " or " : ", ", params[i]->name);
+		rc = bad(&rd, "%s out of range", names);
+	}
 	uint64_t slen = 0;
 	if (!rc)
 		rc = get_u64(&rd, root, "stream_length", true, &slen);

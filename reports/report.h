@@ -15,15 +15,17 @@
 /* The schema id of results.json; bump the number on an incompatible change. */
 #define PV_REPORT_SCHEMA "patchvet-results/1"
 
-/* Formats, as a set (bits). */
+/* Formats, as a set (bits): bit 1u << i is row i of the format registry
+ * (reports/registry.c); the built-in rows' bits, for callers that name one. */
 enum pv_report_format {
 	PV_FORMAT_TEXT = 1u << 0,  /* results.txt */
 	PV_FORMAT_JSON = 1u << 1,  /* results.json */
 	PV_FORMAT_JUNIT = 1u << 2, /* results.xml */
 	PV_FORMAT_MD = 1u << 3,    /* results.md */
 	PV_FORMAT_HTML = 1u << 4,  /* results.html */
-	PV_FORMAT_ALL = (1u << 5) - 1,
 };
+/* Every format the registry has. */
+#define PV_FORMAT_ALL (~0u)
 
 /* "text", "json", "junit", "md", "html" for one bit; NULL otherwise. */
 const char *pv_report_format_name(unsigned format);

@@ -57,6 +57,12 @@ struct drive {
 	void *states[PV_SEQ_MAX_PATCHES]; /* its engine's plans, one per patch */
 };
 
+/* The row of the drive's explorer; pv_drive checks it exists. */
+static const struct pv_explorer_info *drive_explorer(const struct pv_drive_config *cfg)
+{
+	return pv_explorer_row(cfg->explorers, cfg->explorer.kind);
+}
+
 static void report(struct drive *d, const struct pv_result *finished)
 {
 	if (!d->cfg->progress)
@@ -104,7 +110,7 @@ static int save_reproducer(struct drive *d, const struct pv_job *job,
 	memcpy(r->target_sha256, job->target_sha256, sizeof(r->target_sha256));
 	snprintf(r->patch, sizeof(r->patch), "%s", job->patch);
 	memcpy(r->patch_sha256, job->patch_sha256, sizeof(r->patch_sha256));
-	snprintf(r->explorer, sizeof(r->explorer), "%s", pv_explorer_name(d->cfg->explorer.kind));
+	snprintf(r->explorer, sizeof(r->explorer), "%s", drive_explorer(d->cfg)->name);
 	r->seed = d->cfg->explorer.seed;
 	r->schedule = schedule;
 	snprintf(r->check, sizeof(r->check), "%s", v->check);
@@ -135,30 +141,41 @@ static int engine_failed(struct pv_result *r, const char *engine, const char *wh
 	                        what, rc, pv_strerror(rc), schedule, msg[0] ? ": " : "", msg);
 }
 
-/* Schedules one job runs in this partition (bounded: at most). */
+/* Schedules one job runs in this partition (a tree walk: at most). */
 static uint64_t drive_share(const struct pv_drive_config *cfg)
 {
-	if (cfg->explorer.kind == PV_EXPLORE_BOUNDED || cfg->part.count <= 1)
+	if (drive_explorer(cfg)->whole_share || cfg->part.count <= 1)
 		return cfg->schedules;
 	uint64_t n = cfg->schedules / cfg->part.count;
 	return n + (cfg->part.index < cfg->schedules % cfg->part.count);
 }
 
-/* Where a job's schedules come from: the explorer, its partition and its
- * budgets. */
+/* Where a job's schedules come from: the explorer's row and state, its
+ * partition and its budgets. */
 struct source {
-	enum pv_explorer_kind kind;
-	uint64_t next;           /* random, pct: the next index to consider */
+	const struct pv_explorer_info *xi;
+	void *state;             /* the explorer's, between open and close */
 	uint64_t limit;          /* schedules (all partitions) */
 	uint64_t ran;            /* counted runs so far */
-	struct pv_partition part;
 	bool out_of_time;
-	uint64_t steps;          /* pct: k */
 	uint64_t max_steps;      /* the most choices one run made */
-	unsigned workers;
-	struct pv_pct pct;
-	struct pv_bounded bounded;
+	/* For the baseline run. */
+	struct drive *d;
+	void *h, *engine_state;
+	const struct pv_engine *engine;
 };
+
+/* The job's run with every default choice (pct's k). */
+static int source_baseline(void *ctx, struct pv_run_result *res, struct pv_error *err)
+{
+	struct source *s = ctx;
+	const struct pv_drive_config *cfg = s->d->cfg;
+	const struct pv_job *job = s->d->job;
+	return job->sequence ? cfg->backend->run_sequence(s->h, s->engine, s->d->states,
+	                                                  job->sequence, NULL, 0, res, err)
+	                     : cfg->backend->run(s->h, s->engine, s->engine_state, NULL, 0, res,
+	                                         err);
+}
 
 static int source_open(struct source *s, struct drive *d, void *h,
                        const struct pv_engine *engine, void *state, const struct pv_job *job,
@@ -166,50 +183,35 @@ static int source_open(struct source *s, struct drive *d, void *h,
 {
 	const struct pv_drive_config *cfg = d->cfg;
 	memset(s, 0, sizeof(*s));
-	s->kind = cfg->explorer.kind;
+	s->xi = drive_explorer(cfg);
 	s->limit = cfg->schedules;
-	s->part = cfg->part.count ? cfg->part : (struct pv_partition){0, 1};
-	s->workers = job->workload.workers;
-	if (pv_explorer_adaptive(s->kind) &&
+	s->d = d;
+	s->h = h;
+	s->engine = engine;
+	s->engine_state = state;
+	if (s->xi->adaptive &&
 	    (job->sequence ? !cfg->backend->run_sequence_chosen : !cfg->backend->run_chosen))
 		return pv_error_set(err, PV_EUNSUPPORTED,
 		                    "explorer %s chooses as the run goes, which backend %s cannot "
-		                    "offer; use --explore random there",
-		                    pv_explorer_name(s->kind), cfg->backend->name);
-	if (s->kind == PV_EXPLORE_BOUNDED)
-		return pv_bounded_open(&s->bounded, cfg->explorer.preemptions, s->part, err);
-	if (s->kind == PV_EXPLORE_PCT) {
-		/* k: the choices of the run with every default, the same in every
-		 * partition so every part draws the same change points. A sequence
-		 * is one run: k counts the choices of all its steps. */
-		struct pv_run_result res;
-		int rc = job->sequence ? cfg->backend->run_sequence(h, engine, d->states,
-		                                                     job->sequence, NULL, 0, &res,
-		                                                     err)
-		                       : cfg->backend->run(h, engine, state, NULL, 0, &res, err);
-		if (rc)
-			return rc;
-		s->steps = res.decisions ? res.decisions : 1;
-	}
-	return 0;
+		                    "offer; use --explore %s there",
+		                    s->xi->name, cfg->backend->name,
+		                    pv_explorer_row(cfg->explorers, 0)->name);
+	struct pv_explore_job ej = {
+		.x = &cfg->explorer,
+		.part = cfg->part.count ? cfg->part : (struct pv_partition){0, 1},
+		.limit = cfg->schedules,
+		.workers = job->workload.workers,
+		.baseline = source_baseline,
+		.baseline_ctx = s,
+	};
+	return s->xi->ops->open(&s->state, &ej, err);
 }
 
 static bool source_next(struct source *s, uint64_t *index, bool *counted)
 {
-	if (s->out_of_time)
+	if (s->out_of_time || s->ran >= s->limit)
 		return false;
-	if (s->kind == PV_EXPLORE_BOUNDED)
-		return s->ran < s->limit && pv_bounded_next(&s->bounded, counted, index);
-	/* Indices of this partition: index % count == part. */
-	uint64_t i = s->next;
-	if (i % s->part.count != s->part.index)
-		i += (s->part.index + s->part.count - i % s->part.count) % s->part.count;
-	if (i >= s->limit)
-		return false;
-	s->next = i + 1;
-	*index = i;
-	*counted = true;
-	return true;
+	return s->xi->ops->next(s->state, index, counted);
 }
 
 static int source_run(struct source *s, struct drive *d, void *h,
@@ -217,54 +219,35 @@ static int source_run(struct source *s, struct drive *d, void *h,
                       size_t *len, struct pv_run_result *res, struct pv_error *err)
 {
 	const struct pv_drive_config *cfg = d->cfg;
-	struct pv_chooser ch;
-	switch (s->kind) {
-	case PV_EXPLORE_RANDOM: {
-		int rc = pv_explore_stream(&cfg->explorer, index, d->stream, d->stream_cap, len, err);
-		if (!rc && d->job->sequence)
+	struct pv_explore_run run = {.stream = d->stream, .cap = d->stream_cap};
+	int rc = s->xi->ops->start(s->state, index, &run, err);
+	if (rc)
+		return rc;
+	if (!run.chooser.choose) {
+		*len = run.len;
+		if (d->job->sequence)
 			return cfg->backend->run_sequence(h, engine, d->states, d->job->sequence,
 			                                  d->stream, *len, res, err);
-		return rc ? rc : cfg->backend->run(h, engine, state, d->stream, *len, res, err);
-	}
-	case PV_EXPLORE_PCT:
-		pv_pct_start(&s->pct, &cfg->explorer, index, s->workers, s->steps);
-		ch = (struct pv_chooser){.choose = pv_pct_choose, .ctx = &s->pct};
-		break;
-	case PV_EXPLORE_BOUNDED:
-		ch = (struct pv_chooser){.choose = pv_bounded_choose, .ctx = &s->bounded};
-		break;
-	default:
-		return pv_error_set(err, PV_EINVAL, "unknown explorer");
+		return cfg->backend->run(h, engine, state, d->stream, *len, res, err);
 	}
 	if (d->job->sequence)
-		return cfg->backend->run_sequence_chosen(h, engine, d->states, d->job->sequence, &ch,
-		                                         d->stream, d->stream_cap, len, res, err);
-	return cfg->backend->run_chosen(h, engine, state, &ch, d->stream, d->stream_cap, len, res,
-	                                err);
+		return cfg->backend->run_sequence_chosen(h, engine, d->states, d->job->sequence,
+		                                         &run.chooser, d->stream, d->stream_cap, len,
+		                                         res, err);
+	return cfg->backend->run_chosen(h, engine, state, &run.chooser, d->stream, d->stream_cap,
+	                                len, res, err);
 }
 
-/* The explorer's guarantee and the hot-window coverage, into r. */
+/* The explorer's guarantee (r NULL: the job failed, none) and the
+ * hot-window coverage, into r. */
 static void source_close(struct source *s, struct drive *d, void *h, struct pv_result *r,
                          struct pv_error *err)
 {
 	const struct pv_drive_config *cfg = d->cfg;
-	struct pv_guarantee *g = &r->guarantee;
-	if (s->kind == PV_EXPLORE_PCT) {
-		g->depth = cfg->explorer.depth;
-		g->threads = s->workers + 1;
-		g->steps = s->steps;
-		pv_guarantee_update(g, r->schedules);
-	} else if (s->kind == PV_EXPLORE_BOUNDED) {
-		g->preemptions = cfg->explorer.preemptions;
-		g->exhausted = s->bounded.nstack == 0;
-		/* Known once no schedule left to run can grow the tree. */
-		g->space_known = true;
-		for (size_t i = 0; i < s->bounded.nstack; i++)
-			g->space_known &= s->bounded.stack[i].npoints >= s->bounded.k;
-		g->space = s->bounded.space;
-	}
-	pv_bounded_close(&s->bounded);
-	if (cfg->backend->coverage) {
+	if (s->state)
+		s->xi->ops->close(s->state, r ? r->schedules : 0, r ? &r->guarantee : NULL);
+	s->state = NULL;
+	if (r && cfg->backend->coverage) {
 		struct pv_error cerr;
 		pv_error_clear(&cerr);
 		if (cfg->backend->coverage(h, &r->coverage, &cerr))
@@ -333,8 +316,8 @@ static int drive_job(struct drive *d, const struct pv_job *job, size_t index,
 		memset(&res, 0, sizeof(res));
 		pv_error_clear(&jerr);
 		rc = source_run(&src, d, h, engine, state, i, &len, &res, &jerr);
-		if (!rc && src.kind == PV_EXPLORE_BOUNDED)
-			rc = pv_bounded_done(&src.bounded, &jerr);
+		if (!rc && src.xi->ops->done)
+			rc = src.xi->ops->done(src.state, &jerr);
 		if (rc) {
 			r->failed = true;
 			fatal = pv_result_reason(r, "schedule %" PRIu64 " could not run: %s", i,
@@ -382,10 +365,7 @@ static int drive_job(struct drive *d, const struct pv_job *job, size_t index,
 		    (nv && cfg->stop_at_violation))
 			src.out_of_time = true;
 	}
-	if (!fatal)
-		source_close(&src, d, h, r, err);
-	else
-		pv_bounded_close(&src.bounded);
+	source_close(&src, d, h, fatal ? NULL : r, err);
 	c->seconds += pv_now_s() - d->run_start;
 	d->run_start = 0;
 done:
@@ -425,16 +405,15 @@ int pv_drive(const struct pv_drive_config *cfg, const struct pv_job *jobs, size_
 	int vrc = pv_check_registry_validate(cfg->checks, err);
 	if (vrc)
 		return vrc;
+	if (!drive_explorer(cfg))
+		return pv_error_set(err, PV_EINVAL, "pv_drive: explorer %u is not in the table",
+		                    cfg->explorer.kind);
 	struct drive d = {.cfg = cfg, .c = c};
-	c->explorer = pv_explorer_name(cfg->explorer.kind);
-	c->depth = cfg->explorer.kind == PV_EXPLORE_PCT ? cfg->explorer.depth : 0;
-	c->preemptions = cfg->explorer.kind == PV_EXPLORE_BOUNDED ? cfg->explorer.preemptions : 0;
+	pv_explorer_to_campaign(drive_explorer(cfg), &cfg->explorer, c);
 	c->time_budget = cfg->time_budget;
 	c->shard_index = cfg->part.count ? cfg->part.index : 0;
 	c->shard_count = cfg->part.count ? cfg->part.count : 1;
-	c->seed = cfg->explorer.seed;
 	c->schedules = cfg->schedules;
-	c->stream_len = pv_explore_stream_len(&cfg->explorer);
 	d.stream_cap = c->stream_len;
 	d.stream = malloc(d.stream_cap);
 	d.repro = malloc(sizeof(*d.repro));

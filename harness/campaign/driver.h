@@ -17,6 +17,7 @@
 #include "../model/backend.h"
 #include "../model/campaign.h"
 #include "../explore/explore.h"
+#include "../explore/registry.h"
 #include "../util/hash.h"
 #include "../model/sequence.h"
 #include "../checks/registry.h"
@@ -66,7 +67,8 @@ struct pv_progress {
 
 struct pv_drive_config {
 	const struct pv_backend_ops *backend;
-	struct pv_explorer explorer;
+	struct pv_explorer explorer;  /* kind: a row of explorers */
+	const struct pv_explorer_table *explorers; /* NULL: the built-in ones */
 	uint64_t schedules;           /* per job: random and pct run the indices
 	                                 0..schedules-1 (those of the partition);
 	                                 bounded runs at most this many */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../../engines/catalogue.h"
+#include "../../reports/registry.h"
 #include "../../reports/report.h"
 #include "../backend/registry.h"
 #include "../bench/bench.h"
@@ -535,13 +536,12 @@ static int write_reports(const struct pv_run_options *o, struct pv_campaign *c,
 {
 	struct pv_report_info info = {.out_dir = o->out_dir};
 	unsigned written = 0;
-	/* The HTML draws each violation's (minimized) story. */
-	int rc = o->formats & PV_FORMAT_HTML ? pv_campaign_stories(c, o->out_dir, err) : 0;
+	/* A format that draws each violation's (minimized) story needs them. */
+	int rc = pv_report_formats_stories(o->formats) ? pv_campaign_stories(c, o->out_dir, err)
+	                                               : 0;
 	if (!rc)
 		rc = pv_report_write(c, &info, o->out_dir, "results", o->formats, &written, err);
-	for (unsigned bit = 1; bit <= PV_FORMAT_ALL; bit <<= 1)
-		if (written & bit)
-			printf("results: %s/results.%s\n", o->out_dir, pv_report_format_ext(bit));
+	pv_report_formats_announce(stdout, "results", o->out_dir, "results", written);
 	return rc;
 }
 
@@ -718,9 +718,10 @@ static int plan_and_drive(const struct pv_run_options *o, const char *data_dir,
 		                                                    : o->schedules;
 		cfg.explorer = o->explorer;
 		cfg.explorer.seed = o->seed;
-		/* ptrace and exec take their timing from random streams. */
+		/* ptrace and exec take their timing from streams: the default
+		 * explorer, the registry's first row. */
 		if (!cfg.backend->run_chosen)
-			cfg.explorer.kind = PV_EXPLORE_RANDOM;
+			cfg.explorer.kind = 0;
 		pr.job_base = lo;
 		pr.violating_base = pr.violating;
 		pr.drive_start = pv_now_s();

@@ -223,13 +223,13 @@ int pv_drive_jobs(const struct pv_drive_config *cfg, unsigned nworkers,
 	if (snprintf(base, sizeof(base), "%s/.jobs-%ld", cfg->out_dir ? cfg->out_dir : "/tmp",
 	             (long)getpid()) >= (int)sizeof(base))
 		return pv_error_set(err, PV_ERANGE, "%s: path too long", cfg->out_dir);
-	c->explorer = pv_explorer_name(cfg->explorer.kind);
-	c->depth = cfg->explorer.kind == PV_EXPLORE_PCT ? cfg->explorer.depth : 0;
-	c->preemptions = cfg->explorer.kind == PV_EXPLORE_BOUNDED ? cfg->explorer.preemptions : 0;
+	const struct pv_explorer_info *xi = pv_explorer_row(cfg->explorers, cfg->explorer.kind);
+	if (!xi)
+		return pv_error_set(err, PV_EINVAL, "pv_drive_jobs: explorer %u is not in the table",
+		                    cfg->explorer.kind);
+	pv_explorer_to_campaign(xi, &cfg->explorer, c);
 	c->time_budget = cfg->time_budget;
-	c->seed = cfg->explorer.seed;
 	c->schedules = cfg->schedules;
-	c->stream_len = pv_explore_stream_len(&cfg->explorer);
 	c->shard_index = cfg->part.count ? cfg->part.index : 0;
 	c->shard_count = cfg->part.count ? cfg->part.count : 1;
 	int rc = 0;

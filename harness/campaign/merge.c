@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../explore/registry.h"
 #include "../util/files.h"
 
 void pv_merge_init(struct pv_merge *m, const char *out_dir)
@@ -228,15 +229,14 @@ int pv_merge_add(struct pv_merge *m, const struct pv_campaign *c, const char *sr
 		o->explorer = c->explorer;
 		o->seed = c->seed;
 		o->schedules = c->schedules;
-		o->depth = c->depth;
-		o->preemptions = c->preemptions;
+		memcpy(o->param, c->param, sizeof(o->param));
 		o->time_budget = c->time_budget;
 		o->stream_len = c->stream_len;
 		o->shard_count = c->shard_count;
 		m->started = true;
 	} else if (strcmp(o->explorer, c->explorer) || o->seed != c->seed ||
-	           o->schedules != c->schedules || o->depth != c->depth ||
-	           o->preemptions != c->preemptions || o->shard_count != c->shard_count) {
+	           o->schedules != c->schedules || memcmp(o->param, c->param, sizeof(o->param)) ||
+	           o->shard_count != c->shard_count) {
 		return pv_error_set(err, PV_EINVAL,
 		                    "%s is not a part of the same campaign: explorer %s, seed %" PRIu64
 		                    ", %" PRIu64 " schedules, %" PRIu64 " parts, where the first "
@@ -275,6 +275,9 @@ static int cmp_violation(const void *a, const void *b)
 void pv_merge_finish(struct pv_merge *m, uint64_t *missing)
 {
 	struct pv_campaign *o = &m->out;
+	/* The parts were read from results.json, whose explorers are the
+	 * built-in ones. */
+	const struct pv_explorer_info *xi = pv_explorer_find(NULL, o->explorer, NULL);
 	o->total_schedules = 0;
 	for (size_t i = 0; i < o->nresults; i++) {
 		struct pv_result *r = &o->results[i];
@@ -282,8 +285,8 @@ void pv_merge_finish(struct pv_merge *m, uint64_t *missing)
 		 * instability cannot show. */
 		if (r->nviolations > 1) /* qsort wants a non-null base even for none */
 			qsort(r->violations, r->nviolations, sizeof(*r->violations), cmp_violation);
-		if (r->guarantee.depth)
-			pv_guarantee_update(&r->guarantee, r->schedules);
+		if (xi && xi->ops->restate)
+			xi->ops->restate(&r->guarantee, r->schedules);
 		if (!r->guarantee.depth && !r->guarantee.preemptions && !r->guarantee.space)
 			r->guarantee.exhausted = r->guarantee.space_known = false;
 		/* A refusal is not a failure; drop the reason of a result that no

@@ -16,6 +16,13 @@
  * anything else (a sign, a suffix, an overflow). */
 int pv_cli_parse_count(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
+/* Writes text to f greedily wrapped at `width` columns: the first line
+ * starts with `first`, the others with `hang`; ends with a newline. Help
+ * paragraphs built from a registry go through it, so a new row rewraps
+ * them the way their authors wrapped them by hand. */
+void pv_cli_wrap(FILE *f, const char *first, const char *hang, const char *text,
+                 unsigned width);
+
 /* Prints "patchvet: MESSAGE" on one line of stderr and returns the exit status. */
 int pv_cli_fail(const struct pv_error *err);
 

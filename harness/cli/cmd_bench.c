@@ -14,11 +14,13 @@
 #include "../../engines/catalogue.h"
 #include "../../engines/plugin.h"
 #include "../../reports/bench_report.h"
+#include "../../reports/registry.h"
 #include "../../reports/report.h"
 #include "../bench/bench.h"
 #include "cli.h"
 #include "../util/files.h"
 
+/* bench --help: the pieces around the formats' sentence (bench_help_print). */
 static const char bench_help[] =
 	"usage: patchvet bench --engine E --scenario S [--backend ptrace|emu] [--time SECONDS]\n"
 	"                      [--threshold 2%] [--cycles N] [--workers N] [--seed N] [--json]\n"
@@ -40,13 +42,40 @@ static const char bench_help[] =
 	"SUPPORTED: the interval's upper bound is under the threshold; REFUTED: its lower\n"
 	"bound is over it; INCONCLUSIVE: the threshold is inside it. The scenario runs in\n"
 	"its first flavour the engine does not refuse. Without --backend both are measured\n"
-	"where the scenario lists them. --json prints the result as JSON; --out DIR also\n"
-	"writes DIR/bench.txt and DIR/bench.json, or the --format list (text, json,\n"
-	"junit, md, html: DIR/bench.{txt,json,xml,md,html}; the HTML draws every\n"
-	"interval against its threshold).\n"
+	"where the scenario lists them. --json prints the result as JSON; --out DIR also\n";
+static const char bench_help_tail[] =
 	"\n"
 	"exit status: 0 every figure SUPPORTED, 1 a figure REFUTED,\n"
 	"             2 usage or input error, 3 inconclusive, not measured or internal error\n";
+
+/* The default formats of bench: text and json. */
+#define BENCH_FORMATS (PV_FORMAT_TEXT | PV_FORMAT_JSON)
+
+static void bench_help_print(FILE *f)
+{
+	/* The formats bench can write: those with a bench writer. */
+	const struct pv_report_format_table *t = pv_report_formats_builtin();
+	unsigned benchable = 0;
+	for (size_t i = 0; i < t->n; i++)
+		if (t->rows[i].bench)
+			benchable |= 1u << i;
+	char defaults[256], names[128], exts[128], para[768];
+	size_t at = 0;
+	defaults[0] = '\0';
+	for (size_t i = 0, k = 0; i < t->n; i++)
+		if ((BENCH_FORMATS & benchable) & (1u << i))
+			at += (size_t)snprintf(defaults + at, sizeof(defaults) - at, "%sDIR/bench.%s",
+			                       k++ ? " and " : "", t->rows[i].ext);
+	pv_report_formats_join(t, benchable, PV_FORMAT_FIELD_NAME, ", ", ", ", names,
+	                       sizeof(names));
+	pv_report_formats_join(t, benchable, PV_FORMAT_FIELD_EXT, ",", ",", exts, sizeof(exts));
+	snprintf(para, sizeof(para),
+	         "writes %s, or the --format list (%s: DIR/bench.{%s}; the HTML draws every "
+	         "interval against its threshold).", defaults, names, exts);
+	fputs(bench_help, f);
+	pv_cli_wrap(f, "", "", para, 76);
+	fputs(bench_help_tail, f);
+}
 
 static int parse_double(const char *s, double *out, bool percent)
 {
@@ -77,30 +106,8 @@ static int emit(const struct pv_bench_result *r, bool json, const char *out_dir,
 	} else {
 		pv_report_bench_text(r, stdout);
 	}
-	if (out_dir && !(rc = pv_mkdir_p(out_dir, err))) {
-		for (unsigned bit = 1; !rc && bit <= PV_FORMAT_ALL; bit <<= 1) {
-			if (!(formats & bit))
-				continue;
-			char *text = NULL, path[PATH_MAX + 32];
-			size_t len = 0;
-			FILE *m = open_memstream(&text, &len);
-			if (!m) {
-				rc = pv_error_set(err, PV_ENOMEM, "out of memory");
-				break;
-			}
-			switch (bit) {
-			case PV_FORMAT_TEXT: pv_report_bench_text(r, m); break;
-			case PV_FORMAT_JSON: fprintf(m, "%s\n", js); break;
-			case PV_FORMAT_JUNIT: pv_report_bench_junit(r, m); break;
-			case PV_FORMAT_MD: pv_report_bench_md(r, m); break;
-			case PV_FORMAT_HTML: pv_report_bench_html(r, m); break;
-			}
-			fclose(m);
-			snprintf(path, sizeof(path), "%s/bench.%s", out_dir, pv_report_format_ext(bit));
-			rc = pv_file_write_atomic(path, text, len, err);
-			free(text);
-		}
-	}
+	if (out_dir && !(rc = pv_mkdir_p(out_dir, err)))
+		rc = pv_report_bench_write(r, out_dir, "bench", formats, err);
 	free(js);
 	return rc;
 }
@@ -126,7 +133,7 @@ int pv_cmd_bench(int argc, char **argv)
 	struct pv_bench_config cfg = {.time_s = 20, .threshold_pct = 2, .cycles = 100, .seed = 1,
 	                              .native = true, .emu = true, .progress = stderr};
 	bool json = false;
-	unsigned formats = PV_FORMAT_TEXT | PV_FORMAT_JSON;
+	unsigned formats = BENCH_FORMATS;
 	int c;
 	optind = 1;
 	opterr = 0;
@@ -140,7 +147,7 @@ int pv_cmd_bench(int argc, char **argv)
 		case 'F': {
 			struct pv_error ferr;
 			pv_error_clear(&ferr);
-			if (pv_report_formats_parse(optarg, PV_FORMAT_ALL, &formats, &ferr))
+			if (pv_report_formats_parse_in(NULL, optarg, PV_FORMAT_ALL, &formats, &ferr))
 				return pv_cli_usage("bench", "%s", ferr.msg);
 			break;
 		}
@@ -181,7 +188,7 @@ int pv_cmd_bench(int argc, char **argv)
 			if (errno || *end || !optarg[0] || optarg[0] == '-')
 				return pv_cli_usage("bench", "--seed wants a number, not '%s'", optarg);
 			break;
-		case 'h': fputs(bench_help, stdout); return PV_EXIT_OK;
+		case 'h': bench_help_print(stdout); return PV_EXIT_OK;
 		default:
 			return pv_cli_usage("bench", "unknown option or missing value '%s'",
 			                    argv[optind - 1]);

@@ -15,6 +15,7 @@
 #include "../../engines/plugin.h"
 #include "../../reports/internal.h"
 #include "../../reports/certificate.h"
+#include "../../reports/registry.h"
 #include "../../reports/report.h"
 #include "../model/campaign.h"
 #include "../bench/bench.h"
@@ -30,15 +31,9 @@ static const char certify_help[] =
 	"                        [--schedules N] [--seed N] [--flavour F] [--out DIR]\n"
 	"                        [--overhead-time SECONDS] [--format LIST]\n"
 	"       patchvet certify --verify CERT [--out DIR]\n"
-	"\n"
-	"Runs engine E on scenario S (N schedules, default 1000 on emu and 20 on\n"
-	"ptrace; random explorer seeded with --seed, default 1) and writes\n"
-	"DIR/certificate.json (default DIR: out): the SHA-256 of the target, the patch\n"
-	"and the engine (a plugin's .so; for a built-in engine, the patchvet binary),\n"
-	"the patchvet version, seed, schedules, explorer and its guarantee, every\n"
-	"verdict and the exact command that re-runs it; certificate.txt, .xml (JUnit),\n"
-	".md and .html too when --format (text, json, junit, md, html) names them.\n"
-	"Reproducers go to DIR/repro/.\n"
+	"\n";
+/* The paragraph that lists the formats is made by certify_help_print. */
+static const char certify_help_tail[] =
 	"\n"
 	"It also measures the overhead as `patchvet bench` does, in the same flavour:\n"
 	"exact emulated instructions per operation and the engine's mappings over 20\n"
@@ -63,6 +58,41 @@ static const char certify_help[] =
 	"certificate is written in every case but 2.\n";
 
 #define CERT_FORMATS PV_FORMAT_ALL
+
+static void certify_help_print(FILE *f)
+{
+	/* Besides certificate.json: the other formats' files, named by their
+	 * extension (and what it does not say). */
+	const struct pv_report_format_table *t = pv_report_formats_builtin();
+	char others[256], names[128], para[1024];
+	size_t at = 0, k = 0, total = 0;
+	others[0] = '\0';
+	for (size_t i = 0; i < t->n; i++)
+		total += (1u << i) != PV_FORMAT_JSON;
+	for (size_t i = 0; i < t->n && at < sizeof(others); i++) {
+		if ((1u << i) == PV_FORMAT_JSON)
+			continue;
+		const struct pv_report_format_info *fm = &t->rows[i];
+		k++;
+		at += (size_t)snprintf(others + at, sizeof(others) - at, "%s%s.%s%s%s%s",
+		                       k == 1 ? "" : k == total ? " and " : ", ",
+		                       k == 1 ? "certificate" : "", fm->ext, fm->kind ? " (" : "",
+		                       fm->kind ? fm->kind : "", fm->kind ? ")" : "");
+	}
+	pv_report_formats_join(t, CERT_FORMATS, PV_FORMAT_FIELD_NAME, ", ", ", ", names,
+	                       sizeof(names));
+	snprintf(para, sizeof(para),
+	         "Runs engine E on scenario S (N schedules, default 1000 on emu and 20 on ptrace; "
+	         "random explorer seeded with --seed, default 1) and writes DIR/certificate.json "
+	         "(default DIR: out): the SHA-256 of the target, the patch and the engine (a "
+	         "plugin's .so; for a built-in engine, the patchvet binary), the patchvet version, "
+	         "seed, schedules, explorer and its guarantee, every verdict and the exact command "
+	         "that re-runs it; %s too when --format (%s) names them. Reproducers go to "
+	         "DIR/repro/.", others, names);
+	fputs(certify_help, f);
+	pv_cli_wrap(f, "", "", para, 78);
+	fputs(certify_help_tail, f);
+}
 #define CERT_CYCLES 20
 #define CERT_THRESHOLD_PCT 2.0
 #define CERT_OVERHEAD_TIME 10.0
@@ -312,9 +342,7 @@ static int write_certificate(const struct pv_certificate *cert, const struct pv_
 	certificate_facts(cert, facts, &info.nfacts, engine, sizeof(engine), overhead);
 	rc = pv_report_write(c, &info, out_dir, "certificate", formats & ~PV_FORMAT_JSON, &written,
 	                     err);
-	for (unsigned bit = 1; bit <= PV_FORMAT_ALL; bit <<= 1)
-		if (written & bit)
-			printf("certificate: %s/certificate.%s\n", out_dir, pv_report_format_ext(bit));
+	pv_report_formats_announce(stdout, "certificate", out_dir, "certificate", written);
 	return rc;
 }
 
@@ -751,7 +779,7 @@ int pv_cmd_certify(int argc, char **argv)
 		}
 		case 'o': a.out_dir = optarg; break;
 		case 'F':
-			if (pv_report_formats_parse(optarg, CERT_FORMATS, &a.formats, &err))
+			if (pv_report_formats_parse_in(NULL, optarg, CERT_FORMATS, &a.formats, &err))
 				return pv_cli_usage("certify", "--format: %s", err.msg);
 			a.formats |= PV_FORMAT_JSON;
 			break;
@@ -767,7 +795,7 @@ int pv_cmd_certify(int argc, char **argv)
 			a.overhead_time_given = true;
 			break;
 		}
-		case 'h': fputs(certify_help, stdout); return PV_EXIT_OK;
+		case 'h': certify_help_print(stdout); return PV_EXIT_OK;
 		default:
 			return pv_cli_usage("certify", "unknown or incomplete option '%s'",
 			                    argv[optind - 1]);

@@ -7,19 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../reports/registry.h"
 #include "../../reports/report.h"
 #include "cli.h"
 #include "../util/files.h"
 #include "../campaign/merge.h"
 #include "../campaign/stories.h"
 
-static const char merge_help[] =
+/* merge --help: the formats' paragraph comes from the format registry. */
+static const char merge_help_usage[] =
 	"usage: patchvet merge RESULTS.json... --out DIR [--format LIST]\n"
-	"\n"
-	"Joins the results.json of the parts of one campaign (`patchvet run\n"
-	"--shard I/N`, each part run anywhere with the same options) into\n"
-	"DIR/results.{txt,json,xml,md,html} (--format picks fewer: text, json,\n"
-	"junit, md, html), as if the campaign had run at once:\n"
+	"\n";
+static const char merge_help_tail[] =
 	"runs and violations add up, the first violation of each check is the\n"
 	"earliest of any part, and its reproducer is copied to DIR/repro/ from the\n"
 	"repro/ directory beside that part's results.json. Parts of different\n"
@@ -28,6 +27,22 @@ static const char merge_help[] =
 	"\n"
 	"exit status: 0 every verdict SAFE or REFUSED, 1 an UNSAFE verdict,\n"
 	"             2 bad input, 3 an ERROR verdict\n";
+
+static void merge_help_print(FILE *f)
+{
+	char exts[128], names[128], para[512];
+	pv_report_formats_join(NULL, PV_FORMAT_ALL, PV_FORMAT_FIELD_EXT, ",", ",", exts,
+	                       sizeof(exts));
+	pv_report_formats_join(NULL, PV_FORMAT_ALL, PV_FORMAT_FIELD_NAME, ", ", ", ", names,
+	                       sizeof(names));
+	snprintf(para, sizeof(para),
+	         "Joins the results.json of the parts of one campaign (`patchvet run --shard I/N`, "
+	         "each part run anywhere with the same options) into DIR/results.{%s} (--format "
+	         "picks fewer: %s), as if the campaign had run at once:", exts, names);
+	fputs(merge_help_usage, f);
+	pv_cli_wrap(f, "", "", para, 72);
+	fputs(merge_help_tail, f);
+}
 
 /* The directory of path ("." when it has none). */
 static void dir_of(const char *path, char *buf, size_t len)
@@ -75,12 +90,10 @@ static int merge(char **files, int n, const char *out, unsigned formats, int *ex
 			        (unsigned long long)missing, (unsigned long long)m.out.shard_count);
 		struct pv_report_info info = {.title = "patchvet campaign (merged)", .out_dir = out};
 		unsigned written = 0;
-		rc = formats & PV_FORMAT_HTML ? pv_campaign_stories(&m.out, out, err) : 0;
+		rc = pv_report_formats_stories(formats) ? pv_campaign_stories(&m.out, out, err) : 0;
 		if (!rc)
 			rc = pv_report_write(&m.out, &info, out, "results", formats, &written, err);
-		for (unsigned bit = 1; bit <= PV_FORMAT_ALL; bit <<= 1)
-			if (written & bit)
-				printf("results: %s/results.%s\n", out, pv_report_format_ext(bit));
+		pv_report_formats_announce(stdout, "results", out, "results", written);
 		if (!rc)
 			*exit_code = pv_campaign_exit_status(&m.out);
 	}
@@ -110,7 +123,7 @@ int pv_cmd_merge(int argc, char **argv)
 			if (pv_report_formats_parse(optarg, PV_FORMAT_ALL, &formats, &err))
 				return pv_cli_usage("merge", "%s", err.msg);
 			break;
-		case 'h': fputs(merge_help, stdout); return PV_EXIT_OK;
+		case 'h': merge_help_print(stdout); return PV_EXIT_OK;
 		default:
 			return pv_cli_usage("merge", "unknown or incomplete option '%s'",
 			                    argv[optind - 1]);

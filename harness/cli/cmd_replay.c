@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "../../emulator/emu.h"
 #include "../explore/explore.h"
+#include "../explore/registry.h"
 #include "../campaign/rerun.h"
 
 /* Events of a --trace story at most: a story is for reading. */
@@ -111,8 +112,9 @@ static int replay(const char *file, const char *engine, bool trace, struct pv_er
 		return rc;
 	const struct pv_reproducer *r = s->repro;
 	char which[96];
-	if (!strcmp(r->explorer, "bounded"))
-		pv_bounded_describe(r->schedule, which, sizeof(which));
+	const struct pv_explorer_info *xi = pv_explorer_find(NULL, r->explorer, NULL);
+	if (xi && xi->ops->describe)
+		xi->ops->describe(r->schedule, which, sizeof(which));
 	else
 		snprintf(which, sizeof(which), "schedule %" PRIu64 " of seed %" PRIu64, r->schedule,
 		         r->seed);

@@ -17,6 +17,7 @@
 
 #include "../../engines/catalogue.h"
 #include "../../engines/plugin.h"
+#include "../../reports/registry.h"
 #include "../../reports/report.h"
 #include "../load/analysis.h"
 #include "analysis_output.h"
@@ -28,14 +29,17 @@
 #include "../load/patchfile.h"
 #include "../campaign/checkpoint.h"
 #include "../campaign/run.h"
+#include "../explore/registry.h"
 #include "../load/scenario.h"
 #include "../model/sequence.h"
 #include "../../emulator/emu.h"
 
-static const char run_help[] =
+/* run --help: these pieces around what the explorer and format registries
+ * say (run_help_print). */
+static const char run_help_usage[] =
 	"usage: patchvet run [--engine E]... [--scenario S]... [--backend emu|ptrace|all]\n"
-	"                    [--schedules N] [--seed N] [--flavour F]\n"
-	"                    [--explore random|pct|bounded] [--depth D] [--preemptions K]\n"
+	"                    [--schedules N] [--seed N] [--flavour F]\n";
+static const char run_help_campaigns[] =
 	"                    [--time SECONDS] [--shard I/N] [--jobs N] [--stop-at-first]\n"
 	"                    [--out DIR] [--format LIST]\n"
 	"                    [--sequence STEPS] [--fault crash|stall|slowdown]\n"
@@ -57,11 +61,8 @@ static const char run_help[] =
 	"DIR/results.* and, for the first violation of each check,\n"
 	"DIR/repro/ENGINE--SCENARIO--CHECK.pvr (`patchvet replay` runs it again).\n"
 	"DIR defaults to out/.\n"
-	"\n"
-	"--format LIST: comma-separated, of text (results.txt), json (results.json,\n"
-	"docs/report-schema.md), junit (results.xml, JUnit XML for CI), md\n"
-	"(results.md, for a pull-request comment or a CI step summary) and html\n"
-	"(results.html, one self-contained page); default text,json.\n"
+	"\n";
+static const char run_help_sequence[] =
 	"\n"
 	"--sequence STEPS: a patch lifecycle instead of one apply and one revert,\n"
 	"e.g. apply:counter-fix,apply:counter-fix2,revert:counter-fix,revert-all\n"
@@ -78,13 +79,8 @@ static const char run_help[] =
 	"8 scheduling slices (ptrace: 20 ms asleep), until the patch is reverted; an\n"
 	"engine that declares automatic rollback must revert within its bound.\n"
 	"\n"
-	"Explorers (emu; ptrace takes random streams only):\n"
-	"  random   uniform random decision streams (the default);\n"
-	"  pct      probabilistic concurrency testing with bug depth D (--depth,\n"
-	"           default 3): the report states the probability bound reached;\n"
-	"  bounded  every schedule with at most K preemptions inside hot windows\n"
-	"           (--preemptions, default 1), depth first; without --schedules it\n"
-	"           runs until the space is exhausted (at most 10,000,000).\n"
+	"Explorers (emu; ptrace takes random streams only):\n";
+static const char run_help_tail[] =
 	"--time SECONDS stops each engine x scenario after that long. --shard I/N\n"
 	"runs the I-th of N deterministic parts of the work (join the parts'\n"
 	"results.json with `patchvet merge`); --jobs N runs N worker processes with\n"
@@ -105,6 +101,53 @@ static const char run_help[] =
 	"exit status: 0 every verdict SAFE or REFUSED (or as expected), 1 a violation\n"
 	"(or an unexpected result), 2 bad input, 3 an ERROR verdict\n";
 
+/* The default formats of run (text,json). */
+#define RUN_FORMATS (PV_FORMAT_TEXT | PV_FORMAT_JSON)
+
+static void run_help_print(FILE *f)
+{
+	const struct pv_explorer_table *xt = pv_explorers_builtin();
+	fputs(run_help_usage, f);
+	fputs("                    [--explore ", f);
+	for (size_t i = 0; i < xt->n; i++)
+		fprintf(f, "%s%s", i ? "|" : "", xt->rows[i].name);
+	fputs("]", f);
+	const struct pv_explorer_param *params[PV_EXPLORER_PARAMS];
+	size_t np = pv_explorer_params(NULL, params, PV_EXPLORER_PARAMS);
+	for (size_t i = 0; i < np && i < PV_EXPLORER_PARAMS; i++)
+		fprintf(f, " [--%s %s]", params[i]->name, params[i]->metavar);
+	fputs("\n", f);
+	fputs(run_help_campaigns, f);
+
+	/* --format: every format's name, file and what it is for. */
+	const struct pv_report_format_table *ft = pv_report_formats_builtin();
+	char *para = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&para, &len);
+	if (m) {
+		fputs("--format LIST: comma-separated, of", m);
+		for (size_t i = 0; i < ft->n; i++) {
+			const struct pv_report_format_info *fm = &ft->rows[i];
+			fprintf(m, "%s%s (results.%s%s%s)", i == 0 ? " " : i + 1 == ft->n ? " and " : ", ",
+			        fm->name, fm->ext, fm->help ? ", " : "", fm->help ? fm->help : "");
+		}
+		char def[128];
+		pv_report_formats_join(ft, RUN_FORMATS, PV_FORMAT_FIELD_NAME, ",", ",", def,
+		                       sizeof(def));
+		fprintf(m, "; default %s.", def);
+		if (!fclose(m))
+			pv_cli_wrap(f, "", "", para, 76);
+	}
+	free(para);
+	fputs(run_help_sequence, f);
+	for (size_t i = 0; i < xt->n; i++) {
+		char first[32];
+		snprintf(first, sizeof(first), "  %-8s ", xt->rows[i].name);
+		pv_cli_wrap(f, first, "           ", xt->rows[i].help, 78);
+	}
+	fputs(run_help_tail, f);
+}
+
 struct run_totals {
 	size_t results, as_expected, unexpected;
 };
@@ -113,7 +156,7 @@ static int parse_formats(const char *list, struct pv_run_options *o)
 {
 	struct pv_error err;
 	pv_error_clear(&err);
-	if (pv_report_formats_parse(list, PV_FORMAT_ALL, &o->formats, &err))
+	if (pv_report_formats_parse_in(NULL, list, PV_FORMAT_ALL, &o->formats, &err))
 		return pv_cli_usage("run", "--format: %s", err.msg);
 	return -1;
 }
@@ -349,7 +392,7 @@ int pv_cmd_run(int argc, char **argv)
 
 static int run_command(int argc, char **argv, const char *resume_dir)
 {
-	static const struct option opts[] = {
+	static const struct option base[] = {
 		{"scenario", required_argument, NULL, 's'},
 		{"engine", required_argument, NULL, 'e'},
 		{"backend", required_argument, NULL, 'b'},
@@ -357,8 +400,6 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 		{"seed", required_argument, NULL, 'S'},
 		{"flavour", required_argument, NULL, 'f'},
 		{"explore", required_argument, NULL, 'x'},
-		{"depth", required_argument, NULL, 'D'},
-		{"preemptions", required_argument, NULL, 'K'},
 		{"time", required_argument, NULL, 'T'},
 		{"shard", required_argument, NULL, 'P'},
 		{"jobs", required_argument, NULL, 'j'},
@@ -368,14 +409,24 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 		{"sequence", required_argument, NULL, 'Q'},
 		{"fault", required_argument, NULL, 'U'},
 		{"help", no_argument, NULL, 'h'},
-		{0, 0, 0, 0},
 	};
+	/* The explorers' parameters are options too: --depth, --preemptions. */
+	enum { NBASE = sizeof(base) / sizeof(base[0]), PARAM_OPT = 0x100 };
+	const struct pv_explorer_param *params[PV_EXPLORER_PARAMS];
+	size_t np = pv_explorer_params(NULL, params, PV_EXPLORER_PARAMS);
+	if (np > PV_EXPLORER_PARAMS)
+		np = PV_EXPLORER_PARAMS;
+	struct option opts[NBASE + PV_EXPLORER_PARAMS + 1];
+	memcpy(opts, base, sizeof(base));
+	for (size_t i = 0; i < np; i++)
+		opts[NBASE + i] = (struct option){params[i]->name, required_argument, NULL,
+		                                  PARAM_OPT + (int)i};
+	opts[NBASE + np] = (struct option){0, 0, 0, 0};
 	struct pv_run_options o = {.out_dir = "out",
-	                           .formats = PV_FORMAT_TEXT | PV_FORMAT_JSON,
+	                           .formats = RUN_FORMATS,
 	                           .flavour = PV_FLAVOUR_PLAIN, .schedules = 1000, .seed = 1,
-	                           .explorer = {.kind = PV_EXPLORE_RANDOM, .depth = 3,
-	                                        .preemptions = 1},
 	                           .shard = {0, 1}, .jobs = 1};
+	pv_explorer_defaults(NULL, &o.explorer); /* the default explorer is row 0 */
 	o.scenarios = calloc((size_t)argc, sizeof(*o.scenarios));
 	o.engines = calloc((size_t)argc, sizeof(*o.engines));
 	if (!o.scenarios || !o.engines) {
@@ -386,7 +437,7 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 	int c, rc = -1;
 	optind = 1;
 	opterr = 0;
-	while (rc < 0 && (c = getopt_long(argc, argv, "+s:e:b:n:S:f:x:o:F:D:K:T:P:j:1hQ:U:", opts, NULL)) != -1) {
+	while (rc < 0 && (c = getopt_long(argc, argv, "+s:e:b:n:S:f:x:o:F:T:P:j:1hQ:U:", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': o.scenarios[o.nscenarios++] = optarg; break;
 		case 'e': o.engines[o.nengines++] = optarg; break;
@@ -403,22 +454,6 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 				                         "not '%s'", optarg);
 			o.schedules_given = true;
 			break;
-		case 'D': {
-			uint64_t v;
-			if (pv_cli_parse_count(optarg, 1, PV_PCT_MAX_DEPTH, &v))
-				rc = pv_cli_usage("run", "--depth wants a bug depth from 1 to %d, not '%s'",
-				                  PV_PCT_MAX_DEPTH, optarg);
-			o.explorer.depth = (unsigned)v;
-			break;
-		}
-		case 'K': {
-			uint64_t v;
-			if (pv_cli_parse_count(optarg, 0, PV_BOUNDED_MAX_PREEMPTIONS, &v))
-				rc = pv_cli_usage("run", "--preemptions wants 0 to %d, not '%s'",
-				                  PV_BOUNDED_MAX_PREEMPTIONS, optarg);
-			o.explorer.preemptions = (unsigned)v;
-			break;
-		}
 		case 'T': {
 			char *end = NULL;
 			double t = strtod(optarg, &end);
@@ -465,9 +500,11 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 			break;
 		}
 		case 'x':
-			if (pv_explorer_parse(optarg, &o.explorer.kind))
-				rc = pv_cli_usage("run", "unknown explorer '%s' (random, pct or bounded)",
-				                  optarg);
+			if (!pv_explorer_find(NULL, optarg, &o.explorer.kind)) {
+				char names[128];
+				pv_explorer_names(NULL, ", ", " or ", names, sizeof(names));
+				rc = pv_cli_usage("run", "unknown explorer '%s' (%s)", optarg, names);
+			}
 			break;
 		case 'F': rc = parse_formats(optarg, &o); break;
 		case 'Q': {
@@ -487,8 +524,16 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 				rc = pv_cli_usage("run", "--fault wants crash, stall or slowdown, not '%s'",
 				                  optarg);
 			break;
-		case 'h': fputs(run_help, stdout); rc = PV_EXIT_OK; break;
+		case 'h': run_help_print(stdout); rc = PV_EXIT_OK; break;
 		default:
+			if (c >= PARAM_OPT && c < PARAM_OPT + (int)np) {
+				const struct pv_explorer_param *p = params[c - PARAM_OPT];
+				struct pv_error perr;
+				pv_error_clear(&perr);
+				if (pv_explorer_param_parse(p, optarg, &o.explorer.param[p->slot], &perr))
+					rc = pv_cli_usage("run", "%s", perr.msg);
+				break;
+			}
 			rc = pv_cli_usage("run", "unknown or incomplete option '%s'", argv[optind - 1]);
 		}
 	}
@@ -500,17 +545,17 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 		o.resuming = true;
 		o.out_dir = resume_dir; /* the checkpoint is where its results go */
 	}
-	if (rc < 0 && pv_explorer_adaptive(o.explorer.kind) && o.backend &&
-	    strcmp(o.backend, "emu"))
+	const struct pv_explorer_info *xi = pv_explorer_row(NULL, o.explorer.kind);
+	if (rc < 0 && xi->adaptive && o.backend && strcmp(o.backend, "emu"))
 		rc = pv_cli_usage("run", "explorer %s chooses as the emulated run goes: it needs "
-		                         "--backend emu", pv_explorer_name(o.explorer.kind));
+		                         "--backend emu", xi->name);
 	if (rc < 0 && o.fault && o.sequence)
 		rc = pv_cli_usage("run", "--fault and --sequence: put the fault in the sequence "
 		                         "instead, as a step fault:%s", pv_fault_name(o.fault));
 	if (rc < 0 && o.fault && !o.backend)
 		o.backend = "emu";
-	if (rc < 0 && o.explorer.kind == PV_EXPLORE_BOUNDED && !o.schedules_given)
-		o.schedules = 10000000;
+	if (rc < 0 && xi->unbounded_schedules && !o.schedules_given)
+		o.schedules = xi->unbounded_schedules;
 	/* Plugins are loaded (and checked) by the campaign. */
 	for (size_t i = 0; rc < 0 && i < o.nengines; i++)
 		if (!pv_plugin_is_path(o.engines[i]) && !pv_exec_is_spec(o.engines[i]) &&

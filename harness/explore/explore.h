@@ -33,6 +33,7 @@
 #include <patchvet/error.h>
 #include <patchvet/target.h>
 
+#include "../model/campaign.h"
 #include "../model/run.h"
 
 /* Length of a random explorer's stream. The emulator continues with its
@@ -47,6 +48,10 @@
  * point (points beyond PV_EXPLORE_RECORD_MAX cannot exist). */
 #define PV_BOUNDED_MAX_PREEMPTIONS 4
 
+/* The built-in explorers' rows in harness/explore/registry.c, in its
+ * order: pv_explorer.kind is a row of the table the driver is given (the
+ * built-in one unless a caller passes its own), so an explorer added there
+ * needs no constant here. */
 enum pv_explorer_kind {
 	PV_EXPLORE_RANDOM = 0,
 	PV_EXPLORE_PCT = 1,
@@ -54,11 +59,18 @@ enum pv_explorer_kind {
 };
 
 struct pv_explorer {
-	enum pv_explorer_kind kind;
+	unsigned kind;         /* its row (enum pv_explorer_kind for the built-ins) */
 	uint64_t seed;
 	size_t stream_len;     /* random: bytes per stream; 0 picks PV_EXPLORE_STREAM_LEN */
-	unsigned depth;        /* pct: bug depth d, 1..PV_PCT_MAX_DEPTH */
-	unsigned preemptions;  /* bounded: K, 0..PV_BOUNDED_MAX_PREEMPTIONS */
+	/* The explorers' parameters, each in the slot its registry row names
+	 * (harness/explore/registry.c); the built-ins' have names too. */
+	union {
+		struct {
+			unsigned depth;        /* pct: bug depth d, 1..PV_PCT_MAX_DEPTH */
+			unsigned preemptions;  /* bounded: K, 0..PV_BOUNDED_MAX_PREEMPTIONS */
+		};
+		unsigned param[PV_EXPLORER_PARAMS];
+	};
 };
 
 /* A deterministic share of the work: part `index` of `count` (0-based). */
@@ -66,23 +78,36 @@ struct pv_partition {
 	uint64_t index, count;
 };
 
-/* The explorer called name, PV_EINVAL for an unknown one. */
-int pv_explorer_parse(const char *name, enum pv_explorer_kind *kind);
-const char *pv_explorer_name(enum pv_explorer_kind kind);
-/* Adaptive explorers need a backend that can ask them (emu). */
-bool pv_explorer_adaptive(enum pv_explorer_kind kind);
+/* splitmix64 (Steele, Lea, Flood 2014): a tiny generator whose outputs are
+ * well mixed even for neighbouring states, which is what per-index streams
+ * derived from (seed, index) need. */
+static inline uint64_t pv_splitmix64(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
 
-/* Bytes a stream of x needs: the buffer size for pv_explore_stream and for
- * a run's record. */
+/* The schedule indices of one partition below a limit: index % count ==
+ * part index, ascending. random and pct walk them. */
+struct pv_explore_indices {
+	uint64_t next, limit;
+	struct pv_partition part; /* count >= 1 */
+};
+bool pv_explore_indices_next(struct pv_explore_indices *it, uint64_t *index);
+
+/* Bytes a stream of x needs, x->kind a built-in row: the buffer size for
+ * pv_explore_stream and for a run's record (registry.c). */
 size_t pv_explore_stream_len(const struct pv_explorer *x);
 
-/* random: fills buf[0..cap) with the stream of schedule `index`; *len
+/* random.c. Fills buf[0..cap) with the stream of schedule `index`; *len
  * receives its length. PV_ERANGE when cap is too small, PV_EINVAL for an
  * adaptive explorer. */
 int pv_explore_stream(const struct pv_explorer *x, uint64_t index, uint8_t *buf, size_t cap,
                       size_t *len, struct pv_error *err);
 
-/* ------------------------------------------------------------ pct */
+/* ------------------------------------------------------------ pct.c */
 
 struct pv_pct {
 	uint64_t rng;
@@ -102,7 +127,7 @@ int pv_pct_choose(void *ctx, const struct pv_choice *c);
 /* 1/(n*k^(d-1)): the probability that one run finds a given depth-d bug. */
 double pv_pct_bound(unsigned threads, uint64_t steps, unsigned depth);
 
-/* ------------------------------------------------------------ bounded */
+/* ------------------------------------------------------------ bounded.c */
 
 struct pv_bounded_node {
 	uint16_t points[PV_BOUNDED_MAX_PREEMPTIONS]; /* preemption ordinals, ascending */

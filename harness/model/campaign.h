@@ -162,10 +162,21 @@ struct pv_result {
 	size_t noverhead;
 };
 
+/* Slots for explorers' parameters (harness/explore/registry.c names which
+ * parameter is in which slot). */
+#define PV_EXPLORER_PARAMS 4
+
 struct pv_campaign {
-	const char *explorer;    /* "random", "pct", "bounded" (static string) */
-	unsigned depth;          /* pct: d */
-	unsigned preemptions;    /* bounded: K */
+	const char *explorer;    /* its registry row's name: "random", "pct",
+	                            "bounded" (static string) */
+	union {                  /* the explorer's parameters, 0 in the slots
+	                            of parameters it does not have */
+		struct {
+			unsigned depth;       /* pct: d */
+			unsigned preemptions; /* bounded: K */
+		};
+		unsigned param[PV_EXPLORER_PARAMS];
+	};
 	double time_budget;      /* seconds per result, 0 when none */
 	uint64_t shard_index, shard_count; /* this campaign's share: 0-based part of
 	                            count (0 of 1 for a whole one); after merge,
