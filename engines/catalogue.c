@@ -8,6 +8,16 @@
 #include "jmp.h"
 #include "strategies.h"
 
+const char *const pv_backend_names[PV_BACKEND_COUNT] = {"emu", "ptrace"};
+
+const char *pv_backend_name(unsigned backend)
+{
+	for (unsigned i = 0; i < PV_BACKEND_COUNT; i++)
+		if (backend == 1u << i)
+			return pv_backend_names[i];
+	return NULL;
+}
+
 #define BOTH (PV_BACKEND_EMU | PV_BACKEND_PTRACE)
 #define PTRACE PV_BACKEND_PTRACE
 #define EMU PV_BACKEND_EMU

@@ -14,6 +14,14 @@ enum pv_backend {
 	PV_BACKEND_PTRACE = 1u << 1,
 };
 #define PV_BACKEND_ALL 0x3u
+#define PV_BACKEND_COUNT 2
+
+/* Bit 1u << i of enum pv_backend is called pv_backend_names[i]: the one
+ * list of backend names (scenarios, expected lines, results, the CLI). */
+extern const char *const pv_backend_names[PV_BACKEND_COUNT];
+
+/* "emu", "ptrace" for one bit; NULL otherwise. */
+const char *pv_backend_name(unsigned backend);
 
 struct pv_engine_entry {
 	const struct pv_engine *engine;

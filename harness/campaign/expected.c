@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../load/analysis.h"
+#include "../backend/registry.h"
 #include "../checks/registry.h"
 #include "../load/scenario.h"
 
@@ -97,9 +98,10 @@ static int parse_verdict(struct pv_expected *e, char **w, int n, int lineno,
 		return pv_error_set(err, PV_EFORMAT,
 		                    "%s:%d: expected 'verdict SCENARIO ENGINE BACKEND VERDICT "
 		                    "[CHECK...]'", e->path, lineno);
-	if (strcmp(w[3], "emu") && strcmp(w[3], "ptrace"))
-		return pv_error_set(err, PV_EFORMAT, "%s:%d: unknown backend '%s' (emu or ptrace)",
-		                    e->path, lineno, w[3]);
+	char names[64];
+	if (!pv_backend_find(w[3]))
+		return pv_error_set(err, PV_EFORMAT, "%s:%d: unknown backend '%s' (%s)", e->path,
+		                    lineno, w[3], pv_backend_names_joined(names, sizeof(names), "or"));
 	enum pv_verdict v;
 	if (pv_verdict_parse(w[4], &v))
 		return pv_error_set(err, PV_EFORMAT,

@@ -155,11 +155,12 @@ static int open_session(const char *file, const char *engine, struct pv_session 
 		                                  "engines and checks may differ: replay it with "
 		                                  "patchvet %s",
 		                    file, r->patchvet_version, PV_VERSION, r->patchvet_version);
-	if (strcmp(r->backend, "emu") && !s->native)
+	char names[64];
+	if (!b)
 		return pv_error_set(err, PV_EUNSUPPORTED, "%s: recorded on backend '%s', which "
-		                                          "patchvet %s cannot replay (it has emu "
-		                                          "and ptrace)",
-		                    file, r->backend, PV_VERSION);
+		                                          "patchvet %s cannot replay (it has %s)",
+		                    file, r->backend, PV_VERSION,
+		                    pv_backend_names_joined(names, sizeof(names), "and"));
 	if ((rc = open_engine(file, engine, s, err)))
 		return rc;
 	if (pv_mem_model_parse(r->mem_model, &mm))

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../backend/registry.h"
 #include "minimize.h"
 #include "rerun.h"
 
@@ -33,7 +34,8 @@ int pv_campaign_stories(struct pv_campaign *c, const char *out_dir, struct pv_er
 {
 	for (size_t i = 0; i < c->nresults; i++) {
 		struct pv_result *r = &c->results[i];
-		if (strcmp(r->backend, "emu"))
+		const struct pv_backend_info *b = pv_backend_find(r->backend);
+		if (!b || !b->deterministic)
 			continue;
 		for (size_t k = 0; k < r->nviolations; k++) {
 			struct pv_violation_stat *v = &r->violations[k];

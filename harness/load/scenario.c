@@ -52,7 +52,6 @@ static const char *const section_names[] = {"scenario", "workload"};
 #define SECTION_COUNT (sizeof(section_names) / sizeof(section_names[0]))
 
 static const char *const flavour_names[] = {"plain", "pad", "fentry", "cet"};
-static const char *const backend_names[] = {"emu", "ptrace"};
 
 /* State of one parse: the reader and the handler share it. */
 struct parse {
@@ -228,7 +227,8 @@ static int set_key(struct parse *p, enum key_id id, const char *value)
 	case K_FLAVOURS:
 		return parse_words(p, key, value, flavour_names, 4, "flavour", &sc->flavours);
 	case K_BACKENDS:
-		return parse_words(p, key, value, backend_names, 2, "backend", &sc->backends);
+		return parse_words(p, key, value, pv_backend_names, PV_BACKEND_COUNT, "backend",
+		                   &sc->backends);
 	case K_WORKERS:
 		if (parse_unsigned(p, key, value, 1, 64, &ul))
 			return p->rc;
@@ -679,13 +679,5 @@ const char *pv_flavour_name(unsigned flavour)
 	for (unsigned i = 0; i < 4; i++)
 		if (flavour == 1u << i)
 			return flavour_names[i];
-	return NULL;
-}
-
-const char *pv_backend_name(unsigned backend)
-{
-	for (unsigned i = 0; i < 2; i++)
-		if (backend == 1u << i)
-			return backend_names[i];
 	return NULL;
 }

@@ -92,7 +92,5 @@ PV_MUST_CHECK int pv_scenario_list(const char *data_dir, char ***names, size_t *
 
 /* "plain", "pad", "fentry", "cet" for one bit; NULL otherwise. */
 const char *pv_flavour_name(unsigned flavour);
-/* "emu", "ptrace" for one bit; NULL otherwise. */
-const char *pv_backend_name(unsigned backend);
 
 #endif
