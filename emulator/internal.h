@@ -292,7 +292,7 @@ struct pv_emu {
 	uint64_t worker_fn, verify_fn;
 
 	struct pv_patch_view view;        /* the patch as engines see it, owned */
-	/* A sequence's other patches (issue 11), loaded after the first. */
+	/* A sequence's other patches, loaded after the first. */
 	struct emu_extra {
 		char *path;                   /* owned */
 		struct pv_patch *patch;       /* owned */

@@ -15,7 +15,7 @@
  * One implementation, flags for the mutants: each mutant differs from
  * stw-jmp by exactly one defect (engines/catalogue.c states it).
  *
- * ksplice stacks updates (issue 11): a second one saves the first one's
+ * ksplice stacks updates: a second one saves the first one's
  * jmp and must also find no thread in the code it supersedes (the first
  * update's replacements); like Ksplice, which undoes updates newest first,
  * it refuses to revert one that has another applied over it. */

@@ -24,7 +24,7 @@
  * inside the trampoline, and unmaps it. An apply that cannot finish its
  * transition reverts what it did and gives up (PV_EBUSY).
  *
- * Stacking (issue 11), as Linux keeps a func_stack per function whose top
+ * Stacking, as Linux keeps a func_stack per function whose top
  * entry the ftrace handler follows: a thread's slot holds its patch level,
  * the number of stacked patches whose transition it has completed. The
  * patch at level L (the L-th on the stack) redirects the fentry NOP to its

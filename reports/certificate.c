@@ -293,7 +293,8 @@ static int load_verdicts(const struct loader *l, struct json_object *root,
 	return rc;
 }
 
-/* The optional "overhead" (absent in certificates made before issue 9). */
+/* The optional "overhead" (absent in certificates made before they
+ * carried overhead figures). */
 static int load_overhead(const struct loader *l, struct json_object *root,
                          struct pv_cert_overhead *o)
 {

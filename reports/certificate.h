@@ -30,7 +30,7 @@ struct pv_cert_verdict {
 	char checks[256];        /* violated check ids, sorted, space-separated */
 };
 
-/* The overhead a certificate states (issue 9): what `patchvet bench`
+/* The overhead a certificate states: what `patchvet bench`
  * measures, for the certified engine, scenario and flavour, and one
  * verdict on the claim "costs under threshold_pct" (pv_certificate_
  * overhead_judge). */
@@ -75,7 +75,7 @@ struct pv_certificate {
 	char verify_command[PATH_MAX + 64]; /* re-runs and compares */
 	struct pv_cert_verdict *verdicts;   /* owned */
 	size_t nverdicts;
-	struct pv_cert_overhead overhead;   /* added with issue 9 */
+	struct pv_cert_overhead overhead;   /* added later */
 };
 
 /* Fills cert->verdicts from c (replacing any). */

@@ -210,7 +210,7 @@ static int read_coverage(struct reader *rd, struct json_object *o, struct pv_cov
 	return rc;
 }
 
-/* Issue 11's optional "sequence" and "information" (absent: none). */
+/* The optional "sequence" and "information" (absent: none). */
 static int read_lifecycle(struct reader *rd, struct json_object *o, struct pv_result *r)
 {
 	struct json_object *info = field(o, "information"), *seq = field(o, "sequence");
@@ -304,7 +304,7 @@ int pv_report_figure_read(struct json_object *o, struct pv_overhead_figure *g, c
 	return PV_EFORMAT;
 }
 
-/* Issue 9's optional "overhead" (absent: none measured). */
+/* The optional "overhead" (absent: none measured). */
 static int read_overhead(struct reader *rd, struct json_object *o, struct pv_result *r)
 {
 	struct json_object *ov = field(o, "overhead");

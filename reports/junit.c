@@ -137,7 +137,7 @@ void pv_report_junit(const struct pv_campaign *c, const struct pv_report_info *i
 	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
 	fputs("<testsuites name=\"", f);
 	pv_xml_escape(f, info && info->title ? info->title : "patchvet");
-	size_t ov[3] = {0}; /* issue 9: overhead test cases, failures, skipped */
+	size_t ov[3] = {0}; /* overhead test cases, failures, skipped */
 	if (info && info->overhead_cases)
 		pv_report_overhead_junit_counts(c, ov);
 	fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" "

@@ -168,5 +168,5 @@ void pv_report_markdown(const struct pv_campaign *c, const struct pv_report_info
 			        100.0 * (double)r->coverage.reached / (double)r->coverage.pairs);
 		fputc('\n', f);
 	}
-	pv_report_overhead_md(c, f); /* issue 9 */
+	pv_report_overhead_md(c, f);
 }

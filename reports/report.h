@@ -49,7 +49,7 @@ struct pv_report_info {
 	const char *out_dir;     /* reproducer paths are shown under it */
 	const struct pv_report_fact *facts;
 	size_t nfacts;
-	/* Added with issue 9: the overhead figures are a claim the command
+	/* The overhead figures are a claim the command
 	 * stands by (certify): JUnit gets a test case per figure, REFUTED a
 	 * failure. Otherwise (run) they are information only. */
 	bool overhead_cases;

@@ -71,7 +71,7 @@ void pv_report_text(const struct pv_campaign *c, const char *out_dir, FILE *f)
 				fprintf(f, "    replay: patchvet replay %s%s%s\n", out_dir ? out_dir : "",
 				        out_dir ? "/" : "", v->reproducer);
 		}
-		/* Lifecycles (issue 11): information, and each step's live versions. */
+		/* Lifecycles: information, and each step's live versions. */
 		if (r->info)
 			fprintf(f, "%s on %s: information: %s\n", r->engine, r->scenario, r->info);
 		for (size_t k = 0; k < r->nsteps; k++)
@@ -89,7 +89,7 @@ void pv_report_text(const struct pv_campaign *c, const char *out_dir, FILE *f)
 			        r->engine, r->scenario, r->coverage.reached, r->coverage.pairs,
 			        100.0 * (double)r->coverage.reached / (double)r->coverage.pairs);
 	}
-	pv_report_overhead_text(c, f); /* issue 9 */
+	pv_report_overhead_text(c, f);
 	fprintf(f, "\n%zu result%s: %zu SAFE, %zu UNSAFE, %zu REFUSED, %zu ERROR", c->nresults,
 	        c->nresults == 1 ? "" : "s", counts[PV_VERDICT_SAFE], counts[PV_VERDICT_UNSAFE],
 	        counts[PV_VERDICT_REFUSED], counts[PV_VERDICT_ERROR]);

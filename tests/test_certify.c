@@ -481,7 +481,7 @@ Test(certify, verify_compares_the_overhead_as_its_figures_allow, .timeout = 180)
 	          strstr(out, "not a refutation"), "%s", out);
 	cr_expect(strstr(out, "confirmed: ") && strstr(out, "status 0\n"), "%s", out);
 	free(out);
-	/* Made before issue 9: no overhead to compare. */
+	/* Made before certificates carried overhead figures: no overhead to compare. */
 	json_object_object_del(j, "overhead");
 	cr_assert_eq(json_object_to_file(cert2, j), 0);
 	out = patchvet(&x, args);

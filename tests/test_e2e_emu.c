@@ -1,5 +1,5 @@
 /* End-to-end: the real patchvet binary running engine campaigns on the emu
- * backend, and replaying what they found (issue 3's acceptance). */
+ * backend, and replaying what they found. */
 #include <criterion/criterion.h>
 #include <json-c/json.h>
 
@@ -321,9 +321,9 @@ Test(e2e_emu, list_engines_shows_the_catalogue)
 	pv_test_output_free(&o);
 }
 
-/* ------------------------------------------------------------ issue 5 */
+/* ------------------------------------------------------------ reference engines */
 
-/* The reference engines of issue 5 on the scenarios of their layouts (and
+/* The reference engines on the scenarios of their layouts (and
  * where they refuse), with the mutants of those scenarios, compared with
  * corpora/expected by the default campaign: every line as expected. */
 Test(e2e_emu, reference_engines_match_the_expected_matrix)

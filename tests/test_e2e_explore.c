@@ -1,5 +1,5 @@
 /* End-to-end: explorers, shards, merge, jobs, minimize and the story of a
- * replay, through the real patchvet binary (issue 6's acceptance). */
+ * replay, through the real patchvet binary. */
 #include <criterion/criterion.h>
 #include <json-c/json.h>
 

@@ -1,5 +1,5 @@
 /* End-to-end: a campaign interrupted with SIGINT (or SIGTERM) and resumed
- * with --resume ends with the results of an uninterrupted one (issue 10). */
+ * with --resume ends with the results of an uninterrupted one. */
 #include <criterion/criterion.h>
 #include <json-c/json.h>
 

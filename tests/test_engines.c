@@ -715,7 +715,7 @@ Test(engines, catalogue_is_consistent)
 	cr_expect_null(pv_engine_find(NULL));
 }
 
-/* ---------------------------------------------------- issue 5's engines */
+/* ---------------------------------------------------- the reference engines and mutants */
 
 static void *plan_for(const char *name, struct fixture *f)
 {
@@ -1101,7 +1101,7 @@ Test(engines, got_stores_pointers_atomically)
 	e->release(st);
 }
 
-/* Issue 5's acceptance: at least 6 reference engines and 10 mutants, each
+/* The catalogue's floor: at least 6 reference engines and 10 mutants, each
  * mutant naming a check id (`patchvet list checks`) that must catch it, and
  * every engine meaningful on some backend. */
 Test(engines, catalogue_has_the_zoo)

@@ -1,4 +1,4 @@
-/* Injected faults (issue 11): the slowdown fault on the emulator, fault
+/* Injected faults: the slowdown fault on the emulator, fault
  * steps inside sequences, and automatic rollback judged after each. */
 #include <criterion/criterion.h>
 

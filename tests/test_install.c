@@ -157,7 +157,7 @@ static void spill_guide_engine(const char *path)
 	free(doc);
 }
 
-/* The acceptance of issue 10: install into a fresh prefix, build the example
+/* Installing as a user would: install into a fresh prefix, build the example
  * engine from the installed docs with `pkg-config --cflags patchvet` of that
  * prefix alone, run it with the installed binary (clean environment, cwd
  * outside the tree: the corpora must come from PREFIX/share/patchvet), read

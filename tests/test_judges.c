@@ -1,4 +1,4 @@
-/* Suite `judges`: the decisions of issue 5's checks on their own, with
+/* Suite `judges`: the decisions of the checks judged outside a backend, with
  * hand-made inputs (the backends only observe): xmc-unsynced, consistency
  * for thread and call engines, ineffective, use-after-revert and
  * rollback-leak. */

@@ -1,4 +1,4 @@
-/* klp stacks patches (issue 11): the stub chain a second patch builds on
+/* klp stacks patches: the stub chain a second patch builds on
  * the emulator, the counter-stack-fentry lifecycle end to end (SAFE for
  * klp, an out-of-order revert refused with the target unchanged), and the
  * klp-stack-clobber mutant caught. */

@@ -1,4 +1,4 @@
-/* Patch lifecycles (issue 11): the sequence model and the live-version
+/* Patch lifecycles: the sequence model and the live-version
  * judge (harness/model/sequence.h), automatic rollback after an injected crash on
  * the emulator, and, end to end through the real binary, stacked patches
  * on the ptrace backend. */

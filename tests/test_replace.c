@@ -1,4 +1,4 @@
-/* Cumulative replace (issue 11): the `replace:P` step of a sequence, pulp's
+/* Cumulative replace: the `replace:P` step of a sequence, pulp's
  * apply_replace on both backends, the replace-keep mutant, and the refusal
  * of an engine without the op. The scenario is duo-replace: duo-fix (bump,
  * tick), duo-fix2 (bump) on top, then duo-cumul (bump only) replaces both,

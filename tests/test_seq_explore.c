@@ -1,4 +1,4 @@
-/* Sequences under the adaptive explorers (issue 11): pct and bounded answer
+/* Sequences under the adaptive explorers: pct and bounded answer
  * the choices of every step of a lifecycle run, one run of the whole
  * sequence being one schedule; pct's k counts the choices of all steps,
  * bounded's tree holds the preemption alternatives of all steps. Correct

@@ -1,5 +1,5 @@
 /* counter-fix2: the second counter patch, meant to be stacked on counter-fix
- * (issue 11's sequences): bump advances both counters by 3, so a run shows
+ * (lifecycle sequences): bump advances both counters by 3, so a run shows
  * which version was live (counter's pv_verify accepts steps 1 to 3). A call
  * still runs wholly one version, so total_a == total_b must hold. */
 #include <patchvet/patch.h>

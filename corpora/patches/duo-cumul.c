@@ -1,5 +1,5 @@
 /* duo-cumul: the cumulative patch that replaces duo-fix and duo-fix2 at once
- * (issue 11's replace step); bump advances by 3, tick is not replaced, so it runs
+ * (the replace step); bump advances by 3, tick is not replaced, so it runs
  * the original again. */
 #include <patchvet/patch.h>
 #include <patchvet/target.h>

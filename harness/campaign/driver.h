@@ -43,7 +43,7 @@ struct pv_job {
 	char target_sha256[PV_SHA256_HEX_LEN + 1];
 	char patch_sha256[PV_SHA256_HEX_LEN + 1];
 	struct pv_workload workload;
-	/* Added with issue 11 (harness/campaign/driver_sequence.h). */
+	/* Lifecycles (harness/campaign/driver_sequence.h). */
 	const struct pv_sequence *sequence; /* NULL: one apply, one revert */
 	const char *const *extra_patches;   /* the sequence's patches after `patch` */
 	size_t nextra;

@@ -1,4 +1,4 @@
-/* The driver's side of patch lifecycles (issue 11): opening a backend with
+/* The driver's side of patch lifecycles: opening a backend with
  * every patch of a sequence and planning each, falling back to another
  * flavour of the scenario when the engine refuses the one not asked for,
  * and folding each run's steps and information line into the result. Kept

@@ -187,13 +187,13 @@ static int add_result(struct pv_merge *m, const struct pv_result *r, const char 
 	}
 	if (add_coverage(&d->coverage, &r->coverage, first))
 		return pv_error_set(err, PV_ENOMEM, "out of memory");
-	/* Overhead (issue 9): measured the same in every part (exact emu
+	/* Overhead: measured the same in every part (exact emu
 	 * figures of the same binaries), so the first part's are the cell's. */
 	if (r->noverhead && !d->noverhead) {
 		memcpy(d->overhead, r->overhead, sizeof(d->overhead));
 		d->noverhead = r->noverhead;
 	}
-	/* Lifecycles (issue 11): the first part's live versions and line,
+	/* Lifecycles: the first part's live versions and line,
 	 * every part's counts. */
 	if (r->info && !d->info && strdup_into(&d->info, r->info))
 		return pv_error_set(err, PV_ENOMEM, "out of memory");

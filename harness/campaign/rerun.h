@@ -25,7 +25,7 @@ struct pv_session {
 	void *state;
 	bool native;                      /* ptrace: timing is not in the stream */
 	char target[PATH_MAX], patch[PATH_MAX];
-	/* A lifecycle reproducer (issue 11): its sequence (NULL: one apply and
+	/* A lifecycle reproducer: its sequence (NULL: one apply and
 	 * one revert) and the states of its patches after the first. */
 	struct pv_sequence *seq;          /* owned */
 	void *states[PV_SEQ_MAX_PATCHES]; /* states[0] is state */

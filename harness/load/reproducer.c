@@ -53,7 +53,7 @@ static const struct key {
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
-/* Optional keys (issue 11): written when not empty, at most once, may be
+/* Optional keys: written when not empty, at most once, may be
  * absent. */
 static const struct key opt_keys[] = {
 #define OPT(n, f) {n, T_STR, offsetof(struct pv_reproducer, f), sizeof(((struct pv_reproducer *)0)->f)}

@@ -40,7 +40,7 @@
  * strict: a file that is not exactly this is refused with the line and the
  * reason, never guessed at.
  *
- * Optional keys (issue 11), written only when the run had them, at most
+ * Optional keys, written only when the run had them, at most
  * once each; a file without them reads as before:
  *     sequence apply:counter-fix,apply:counter-fix2,fault:crash,revert-all
  *     patch-2 /.../corpora/patches/counter-fix2.so   (the sequence's second
@@ -92,7 +92,7 @@ struct pv_reproducer {
 	uint64_t address;
 	uint64_t step;
 	char detail[200];
-	/* Optional (issue 11): "" when absent. */
+	/* Optional: "" when absent. */
 	char sequence[2048];    /* the steps, as pv_step_name writes them */
 	char fault[16];         /* "crash", "stall", "slowdown" */
 	char extra_patch[PV_REPRO_EXTRA_MAX][PV_REPRO_PATH_MAX]; /* patch-2.. */

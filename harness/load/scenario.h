@@ -44,7 +44,7 @@ struct pv_scenario {
 	unsigned workers;    /* 1..64, default 2 */
 	unsigned long iterations; /* default 1000 */
 	long param;          /* default 0 */
-	/* Added with issue 11: a lifecycle (harness/model/sequence.h). */
+	/* A lifecycle (harness/model/sequence.h). */
 	char *patches;       /* `patches = a b`: the patches a sequence may name,
 	                        as written; NULL when absent (any) */
 	char *sequence;      /* `sequence = apply:a,apply:b,revert-all`, checked

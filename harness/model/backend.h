@@ -22,7 +22,6 @@ struct pv_backend_config {
 	struct pv_workload workload;
 	enum pv_mem_model mem_model;
 	uint64_t step_budget;         /* 0: the backend's default */
-	/* Added with issue 11. */
 	const char *const *extra_patches; /* a sequence's patches after the first,
 	                                     loaded next to it; NULL when none */
 	size_t nextra;
@@ -50,7 +49,7 @@ struct pv_backend_ops {
 	void (*story)(void *handle, struct pv_story_event **events, size_t *nevents, size_t max);
 	/* Optional: "counter_add+4 (0x401004)". */
 	void (*symbolize)(void *handle, uint64_t addr, char *buf, size_t len);
-	/* Optional (issue 11): the description of patch i (0: the patch, then
+	/* Optional: the description of patch i (0: the patch, then
 	 * the config's extra_patches), NULL beyond them. */
 	const struct pv_patch_desc *(*patch_at)(void *handle, size_t i);
 	/* Optional: one run of a lifecycle sequence. states[i] is the engine's

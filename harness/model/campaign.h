@@ -112,7 +112,7 @@ struct pv_step_record {
 	uint64_t refused;        /* of those, the engine refused or gave up cleanly */
 };
 
-/* Added with issue 9: one overhead figure with its verdict on the claim
+/* One overhead figure with its verdict on the claim
  * "under the threshold" (harness/bench/bench.h measures them; run and certify
  * carry them in their results). est/lo/hi in `unit`; an exact figure has
  * lo == hi == est. */
@@ -149,14 +149,13 @@ struct pv_result {
 	char *expected;          /* owned: the expectation compared with, as
 	                            written ("UNSAFE torn-exec crash"), or NULL */
 	int as_expected;         /* -1 when not compared, else 0 or 1 */
-	/* Added with issue 11. */
 	struct pv_step_record *steps; /* owned: a sequence's steps, NULL when none */
 	size_t nsteps;
 	char *info;              /* owned: an information line, not a verdict
 	                            ("auto-rollback: not declared"), NULL when none */
 	uint64_t faults;         /* runs in which a fault was injected after apply */
 	uint64_t rolled_back;    /* of those, the engine's monitor rolled back */
-	/* Added with issue 9: overhead figures where they were measured (run:
+	/* Overhead figures where they were measured (run:
 	 * SAFE emu results; certify: its result). Inline, so copies carry them. */
 	struct pv_overhead_figure overhead[PV_OVERHEAD_MAX];
 	size_t noverhead;

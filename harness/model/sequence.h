@@ -1,4 +1,4 @@
-/* Patch lifecycles (issue 11): a sequence of steps over several patches of
+/* Patch lifecycles: a sequence of steps over several patches of
  * one target ("apply:p1,apply:p2,revert:p1,revert-all"), the stack model
  * that says which version of every replaced function must be live after
  * each step, and the judge that finds which version is live in the code.

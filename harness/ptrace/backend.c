@@ -64,7 +64,7 @@ struct pt_backend {
 	int last_steer_thread;
 	uint64_t last_signals;        /* mask of the signals the last run sent */
 	enum pv_fault fault;          /* --fault: injected after a successful apply */
-	/* A sequence's other patches (issue 11), each in its own area. */
+	/* A sequence's other patches, each in its own area. */
 	struct pt_extra {
 		char *path;               /* owned */
 		struct pv_patch *patch;   /* owned */
@@ -810,7 +810,7 @@ static bool at_patch_edge(const struct pt_run *run, uint64_t pc)
 	return false;
 }
 
-/* The injected fault (issue 11), natively. Crash: the first live worker
+/* The injected fault, natively. Crash: the first live worker
  * exits where it stands (SYS_exit injected through the harness page): it
  * dies as a crashed worker does, without a signal, because a fatal signal
  * natively takes the whole process and would leave nothing to roll back;

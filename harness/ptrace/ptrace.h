@@ -216,7 +216,7 @@ struct pt_run {
 	struct pt_osstate *pause_os;       /* owned: state-os at the pause */
 	const struct pv_patch_desc *desc;  /* the patch, for steering and torn-exec */
 	struct pt_steer steer;
-	/* Injected faults and the health op (issue 11; backend.c, space.c). */
+	/* Injected faults and the health op (backend.c, space.c). */
 	unsigned workers;                  /* worker threads: ids 1..workers */
 	unsigned fault_crashed;            /* workers the harness made exit */
 	bool fault_dead[PT_MAX_THREADS];   /* by index: exited because of a fault */

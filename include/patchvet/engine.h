@@ -128,9 +128,9 @@ struct pv_engine {
 	 * when plan allocates nothing. */
 	void (*release)(void *state);
 
-	/* Added with issue 11 (patch lifecycles); read only when sz covers
-	 * them, so engines built before keep working and simply do not stack
-	 * or monitor. */
+	/* Added after ABI 1's first release (patch lifecycles); read only when
+	 * sz covers them, so engines built before keep working and simply do
+	 * not stack or monitor. */
 
 	/* PV_ENGINE_* capability bits below. */
 	unsigned flags;

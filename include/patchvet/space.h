@@ -172,8 +172,8 @@ struct pv_space_ops {
 	                  unsigned nargs, unsigned flags, uint64_t *ret);
 
 	/* Fills *h (h->sz set by the caller) for a health monitor (engine.h,
-	 * PV_ENGINE_AUTO_ROLLBACK). Lets no thread run. Added with issue 11:
-	 * PV_EUNSUPPORTED on backends that predate it. */
+	 * PV_ENGINE_AUTO_ROLLBACK). Lets no thread run. Added after ABI 1's
+	 * first release: PV_EUNSUPPORTED on backends that predate it. */
 	int (*health)(struct pv_space *s, struct pv_health *h);
 };
 
@@ -186,8 +186,8 @@ struct pv_space_ops {
 #define PV_CALL_NO_REDZONE (1u << 3) /* the call's frame starts right at the thread's rsp
                                         instead of 128 bytes below: it overwrites the
                                         System V red zone, where a leaf function may keep
-                                        live data (added with issue 5; older backends
-                                        answer PV_EINVAL) */
+                                        live data (added after ABI 1's first release;
+                                        older backends answer PV_EINVAL) */
 
 /* A backend's space: the operations and whatever the backend keeps after. */
 struct pv_space {

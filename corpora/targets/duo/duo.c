@@ -1,7 +1,7 @@
 /* duo: every worker calls bump() then tick() `iterations` times; each
  * advances its own two counters by the same step under one lock. Two
  * replaceable functions, so a sequence can have an older patch replace one
- * that a later cumulative patch does not (issue 11's replace: that one must
+ * that a later cumulative patch does not (the replace step: that one must
  * run the original again). Steps 1 (original) to 3 are accepted. */
 #include <patchvet/target.h>
 
