@@ -13,17 +13,21 @@
  *   proc.c     spawn, seize, events, stop/resume, release
  *   inject.c   register sets, injected system calls, hijacked calls
  *   unwind.c   backtraces (libdw, a frame-pointer walk as a fallback)
- *   space.c    the engine's view (include/patchvet/space.h), its timing
- *              faults (delays, stop order, signals, a thread steered into
- *              a hot window), check consistency for global engines (at every
- *              write that changes a replaced function, harness/checks/consistency_global.h)
- *              and torn-exec (where a thread resumes)
+ *   space.c    the engine's view (include/patchvet/space.h) and its timing
+ *              faults (delays, stop order, signals)
+ *   steer.c    a thread steered onto an instruction boundary of a hot
+ *              window before the engine writes there
+ *   observe.c  the violation recorder, the world at every write that changes
+ *              a replaced function (consistency for global engines,
+ *              harness/checks/consistency_global.h) and torn-exec (where a
+ *              thread resumes)
  *   probe.c    state probes (registers, OS state, memory digests) and their
  *              comparison (checks state-regs, state-os, state-mem,
  *              syscall-disrupted)
  *   backend.c  the backend table: open (calibration, load addresses, the
  *              patch description), one run from spawn to verdicts (crash,
- *              liveness, target-verify, rollback-bytes, rollback-leak)
+ *              liveness, target-verify), and the run script's primitives
+ *              (harness/script/script.h)
  *
  * Whatever happens to patchvet, no target survives it: PR_SET_PDEATHSIG
  * covers the moments before the seize, PTRACE_O_EXITKILL every moment after
@@ -155,7 +159,7 @@ struct pt_stream {
 };
 
 /* A thread steered onto an instruction boundary inside a replaced
- * function's first bytes before apply (space.c: pt_steer): a harness int3 at
+ * function's first bytes before apply (steer.c: pt_steer): a harness int3 at
  * addr until the chosen thread traps there, then the byte put back and the
  * thread held at addr until the engine's resume, its first write over the
  * instruction there, or the end of apply. */
@@ -555,6 +559,20 @@ void pt_steer(struct pt_proc *p);
 bool pt_steer_trap(struct pt_proc *p, struct pt_thread *t);
 /* Judges torn-exec for a parked thread and lets it go (end of apply). */
 void pt_steer_release(struct pt_proc *p);
+/* Lets the parked thread go, judging torn-exec where it resumes ("when"
+ * words the moment). */
+void pt_unpark(struct pt_proc *p, const char *when);
+
+/* observe.c: the world as a code write of a replaced function sees it
+ * (`consistency`, global engines), and the bytes a thread resumes on
+ * (`torn-exec`). */
+void pt_judge_global(struct pt_space *s, uint64_t addr, const uint8_t *bytes, size_t n);
+void pt_judge_torn(struct pt_proc *p, const struct pt_thread *t, const char *when);
+/* How far pv_prologue.boundaries reach: the bytes steering and torn-exec
+ * look at. */
+#define PROLOGUE_BYTES 32
+/* The end of the original instruction of f at addr. */
+uint64_t pt_insn_end(const struct pv_patch_func *f, uint64_t addr);
 
 /* The ptrace backend's table: the native target as a real process
  * (harness/ptrace/backend.c). */
