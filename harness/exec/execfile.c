@@ -36,18 +36,11 @@ struct parse {
 __attribute__((format(printf, 3, 4))) static int fail(struct parse *p, int line,
                                                       const char *fmt, ...)
 {
-	if (p->rc)
-		return p->rc;
-	char msg[PV_ERROR_MSG_MAX];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	int rc = pv_ini_vfail(&p->rc, p->err, p->file, PV_EFORMAT, line, fmt, ap);
 	va_end(ap);
-	if (line > 0)
-		pv_error_set(p->err, PV_EFORMAT, "%s:%d: %s", p->file, line, msg);
-	else
-		pv_error_set(p->err, PV_EFORMAT, "%s: %s", p->file, msg);
-	return p->rc = PV_EFORMAT;
+	return rc;
 }
 
 static const char *const section_names[] = {"engine", "target", "prepare", "apply", "revert",

@@ -38,24 +38,32 @@ const char *pv_ini_quote(char *buf, size_t len, const char *s)
 	return buf;
 }
 
-/* Records the first error of the parse (later ones are consequences). */
+int pv_ini_vfail(int *rc, struct pv_error *err, const char *file, int code, int line,
+                 const char *fmt, va_list ap)
+{
+	if (*rc)
+		return *rc;
+	char msg[PV_ERROR_MSG_MAX];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	*rc = code;
+	if (line > 0)
+		pv_error_set(err, code, "%s:%d: %s", file, line, msg);
+	else
+		pv_error_set(err, code, "%s: %s", file, msg);
+	return code;
+}
+
 __attribute__((format(printf, 4, 5))) static int fail(struct pv_ini *p, int code, int line,
                                                       const char *fmt, ...)
 {
 	if (p->rc)
 		return p->rc;
-	char msg[PV_ERROR_MSG_MAX];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	pv_ini_vfail(&p->rc, p->err, p->file, code, line, fmt, ap);
 	va_end(ap);
-	p->rc = code;
 	p->err_line = line;
-	if (line > 0)
-		pv_error_set(p->err, code, "%s:%d: %s", p->file, line, msg);
-	else
-		pv_error_set(p->err, code, "%s: %s", p->file, msg);
-	return code;
+	return p->rc;
 }
 
 static bool is_blank(int c)

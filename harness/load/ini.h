@@ -11,6 +11,7 @@
 #ifndef PV_LOAD_INI_H
 #define PV_LOAD_INI_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -42,6 +43,13 @@ typedef int (*pv_ini_key_fn)(void *ctx, const char *section, const char *key,
 PV_MUST_CHECK int pv_ini_parse(const char *path, const struct pv_ini_format *fmt,
                                pv_ini_key_fn on_key, void *ctx, int *section_line,
                                struct pv_error *err);
+
+/* Records the first error of a parse into *rc and err, as "FILE:LINE:
+ * MESSAGE" ("FILE: MESSAGE" when line <= 0); a later one is a consequence
+ * and is dropped. Returns *rc. The handlers of every INI format word their
+ * errors through it, so all read alike. */
+int pv_ini_vfail(int *rc, struct pv_error *err, const char *file, int code, int line,
+                 const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
 
 /* Copies at most PV_INI_QUOTE_MAX bytes of s into buf with anything
  * unprintable as '?', so garbage input cannot garble the terminal. */

@@ -64,23 +64,14 @@ struct parse {
 	int section_line[SECTION_COUNT];
 };
 
-/* Records the first error of the parse (later ones are consequences). */
 __attribute__((format(printf, 4, 5))) static int fail(struct parse *p, int code, int line,
                                                       const char *fmt, ...)
 {
-	if (p->rc)
-		return p->rc;
-	char msg[PV_ERROR_MSG_MAX];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	int rc = pv_ini_vfail(&p->rc, p->err, p->file, code, line, fmt, ap);
 	va_end(ap);
-	p->rc = code;
-	if (line > 0)
-		pv_error_set(p->err, code, "%s:%d: %s", p->file, line, msg);
-	else
-		pv_error_set(p->err, code, "%s: %s", p->file, msg);
-	return code;
+	return rc;
 }
 
 static bool is_blank(int c)
