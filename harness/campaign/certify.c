@@ -275,7 +275,8 @@ static int write_certificate(const struct pv_certificate *cert, const struct pv_
 /* Runs the campaign of a certificate's settings into c. */
 static int run_certified(const char *engine, const char *scenario, const char *backend,
                          const char *flavour, uint64_t schedules, uint64_t seed,
-                         const char *out_dir, struct pv_campaign *c, struct pv_error *err)
+                         const char *out_dir, const struct pv_run_progress *progress,
+                         struct pv_campaign *c, struct pv_error *err)
 {
 	char data[PATH_MAX];
 	int rc = pv_data_dir(data, sizeof(data), err);
@@ -285,7 +286,7 @@ static int run_certified(const char *engine, const char *scenario, const char *b
 	struct pv_run_options o = {.engines = engines, .nengines = 1, .scenarios = scenarios,
 	                           .nscenarios = 1, .backend = backend,
 	                           .flavour = PV_FLAVOUR_PLAIN, .schedules = schedules,
-	                           .seed = seed, .out_dir = out_dir};
+	                           .seed = seed, .out_dir = out_dir, .progress = *progress};
 	if (flavour) {
 		o.flavour = pv_flavour_from_name(flavour);
 		if (!o.flavour)
@@ -319,7 +320,7 @@ int pv_certify_make(const struct pv_certify_options *a, struct pv_error *err)
 		scenario = scen_abs;
 	if (!rc)
 		rc = run_certified(cert.engine_arg, scenario, backend, a->flavour, schedules, a->seed,
-		                   out_abs, &c, err);
+		                   out_abs, &a->progress, &c, err);
 	if (!rc && c.nresults != 1)
 		rc = pv_error_set(err, PV_EINTERNAL, "certify ran %zu results, not 1", c.nresults);
 	if (rc) {
@@ -507,7 +508,8 @@ static size_t compare_overhead(const char *path, const struct pv_cert_overhead *
 	return refuting;
 }
 
-int pv_certify_verify(const char *cert_path, const char *out_dir, struct pv_error *err)
+int pv_certify_verify(const char *cert_path, const char *out_dir,
+                      const struct pv_run_progress *progress, struct pv_error *err)
 {
 	struct pv_certificate cert, now = {0};
 	int rc = pv_certificate_load(cert_path, &cert, err);
@@ -548,7 +550,7 @@ int pv_certify_verify(const char *cert_path, const char *out_dir, struct pv_erro
 	struct pv_campaign c;
 	pv_campaign_init(&c);
 	rc = run_certified(cert.engine_arg, cert.scenario_arg, cert.backend, cert.flavour,
-	                       cert.schedules, cert.seed, out, &c, err);
+	                   cert.schedules, cert.seed, out, progress, &c, err);
 	if (!rc)
 		rc = pv_certificate_verdicts(&now, &c, err);
 	/* The re-run must have run the very files certified. */

@@ -11,6 +11,7 @@
 #include <patchvet/error.h>
 
 #include "../util/must_check.h"
+#include "run.h"
 
 #define PV_CERTIFY_OVERHEAD_TIME 10.0 /* default native A/B seconds */
 
@@ -25,6 +26,7 @@ struct pv_certify_options {
 	const char *out_dir;
 	unsigned formats;        /* enum pv_report_format bits; JSON always */
 	double overhead_time;    /* native A/B seconds; 0: native not timed */
+	struct pv_run_progress progress; /* the campaign's; all NULL: none */
 };
 
 /* Runs the campaign and the overhead measurement of o, prints the table,
@@ -37,10 +39,12 @@ PV_MUST_CHECK int pv_certify_make(const struct pv_certify_options *o, struct pv_
 
 /* Verifies the certificate at cert_path: hashes the certified files again
  * (a changed one: a line on stderr naming it, PV_EXIT_USAGE), re-runs the
- * campaign into out_dir (NULL: CERT's directory/verify), re-measures the
+ * campaign into out_dir (NULL: CERT's directory/verify) showing progress
+ * through progress, re-measures the
  * overhead and prints `confirmed` (0) or `refuted` with what differs (1).
  * Returns the exit status, or a negative PV_E code with err filled. */
 PV_MUST_CHECK int pv_certify_verify(const char *cert_path, const char *out_dir,
+                                    const struct pv_run_progress *progress,
                                     struct pv_error *err);
 
 #endif

@@ -11,6 +11,7 @@
 #include "../../reports/registry.h"
 #include "../../reports/report.h"
 #include "cli.h"
+#include "progress.h"
 #include "../exec/adapter.h"
 #include "../campaign/certify.h"
 #include "../load/scenario.h"
@@ -174,7 +175,9 @@ int pv_cmd_certify(int argc, char **argv)
 		    overhead_time_given)
 			return pv_cli_usage("certify", "--verify takes its settings from the "
 			                               "certificate; give only --out with it");
-		int status = pv_certify_verify(verify, a.out_dir, &err);
+		struct pv_cli_progress shown;
+		struct pv_run_progress hooks = pv_cli_progress_hooks(&shown, stderr);
+		int status = pv_certify_verify(verify, a.out_dir, &hooks, &err);
 		return status < 0 ? pv_cli_fail(&err) : status;
 	}
 	if (!a.engine || !a.scenario)
@@ -184,6 +187,8 @@ int pv_cmd_certify(int argc, char **argv)
 		                               "the built-in ones", a.engine);
 	if (!a.out_dir)
 		a.out_dir = "out";
+	struct pv_cli_progress shown;
+	a.progress = pv_cli_progress_hooks(&shown, stderr);
 	int status = pv_certify_make(&a, &err);
 	return status < 0 ? pv_cli_fail(&err) : status;
 }

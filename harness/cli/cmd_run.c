@@ -22,6 +22,7 @@
 #include "../load/analysis.h"
 #include "analysis_output.h"
 #include "cli.h"
+#include "progress.h"
 #include "../exec/adapter.h"
 #include "../campaign/expected.h"
 #include "../util/files.h"
@@ -565,6 +566,8 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 	if (rc < 0) {
 		struct pv_error err;
 		pv_error_clear(&err);
+		struct pv_cli_progress shown;
+		o.progress = pv_cli_progress_hooks(&shown, stderr);
 		bool engines = o.nengines || o.backend || o.sequence || o.fault;
 		if ((engines ? run_engine_campaign(&o, &err, &rc) : run_default(&o, &err, &rc)))
 			rc = pv_cli_fail(&err);
