@@ -1,5 +1,5 @@
 /* patchvet run, shared by its two parts: the patchability analysis campaign
- * (harness/cli/cmd_run.c) and the engine campaign on a backend
+ * (harness/campaign/analysis.c) and the engine campaign on a backend
  * (harness/campaign/engine_campaign.c). */
 #ifndef PV_HARNESS_RUN_H
 #define PV_HARNESS_RUN_H
