@@ -11,6 +11,7 @@
 #include "../../reports/registry.h"
 #include "../../reports/report.h"
 #include "cli.h"
+#include "options.h"
 #include "progress.h"
 #include "../exec/adapter.h"
 #include "../campaign/certify.h"
@@ -99,8 +100,13 @@ int pv_cmd_certify(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
-	struct pv_certify_options a = {.seed = 1, .formats = PV_FORMAT_JSON,
-	                              .overhead_time = PV_CERTIFY_OVERHEAD_TIME};
+	struct pv_cli_options so = {
+		.cmd = "certify", .takes = pv_cli_options_takes(opts),
+		.engine_many = PV_CLI_ONCE, .scenario_many = PV_CLI_ONCE,
+		.engine_once_why = " (a certificate is for one engine and one patch)",
+		.formats_allowed = CERT_FORMATS, .seed = 1, .formats = PV_FORMAT_JSON,
+	};
+	struct pv_certify_options a = {.overhead_time = PV_CERTIFY_OVERHEAD_TIME};
 	const char *verify = NULL;
 	bool overhead_time_given = false;
 	struct pv_error err;
@@ -109,47 +115,12 @@ int pv_cmd_certify(int argc, char **argv)
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+e:s:b:n:S:f:o:F:V:O:h", opts, NULL)) != -1) {
+		int taken = pv_cli_options_take(&so, c, optarg);
+		if (taken > 0)
+			return taken;
+		if (taken == 0)
+			continue;
 		switch (c) {
-		case 'e':
-			if (a.engine)
-				return pv_cli_usage("certify", "one --engine only (a certificate is for one "
-				                               "engine and one patch)");
-			a.engine = optarg;
-			break;
-		case 's':
-			if (a.scenario)
-				return pv_cli_usage("certify", "one --scenario only");
-			a.scenario = optarg;
-			break;
-		case 'b':
-			if (strcmp(optarg, "emu") && strcmp(optarg, "ptrace"))
-				return pv_cli_usage("certify", "unknown backend '%s' (emu or ptrace)", optarg);
-			a.backend = optarg;
-			break;
-		case 'n':
-			if (pv_cli_parse_count(optarg, 1, 1000000000, &a.schedules))
-				return pv_cli_usage("certify", "--schedules wants a number from 1 to "
-				                               "1000000000, not '%s'", optarg);
-			a.schedules_given = true;
-			break;
-		case 'S':
-			if (pv_cli_parse_count(optarg, 0, UINT64_MAX, &a.seed))
-				return pv_cli_usage("certify", "--seed wants an unsigned 64-bit number, not "
-				                               "'%s'", optarg);
-			break;
-		case 'f': {
-			if (!pv_flavour_from_name(optarg))
-				return pv_cli_usage("certify", "unknown flavour '%s' (plain, pad, fentry or "
-				                               "cet)", optarg);
-			a.flavour = optarg;
-			break;
-		}
-		case 'o': a.out_dir = optarg; break;
-		case 'F':
-			if (pv_report_formats_parse_in(NULL, optarg, CERT_FORMATS, &a.formats, &err))
-				return pv_cli_usage("certify", "--format: %s", err.msg);
-			a.formats |= PV_FORMAT_JSON;
-			break;
 		case 'V': verify = optarg; break;
 		case 'O': {
 			char *end = NULL;
@@ -168,6 +139,15 @@ int pv_cmd_certify(int argc, char **argv)
 			                    argv[optind - 1]);
 		}
 	}
+	a.engine = so.engine;
+	a.scenario = so.scenario;
+	a.backend = so.backend;
+	a.schedules = so.schedules;
+	a.schedules_given = so.schedules_given;
+	a.seed = so.seed;
+	a.flavour = so.flavour_name;
+	a.out_dir = so.out_dir;
+	a.formats = so.formats | PV_FORMAT_JSON;
 	if (optind != argc)
 		return pv_cli_usage("certify", "unexpected argument '%s'", argv[optind]);
 	if (verify) {

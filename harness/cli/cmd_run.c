@@ -18,6 +18,7 @@
 #include "../../reports/registry.h"
 #include "../../reports/report.h"
 #include "cli.h"
+#include "options.h"
 #include "progress.h"
 #include "../exec/adapter.h"
 #include "../campaign/expected.h"
@@ -144,14 +145,6 @@ static void run_help_print(FILE *f)
 	fputs(run_help_tail, f);
 }
 
-static int parse_formats(const char *list, struct pv_run_options *o)
-{
-	struct pv_error err;
-	pv_error_clear(&err);
-	if (pv_report_formats_parse_in(NULL, list, PV_FORMAT_ALL, &o->formats, &err))
-		return pv_cli_usage("run", "--format: %s", err.msg);
-	return -1;
-}
 static int load_expected(const char *data, struct pv_expected **out, struct pv_error *err)
 {
 	char path[PATH_MAX];
@@ -248,6 +241,15 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 		{"fault", required_argument, NULL, 'U'},
 		{"help", no_argument, NULL, 'h'},
 	};
+	/* --engine, --scenario, --backend, --schedules, --seed, --flavour,
+	 * --time, --out and --format: harness/cli/options.c. */
+	struct pv_cli_options so = {
+		.cmd = "run",
+		.engine_many = PV_CLI_MANY, .scenario_many = PV_CLI_MANY, .backend_all = true,
+		.formats_allowed = PV_FORMAT_ALL, .time_max = 1e7,
+		.out_dir = "out", .formats = RUN_FORMATS, .flavour = PV_FLAVOUR_PLAIN,
+		.schedules = 1000, .seed = 1,
+	};
 	/* The explorers' parameters are options too: --depth, --preemptions. */
 	enum { NBASE = sizeof(base) / sizeof(base[0]), PARAM_OPT = 0x100 };
 	const struct pv_explorer_param *params[PV_EXPLORER_PARAMS];
@@ -260,47 +262,26 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 		opts[NBASE + i] = (struct option){params[i]->name, required_argument, NULL,
 		                                  PARAM_OPT + (int)i};
 	opts[NBASE + np] = (struct option){0, 0, 0, 0};
-	struct pv_run_options o = {.out_dir = "out",
-	                           .formats = RUN_FORMATS,
-	                           .flavour = PV_FLAVOUR_PLAIN, .schedules = 1000, .seed = 1,
-	                           .shard = {0, 1}, .jobs = 1};
+	so.takes = pv_cli_options_takes(opts);
+	struct pv_run_options o = {.shard = {0, 1}, .jobs = 1};
 	pv_explorer_defaults(NULL, &o.explorer); /* the default explorer is row 0 */
-	o.scenarios = calloc((size_t)argc, sizeof(*o.scenarios));
-	o.engines = calloc((size_t)argc, sizeof(*o.engines));
-	if (!o.scenarios || !o.engines) {
-		free(o.scenarios);
-		free(o.engines);
+	so.scenarios = calloc((size_t)argc, sizeof(*so.scenarios));
+	so.engines = calloc((size_t)argc, sizeof(*so.engines));
+	if (!so.scenarios || !so.engines) {
+		free(so.scenarios);
+		free(so.engines);
 		return PV_EXIT_INTERNAL;
 	}
 	int c, rc = -1;
 	optind = 1;
 	opterr = 0;
 	while (rc < 0 && (c = getopt_long(argc, argv, "+s:e:b:n:S:f:x:o:F:T:P:j:1hQ:U:", opts, NULL)) != -1) {
-		switch (c) {
-		case 's': o.scenarios[o.nscenarios++] = optarg; break;
-		case 'e': o.engines[o.nengines++] = optarg; break;
-		case 'o': o.out_dir = optarg; break;
-		case 'b':
-			if (strcmp(optarg, "emu") && strcmp(optarg, "ptrace") && strcmp(optarg, "all"))
-				rc = pv_cli_usage("run", "unknown backend '%s' (emu, ptrace or all)", optarg);
-			else
-				o.backend = optarg;
-			break;
-		case 'n':
-			if (pv_cli_parse_count(optarg, 1, 1000000000, &o.schedules))
-				rc = pv_cli_usage("run", "--schedules wants a number from 1 to 1000000000, "
-				                         "not '%s'", optarg);
-			o.schedules_given = true;
-			break;
-		case 'T': {
-			char *end = NULL;
-			double t = strtod(optarg, &end);
-			if (!end || end == optarg || *end || !(t > 0) || t > 1e7)
-				rc = pv_cli_usage("run", "--time wants seconds (more than 0), not '%s'",
-				                  optarg);
-			o.time_budget = t;
-			break;
+		int taken = pv_cli_options_take(&so, c, optarg);
+		if (taken >= 0) {
+			rc = taken ? taken : rc;
+			continue;
 		}
+		switch (c) {
 		case 'P': {
 			unsigned long long i = 0, n = 0;
 			int used = 0;
@@ -320,23 +301,6 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 			o.jobs = (unsigned)v;
 			break;
 		}
-		case 'S':
-			if (pv_cli_parse_count(optarg, 0, UINT64_MAX, &o.seed))
-				rc = pv_cli_usage("run", "--seed wants an unsigned 64-bit number, not '%s'",
-				                  optarg);
-			break;
-		case 'f': {
-			unsigned fl = 0;
-			for (unsigned b = 1; b <= PV_FLAVOUR_ALL; b <<= 1)
-				if (!strcmp(optarg, pv_flavour_name(b)))
-					fl = b;
-			if (!fl)
-				rc = pv_cli_usage("run", "unknown flavour '%s' (plain, pad, fentry or cet)",
-				                  optarg);
-			o.flavour = fl;
-			o.flavour_given = true;
-			break;
-		}
 		case 'x':
 			if (!pv_explorer_find(NULL, optarg, &o.explorer.kind)) {
 				char names[128];
@@ -344,7 +308,6 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 				rc = pv_cli_usage("run", "unknown explorer '%s' (%s)", optarg, names);
 			}
 			break;
-		case 'F': rc = parse_formats(optarg, &o); break;
 		case 'Q': {
 			struct pv_sequence seq;
 			struct pv_error serr;
@@ -375,6 +338,19 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 			rc = pv_cli_usage("run", "unknown or incomplete option '%s'", argv[optind - 1]);
 		}
 	}
+	o.engines = so.engines;
+	o.nengines = so.nengines;
+	o.scenarios = so.scenarios;
+	o.nscenarios = so.nscenarios;
+	o.backend = so.backend;
+	o.schedules = so.schedules;
+	o.schedules_given = so.schedules_given;
+	o.seed = so.seed;
+	o.flavour = so.flavour;
+	o.flavour_given = so.flavour_name != NULL;
+	o.out_dir = so.out_dir;
+	o.formats = so.formats;
+	o.time_budget = so.time_s;
 	if (rc < 0 && optind != argc)
 		rc = pv_cli_usage("run", "unexpected argument '%s'", argv[optind]);
 	o.argc = argc - 1;
