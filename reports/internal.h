@@ -37,13 +37,7 @@ void pv_report_replay(const char *out_dir, const char *reproducer, char *buf, si
 const char *pv_report_claim_colour(const struct pv_overhead_figure *g);
 /* "SUPPORTED", "REFUTED", "INCONCLUSIVE" or "not measured". */
 const char *pv_report_claim_word(const struct pv_overhead_figure *g);
-/* Where a figure was measured, from its name: "native" (cpu,
- * memory-growth) or "emu" (instructions, memory-growth-emu). */
-const char *pv_report_figure_where(const struct pv_overhead_figure *g);
-/* Its interval is a point (an exact figure: emu counts, booked mappings). */
-bool pv_report_figure_exact(const struct pv_overhead_figure *g);
-/* "REFUTED: +39.71 % (exact) vs threshold 2.00 %", "not measured: why". */
-void pv_report_figure_line(const struct pv_overhead_figure *g, char *buf, size_t len);
+/* pv_report_figure_where, _exact and _line: reports/report.h. */
 
 /* A figure as JSON, the keys bench.json's "verdicts" use: figure,
  * measured, verdict ("NOT MEASURED" when not), estimate, lo, hi,

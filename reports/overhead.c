@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "report.h"
 
 const char *pv_report_claim_colour(const struct pv_overhead_figure *g)
 {

@@ -107,4 +107,14 @@ void pv_report_guarantee(const struct pv_campaign *c, const struct pv_result *r,
 /* "pv_story" kind names: "insn", "engine", "write", "preempt", "violation". */
 const char *pv_report_story_kind(enum pv_story_kind k);
 
+/* Overhead figures (reports/overhead.c) as every report words them, for
+ * commands that compare or print one (certify --verify). */
+/* Where a figure was measured, from its name: "native" (cpu,
+ * memory-growth) or "emu" (instructions, memory-growth-emu). */
+const char *pv_report_figure_where(const struct pv_overhead_figure *g);
+/* Its interval is a point (an exact figure: emu counts, booked mappings). */
+bool pv_report_figure_exact(const struct pv_overhead_figure *g);
+/* "REFUTED: +39.71 % (exact) vs threshold 2.00 %", "not measured: why". */
+void pv_report_figure_line(const struct pv_overhead_figure *g, char *buf, size_t len);
+
 #endif

@@ -1,14 +1,13 @@
 /* The engine campaign of patchvet run: resolve and check every input before
  * anything runs (so bad input is exit 2 with one line), drive the jobs on
- * the backend, show progress, print the table, write the reports. */
+ * the backend, report progress to the caller's hooks, print the table, write
+ * the reports. */
 #include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
 
 #include "../../engines/catalogue.h"
 #include "../../reports/registry.h"
@@ -430,104 +429,6 @@ static int plan_expected(struct plan *p, const struct pv_run_options *o, const c
 	return 0;
 }
 
-/* ---------------------------------------------------------------- progress */
-
-struct progress {
-	FILE *f;
-	bool tty;
-	double last;        /* when the last line was printed */
-	bool drawn;         /* a \r line is on the terminal */
-	/* One drive per backend, each counting from 0: where this one starts in
-	 * the whole campaign. */
-	size_t job_base, njobs;
-	uint64_t violating_base;
-	double drive_start;
-	uint64_t violating;  /* whole campaign, so far */
-};
-
-static void fmt_duration(double s, char *buf, size_t len)
-{
-	if (s < 0 || s > 359999)
-		snprintf(buf, len, "?");
-	else if (s >= 3600)
-		snprintf(buf, len, "%dh%02dm", (int)s / 3600, (int)s / 60 % 60);
-	else if (s >= 60)
-		snprintf(buf, len, "%dm%02ds", (int)s / 60, (int)s % 60);
-	else
-		snprintf(buf, len, "%.0fs", s);
-}
-
-/* Columns of the terminal on f; 80 when unknown. */
-static int term_width(FILE *f)
-{
-	struct winsize ws;
-	if (ioctl(fileno(f), TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
-		return ws.ws_col;
-	return 80;
-}
-
-static void progress_end(struct progress *pr)
-{
-	if (pr->drawn)
-		fputs("\r\033[K", pr->f);
-	pr->drawn = false;
-	fflush(pr->f);
-}
-
-static void on_progress(void *ctx, const struct pv_progress *p)
-{
-	struct progress *pr = ctx;
-	double t = pv_now_s();
-	pr->violating = pr->violating_base + p->violating;
-	size_t job = pr->job_base + p->job + 1, njobs = pr->njobs ? pr->njobs : p->njobs;
-	if (p->job_finished) {
-		const struct pv_result *r = p->result;
-		if (!pr->tty)
-			fprintf(pr->f, "patchvet: [%zu/%zu] %s on %s (%s): %s after %llu schedules\n",
-			        job, njobs, r->engine, r->scenario, r->backend,
-			        pv_verdict_name(r->verdict), (unsigned long long)r->schedules);
-		fflush(pr->f);
-		return;
-	}
-	/* A terminal gets a redrawn line 10 times a second, a log a line every
-	 * 10 seconds. */
-	if (t - pr->last < (pr->tty ? 0.1 : 10.0))
-		return;
-	pr->last = t;
-	double elapsed = t - pr->drive_start;
-	double rate = elapsed > 0 ? (double)p->campaign_done / elapsed : 0;
-	char left[32];
-	fmt_duration(rate > 0 ? (double)(p->campaign_schedules - p->campaign_done) / rate : -1,
-	             left, sizeof(left));
-	char counts[160];
-	snprintf(counts, sizeof(counts), "%llu/%llu  %.0f/s  %llu violating  %s left",
-	         (unsigned long long)p->done, (unsigned long long)p->schedules, rate,
-	         (unsigned long long)pr->violating, left);
-	if (!pr->tty) {
-		fprintf(pr->f, "patchvet: [%zu/%zu] %s on %s: %s\n", job, njobs, p->engine,
-		        p->scenario, counts);
-		fflush(pr->f);
-		return;
-	}
-	/* Fixed columns first and the names last, so nothing jumps between
-	 * redraws; cut to the terminal's width, as a wrapped line cannot be
-	 * redrawn with \r. */
-	char bar[24];
-	int w = 16, fill = p->schedules ? (int)((double)w * (double)p->done / (double)p->schedules)
-	                                : 0;
-	bar[0] = '[';
-	for (int i = 0; i < w; i++)
-		bar[1 + i] = i < fill ? '#' : '.';
-	bar[1 + w] = ']';
-	bar[2 + w] = '\0';
-	char line[768];
-	snprintf(line, sizeof(line), "[%zu/%zu] %s %s  %s on %s", job, njobs, bar, counts,
-	         p->engine, p->scenario);
-	fprintf(pr->f, "\r\033[K%.*s", term_width(pr->f) - 1, line);
-	fflush(pr->f);
-	pr->drawn = true;
-}
-
 /* ----------------------------------------------------------------- reports */
 
 /* OUT/results.EXT for every format asked, each named on stdout. */
@@ -656,8 +557,8 @@ static void used_flavours(const struct pv_run_options *o, const struct pv_campai
 		snprintf(buf, len, "%s", asked);
 }
 
-/* Plans the jobs of o into p and drives them into c, with progress on
- * stderr. *backends receives the backends asked for, *ptrace_schedules the
+/* Plans the jobs of o into p and drives them into c, with progress to
+ * o->progress. *backends receives the backends asked for, *ptrace_schedules the
  * schedules of each ptrace job. */
 static int plan_and_drive(const struct pv_run_options *o, const char *data_dir,
                           const struct pv_expected *expected, bool from_expected,
@@ -680,8 +581,9 @@ static int plan_and_drive(const struct pv_run_options *o, const char *data_dir,
 		                  pv_flavour_name(o->flavour));
 	if (rc || !p->njobs)
 		return rc;
-	struct progress pr = {.f = stderr, .tty = isatty(fileno(stderr)), .last = pv_now_s(),
-	                      .njobs = p->njobs};
+	const struct pv_run_progress *show = &o->progress;
+	if (show->begin)
+		show->begin(show->ctx, p->njobs);
 	/* Every final result is kept as it comes, for --resume. */
 	struct pv_campaign kept;
 	pv_campaign_init(&kept);
@@ -701,8 +603,8 @@ static int plan_and_drive(const struct pv_run_options *o, const char *data_dir,
 		.stop_at_violation = o->stop_at_first,
 		.mem_model = PV_MEM_BYTE,
 		.out_dir = o->out_dir,
-		.progress = on_progress,
-		.progress_ctx = &pr,
+		.progress = show->update,
+		.progress_ctx = show->ctx,
 	};
 	*ptrace_schedules = o->schedules;
 	if (from_expected && *ptrace_schedules > DEFAULT_PTRACE_SCHEDULES)
@@ -722,9 +624,8 @@ static int plan_and_drive(const struct pv_run_options *o, const char *data_dir,
 		 * explorer, the registry's first row. */
 		if (!cfg.backend->run_chosen)
 			cfg.explorer.kind = 0;
-		pr.job_base = lo;
-		pr.violating_base = pr.violating;
-		pr.drive_start = pv_now_s();
+		if (show->drive)
+			show->drive(show->ctx, lo);
 		cfg.finished = finished + lo;
 		cfg.job_done = keep_result;
 		keep.base = lo;
@@ -733,7 +634,8 @@ static int plan_and_drive(const struct pv_run_options *o, const char *data_dir,
 	}
 	free(finished);
 	pv_campaign_free(&kept);
-	progress_end(&pr);
+	if (show->end)
+		show->end(show->ctx);
 	return rc;
 }
 

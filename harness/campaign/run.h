@@ -1,5 +1,5 @@
 /* patchvet run, shared by its two parts: the patchability analysis campaign
- * (harness/cli/cmd_run.c) and the engine campaign on a backend
+ * (harness/campaign/analysis.c) and the engine campaign on a backend
  * (harness/campaign/engine_campaign.c). */
 #ifndef PV_HARNESS_RUN_H
 #define PV_HARNESS_RUN_H
@@ -12,6 +12,18 @@
 
 #include "expected.h"
 #include "../explore/explore.h"
+
+struct pv_progress;
+
+/* What the caller shows while a campaign runs (harness/cli/progress.c
+ * draws it on a terminal or logs it); every member may be NULL. */
+struct pv_run_progress {
+	void (*begin)(void *ctx, size_t njobs);     /* once the jobs are planned */
+	void (*drive)(void *ctx, size_t first_job); /* before each drive (one per backend) */
+	void (*update)(void *ctx, const struct pv_progress *p); /* campaign/driver.h */
+	void (*end)(void *ctx);                     /* after the last drive */
+	void *ctx;
+};
 
 struct pv_run_options {
 	const char **scenarios;  /* names or paths, as given */
@@ -41,14 +53,15 @@ struct pv_run_options {
 	/* Added with issue 11. */
 	const char *sequence;    /* --sequence, checked; NULL when not given */
 	unsigned fault;          /* --fault: enum pv_fault (emulator/emu.h) */
+	struct pv_run_progress progress; /* all NULL: nothing shown */
 };
 
 /* The engine campaign. With from_expected, the jobs are the verdict lines
  * of `expected` (those of the named scenarios when scenarios are given) and
  * every result is compared with its line; otherwise the engines (default:
  * every built-in one) times the scenarios (default: every built-in one
- * that lists the backend). Prints the table to stdout and progress to
- * stderr, writes OUT/results.EXT for each format of o->formats and
+ * that lists the backend). Prints the table to stdout, reports progress to
+ * o->progress, writes OUT/results.EXT for each format of o->formats and
  * reproducers under OUT/repro/. *exit_code receives the exit status of the
  * results; the return is non-zero (err filled) on an input or internal
  * error. */
@@ -57,7 +70,7 @@ int pv_run_engines(const struct pv_run_options *o, const char *data_dir,
                    struct pv_error *err);
 
 /* The engine campaign of o (never compared with expectations) into c,
- * which the caller initialised and frees: progress on stderr, no table, no
+ * which the caller initialised and frees: progress to o->progress, no table, no
  * report files (reproducers still go to OUT/repro/). certify runs this. */
 struct pv_campaign;
 int pv_run_engines_campaign(const struct pv_run_options *o, const char *data_dir,

@@ -7,7 +7,7 @@
 #include <json-c/json.h>
 
 #include "../load/analysis.h"
-#include "analysis_output.h"
+#include "../../reports/analysis.h"
 #include "cli.h"
 #include "../load/image.h"
 #include "../load/patchfile.h"

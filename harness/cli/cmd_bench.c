@@ -16,8 +16,10 @@
 #include "../../reports/bench_report.h"
 #include "../../reports/registry.h"
 #include "../../reports/report.h"
+#include "../backend/registry.h"
 #include "../bench/bench.h"
 #include "cli.h"
+#include "options.h"
 #include "../util/files.h"
 
 /* bench --help: the pieces around the formats' sentence (bench_help_print). */
@@ -114,57 +116,50 @@ static int emit(const struct pv_bench_result *r, bool json, const char *out_dir,
 
 int pv_cmd_bench(int argc, char **argv)
 {
+	/* bench takes no short options: these values only name its own rows. */
+	enum { THRESHOLD = 0x100, CYCLES, WORKERS, JSON };
 	static const struct option opts[] = {
 		{"engine", required_argument, NULL, 'e'},
 		{"scenario", required_argument, NULL, 's'},
 		{"backend", required_argument, NULL, 'b'},
-		{"time", required_argument, NULL, 't'},
-		{"threshold", required_argument, NULL, 'T'},
-		{"cycles", required_argument, NULL, 'c'},
+		{"time", required_argument, NULL, 'T'},
+		{"threshold", required_argument, NULL, THRESHOLD},
+		{"cycles", required_argument, NULL, CYCLES},
 		{"seed", required_argument, NULL, 'S'},
-		{"workers", required_argument, NULL, 'w'},
-		{"json", no_argument, NULL, 'j'},
+		{"workers", required_argument, NULL, WORKERS},
+		{"json", no_argument, NULL, JSON},
 		{"format", required_argument, NULL, 'F'},
 		{"out", required_argument, NULL, 'o'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
-	const char *engine = NULL, *scenario = NULL, *backend = NULL, *out_dir = NULL;
-	struct pv_bench_config cfg = {.time_s = 20, .threshold_pct = 2, .cycles = 100, .seed = 1,
-	                              .native = true, .emu = true, .progress = stderr};
+	struct pv_cli_options so = {
+		.cmd = "bench", .takes = pv_cli_options_takes(opts),
+		.formats_allowed = PV_FORMAT_ALL, .time_max = 86400,
+		.formats = BENCH_FORMATS, .seed = 1, .time_s = 20,
+	};
+	struct pv_bench_config cfg = {.threshold_pct = 2, .cycles = 100, .native = true,
+	                              .emu = true, .progress = stderr};
 	bool json = false;
-	unsigned formats = BENCH_FORMATS;
 	int c;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		char *end;
+		int taken = pv_cli_options_take(&so, c, optarg);
+		if (taken > 0)
+			return taken;
+		if (taken == 0)
+			continue;
 		switch (c) {
-		case 'e': engine = optarg; break;
-		case 's': scenario = optarg; break;
-		case 'b': backend = optarg; break;
-		case 'j': json = true; break;
-		case 'F': {
-			struct pv_error ferr;
-			pv_error_clear(&ferr);
-			if (pv_report_formats_parse_in(NULL, optarg, PV_FORMAT_ALL, &formats, &ferr))
-				return pv_cli_usage("bench", "%s", ferr.msg);
-			break;
-		}
-		case 'o': out_dir = optarg; break;
-		case 't':
-			if (parse_double(optarg, &cfg.time_s, false) || cfg.time_s <= 0 ||
-			    cfg.time_s > 86400)
-				return pv_cli_usage("bench", "--time wants seconds (0 < s <= 86400), not "
-				                             "'%s'", optarg);
-			break;
-		case 'T':
+		case JSON: json = true; break;
+		case THRESHOLD:
 			if (parse_double(optarg, &cfg.threshold_pct, true) || cfg.threshold_pct < 0 ||
 			    cfg.threshold_pct > 1000)
 				return pv_cli_usage("bench", "--threshold wants a percentage such as 2%%, "
 				                             "not '%s'", optarg);
 			break;
-		case 'c': {
+		case CYCLES: {
 			errno = 0;
 			unsigned long v = strtoul(optarg, &end, 10);
 			if (errno || *end || optarg[0] < '0' || optarg[0] > '9' || v < 2 || v > 100000)
@@ -173,7 +168,7 @@ int pv_cmd_bench(int argc, char **argv)
 			cfg.cycles = (unsigned)v;
 			break;
 		}
-		case 'w': {
+		case WORKERS: {
 			errno = 0;
 			unsigned long v = strtoul(optarg, &end, 10);
 			if (errno || *end || optarg[0] < '0' || optarg[0] > '9' || v < 1 || v > 64)
@@ -182,31 +177,28 @@ int pv_cmd_bench(int argc, char **argv)
 			cfg.cpu_workers = (unsigned)v;
 			break;
 		}
-		case 'S':
-			errno = 0;
-			cfg.seed = strtoull(optarg, &end, 0);
-			if (errno || *end || !optarg[0] || optarg[0] == '-')
-				return pv_cli_usage("bench", "--seed wants a number, not '%s'", optarg);
-			break;
 		case 'h': bench_help_print(stdout); return PV_EXIT_OK;
 		default:
 			return pv_cli_usage("bench", "unknown option or missing value '%s'",
 			                    argv[optind - 1]);
 		}
 	}
+	const char *engine = so.engine, *scenario = so.scenario, *out_dir = so.out_dir;
+	unsigned formats = so.formats;
+	cfg.seed = so.seed;
+	cfg.time_s = so.time_s;
 	if (optind < argc)
 		return pv_cli_usage("bench", "unexpected argument '%s'", argv[optind]);
 	if (!engine)
 		return pv_cli_usage("bench", "say which engine to measure (--engine E)");
 	if (!scenario)
 		return pv_cli_usage("bench", "say which scenario to measure on (--scenario S)");
-	if (backend) {
-		if (!strcmp(backend, "emu"))
-			cfg.native = false;
-		else if (!strcmp(backend, "ptrace"))
-			cfg.emu = false;
-		else
-			return pv_cli_usage("bench", "--backend is ptrace or emu, not '%s'", backend);
+	/* One backend measures its figures only: emu its counts, ptrace the
+	 * native ones. */
+	if (so.backend) {
+		const struct pv_backend_info *b = pv_backend_find(so.backend);
+		cfg.native = b->bit == PV_BACKEND_PTRACE;
+		cfg.emu = b->bit == PV_BACKEND_EMU;
 	}
 	struct pv_error err;
 	pv_error_clear(&err);

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "options.h"
 #include "../util/files.h"
 #include "../campaign/fuzzjob.h"
 #include "../load/reproducer.h"
@@ -259,22 +260,25 @@ int pv_cmd_import(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
-	const char *engine = NULL, *scenario = NULL, *flavour = NULL, *out = NULL;
+	struct pv_cli_options so = {.cmd = "import-crashes", .takes = pv_cli_options_takes(opts)};
 	int c;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "e:s:f:o:h", opts, NULL)) != -1) {
+		int taken = pv_cli_options_take(&so, c, optarg);
+		if (taken > 0)
+			return taken;
+		if (taken == 0)
+			continue;
 		switch (c) {
-		case 'e': engine = optarg; break;
-		case 's': scenario = optarg; break;
-		case 'f': flavour = optarg; break;
-		case 'o': out = optarg; break;
 		case 'h': fputs(import_help, stdout); return PV_EXIT_OK;
 		default:
 			return pv_cli_usage("import-crashes", "unknown option or missing value '%s'",
 			                    argv[optind - 1]);
 		}
 	}
+	const char *engine = so.engine, *scenario = so.scenario, *flavour = so.flavour_name;
+	const char *out = so.out_dir;
 	if (optind != argc - 1)
 		return pv_cli_usage("import-crashes", "name one directory of AFL crashes (DIR)");
 	if (!engine || !scenario)

@@ -10,6 +10,7 @@
 #include "../../reports/registry.h"
 #include "../../reports/report.h"
 #include "cli.h"
+#include "options.h"
 #include "../util/files.h"
 #include "../campaign/merge.h"
 #include "../campaign/stories.h"
@@ -109,26 +110,30 @@ int pv_cmd_merge(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
-	const char *out = NULL;
-	unsigned formats = PV_FORMAT_ALL;
+	struct pv_cli_options so = {
+		.cmd = "merge", .takes = pv_cli_options_takes(opts),
+		.formats_allowed = PV_FORMAT_ALL, .formats = PV_FORMAT_ALL,
+	};
 	struct pv_error err;
 	pv_error_clear(&err);
 	int c;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "o:F:h", opts, NULL)) != -1) {
+		int taken = pv_cli_options_take(&so, c, optarg);
+		if (taken > 0)
+			return taken;
+		if (taken == 0)
+			continue;
 		switch (c) {
-		case 'o': out = optarg; break;
-		case 'F':
-			if (pv_report_formats_parse(optarg, PV_FORMAT_ALL, &formats, &err))
-				return pv_cli_usage("merge", "%s", err.msg);
-			break;
 		case 'h': merge_help_print(stdout); return PV_EXIT_OK;
 		default:
 			return pv_cli_usage("merge", "unknown or incomplete option '%s'",
 			                    argv[optind - 1]);
 		}
 	}
+	const char *out = so.out_dir;
+	unsigned formats = so.formats;
 	if (optind == argc)
 		return pv_cli_usage("merge", "name the results.json files of the parts to join");
 	if (!out)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "options.h"
 #include "../campaign/minimize.h"
 
 static const char minimize_help[] =
@@ -77,15 +78,22 @@ int pv_cmd_minimize(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
+	struct pv_cli_options so = {.cmd = "minimize", .takes = pv_cli_options_takes(opts)};
 	const char *out = NULL, *engine = NULL;
 	uint64_t runs = 20000;
 	int c;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "o:r:e:h", opts, NULL)) != -1) {
+		int taken = pv_cli_options_take(&so, c, optarg);
+		if (taken > 0)
+			return taken;
+		if (taken == 0) {
+			engine = so.engine;
+			continue;
+		}
 		switch (c) {
 		case 'o': out = optarg; break;
-		case 'e': engine = optarg; break;
 		case 'r':
 			if (pv_cli_parse_count(optarg, 1, 100000000, &runs))
 				return pv_cli_usage("minimize", "--runs wants 1 to 100000000, not '%s'",

@@ -10,6 +10,7 @@
 
 #include "../../reports/report.h"
 #include "cli.h"
+#include "options.h"
 #include "../../emulator/emu.h"
 #include "../explore/explore.h"
 #include "../explore/registry.h"
@@ -167,15 +168,22 @@ int pv_cmd_replay(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
+	struct pv_cli_options so = {.cmd = "replay", .takes = pv_cli_options_takes(opts)};
 	bool trace = false;
 	const char *engine = NULL;
 	int c;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "te:h", opts, NULL)) != -1) {
+		int taken = pv_cli_options_take(&so, c, optarg);
+		if (taken > 0)
+			return taken;
+		if (taken == 0) {
+			engine = so.engine;
+			continue;
+		}
 		switch (c) {
 		case 't': trace = true; break;
-		case 'e': engine = optarg; break;
 		case 'h': fputs(replay_help, stdout); return PV_EXIT_OK;
 		default:
 			return pv_cli_usage("replay", "unknown option '%s'", argv[optind - 1]);

@@ -1,8 +1,8 @@
-/* patchvet run. Two campaigns share the command:
+/* patchvet run: its help, its options and the choice of campaign:
  * - the default one (no --engine, no --backend): the patchability analysis of
- *   every scenario in every flavour it suits, then every engine verdict line
- *   of corpora/expected run on its backend, all compared with
- *   corpora/expected;
+ *   every scenario in every flavour it suits (harness/campaign/analysis.c),
+ *   then every engine verdict line of corpora/expected run on its backend,
+ *   all compared with corpora/expected;
  * - an engine campaign (--engine and/or --backend): engines x scenarios on a
  *   backend, judged by the verdicts alone (harness/campaign/engine_campaign.c). */
 #include <errno.h>
@@ -13,21 +13,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <json-c/json.h>
-
 #include "../../engines/catalogue.h"
 #include "../../engines/plugin.h"
 #include "../../reports/registry.h"
 #include "../../reports/report.h"
-#include "../load/analysis.h"
-#include "analysis_output.h"
 #include "cli.h"
+#include "options.h"
+#include "progress.h"
 #include "../exec/adapter.h"
 #include "../campaign/expected.h"
 #include "../util/files.h"
-#include "../load/image.h"
-#include "../load/patchfile.h"
 #include "../campaign/checkpoint.h"
+#include "../campaign/analysis.h"
 #include "../campaign/run.h"
 #include "../explore/registry.h"
 #include "../load/scenario.h"
@@ -148,172 +145,6 @@ static void run_help_print(FILE *f)
 	fputs(run_help_tail, f);
 }
 
-struct run_totals {
-	size_t results, as_expected, unexpected;
-};
-
-static int parse_formats(const char *list, struct pv_run_options *o)
-{
-	struct pv_error err;
-	pv_error_clear(&err);
-	if (pv_report_formats_parse_in(NULL, list, PV_FORMAT_ALL, &o->formats, &err))
-		return pv_cli_usage("run", "--format: %s", err.msg);
-	return -1;
-}
-
-/* Analyses one scenario in one flavour and appends the result to `results`
- * and a line to `text`. Returns 0 or an input error (already in err). */
-static int run_one(const struct pv_scenario *sc, unsigned flavour, const char *data,
-                   const struct pv_expected *expected, struct json_object *results,
-                   FILE *text, struct run_totals *t, struct pv_error *err)
-{
-	char target_path[PATH_MAX], patch_path[PATH_MAX];
-	struct pv_image *target = NULL;
-	struct pv_patch *patch = NULL;
-	struct pv_analysis *a = NULL;
-	int e = pv_scenario_target_path(sc, data, flavour, target_path, sizeof(target_path), err);
-	if (!e && sc->patch)
-		e = pv_scenario_patch_path(sc, data, patch_path, sizeof(patch_path), err);
-	if (!e)
-		e = pv_image_open(target_path, &target, err);
-	if (!e && sc->patch)
-		e = pv_patch_open(patch_path, &patch, err);
-	if (!e)
-		e = pv_analyze(target, patch, NULL, 0, &a, err);
-	if (e)
-		goto out;
-
-	unsigned hazards = a->patch ? a->patch->hazards : 0;
-	for (size_t i = 0; i < a->nfunctions; i++)
-		hazards |= a->functions[i].hazards;
-	const char *fl = pv_flavour_name(flavour);
-	const struct pv_expectation *x = pv_expected_analysis(expected, sc->name, fl);
-	bool ok = x && x->hazards == hazards;
-	t->results++;
-	if (ok)
-		t->as_expected++;
-	else
-		t->unexpected++;
-
-	char got[128], want[128];
-	pv_hazards_format(hazards, got, sizeof(got));
-	if (x)
-		pv_hazards_format(x->hazards, want, sizeof(want));
-	else
-		snprintf(want, sizeof(want), "(no line)");
-	fprintf(text, "%-22s %-7s %-34s %-34s %s\n", sc->name, fl, got, want,
-	        ok ? "as expected" : "UNEXPECTED");
-
-	struct json_object *r = json_object_new_object();
-	json_object_object_add(r, "scenario", json_object_new_string(sc->name));
-	json_object_object_add(r, "flavour", json_object_new_string(fl));
-	json_object_object_add(r, "hazards", pv_hazards_to_json(hazards));
-	json_object_object_add(r, "expected",
-	                       x ? pv_hazards_to_json(x->hazards) : json_object_new_null());
-	json_object_object_add(r, "as_expected", json_object_new_boolean(ok));
-	json_object_object_add(r, "analysis", pv_analysis_to_json(a));
-	json_object_array_add(results, r);
-out:
-	pv_analysis_free(a);
-	pv_patch_close(patch);
-	pv_image_close(target);
-	return e;
-}
-
-static int write_reports(const struct pv_run_options *o, struct json_object *root,
-                         const char *text, size_t text_len, struct pv_error *err)
-{
-	char path[PATH_MAX];
-	int e = pv_mkdir_p(o->out_dir, err);
-	if (!e && (o->formats & PV_FORMAT_JSON)) {
-		if (snprintf(path, sizeof(path), "%s/report.json", o->out_dir) >= (int)sizeof(path))
-			return pv_error_set(err, PV_ERANGE, "%s: path too long", o->out_dir);
-		const char *s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-		                                                      JSON_C_TO_STRING_NOSLASHESCAPE);
-		e = pv_file_write_atomic(path, s, strlen(s), err);
-	}
-	if (!e && (o->formats & PV_FORMAT_TEXT)) {
-		if (snprintf(path, sizeof(path), "%s/report.txt", o->out_dir) >= (int)sizeof(path))
-			return pv_error_set(err, PV_ERANGE, "%s: path too long", o->out_dir);
-		e = pv_file_write_atomic(path, text, text_len, err);
-	}
-	return e;
-}
-
-static int run_campaign(const struct pv_run_options *o, const char *data,
-                        const struct pv_expected *expected, struct pv_error *err,
-                        int *exit_code)
-{
-	const char *expected_path = expected->path;
-	char **names = NULL;
-	size_t nnames = 0;
-	char *text = NULL;
-	size_t text_len = 0;
-	FILE *tf = NULL;
-	struct json_object *root = json_object_new_object();
-	struct json_object *results = json_object_new_array();
-	struct run_totals t = {0};
-	int e = 0;
-	if (o->nscenarios == 0)
-		e = pv_scenario_list(data, &names, &nnames, err);
-	if (e)
-		goto out;
-	tf = open_memstream(&text, &text_len);
-	if (!tf) {
-		e = pv_error_set(err, PV_ENOMEM, "out of memory");
-		goto out;
-	}
-	fprintf(tf, "patchvet %s campaign: patchability analysis against %s\n\n", PV_VERSION,
-	        expected_path);
-	fprintf(tf, "%-22s %-7s %-34s %-34s %s\n", "SCENARIO", "FLAVOUR", "HAZARDS", "EXPECTED",
-	        "RESULT");
-	size_t count = o->nscenarios ? o->nscenarios : nnames;
-	for (size_t i = 0; !e && i < count; i++) {
-		struct pv_scenario *sc = NULL;
-		e = pv_scenario_load(o->nscenarios ? o->scenarios[i] : names[i], data, &sc, err);
-		for (unsigned fl = 1; !e && fl <= PV_FLAVOUR_ALL; fl <<= 1)
-			if (sc->flavours & fl)
-				e = run_one(sc, fl, data, expected, results, tf, &t, err);
-		pv_scenario_free(sc);
-	}
-	if (e)
-		goto out;
-	fprintf(tf, "\n%zu results: %zu as expected, %zu unexpected\n", t.results, t.as_expected,
-	        t.unexpected);
-	fclose(tf);
-	tf = NULL;
-
-	json_object_object_add(root, "patchvet_version", json_object_new_string(PV_VERSION));
-	json_object_object_add(root, "kind", json_object_new_string("analysis-campaign"));
-	json_object_object_add(root, "expected_file", json_object_new_string(expected_path));
-	json_object_object_add(root, "results", json_object_get(results));
-	struct json_object *sum = json_object_new_object();
-	json_object_object_add(sum, "results", json_object_new_uint64(t.results));
-	json_object_object_add(sum, "as_expected", json_object_new_uint64(t.as_expected));
-	json_object_object_add(sum, "unexpected", json_object_new_uint64(t.unexpected));
-	json_object_object_add(root, "summary", sum);
-
-	fwrite(text, 1, text_len, stdout);
-	e = write_reports(o, root, text, text_len, err);
-	if (!e) {
-		if (o->formats & PV_FORMAT_TEXT)
-			printf("report: %s/report.txt\n", o->out_dir);
-		if (o->formats & PV_FORMAT_JSON)
-			printf("report: %s/report.json\n", o->out_dir);
-		*exit_code = t.unexpected ? PV_EXIT_VIOLATION : PV_EXIT_OK;
-	}
-out:
-	if (tf)
-		fclose(tf);
-	free(text);
-	json_object_put(results);
-	json_object_put(root);
-	for (size_t i = 0; i < nnames; i++)
-		free(names[i]);
-	free(names);
-	return e;
-}
-
 static int load_expected(const char *data, struct pv_expected **out, struct pv_error *err)
 {
 	char path[PATH_MAX];
@@ -333,7 +164,7 @@ static int run_default(const struct pv_run_options *o, struct pv_error *err, int
 	if (!e)
 		e = load_expected(data, &expected, err);
 	if (!e)
-		e = run_campaign(o, data, expected, err, &analysis);
+		e = pv_run_analysis(o, data, expected, &analysis, err);
 	if (!e)
 		e = pv_run_engines(o, data, expected, true, &verdicts, err);
 	if (!e)
@@ -410,6 +241,15 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 		{"fault", required_argument, NULL, 'U'},
 		{"help", no_argument, NULL, 'h'},
 	};
+	/* --engine, --scenario, --backend, --schedules, --seed, --flavour,
+	 * --time, --out and --format: harness/cli/options.c. */
+	struct pv_cli_options so = {
+		.cmd = "run",
+		.engine_many = PV_CLI_MANY, .scenario_many = PV_CLI_MANY, .backend_all = true,
+		.formats_allowed = PV_FORMAT_ALL, .time_max = 1e7,
+		.out_dir = "out", .formats = RUN_FORMATS, .flavour = PV_FLAVOUR_PLAIN,
+		.schedules = 1000, .seed = 1,
+	};
 	/* The explorers' parameters are options too: --depth, --preemptions. */
 	enum { NBASE = sizeof(base) / sizeof(base[0]), PARAM_OPT = 0x100 };
 	const struct pv_explorer_param *params[PV_EXPLORER_PARAMS];
@@ -422,47 +262,26 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 		opts[NBASE + i] = (struct option){params[i]->name, required_argument, NULL,
 		                                  PARAM_OPT + (int)i};
 	opts[NBASE + np] = (struct option){0, 0, 0, 0};
-	struct pv_run_options o = {.out_dir = "out",
-	                           .formats = RUN_FORMATS,
-	                           .flavour = PV_FLAVOUR_PLAIN, .schedules = 1000, .seed = 1,
-	                           .shard = {0, 1}, .jobs = 1};
+	so.takes = pv_cli_options_takes(opts);
+	struct pv_run_options o = {.shard = {0, 1}, .jobs = 1};
 	pv_explorer_defaults(NULL, &o.explorer); /* the default explorer is row 0 */
-	o.scenarios = calloc((size_t)argc, sizeof(*o.scenarios));
-	o.engines = calloc((size_t)argc, sizeof(*o.engines));
-	if (!o.scenarios || !o.engines) {
-		free(o.scenarios);
-		free(o.engines);
+	so.scenarios = calloc((size_t)argc, sizeof(*so.scenarios));
+	so.engines = calloc((size_t)argc, sizeof(*so.engines));
+	if (!so.scenarios || !so.engines) {
+		free(so.scenarios);
+		free(so.engines);
 		return PV_EXIT_INTERNAL;
 	}
 	int c, rc = -1;
 	optind = 1;
 	opterr = 0;
 	while (rc < 0 && (c = getopt_long(argc, argv, "+s:e:b:n:S:f:x:o:F:T:P:j:1hQ:U:", opts, NULL)) != -1) {
-		switch (c) {
-		case 's': o.scenarios[o.nscenarios++] = optarg; break;
-		case 'e': o.engines[o.nengines++] = optarg; break;
-		case 'o': o.out_dir = optarg; break;
-		case 'b':
-			if (strcmp(optarg, "emu") && strcmp(optarg, "ptrace") && strcmp(optarg, "all"))
-				rc = pv_cli_usage("run", "unknown backend '%s' (emu, ptrace or all)", optarg);
-			else
-				o.backend = optarg;
-			break;
-		case 'n':
-			if (pv_cli_parse_count(optarg, 1, 1000000000, &o.schedules))
-				rc = pv_cli_usage("run", "--schedules wants a number from 1 to 1000000000, "
-				                         "not '%s'", optarg);
-			o.schedules_given = true;
-			break;
-		case 'T': {
-			char *end = NULL;
-			double t = strtod(optarg, &end);
-			if (!end || end == optarg || *end || !(t > 0) || t > 1e7)
-				rc = pv_cli_usage("run", "--time wants seconds (more than 0), not '%s'",
-				                  optarg);
-			o.time_budget = t;
-			break;
+		int taken = pv_cli_options_take(&so, c, optarg);
+		if (taken >= 0) {
+			rc = taken ? taken : rc;
+			continue;
 		}
+		switch (c) {
 		case 'P': {
 			unsigned long long i = 0, n = 0;
 			int used = 0;
@@ -482,23 +301,6 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 			o.jobs = (unsigned)v;
 			break;
 		}
-		case 'S':
-			if (pv_cli_parse_count(optarg, 0, UINT64_MAX, &o.seed))
-				rc = pv_cli_usage("run", "--seed wants an unsigned 64-bit number, not '%s'",
-				                  optarg);
-			break;
-		case 'f': {
-			unsigned fl = 0;
-			for (unsigned b = 1; b <= PV_FLAVOUR_ALL; b <<= 1)
-				if (!strcmp(optarg, pv_flavour_name(b)))
-					fl = b;
-			if (!fl)
-				rc = pv_cli_usage("run", "unknown flavour '%s' (plain, pad, fentry or cet)",
-				                  optarg);
-			o.flavour = fl;
-			o.flavour_given = true;
-			break;
-		}
 		case 'x':
 			if (!pv_explorer_find(NULL, optarg, &o.explorer.kind)) {
 				char names[128];
@@ -506,7 +308,6 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 				rc = pv_cli_usage("run", "unknown explorer '%s' (%s)", optarg, names);
 			}
 			break;
-		case 'F': rc = parse_formats(optarg, &o); break;
 		case 'Q': {
 			struct pv_sequence seq;
 			struct pv_error serr;
@@ -537,6 +338,19 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 			rc = pv_cli_usage("run", "unknown or incomplete option '%s'", argv[optind - 1]);
 		}
 	}
+	o.engines = so.engines;
+	o.nengines = so.nengines;
+	o.scenarios = so.scenarios;
+	o.nscenarios = so.nscenarios;
+	o.backend = so.backend;
+	o.schedules = so.schedules;
+	o.schedules_given = so.schedules_given;
+	o.seed = so.seed;
+	o.flavour = so.flavour;
+	o.flavour_given = so.flavour_name != NULL;
+	o.out_dir = so.out_dir;
+	o.formats = so.formats;
+	o.time_budget = so.time_s;
 	if (rc < 0 && optind != argc)
 		rc = pv_cli_usage("run", "unexpected argument '%s'", argv[optind]);
 	o.argc = argc - 1;
@@ -565,6 +379,8 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 	if (rc < 0) {
 		struct pv_error err;
 		pv_error_clear(&err);
+		struct pv_cli_progress shown;
+		o.progress = pv_cli_progress_hooks(&shown, stderr);
 		bool engines = o.nengines || o.backend || o.sequence || o.fault;
 		if ((engines ? run_engine_campaign(&o, &err, &rc) : run_default(&o, &err, &rc)))
 			rc = pv_cli_fail(&err);

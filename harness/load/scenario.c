@@ -672,3 +672,11 @@ const char *pv_flavour_name(unsigned flavour)
 			return flavour_names[i];
 	return NULL;
 }
+
+unsigned pv_flavour_from_name(const char *name)
+{
+	for (unsigned i = 0; name && i < 4; i++)
+		if (!strcmp(name, flavour_names[i]))
+			return 1u << i;
+	return 0;
+}

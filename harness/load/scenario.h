@@ -92,5 +92,7 @@ PV_MUST_CHECK int pv_scenario_list(const char *data_dir, char ***names, size_t *
 
 /* "plain", "pad", "fentry", "cet" for one bit; NULL otherwise. */
 const char *pv_flavour_name(unsigned flavour);
+/* The flavour bit named name ("plain", "pad", "fentry", "cet"); 0 for any other. */
+unsigned pv_flavour_from_name(const char *name);
 
 #endif

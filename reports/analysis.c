@@ -1,4 +1,4 @@
-#include "analysis_output.h"
+#include "analysis.h"
 
 #include <inttypes.h>
 #include <string.h>

@@ -1,12 +1,12 @@
 /* Renders a pv_analysis for people (a table) and for programs (JSON, json-c). */
-#ifndef PV_HARNESS_ANALYSIS_OUTPUT_H
-#define PV_HARNESS_ANALYSIS_OUTPUT_H
+#ifndef PV_REPORTS_ANALYSIS_H
+#define PV_REPORTS_ANALYSIS_H
 
 #include <stdio.h>
 
 #include <json-c/json.h>
 
-#include "../load/analysis.h"
+#include "../harness/load/analysis.h"
 
 /* A new JSON object (caller owns it: json_object_put) with the keys
  * target, build_id, functions[...] and, when a patch was analysed, patch. */
