@@ -587,7 +587,7 @@ int pv_certify_verify(const char *cert_path, const char *out_dir,
 			}
 		} else {
 			snprintf(overhead_words, sizeof(overhead_words), "; the certificate states no "
-			                                                 "overhead (made before issue 9)");
+			                                                 "overhead (made by a patchvet that did not measure it)");
 		}
 		rc = pv_report_write(&c, &(struct pv_report_info){.out_dir = out}, out, "results",
 		                     PV_FORMAT_JSON | PV_FORMAT_TEXT, NULL, err);

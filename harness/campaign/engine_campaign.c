@@ -40,7 +40,7 @@ struct scen {
 	char target_sha256[PV_SHA256_HEX_LEN + 1];
 	char patch_sha256[PV_SHA256_HEX_LEN + 1];
 	unsigned flavour;        /* the one its jobs run in */
-	/* A lifecycle sequence (issue 11): `patch` is its first patch. */
+	/* A lifecycle sequence: `patch` is its first patch. */
 	struct pv_sequence seq;
 	bool has_seq;
 	char seq_patch[PV_SEQ_MAX_PATCHES][PATH_MAX];
@@ -639,7 +639,7 @@ static int plan_and_drive(const struct pv_run_options *o, const char *data_dir,
 	return rc;
 }
 
-/* Issue 9: the exact emu overhead figures (harness/bench/bench.h: instructions
+/* The exact emu overhead figures (harness/bench/bench.h: instructions
  * per operation patched against unpatched, engine mappings over 20
  * apply/revert cycles) of every SAFE or UNSAFE emu result (the engine planned),
  * so the reports can draw them against the 2% claim. A few emu runs each:

@@ -50,7 +50,6 @@ struct pv_run_options {
 	                            checkpoint in out_dir */
 	const char *out_dir;
 	unsigned formats;        /* enum pv_report_format bits (reports/report.h) */
-	/* Added with issue 11. */
 	const char *sequence;    /* --sequence, checked; NULL when not given */
 	unsigned fault;          /* --fault: enum pv_fault (emulator/emu.h) */
 	struct pv_run_progress progress; /* all NULL: nothing shown */

@@ -69,7 +69,7 @@ static int list_engines(void)
 		       e->description);
 		if (cat[i].defect)
 			printf("%-18s defect: %s\n", "", cat[i].defect);
-		/* Lifecycle capabilities (issue 11), when the engine declares any. */
+		/* Lifecycle capabilities when the engine declares any. */
 		unsigned fl = PV_ENGINE_HAS(e, flags) ? e->flags : 0;
 		if (fl & (PV_ENGINE_STACKS | PV_ENGINE_AUTO_ROLLBACK | PV_ENGINE_PERSISTS))
 			printf("%-18s lifecycle:%s%s%s\n", "", fl & PV_ENGINE_STACKS ? " stacks" : "",
