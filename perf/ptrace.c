@@ -92,7 +92,7 @@ static int engine_open(struct bench_engine *e, const char *target, const char *p
 		return 1;
 	if (pv_engine_stw_jmp.plan(pv_backend_ptrace_ops.patch(e->h), &e->state, err))
 		return 1;
-	pt_backend_set_probes(e->h, probes);
+	(void)pt_backend_ctl(e->h, PT_CTL_SET_PROBES, probes);
 	return 0;
 }
 
@@ -109,7 +109,7 @@ static double engine_run(struct bench_engine *e, struct pv_error *err)
 	                              &res, err))
 		return -1;
 	double pause, pr;
-	pt_backend_last_pause(e->h, &pause, &pr);
+	(void)pt_backend_ctl(e->h, PT_CTL_LAST_PAUSE, &pause, &pr);
 	e->probe_ms += pr;
 	return pause > 0 ? pause : -1;
 }

@@ -185,7 +185,7 @@ static struct outcome campaign_probed(const char *target, const char *patch, uns
 	pv_error_clear(&err);
 	void *h = NULL;
 	cr_assert_eq(pv_backend_ptrace_ops.open(&cfg, &h, &err), 0, "%s", err.msg);
-	pt_backend_set_probes(h, probes);
+	cr_assert_eq(pt_backend_ctl(h, PT_CTL_SET_PROBES, probes), 0);
 	void *state = NULL;
 	cr_assert_eq(e->plan(pv_backend_ptrace_ops.patch(h), &state, &err), 0, "%s", err.msg);
 	struct outcome o = {0};
@@ -345,7 +345,7 @@ Test(ptrace_faults, steering_parks_a_thread_on_a_prologue_boundary, .timeout = 1
 		             res.violations[0].detail);
 		uint64_t at;
 		int thread;
-		pt_backend_last_steer(h, &at, &thread);
+		cr_assert_eq(pt_backend_ctl(h, PT_CTL_LAST_STEER, &at, &thread), 0);
 		if (!at)
 			continue;
 		parked++;
@@ -399,7 +399,9 @@ static void faulty(const char *target, const char *patch, unsigned workers,
 		cr_assert_eq(pv_backend_ptrace_ops.run(h, &pv_engine_stw_jmp, state, stream,
 		                                       sizeof(stream), &res, &err), 0, "%s", err.msg);
 		applied += res.apply_rc == 0;
-		signalled += pt_backend_last_signals(h) != 0;
+		uint64_t sent = 0;
+		cr_assert_eq(pt_backend_ctl(h, PT_CTL_LAST_SIGNALS, &sent), 0);
+		signalled += sent != 0;
 		cr_expect_eq(res.nviolations, 0, "%s run %u: %s: %s", target, i,
 		             res.nviolations ? res.violations[0].check : "",
 		             res.nviolations ? res.violations[0].detail : "");

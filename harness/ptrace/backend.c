@@ -30,6 +30,7 @@
 #include <capstone/capstone.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <elf.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -1251,31 +1252,33 @@ int pt_backend_prepare(void *handle, unsigned workers, unsigned long iterations,
 	return 0;
 }
 
-unsigned long pt_backend_iterations(void *handle)
+int pt_backend_ctl(void *handle, enum pt_ctl what, ...)
 {
-	return strtoul(((struct pt_backend *)handle)->t.args[1], NULL, 10);
-}
-
-void pt_backend_set_probes(void *handle, enum pt_probes mode)
-{
-	((struct pt_backend *)handle)->probes = mode;
-}
-
-void pt_backend_last_pause(void *handle, double *pause_ms, double *probe_ms)
-{
-	const struct pt_backend *b = handle;
-	*pause_ms = b->last_pause_ms;
-	*probe_ms = b->last_probe_ms;
-}
-
-void pt_backend_last_steer(void *handle, uint64_t *addr, int *thread)
-{
-	const struct pt_backend *b = handle;
-	*addr = b->last_steer;
-	*thread = b->last_steer_thread;
-}
-
-uint64_t pt_backend_last_signals(void *handle)
-{
-	return ((const struct pt_backend *)handle)->last_signals;
+	struct pt_backend *b = handle;
+	va_list ap;
+	va_start(ap, what);
+	int rc = 0;
+	switch (what) {
+	case PT_CTL_SET_PROBES:
+		b->probes = (enum pt_probes)va_arg(ap, int);
+		break;
+	case PT_CTL_LAST_PAUSE:
+		*va_arg(ap, double *) = b->last_pause_ms;
+		*va_arg(ap, double *) = b->last_probe_ms;
+		break;
+	case PT_CTL_LAST_STEER:
+		*va_arg(ap, uint64_t *) = b->last_steer;
+		*va_arg(ap, int *) = b->last_steer_thread;
+		break;
+	case PT_CTL_LAST_SIGNALS:
+		*va_arg(ap, uint64_t *) = b->last_signals;
+		break;
+	case PT_CTL_ITERATIONS:
+		*va_arg(ap, unsigned long *) = strtoul(b->t.args[1], NULL, 10);
+		break;
+	default:
+		rc = PV_EINVAL;
+	}
+	va_end(ap);
+	return rc;
 }

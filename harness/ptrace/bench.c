@@ -323,7 +323,8 @@ out:
 
 unsigned long pv_ptrace_bench_iterations(void *handle)
 {
-	return pt_backend_iterations(handle);
+	unsigned long n = 0;
+	return pt_backend_ctl(handle, PT_CTL_ITERATIONS, &n) ? 0 : n;
 }
 
 double pv_bench_bucket_lo(unsigned b)

@@ -296,11 +296,27 @@ PV_MUST_CHECK int pt_target_calibrate(struct pt_target *t, char *const envp[],
                                       double min_ms, struct pv_error *err);
 
 
-/* For measurements and self-checks: how the state probes of later runs work
- * (lazy by default), and the longest engine pause of the last run and the
- * time the probes took inside pauses, in milliseconds. */
-void pt_backend_set_probes(void *handle, enum pt_probes mode);
-void pt_backend_last_pause(void *handle, double *pause_ms, double *probe_ms);
+/* The one control entry of an open backend, for measurements and
+ * self-checks (as Unicorn's uc_ctl): what to set or read, then its
+ * arguments. 0, or PV_EINVAL for an unknown request. */
+enum pt_ctl {
+	/* (enum pt_probes mode): how the state probes of later runs work
+	 * (lazy by default). */
+	PT_CTL_SET_PROBES,
+	/* (double *pause_ms, double *probe_ms): the longest engine pause of the
+	 * last run and the time the probes took inside pauses. */
+	PT_CTL_LAST_PAUSE,
+	/* (uint64_t *addr, int *thread): where the last run's steering parked a
+	 * thread before apply (0 and -1: it parked none). */
+	PT_CTL_LAST_STEER,
+	/* (uint64_t *mask): the signals (bit sig - 1) the last run's fault
+	 * points sent. */
+	PT_CTL_LAST_SIGNALS,
+	/* (unsigned long *iterations): the calibrated iteration count of a
+	 * native run. */
+	PT_CTL_ITERATIONS,
+};
+int pt_backend_ctl(void *handle, enum pt_ctl what, ...);
 /* For `patchvet bench` (harness/ptrace/bench.c): a process spawned with
  * envp (NULL: patchvet's), `workers` (0: the scenario's) and `iterations`
  * (0: the calibrated count), and
@@ -330,13 +346,6 @@ bool pt_code_diff(struct pt_proc *p, const struct pv_image *target, uint64_t bia
  * did not exit or the harness killed it. */
 void pt_judge_exit(struct pt_proc *p, struct pv_run_result *res, bool killed,
                    const char *crash_where, const char *when);
-/* The calibrated iteration count of a native run. */
-unsigned long pt_backend_iterations(void *handle);
-/* Where the last run's steering parked a thread before apply (0 and -1:
- * it parked none). */
-void pt_backend_last_steer(void *handle, uint64_t *addr, int *thread);
-/* The signals (a mask, bit sig - 1) the last run's fault points sent. */
-uint64_t pt_backend_last_signals(void *handle);
 
 /* ------------------------------------------------------------ proc.c */
 
