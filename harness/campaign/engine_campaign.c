@@ -507,13 +507,17 @@ static int select_backends(const char *name, bool from_expected, unsigned *out,
 		*out = from_expected ? PV_BACKEND_ALL : PV_BACKEND_EMU;
 	else if (!strcmp(name, "all"))
 		*out = PV_BACKEND_ALL;
-	else if (!strcmp(name, "emu"))
-		*out = PV_BACKEND_EMU;
-	else if (!strcmp(name, "ptrace"))
-		*out = PV_BACKEND_PTRACE;
-	else
-		return pv_error_set(err, PV_EINVAL, "unknown backend '%s' (emu, ptrace or all)",
-		                    name);
+	else if (pv_backend_find(name))
+		*out = pv_backend_find(name)->bit;
+	else {
+		size_t n;
+		const struct pv_backend_info *b = pv_backends(&n);
+		char names[96] = "";
+		for (size_t i = 0; i < n; i++)
+			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+			         i ? ", " : "", pv_backend_name(b[i].bit));
+		return pv_error_set(err, PV_EINVAL, "unknown backend '%s' (%s or all)", name, names);
+	}
 	return 0;
 }
 
