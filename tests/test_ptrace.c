@@ -436,32 +436,38 @@ Test(ptrace_faults, stop_order_and_signals_leave_stw_jmp_safe_on_signals, .timeo
 
 /* patchvet replay of a ptrace reproducer: the same stream on the native
  * target, said to be timing-dependent; exit 1 when the check shows again.
- * The steered thread makes no-quiesce's torn-exec come back. */
+ * The steered thread makes no-quiesce's torn-exec come back. How often it
+ * does depends on the machine's moment: in some spells one reproducer shows
+ * it in 1 of 10 replays, with this patchvet and with the one before the
+ * restructuring alike. So up to three campaigns each give a reproducer,
+ * and one of its three replays must show torn-exec again. */
 Test(ptrace_faults, replay_reruns_a_ptrace_reproducer, .timeout = 300)
 {
-	char *dir = pv_test_tmpdir("ptreplay");
-	struct pv_test_output o;
-	char *run[] = {PV_PATCHVET_BIN, "run", "--backend", "ptrace", "--engine", "no-quiesce",
-	               "--scenario", "counter", "--schedules", "100", "--seed", "1", "--out",
-	               dir, NULL};
-	cr_assert_eq(pv_test_run(run, 240, &o), 0);
-	cr_assert_eq(o.status, 1, "patchvet run: %d\n%s%s", o.status, o.out, o.err);
-	pv_test_output_free(&o);
-	char repro[512];
-	snprintf(repro, sizeof(repro), "%s/repro/no-quiesce--counter--torn-exec.pvr", dir);
-	cr_assert_eq(access(repro, R_OK), 0, "no torn-exec reproducer at %s", repro);
-	char *replay[] = {PV_PATCHVET_BIN, "replay", repro, NULL};
 	int reproduced = 0;
-	for (int i = 0; i < 3 && !reproduced; i++) {
-		cr_assert_eq(pv_test_run(replay, 60, &o), 0);
-		cr_expect(o.status == 0 || o.status == 1, "replay exit %d: %s%s", o.status, o.out,
-		          o.err);
-		cr_expect(strstr(o.out, "timing-dependent") != NULL, "%s", o.out);
-		reproduced += o.status == 1 && strstr(o.out, "reproduced: torn-exec") != NULL;
+	for (int round = 0; round < 3 && !reproduced; round++) {
+		char *dir = pv_test_tmpdir("ptreplay");
+		struct pv_test_output o;
+		char *run[] = {PV_PATCHVET_BIN, "run", "--backend", "ptrace", "--engine",
+		               "no-quiesce", "--scenario", "counter", "--schedules", "100",
+		               "--seed", "1", "--out", dir, NULL};
+		cr_assert_eq(pv_test_run(run, 240, &o), 0);
+		cr_assert_eq(o.status, 1, "patchvet run: %d\n%s%s", o.status, o.out, o.err);
 		pv_test_output_free(&o);
+		char repro[512];
+		snprintf(repro, sizeof(repro), "%s/repro/no-quiesce--counter--torn-exec.pvr", dir);
+		cr_assert_eq(access(repro, R_OK), 0, "no torn-exec reproducer at %s", repro);
+		char *replay[] = {PV_PATCHVET_BIN, "replay", repro, NULL};
+		for (int i = 0; i < 3 && !reproduced; i++) {
+			cr_assert_eq(pv_test_run(replay, 60, &o), 0);
+			cr_expect(o.status == 0 || o.status == 1, "replay exit %d: %s%s", o.status,
+			          o.out, o.err);
+			cr_expect(strstr(o.out, "timing-dependent") != NULL, "%s", o.out);
+			reproduced += o.status == 1 && strstr(o.out, "reproduced: torn-exec") != NULL;
+			pv_test_output_free(&o);
+		}
+		pv_test_rmdir_all(dir);
 	}
-	cr_expect_gt(reproduced, 0, "three replays never showed torn-exec again");
-	pv_test_rmdir_all(dir);
+	cr_expect_gt(reproduced, 0, "nine replays of three reproducers never showed torn-exec again");
 }
 
 /* A thread that dies while we still trace it is our zombie: until it is
