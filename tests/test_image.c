@@ -475,7 +475,8 @@ Test(image, gcc_m32_object)
 	if (status == 0)
 		expect_open_error(obj, PV_EUNSUPPORTED, "32-bit ELF");
 	else
-		cr_log_warn("gcc -m32 unavailable; the hand-made 32-bit header covers it");
+		/* Not cr_log_warn: Criterion 2.4.1 exits 1 after any warning. */
+		fprintf(stderr, "gcc -m32 unavailable; the hand-made 32-bit header covers it\n");
 	pv_test_rmdir_all(dir);
 }
 
