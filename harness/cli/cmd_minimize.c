@@ -79,7 +79,7 @@ int pv_cmd_minimize(int argc, char **argv)
 		{0, 0, 0, 0},
 	};
 	struct pv_cli_options so = {.cmd = "minimize", .takes = pv_cli_options_takes(opts)};
-	const char *out = NULL, *engine = NULL;
+	const char *out = NULL;
 	uint64_t runs = 20000;
 	int c;
 	optind = 1;
@@ -88,10 +88,8 @@ int pv_cmd_minimize(int argc, char **argv)
 		int taken = pv_cli_options_take(&so, c, optarg);
 		if (taken > 0)
 			return taken;
-		if (taken == 0) {
-			engine = so.engine;
+		if (taken == 0)
 			continue;
-		}
 		switch (c) {
 		case 'o': out = optarg; break;
 		case 'r':
@@ -113,7 +111,7 @@ int pv_cmd_minimize(int argc, char **argv)
 		return pv_cli_usage("minimize", "say where the minimized reproducer goes (-o OUT)");
 	struct pv_error err;
 	pv_error_clear(&err);
-	if (minimize(argv[optind], out, engine, runs, &err))
+	if (minimize(argv[optind], out, so.engine, runs, &err))
 		return pv_cli_fail(&err);
 	return PV_EXIT_OK;
 }

@@ -170,7 +170,6 @@ int pv_cmd_replay(int argc, char **argv)
 	};
 	struct pv_cli_options so = {.cmd = "replay", .takes = pv_cli_options_takes(opts)};
 	bool trace = false;
-	const char *engine = NULL;
 	int c;
 	optind = 1;
 	opterr = 0;
@@ -178,10 +177,8 @@ int pv_cmd_replay(int argc, char **argv)
 		int taken = pv_cli_options_take(&so, c, optarg);
 		if (taken > 0)
 			return taken;
-		if (taken == 0) {
-			engine = so.engine;
+		if (taken == 0)
 			continue;
-		}
 		switch (c) {
 		case 't': trace = true; break;
 		case 'h': fputs(replay_help, stdout); return PV_EXIT_OK;
@@ -196,7 +193,7 @@ int pv_cmd_replay(int argc, char **argv)
 	struct pv_error err;
 	pv_error_clear(&err);
 	int rc = PV_EXIT_INTERNAL;
-	if (replay(argv[optind], engine, trace, &err, &rc))
+	if (replay(argv[optind], so.engine, trace, &err, &rc))
 		return pv_cli_fail(&err);
 	return rc;
 }
