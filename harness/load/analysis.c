@@ -761,6 +761,21 @@ fail:
 	return rc;
 }
 
+/* The executable's functions first, then by object, address and name, as
+ * pv_analyze sorts one image's. */
+static int cmp_report(const void *a, const void *b)
+{
+	const struct pv_function_report *x = a, *y = b;
+	if (!x->object != !y->object)
+		return x->object ? 1 : -1;
+	int c = x->object ? strcmp(x->object, y->object) : 0;
+	if (c)
+		return c;
+	if (x->address != y->address)
+		return x->address < y->address ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
 int pv_analyze_in(const struct pv_objects *objs, const struct pv_patch *patch,
                   struct pv_analysis **out, struct pv_error *err)
 {
@@ -801,6 +816,8 @@ int pv_analyze_in(const struct pv_objects *objs, const struct pv_patch *patch,
 	}
 	if (!rc)
 		rc = patch_report(main_img, objs, patch, &a->patch, err);
+	if (!rc && a->nfunctions > 1)
+		qsort(a->functions, a->nfunctions, sizeof(*a->functions), cmp_report);
 out:
 	disasm_close(&d);
 	free(syms);

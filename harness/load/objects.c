@@ -1,8 +1,10 @@
 #include "objects.h"
 
 #include <elf.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int pv_objects_add(struct pv_objects *o, const char *path, const struct pv_image *image,
                    uint64_t bias, bool main, struct pv_error *err)
@@ -186,4 +188,101 @@ int pv_objects_find(const struct pv_objects *o, const char *name, bool functions
 	return pv_error_set(err, PV_ENOENT, "no %s '%s' is defined in %s nor in the %zu "
 	                                    "shared objects it loaded", what, name,
 	                    o->v[0].path, o->n - 1);
+}
+
+/* ---------------------------------------------------------------- on disk */
+
+/* Directories the dynamic linker searches after DT_RUNPATH on Debian
+ * x86-64 (its ld.so.cache lists these). */
+static const char *const system_dirs[] = {
+	"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64",
+	"/lib", "/usr/lib", "/usr/local/lib",
+};
+
+/* The string at offset off of the image's dynamic string table. */
+static const char *dynstr(const struct pv_image *img, const struct pv_section *dyn, uint64_t off)
+{
+	return pv_image_string(img, dyn->link, off);
+}
+
+static bool have(const struct pv_objects *o, const char *path)
+{
+	for (size_t i = 0; i < o->n; i++)
+		if (!strcmp(o->v[i].path, path))
+			return true;
+	return false;
+}
+
+/* Each "dir" of a colon-separated run path, $ORIGIN replaced by origin. */
+static bool search_runpath(const char *runpath, const char *origin, const char *name,
+                           char *out, size_t len)
+{
+	while (runpath && *runpath) {
+		size_t n = strcspn(runpath, ":");
+		char dir[4096];
+		if (n < sizeof(dir)) {
+			memcpy(dir, runpath, n);
+			dir[n] = '\0';
+			const char *rest = !strncmp(dir, "$ORIGIN", 7) ? dir + 7 : !strncmp(dir, "${ORIGIN}", 9) ? dir + 9 : NULL;
+			int w = rest ? snprintf(out, len, "%s%s/%s", origin, rest, name)
+			             : snprintf(out, len, "%s/%s", dir, name);
+			if (w > 0 && (size_t)w < len && !access(out, R_OK))
+				return true;
+		}
+		runpath += n + (runpath[n] == ':');
+	}
+	return false;
+}
+
+int pv_objects_from_files(struct pv_objects *o, const struct pv_image *exe, struct pv_error *err)
+{
+	int rc = pv_objects_add(o, exe->path, exe, 0, true, err);
+	/* Breadth first, as the dynamic linker orders its global scope. */
+	for (size_t k = 0; !rc && k < o->n; k++) {
+		const struct pv_image *img = o->v[k].image;
+		const struct pv_section *dyn = pv_image_section(img, ".dynamic");
+		if (!dyn || dyn->type != SHT_DYNAMIC || dyn->link >= img->nsections)
+			continue;
+		size_t n = (size_t)(dyn->size / sizeof(Elf64_Dyn));
+		const char *runpath = NULL;
+		char origin[4096];
+		snprintf(origin, sizeof(origin), "%s", o->v[k].path);
+		char *slash = strrchr(origin, '/');
+		if (slash)
+			*slash = '\0';
+		else
+			snprintf(origin, sizeof(origin), ".");
+		for (size_t i = 0; i < n; i++) {
+			Elf64_Dyn d;
+			memcpy(&d, img->bytes + dyn->offset + i * sizeof(d), sizeof(d));
+			if (d.d_tag == DT_RUNPATH || (d.d_tag == DT_RPATH && !runpath))
+				runpath = dynstr(img, dyn, d.d_un.d_val);
+		}
+		for (size_t i = 0; !rc && i < n; i++) {
+			Elf64_Dyn d;
+			memcpy(&d, img->bytes + dyn->offset + i * sizeof(d), sizeof(d));
+			if (d.d_tag == DT_NULL)
+				break;
+			const char *name = d.d_tag == DT_NEEDED ? dynstr(img, dyn, d.d_un.d_val) : NULL;
+			if (!name || !*name)
+				continue;
+			char path[4096];
+			bool ok = false;
+			if (strchr(name, '/'))
+				ok = snprintf(path, sizeof(path), "%s", name) < (int)sizeof(path) &&
+				     !access(path, R_OK);
+			if (!ok)
+				ok = search_runpath(runpath, origin, name, path, sizeof(path));
+			for (size_t j = 0; !ok && j < sizeof(system_dirs) / sizeof(system_dirs[0]); j++)
+				ok = snprintf(path, sizeof(path), "%s/%s", system_dirs[j], name) <
+				             (int)sizeof(path) && !access(path, R_OK);
+			if (!ok)
+				return pv_error_set(err, PV_ENOENT, "%s needs %s, which is in none of the "
+				                                    "directories the dynamic linker searches",
+				                    o->v[k].path, name);
+			if (!have(o, path))
+				rc = pv_objects_add(o, path, NULL, 0, false, err);
+		}
+	}
+	return rc;
 }

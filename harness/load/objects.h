@@ -37,6 +37,13 @@ PV_MUST_CHECK int pv_objects_add(struct pv_objects *o, const char *path,
                                  struct pv_error *err);
 void pv_objects_free(struct pv_objects *o);
 
+/* The executable exe (borrowed) and, breadth first, every shared object it
+ * needs as found on disk (DT_RUNPATH or DT_RPATH with $ORIGIN, then the
+ * system's library directories), each at its link-time addresses (bias 0):
+ * what analysis sees without running the program. */
+PV_MUST_CHECK int pv_objects_from_files(struct pv_objects *o, const struct pv_image *exe,
+                                        struct pv_error *err);
+
 /* Where a symbol lives, loaded. */
 struct pv_found {
 	size_t obj;                   /* index into o->v */

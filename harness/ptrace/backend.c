@@ -190,10 +190,11 @@ static int find_objects(struct pt_backend *b, struct pt_proc *p, struct pv_error
 			if ((rc = pv_objects_find(&b->objs, name, true, &f, err)))
 				break;
 			if (f.sym->type == STT_GNU_IFUNC)
-				rc = pv_error_set(err, PV_EUNSUPPORTED,
-				                  "%s: '%s' is an ifunc (its resolver picks one of several "
-				                  "implementations at load time); replace the implementation "
-				                  "the program uses instead", pas[k]->image->path, name);
+				rc = pv_error_set(err, PV_ENOENT,
+				                  "%s: '%s' is an ifunc in %s (its resolver picks one of "
+				                  "several implementations at load time), not a function "
+				                  "patchvet can replace", pas[k]->image->path, name,
+				                  pv_object_name(&b->objs.v[f.obj]));
 			if (!b->near && !b->objs.v[f.obj].main)
 				b->near = b->objs.v[f.obj].lo;
 		}
