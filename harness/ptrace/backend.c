@@ -720,6 +720,7 @@ static int start_run(struct pt_backend *b, const struct pv_engine *engine,
 	p->err = serr;
 	pt_space_init(sp, p, b->mem_model);
 	sp->target = b->t.target;
+	sp->objects = &b->objs;
 	sp->patch_path = b->t.patch_path;
 	sp->patch_bias = b->patch_base - b->t.patch->min_vaddr;
 	b->last_steer = 0;
@@ -1246,6 +1247,7 @@ static int restart(void *ctx, struct pv_error *err)
 	p->err = serr;
 	pt_space_init(sp, p, b->mem_model);
 	sp->target = b->t.target;
+	sp->objects = &b->objs;
 	sp->patch_path = b->t.patch_path;
 	sp->patch_bias = b->patch_base - b->t.patch->min_vaddr;
 	pt_start_workers(p, b->t.workers, true);
@@ -1361,6 +1363,7 @@ int pt_backend_prepare(void *handle, unsigned workers, unsigned long iterations,
 	p->err = err;
 	pt_space_init(sp, p, b->mem_model);
 	sp->target = b->t.target;
+	sp->objects = &b->objs;
 	sp->patch_path = b->t.patch_path;
 	sp->patch_bias = b->patch_base - b->t.patch->min_vaddr;
 	return 0;

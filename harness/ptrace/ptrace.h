@@ -544,6 +544,7 @@ struct pt_space {
 	struct pt_unwind *unwind; /* owned, made at the first backtrace */
 	enum pv_mem_model mem_model;
 	const struct pv_image *target; /* for symbol */
+	const struct pv_objects *objects; /* for symbol, when known: the libraries too */
 	const char *patch_path;        /* for the unwinder */
 	uint64_t patch_bias;
 };
