@@ -231,8 +231,16 @@ static int setup_env(struct pt_backend *b, struct pt_proc *p, char *const envp[]
 	/* At the entry point the dynamic linker has loaded every library the
 	 * program links: a patch can be resolved against them. */
 	if ((rc = pt_run_to(p, b->t.target->entry + bias, PT_START_TIMEOUT_MS)) ||
-	    (!b->placed && (rc = find_objects(b, p, err))) ||
-	    (rc = pt_map_page(p, &p->threads[0])) || (rc = load_patch(b, p, err)))
+	    (!b->placed && (rc = find_objects(b, p, err))))
+		goto fail;
+	/* The patch was relocated against the first run's libraries. */
+	if (b->placed && b->objs.n > 1 && !pt_objects_same(p, &b->objs)) {
+		rc = pv_error_set(err, PV_EUNSUPPORTED, "%s loaded its libraries at other addresses "
+		                                        "than in the first run: is address space "
+		                                        "randomisation forced on?", b->t.target_path);
+		goto fail;
+	}
+	if ((rc = pt_map_page(p, &p->threads[0])) || (rc = load_patch(b, p, err)))
 		goto fail;
 	/* sync_core's membarrier needs a registration, which waits for an RCU
 	 * grace period: milliseconds that belong to no engine's pause. */
