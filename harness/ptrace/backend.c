@@ -1043,6 +1043,21 @@ static void end_run(struct pt_backend *b, struct pt_proc *p, struct pt_run *run,
 
 static int live_read(void *ctx, uint64_t addr, void *buf, size_t len);
 
+/* Whether the first bytes of replaced function f (as far as a 5-byte jmp
+ * reaches, or the whole function when shorter) are still those of its file. */
+static bool entry_is_files(const struct pt_backend *b, struct pt_script *x,
+                           const struct pv_patch_func *f)
+{
+	const struct pv_object *ob = pv_objects_at(&b->objs, f->old_addr);
+	size_t n = 16, avail = 0;
+	if (f->old_size && f->old_size < n)
+		n = (size_t)f->old_size;
+	const unsigned char *orig =
+	        ob ? pv_image_at(ob->image, f->old_addr - ob->bias, &avail) : NULL;
+	uint8_t now[16];
+	return orig && avail >= n && !live_read(x, f->old_addr, now, n) && !memcmp(now, orig, n);
+}
+
 /* ineffective, once apply returned 0: a call of each replaced function, at
  * its entry, must reach the replacement (jmps followed), or a GOT slot of
  * it must lead there (an engine that redirects calls through the GOT).
@@ -1057,8 +1072,18 @@ static void check_effect(struct pt_script *x)
 	for (size_t i = 0; i < d->nfuncs && !p->exited; i++) {
 		const struct pv_patch_func *f = &d->funcs[i];
 		uint64_t dest = 0;
-		if (!f->old_addr || pv_live_resolve(live_read, x, f->old_addr, &dest) ||
-		    pv_live_classify(descs, 1, f->old_name, dest) != -1)
+		if (!f->old_addr)
+			continue;
+		/* The jmps lead elsewhere, or to a trap or a call, which only
+		 * the engine can say where it goes: unless the entry is still
+		 * the file's own code (which may itself jump through a pointer,
+		 * as a dispatching function does). */
+		int live = pv_live_resolve(live_read, x, f->old_addr, &dest)
+		                   ? -2
+		                   : pv_live_classify(descs, 1, f->old_name, dest);
+		if (live == -2 && entry_is_files(b, x, f))
+			live = -1;
+		if (live != -1)
 			continue;
 		bool via_got = false;
 		for (size_t k = 0; k < d->ngot_slots && !via_got; k++) {
