@@ -9,6 +9,7 @@
 
 #include "../model/version.h"
 #include "../util/files.h"
+#include "../util/exit.h"
 #include "driver_sequence.h"
 #include "../load/reproducer.h"
 #include "../util/clock.h"
@@ -293,6 +294,15 @@ static int drive_job(struct drive *d, const struct pv_job *job, size_t index,
 	if (rc == PV_EREFUSED) {
 		r->refused = true;
 		fatal = pv_result_reason(r, "%s", jerr.msg[0] ? jerr.msg : "refused, no reason given");
+		goto done;
+	}
+	if (rc && job->program) {
+		/* The program itself does not run as its scenario says: the
+		 * user's input to fix, not a verdict. */
+		r->failed = true;
+		fatal = pv_error_set(err, pv_exit_for(rc) == PV_EXIT_USAGE ? rc : PV_EINVAL,
+		                     "scenario %s: %s", job->scenario,
+		                     jerr.msg[0] ? jerr.msg : pv_strerror(rc));
 		goto done;
 	}
 	if (rc) {

@@ -236,6 +236,7 @@ struct pt_run {
 		unsigned len;
 	} slow[4];
 	unsigned nslow;                    /* detours in place */
+	struct pt_program *program;        /* a program scenario's (program.c), or NULL */
 };
 
 /* The process and everything known about it. */
@@ -357,6 +358,18 @@ int pt_spawn(char *const argv[], struct pt_proc *p, struct pv_error *err);
 /* pt_spawn with envp as the target's environment (NULL: patchvet's own). */
 int pt_spawn_env(char *const argv[], char *const envp[], struct pt_proc *p,
                  struct pv_error *err);
+/* How pt_spawn_with starts a program; every field may be NULL (patchvet's
+ * environment, its directory, /dev/null for stdin and stdout). stdout_path
+ * is created (truncated); stdin_path must be a regular file. stderr always
+ * goes to p->output. */
+struct pt_spawn_opts {
+	char *const *envp;
+	const char *cwd;
+	const char *stdin_path;
+	const char *stdout_path;
+};
+int pt_spawn_with(char *const argv[], const struct pt_spawn_opts *o, struct pt_proc *p,
+                  struct pv_error *err);
 
 /* exe_lo and exe_hi from /proc/PID/maps. */
 int pt_exe_range(struct pt_proc *p);
@@ -403,6 +416,35 @@ void pt_drain_output(struct pt_proc *p);
 /* Memory through /proc/PID/mem. */
 int pt_read(struct pt_proc *p, uint64_t addr, void *buf, size_t len);
 int pt_write(struct pt_proc *p, uint64_t addr, const void *buf, size_t len);
+
+/* ------------------------------------------------------------ program.c */
+
+/* A real program as the target (harness/model/program.h); program.c says
+ * what a run does with it. open: cfg's program, target and work_dir;
+ * spawn: a fresh {workdir} and {port}, the command started (stopped at its
+ * exec, as pt_spawn); start: resumed, ready awaited (a liveness violation
+ * when not within the timeout), the load driver started; window: the
+ * stream-chosen delay in [0, window); stop: the end awaited or the stop
+ * signal sent (true when the program had to be killed: liveness recorded);
+ * judge (after pt_release): crash and the oracle; end: the load driver
+ * killed, the {workdir} removed (every path; close ends too). dry_run: one
+ * run of a spawned p without an engine, released and ended; 0, or
+ * PV_EINVAL and one sentence saying what failed. */
+struct pt_program;
+PV_MUST_CHECK int pt_program_open(const struct pv_backend_config *cfg,
+                                  struct pt_program **out, struct pv_error *err);
+void pt_program_close(struct pt_program *pr);
+PV_MUST_CHECK int pt_program_spawn(struct pt_program *pr, struct pt_proc *p,
+                                   struct pv_error *err);
+void pt_program_start(struct pt_program *pr, struct pt_proc *p);
+bool pt_program_ready(const struct pt_program *pr);
+void pt_program_window(struct pt_program *pr, struct pt_proc *p);
+bool pt_program_stop(struct pt_program *pr, struct pt_proc *p);
+void pt_program_judge(struct pt_program *pr, struct pt_proc *p, struct pv_run_result *res,
+                      bool killed, const char *crash_where);
+void pt_program_end(struct pt_program *pr);
+PV_MUST_CHECK int pt_program_dry_run(struct pt_program *pr, struct pt_proc *p,
+                                     struct pv_error *err);
 
 /* ------------------------------------------------------------ attach.c */
 
