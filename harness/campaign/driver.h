@@ -56,6 +56,7 @@ struct pv_job {
 	 * pass its run without an engine at open ends the campaign (exit 2). */
 	const struct pv_program *program;
 	const char *work_dir;
+	int attach_pid;          /* > 0: every run in this running process (--pid) */
 };
 
 /* What the progress callback sees: this job and the whole campaign. */

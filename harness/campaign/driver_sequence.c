@@ -30,7 +30,8 @@ static int open_one(const struct pv_backend_ops *ops, enum pv_mem_model mem,
 	                               .workload = job->workload, .mem_model = mem,
 	                               .extra_patches = job->extra_patches,
 	                               .nextra = job->nextra, .fault = job->fault,
-	                               .program = job->program, .work_dir = job->work_dir};
+	                               .program = job->program, .work_dir = job->work_dir,
+	                               .attach_pid = job->attach_pid};
 	int rc = ops->open(&bc, h, err);
 	if (rc)
 		return rc;

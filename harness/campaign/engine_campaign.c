@@ -63,6 +63,7 @@ struct plan {
 	size_t nloaded;
 	unsigned fault;          /* --fault, every job */
 	const char *work_dir;    /* --out: program scenarios' {workdir}s */
+	int pid;                 /* --pid */
 };
 
 /* Ptrace runs are real processes (about a tenth of a second each): the
@@ -322,6 +323,7 @@ static int plan_job(struct plan *p, size_t scen, const struct pv_engine *engine,
 	j->fault = (enum pv_fault)p->fault;
 	j->program = s->sc->program;
 	j->work_dir = p->work_dir;
+	j->attach_pid = p->pid;
 	ex[p->njobs] = x;
 	bk[p->njobs] = s->backend;
 	p->njobs++;
@@ -584,6 +586,7 @@ static int plan_and_drive(const struct pv_run_options *o, const char *data_dir,
 		return rc;
 	p->fault = o->fault;
 	p->work_dir = o->out_dir;
+	p->pid = o->pid;
 	rc = from_expected ? plan_expected(p, o, data_dir, expected, err)
 	                   : plan_explicit(p, o, data_dir, *backends, err);
 	if (!rc && !p->njobs && !from_expected)

@@ -75,6 +75,8 @@ struct pt_backend {
 	} extra[PV_SEQ_MAX_PATCHES - 1];
 	size_t nextra;
 	struct pt_program *prog;      /* owned: a program scenario's (program.c), or NULL */
+	pid_t attach_pid;             /* > 0: runs in this running process (pid.c) */
+	unsigned pid_runs, pid_left;  /* its runs, and those that left the patch applied */
 };
 
 /* ------------------------------------------------------------ setup */
@@ -172,7 +174,9 @@ int pt_park_main(struct pt_proc *p, uint64_t at)
 static int setup_env(struct pt_backend *b, struct pt_proc *p, char *const envp[], bool park,
                      struct pv_error *err)
 {
-	int rc = b->prog ? pt_program_spawn(b->prog, p, err) : pt_spawn_env(b->t.argv, envp, p, err);
+	int rc = b->attach_pid ? pt_pid_attach(b->attach_pid, &b->t, p, err)
+	         : b->prog     ? pt_program_spawn(b->prog, p, err)
+	                       : pt_spawn_env(b->t.argv, envp, p, err);
 	if (rc)
 		return rc;
 	uint64_t bias = pt_load_bias(p, b->t.target);
@@ -300,6 +304,10 @@ static void bk_close(void *handle)
 	pv_patch_view_free(&b->view);
 	pv_global_judge_close(b->global);
 	pt_program_close(b->prog);
+	if (b->pid_runs)
+		fprintf(stderr, "patchvet: process %d: %s; it runs on, untraced\n", (int)b->attach_pid,
+		        b->pid_left ? "the patch was LEFT APPLIED (its code is not the file's)"
+		                    : "the patch is not applied (its code is the file's again)");
 	free(b->image);
 	for (size_t i = 0; i < b->nextra; i++) {
 		free(b->extra[i].path);
@@ -372,12 +380,15 @@ static int bk_open(const struct pv_backend_config *cfg, void **handle, struct pv
 	/* A run must still be working while the engine applies and reverts,
 	 * whatever the scenario's count (chosen for the emulator) makes of it
 	 * natively; a program scenario says itself how long it runs. */
-	if (cfg->program && (rc = pt_program_open(cfg, &b->prog, err))) {
+	b->attach_pid = cfg->attach_pid > 0 ? (pid_t)cfg->attach_pid : 0;
+	if (b->attach_pid)
+		b->t.verify = 0; /* nothing of its own is ever written into it */
+	if (cfg->program && !b->attach_pid && (rc = pt_program_open(cfg, &b->prog, err))) {
 		bk_close(b);
 		return rc;
 	}
-	b->t.workers = b->prog ? 0 : b->t.workers;
-	if (!b->prog && (rc = pt_target_calibrate(&b->t, NULL, NULL, iters, PT_MIN_RUN_MS, err))) {
+	b->t.workers = b->prog || b->attach_pid ? 0 : b->t.workers;
+	if (!b->prog && !b->attach_pid && (rc = pt_target_calibrate(&b->t, NULL, NULL, iters, PT_MIN_RUN_MS, err))) {
 		bk_close(b);
 		return rc;
 	}
@@ -664,8 +675,11 @@ static int start_run(struct pt_backend *b, const struct pv_engine *engine,
 	sp->patch_bias = b->patch_base - b->t.patch->min_vaddr;
 	b->last_steer = 0;
 	b->last_steer_thread = -1;
+	run->gentle = b->attach_pid > 0;
 	if (b->prog)
 		pt_program_start(b->prog, p);
+	else if (b->attach_pid)
+		pt_resume_all(p);
 	else
 		pt_start_workers(p, b->t.workers, false);
 	pt_unwind_open(p, sp->patch_path, sp->patch_bias, &sp->unwind);
@@ -956,8 +970,12 @@ static void end_run(struct pt_backend *b, struct pt_proc *p, struct pt_run *run,
                     struct pt_space *sp, struct pv_run_result *res)
 {
 	unstall(p);
-	bool killed = b->prog ? pt_program_stop(b->prog, p) : finish(p);
+	bool killed = b->attach_pid ? false : b->prog ? pt_program_stop(b->prog, p) : finish(p);
 	pt_release(p);
+	if (b->attach_pid) {
+		b->pid_runs++;
+		b->pid_left += p->left_applied;
+	}
 	char where[160];
 	if (p->crash.seen)
 		symbolize(b, p->crash.pc, where, sizeof(where));

@@ -774,6 +774,10 @@ int pt_spawn_with(char *const argv[], const struct pt_spawn_opts *o, struct pt_p
 
 void pt_release(struct pt_proc *p)
 {
+	if (p->attached) {
+		pt_pid_release(p); /* never killed: given back */
+		return;
+	}
 	if (p->pid > 0 && !p->exited) {
 		/* The leader is not reaped, so the group id is still ours. */
 		kill(-p->pid, SIGKILL);

@@ -237,6 +237,8 @@ struct pt_run {
 	} slow[4];
 	unsigned nslow;                    /* detours in place */
 	struct pt_program *program;        /* a program scenario's (program.c), or NULL */
+	bool gentle;                       /* a process patchvet did not start (pid.c):
+	                                      no steering, no signals */
 };
 
 /* The process and everything known about it. */
@@ -265,6 +267,10 @@ struct pt_proc {
 	struct pt_run *run;     /* NULL outside a run */
 	struct pv_error *err;   /* where space operations leave messages */
 	struct pt_regset scratch; /* for injections, so nothing big is on the stack */
+	/* A process patchvet did not start (pid.c): pt_release gives it back. */
+	bool attached;
+	const struct pv_image *attached_image; /* its executable's file */
+	bool left_applied;      /* at its release, its code was not the file's */
 };
 
 /* ------------------------------------------------------------ backend.c */
@@ -445,6 +451,17 @@ void pt_program_judge(struct pt_program *pr, struct pt_proc *p, struct pv_run_re
 void pt_program_end(struct pt_program *pr);
 PV_MUST_CHECK int pt_program_dry_run(struct pt_program *pr, struct pt_proc *p,
                                      struct pv_error *err);
+
+/* ------------------------------------------------------------ pid.c */
+
+/* `run --pid`: pt_pid_attach seizes running process pid (which must run
+ * t's target) as pt_attach does and marks p attached, so that pt_release
+ * gives it back (pt_pid_release: patchvet's mappings removed when the code
+ * is the file's again, else left_applied; every thread detached) instead
+ * of killing it. */
+PV_MUST_CHECK int pt_pid_attach(pid_t pid, const struct pt_target *t, struct pt_proc *p,
+                                struct pv_error *err);
+void pt_pid_release(struct pt_proc *p);
 
 /* ------------------------------------------------------------ attach.c */
 

@@ -78,7 +78,7 @@ static int fault_point(struct pt_space *s)
 			sleep_us(us);
 		else
 			pt_pump(p, pt_now() + us / 1e6);
-	} else if (b < 0x40) {
+	} else if (b < 0x40 && !run->gentle) {
 		int sig = b < 0x38 ? caught_signal(p) : 0;
 		if (!sig)
 			sig = (b & 8) ? SIGCONT : SIGWINCH;
