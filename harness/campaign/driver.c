@@ -296,7 +296,7 @@ static int drive_job(struct drive *d, const struct pv_job *job, size_t index,
 		fatal = pv_result_reason(r, "%s", jerr.msg[0] ? jerr.msg : "refused, no reason given");
 		goto done;
 	}
-	if (rc && job->program) {
+	if (rc && rc != PV_EREFUSED && (job->program || job->attach_pid)) {
 		/* The program itself does not run as its scenario says: the
 		 * user's input to fix, not a verdict. */
 		r->failed = true;

@@ -354,7 +354,7 @@ static int parse_stop(struct parse *p, struct pv_program *pg, const char *value)
 		                                    "`signal TERM 5`)", pv_ini_quote(q, sizeof(q), value));
 	if (!(pg->stop_signal = pv_signal_from_name(sig)))
 		return fail(p, PV_EFORMAT, p->line, "stop = '%s': unknown signal '%s' (TERM, INT, HUP, "
-		                                    "QUIT, USR1, USR2, KILL or a number)",
+		                                    "QUIT, USR1, USR2, KILL, WINCH or a number)",
 		            pv_ini_quote(q, sizeof(q), value), sig);
 	pg->stop = PV_STOP_SIGNAL;
 	return parse_seconds(p, "stop = signal", secs, 0, true, 3600, &pg->stop_wait);

@@ -152,7 +152,8 @@ int pv_signal_from_name(const char *name)
 		const char *name;
 		int sig;
 	} sigs[] = {{"TERM", SIGTERM}, {"INT", SIGINT}, {"HUP", SIGHUP},  {"QUIT", SIGQUIT},
-	            {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"KILL", SIGKILL}};
+	            {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"KILL", SIGKILL},
+	            {"WINCH", SIGWINCH}};
 	if (!strncmp(name, "SIG", 3))
 		name += 3;
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)

@@ -679,7 +679,7 @@ static int start_run(struct pt_backend *b, const struct pv_engine *engine,
 	if (b->prog)
 		pt_program_start(b->prog, p);
 	else if (b->attach_pid)
-		pt_resume_all(p);
+		pt_pid_start(p);
 	else
 		pt_start_workers(p, b->t.workers, false);
 	pt_unwind_open(p, sp->patch_path, sp->patch_bias, &sp->unwind);

@@ -54,6 +54,12 @@ static void unmap(struct pt_proc *p, struct pt_thread *t, uint64_t addr, uint64_
 		        (unsigned long long)len);
 }
 
+void pt_pid_start(struct pt_proc *p)
+{
+	pt_resume_all(p);
+	pt_pump(p, pt_now() + PT_PID_SETTLE_MS / 1e3);
+}
+
 void pt_pid_release(struct pt_proc *p)
 {
 	if (p->pid > 0 && !p->exited && !pt_stop_all(p, NULL)) {

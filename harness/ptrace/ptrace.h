@@ -462,6 +462,11 @@ PV_MUST_CHECK int pt_program_dry_run(struct pt_program *pr, struct pt_proc *p,
 PV_MUST_CHECK int pt_pid_attach(pid_t pid, const struct pt_target *t, struct pt_proc *p,
                                 struct pv_error *err);
 void pt_pid_release(struct pt_proc *p);
+/* The start of a run in it: every thread runs on for PT_PID_SETTLE_MS
+ * before anything else is done to it (most of a run's time is then spent
+ * where a patchvet killed by SIGKILL leaves nothing behind). */
+#define PT_PID_SETTLE_MS 50
+void pt_pid_start(struct pt_proc *p);
 
 /* ------------------------------------------------------------ attach.c */
 

@@ -180,6 +180,11 @@ static int sp_write(struct pv_space *vs, uint64_t addr, const void *buf, size_t 
 			if (unit > len - done)
 				unit = len - done;
 		}
+		/* In a process patchvet did not start, a stopped world is
+		 * written in one go: were patchvet killed between two units,
+		 * its threads would run on half-written code. */
+		if (p->run && p->run->gentle && p->world_stopped)
+			unit = len - done;
 		pt_judge_global(s, addr + done, b + done, unit);
 		if ((rc = pt_write(p, addr + done, b + done, unit)))
 			return rc;
