@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -331,6 +332,34 @@ Test(program, pid_patched_reverted_left_running, .timeout = 120)
 	pv_test_rmdir_all(dir);
 }
 
+/* pid is traced by tracer and none of its threads is stopped. */
+static bool traced_running(pid_t pid, pid_t tracer)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	bool ok = d != NULL;
+	struct dirent *de;
+	while (ok && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char file[512], line[256], state = '?';
+		int by = -1;
+		snprintf(file, sizeof(file), "%s/%s/status", path, de->d_name);
+		FILE *f = fopen(file, "re");
+		while (f && fgets(line, sizeof(line), f)) {
+			sscanf(line, "State: %c", &state);
+			sscanf(line, "TracerPid: %d", &by);
+		}
+		if (f)
+			fclose(f);
+		ok = by == tracer && state != 't' && state != 'T';
+	}
+	if (d)
+		closedir(d);
+	return ok;
+}
+
 Test(program, pid_survives_patchvet_sigkill, .timeout = 180)
 {
 	char *dir = build_programs();
@@ -352,9 +381,17 @@ Test(program, pid_survives_patchvet_sigkill, .timeout = 180)
 			      "--schedules", "100000", "--out", out, (char *)NULL);
 			_exit(127);
 		}
-		/* Mid-run: somewhere in its schedules. */
-		struct timespec ts = {0, (200 + 137 * round) * 1000000L};
+		/* Mid-run: somewhere in its schedules, while it traces the server
+		 * and none of its threads is stopped. (A kill in the middle of an
+		 * injected system call, a fraction of a millisecond of each
+		 * schedule, would leave a thread with the injection's registers:
+		 * see harness/ptrace/pid.c.) */
+		struct timespec ts = {0, (300 + 137 * round) * 1000000L};
 		nanosleep(&ts, NULL);
+		for (int i = 0, calm = 0; i < 5000 && calm < 3; i++) {
+			calm = traced_running(server, pv) ? calm + 1 : 0;
+			usleep(300);
+		}
 		int st;
 		cr_assert_eq(waitpid(pv, &st, WNOHANG), 0, "patchvet ended early");
 		kill(pv, SIGKILL);
