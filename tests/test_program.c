@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -234,6 +235,8 @@ static pid_t start_server(const char *dir, unsigned port)
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
 		setsid();
+		/* Gone with the test, even when an assertion ends it early. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		freopen("/dev/null", "w", stderr);
 		execl(prog, prog, ports, (char *)NULL);
 		_exit(127);
