@@ -7,7 +7,9 @@
  * left running untraced, also when patchvet is killed with SIGKILL. */
 #include <criterion/criterion.h>
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <errno.h>
 #include <signal.h>
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -245,8 +248,10 @@ static pid_t start_server(const char *dir, unsigned port)
 	for (int i = 0; i < 200; i++) {
 		char *cmd = NULL;
 		cr_assert_geq(asprintf(&cmd, "'%s' client %u 1 2>/dev/null", prog, port), 0);
-		int rc = system(cmd);
+		int rc = system(cmd), st;
 		free(cmd);
+		/* Answered by this server, not by another one on the port. */
+		cr_assert_eq(waitpid(pid, &st, WNOHANG), 0, "the echo server on port %u ended", port);
 		if (rc == 0)
 			return pid;
 		usleep(10000);
@@ -276,6 +281,11 @@ static void expect_running_untraced(pid_t pid)
 			break;
 		usleep(10000);
 	}
+	int dead;
+	if (state == 'Z' && waitpid(pid, &dead, WNOHANG) == pid)
+		cr_assert_fail("process %d died: %s %d", (int)pid,
+		               WIFSIGNALED(dead) ? "signal" : "exit status",
+		               WIFSIGNALED(dead) ? WTERMSIG(dead) : WEXITSTATUS(dead));
 	cr_assert_eq(tracer, 0, "process %d is traced by %d", (int)pid, tracer);
 	cr_assert(state != 't' && state != 'T' && state != 'Z', "process %d is in state %c",
 	          (int)pid, state);
@@ -288,9 +298,17 @@ static void expect_answers(const char *dir, unsigned port)
 	free(pv_test_sh("'%s/echo' client %u 20", dir, port));
 }
 
-static unsigned test_port(unsigned k)
+/* A free loopback port, as the kernel hands them out (a fixed range would
+ * meet the ports of the suite's other servers). */
+static unsigned test_port(void)
 {
-	return 20000 + (unsigned)(getpid() % 20000) + k;
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+	cr_assert(s >= 0 && !bind(s, (struct sockaddr *)&a, sizeof(a)) &&
+	          !getsockname(s, (struct sockaddr *)&a, &len));
+	close(s);
+	return ntohs(a.sin_port);
 }
 
 Test(program, pid_patched_reverted_left_running, .timeout = 120)
@@ -298,7 +316,7 @@ Test(program, pid_patched_reverted_left_running, .timeout = 120)
 	char *dir = build_programs();
 	write_file(dir, "pid.ini", "[scenario]\ntarget = ./echo\npatch = ./echo-patch.so\n"
 	                           "backends = ptrace\n");
-	unsigned port = test_port(1);
+	unsigned port = test_port();
 	pid_t server = start_server(dir, port);
 	char pids[16], scen[512], out[512];
 	snprintf(pids, sizeof(pids), "%d", (int)server);
@@ -368,7 +386,7 @@ Test(program, pid_survives_patchvet_sigkill, .timeout = 180)
 	char *dir = build_programs();
 	write_file(dir, "pid.ini", "[scenario]\ntarget = ./echo\npatch = ./echo-patch.so\n"
 	                           "backends = ptrace\n");
-	unsigned port = test_port(2);
+	unsigned port = test_port();
 	pid_t server = start_server(dir, port);
 	char pids[16], scen[512], out[512];
 	snprintf(pids, sizeof(pids), "%d", (int)server);
