@@ -386,13 +386,15 @@ Test(program, pid_survives_patchvet_sigkill, .timeout = 180)
 	char *dir = build_programs();
 	write_file(dir, "pid.ini", "[scenario]\ntarget = ./echo\npatch = ./echo-patch.so\n"
 	                           "backends = ptrace\n");
-	unsigned port = test_port();
-	pid_t server = start_server(dir, port);
 	char pids[16], scen[512], out[512];
-	snprintf(pids, sizeof(pids), "%d", (int)server);
 	snprintf(scen, sizeof(scen), "%s/pid.ini", dir);
 	snprintf(out, sizeof(out), "%s/out", dir);
+	/* A server per round: a kill between apply and revert leaves the
+	 * patch applied, which is its own state (the next attach refuses it). */
 	for (int round = 0; round < 3; round++) {
+		unsigned port = test_port();
+		pid_t server = start_server(dir, port);
+		snprintf(pids, sizeof(pids), "%d", (int)server);
 		pid_t pv = fork();
 		cr_assert_geq(pv, 0);
 		if (pv == 0) {
@@ -419,8 +421,8 @@ Test(program, pid_survives_patchvet_sigkill, .timeout = 180)
 		cr_assert_eq(waitpid(pv, &st, 0), pv);
 		expect_running_untraced(server);
 		expect_answers(dir, port);
+		kill(server, SIGKILL);
+		waitpid(server, NULL, 0);
 	}
-	kill(server, SIGKILL);
-	waitpid(server, NULL, 0);
 	pv_test_rmdir_all(dir);
 }

@@ -77,6 +77,16 @@ int pt_pid_attach(pid_t pid, const struct pt_target *t, struct pt_proc *p,
 	int rc = pt_attach(pid, p, err);
 	if (rc)
 		return rc;
+	/* Its code must be its file's: a patch left applied (by a patchvet
+	 * killed between apply and revert, or by anyone) is not a start. */
+	struct pv_rollback_finding f;
+	if (pt_code_diff(p, t->target, pt_load_bias(p, t->target), &f)) {
+		pt_detach(p);
+		return pv_error_set(err, PV_EINVAL, "process %d: its code differs from %s at 0x%llx "
+		                                    "(a patch left applied?); patchvet patches only a "
+		                                    "process whose code is its file's",
+		                    (int)pid, t->target_path, (unsigned long long)f.addr);
+	}
 	p->attached = true;
 	p->attached_image = t->target;
 	/* Until the harness page is mapped, injections run through it. */
