@@ -9,6 +9,7 @@
 
 #include "../model/version.h"
 #include "../util/files.h"
+#include "../util/exit.h"
 #include "driver_sequence.h"
 #include "../load/reproducer.h"
 #include "../util/clock.h"
@@ -295,14 +296,16 @@ static int drive_job(struct drive *d, const struct pv_job *job, size_t index,
 		fatal = pv_result_reason(r, "%s", jerr.msg[0] ? jerr.msg : "refused, no reason given");
 		goto done;
 	}
-	if (rc == PV_ENOENT) {
+	if (rc == PV_ENOENT || (rc && rc != PV_EREFUSED && (job->program || job->attach_pid))) {
 		/* Something the scenario names does not exist (a replaced
-		 * function, a symbol the patch needs): the user's to fix, said
-		 * once, before any engine is judged on it. */
+		 * function, a symbol the patch needs), or the program does not
+		 * run as its scenario says: the user's to fix, said once,
+		 * before any engine is judged on it. */
 		r->failed = true;
-		pv_result_reason(r, "%s", jerr.msg);
-		return pv_error_set(err, PV_ENOENT, "%s: %s", job->scenario,
-		                    jerr.msg[0] ? jerr.msg : pv_strerror(rc));
+		fatal = pv_error_set(err, pv_exit_for(rc) == PV_EXIT_USAGE ? rc : PV_EINVAL,
+		                     "scenario %s: %s", job->scenario,
+		                     jerr.msg[0] ? jerr.msg : pv_strerror(rc));
+		goto done;
 	}
 	if (rc) {
 		r->failed = true;
