@@ -1144,6 +1144,25 @@ static void check_effect(struct pt_script *x)
 	pv_error_clear(p->err);
 }
 
+/* An engine operation that failed because the target ended meanwhile (a
+ * program that exits by itself when its work is done): the target's doing,
+ * not the engine's failure. True, with the result saying so, when the
+ * process is gone or goes within a moment; a crash is judged as ever. */
+static bool ended_meanwhile(struct pt_proc *p, int rc, const char *op,
+                            struct pv_run_result *res)
+{
+	if (!rc || rc == PV_EBUSY || rc == PV_EREFUSED)
+		return false;
+	if (!p->exited)
+		pt_pump(p, pt_now() + 0.2);
+	if (!p->exited || p->crash.seen)
+		return false;
+	pv_error_clear(p->err);
+	res->space_error[0] = '\0';
+	snprintf(res->engine_error, sizeof(res->engine_error), "the target ended during %s", op);
+	return true;
+}
+
 static int bk_run(void *handle, const struct pv_engine *engine, void *engine_state,
                   const uint8_t *stream, size_t len, struct pv_run_result *res,
                   struct pv_error *err)
@@ -1178,6 +1197,8 @@ static int bk_run(void *handle, const struct pv_engine *engine, void *engine_sta
 	res->apply_rc = engine->apply(engine_state, &sp.space, &eerr);
 	run->in_engine = false;
 	after_engine(p, "apply", res->apply_rc, t0, &eerr, res);
+	if (ended_meanwhile(p, res->apply_rc, "apply", res))
+		res->apply_rc = PV_EBUSY; /* nothing left to patch, as before apply */
 	pt_steer_release(p);
 	struct pt_script x = {.b = b, .p = p, .sp = &sp, .engine = engine};
 	struct pv_script sc = {.ops = &pt_script_ops, .ctx = &x, .engine = engine, .res = res};
@@ -1203,6 +1224,8 @@ static int bk_run(void *handle, const struct pv_engine *engine, void *engine_sta
 		res->revert_rc = engine->revert(engine_state, &sp.space, &eerr);
 		run->in_engine = false;
 		after_engine(p, "revert", res->revert_rc, t0, &eerr, res);
+		if (ended_meanwhile(p, res->revert_rc, "revert", res))
+			res->revert_rc = 1; /* nothing left to revert */
 		if (res->revert_rc == 0 && !p->exited)
 			pv_script_rollback(&sc, "revert");
 	}
