@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "helpers.h"
 #include "../engines/jmp.h"
@@ -252,5 +253,62 @@ Test(libs, an_exec_tool_that_does_nothing_on_a_library_is_ineffective, .timeout 
 	cr_expect(strstr(c, "\"verdict\":\"UNSAFE\""), "%s", c);
 	cr_expect(strstr(c, "ineffective"), "%s", c);
 	free(c);
+	pv_test_rmdir_all(dir);
+}
+
+/* docs/engine-author.md's worked example of an unmodified Debian program,
+ * run as written from an empty directory (patchvet and its pkg-config file
+ * from the build), then its two defect runs. */
+Test(libs, the_guides_debian_program_example_works_as_written, .timeout = 300)
+{
+	if (access("/usr/bin/pigz", X_OK)) {
+		fprintf(stderr, "libs: /usr/bin/pigz is missing (ci/deps.sh installs it): the "
+		                "guide's program example is not run\n");
+		return;
+	}
+	size_t doclen = 0;
+	char *doc = (char *)pv_test_slurp(PV_SOURCE_DIR "/docs/engine-author.md", &doclen);
+	cr_assert_not_null(doc);
+	char *mark = strstr(doc, "<!-- program-example.sh:");
+	cr_assert_not_null(mark, "docs/engine-author.md lost its program example marker");
+	char *start = strstr(mark, "```sh\n");
+	cr_assert_not_null(start);
+	start += 6;
+	char *end = strstr(start, "\n```\n");
+	cr_assert_not_null(end);
+	char *dir = pv_test_tmpdir("guide");
+	char path[512];
+	snprintf(path, sizeof(path), "%s/example.sh", dir);
+	pv_test_spill(path, start, (size_t)(end - start) + 1);
+	/* The defect runs: the next sh block. */
+	char *start2 = strstr(end, "```sh\n");
+	cr_assert_not_null(start2);
+	start2 += 6;
+	char *end2 = strstr(start2, "\n```\n");
+	cr_assert_not_null(end2);
+	snprintf(path, sizeof(path), "%s/defects.sh", dir);
+	pv_test_spill(path, start2, (size_t)(end2 - start2) + 1);
+	free(doc);
+	snprintf(path, sizeof(path), "%s/pc", dir);
+	free(pv_test_sh("mkdir -p %s && printf 'Name: patchvet\\nDescription: d\\nVersion: 0\\n"
+	                "Cflags: -I%s/include\\n' > %s/patchvet.pc", path, PV_SOURCE_DIR, path));
+	char *out = pv_test_sh("cd %s && PATH=%s:$PATH PKG_CONFIG_PATH=%s bash -e example.sh 2>&1; "
+	                       "echo \"exit $?\"", dir, PV_BUILD_DIR, path);
+	cr_expect(strstr(out, "exit 0\n"), "%s", out);
+	cr_expect(strstr(out, "crc32_z@libz.so.1"), "%s", out);
+	cr_expect(strstr(out, "stw-jmp      pigz               ptrace  SAFE            10"), "%s",
+	          out);
+	free(out);
+	out = pv_test_sh("cd %s/pigz-demo && PATH=%s:$PATH bash -c \"$(sed -n 1p ../defects.sh)\" "
+	                 "2>&1; echo \"exit $?\"; PATH=%s:$PATH bash -c \"$(sed -n 2p "
+	                 "../defects.sh)\" 2>&1; echo \"exit $?\"",
+	                 dir, PV_BUILD_DIR, PV_BUILD_DIR);
+	cr_expect(strstr(out, "no-op        pigz               ptrace  UNSAFE"), "%s", out);
+	cr_expect(strstr(out, "ineffective"), "%s", out);
+	cr_expect(strstr(out, "bad-revert   pigz               ptrace  UNSAFE"), "%s", out);
+	cr_expect(strstr(out, "rollback-bytes"), "%s", out);
+	const char *first = strstr(out, "exit ");
+	cr_expect(first && !strncmp(first, "exit 1\n", 7), "%s", out);
+	free(out);
 	pv_test_rmdir_all(dir);
 }
