@@ -16,7 +16,7 @@ fail=0
 for s in zlib-crc32-broken lzma-crc64-mix libc-read-broken; do
 	gcc -std=gnu17 -O2 -fPIC -shared -I"$src/../../../include" -o "$tmp/$s.so" "$src/$s.c" -ldl || exit 2
 done
-for p in zlib-crc32-identity lzma-crc64-identity lzma-crc64-xor libc-read-identity; do
+for p in zlib-crc32z-identity lzma-crc64-identity lzma-crc64-xor lzma-crc32-identity libc-read-identity; do
 	gcc -std=gnu17 -O2 -fPIC -shared -DPV_PRELOAD -I"$src/../../../include" \
 	    -o "$tmp/$p.so" "$src/../patches/$p.c" || exit 2
 done
@@ -42,21 +42,23 @@ pigz_run() { # PRELOAD [ENV...]
 		sh "$built/pigz/verify.sh" "$in5" "$tmp/out.gz"
 }
 expect pass "pigz" pigz_run ""
-expect pass "pigz + zlib-crc32-identity" pigz_run "$tmp/zlib-crc32-identity.so"
+expect pass "pigz + zlib-crc32z-identity" pigz_run "$tmp/zlib-crc32z-identity.so"
 expect fail "pigz + crc32 broken at call 100" pigz_run "$tmp/zlib-crc32-broken.so"
 expect fail "pigz, output truncated" bash -c "pigz -9 -p 4 -b 32 -c '$in5' | head -c 1000000 > '$tmp/out.gz'; sh '$built/pigz/verify.sh' '$in5' '$tmp/out.gz'"
 
 in16=$built/data/seq-1600k.txt
-xz_run() { # PRELOAD [ENV...]
-	local pre=$1; shift
-	env "$@" LD_PRELOAD="$pre" xz -T4 -6 --block-size=256KiB -c "$in16" > "$tmp/out.xz" &&
+xz_run() { # CHECK PRELOAD [ENV...]
+	local check=$1 pre=$2; shift 2
+	env "$@" LD_PRELOAD="$pre" xz -T4 -6 --check="$check" --block-size=256KiB -c "$in16" > "$tmp/out.xz" &&
 		"$built/bin/xz-blocks" "$in16" "$tmp/out.xz"
 }
-expect pass "xz" xz_run ""
-expect pass "xz + lzma-crc64-identity" xz_run "$tmp/lzma-crc64-identity.so"
-expect pass "xz + lzma-crc64-xor (all new)" xz_run "$tmp/lzma-crc64-xor.so"
-expect pass "xz, calls 200-400 new (mixed)" xz_run "$tmp/lzma-crc64-mix.so" "PV_MIX=200 400"
-expect fail "xz + crc64 broken at call 333" xz_run "$tmp/lzma-crc64-mix.so" PV_BREAK_AT=333
+expect pass "xz" xz_run crc64 ""
+expect pass "xz + lzma-crc64-identity" xz_run crc64 "$tmp/lzma-crc64-identity.so"
+expect pass "xz + lzma-crc64-xor (all new)" xz_run crc64 "$tmp/lzma-crc64-xor.so"
+expect pass "xz, calls 200-400 new (mixed)" xz_run crc64 "$tmp/lzma-crc64-mix.so" "PV_MIX=200 400"
+expect fail "xz + crc64 broken at call 333" xz_run crc64 "$tmp/lzma-crc64-mix.so" PV_BREAK_AT=333
+expect pass "xz --check=crc32" xz_run crc32 ""
+expect pass "xz --check=crc32 + lzma-crc32-identity" xz_run crc32 "$tmp/lzma-crc32-identity.so"
 expect fail "xz, one data byte flipped" bash -c "xz -T4 -6 --block-size=256KiB -c '$in16' > '$tmp/out.xz' && printf '\\x41' | dd of='$tmp/out.xz' bs=1 seek=100000 conv=notrunc status=none; '$built/bin/xz-blocks' '$in16' '$tmp/out.xz'"
 
 port=$((20000 + RANDOM % 20000))
