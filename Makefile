@@ -89,6 +89,7 @@ PATCHES  := $(basename $(notdir $(wildcard corpora/patches/*.c)))
 SCENARIO_FILES := $(wildcard corpora/scenarios/*/*)
 CORPORA  := $(foreach t,$(TARGETS),$(foreach f,$(FLAVOURS),$(BUILD)/corpora/targets/$(t)-$(f))) \
             $(BUILD)/corpora/targets/counter-static $(BUILD)/corpora/targets/counter-nopie \
+            $(BUILD)/corpora/targets/libcount-plain $(BUILD)/corpora/targets/libcount-pad \
             $(PATCHES:%=$(BUILD)/corpora/patches/%.so) \
             $(SCENARIO_FILES:corpora/%=$(BUILD)/corpora/%) $(BUILD)/corpora/expected \
             $(foreach t,$(TARGETS),$(foreach f,$(FLAVOURS),$(BUILD)/corpora/emu/$(t)-$(f)))
@@ -149,6 +150,25 @@ $(BUILD)/corpora/targets/counter-static: $(plain_counter_OBJ) $(RUNTIME_OBJ)
 $(BUILD)/corpora/targets/counter-nopie: corpora/targets/counter/counter.c $(RUNTIME_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(TARGET_CFLAGS) -O2 -fno-pie -no-pie -o $@ $^ -pthread
+
+# libcount: a program whose replaced function lives in its own shared
+# library (libpvcount, padded entries in the pad flavour), next to it with
+# an $$ORIGIN run path, plus the library its late thread loads (libpvplug).
+SHARED_FLAVOURS := plain pad
+define shared_rules
+$(BUILD)/corpora/targets/libpvcount-$(1).so: corpora/shared/libcount/lib.c
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(TARGET_CFLAGS) $$(FLAVOUR_$(1)) -fPIC -shared -pthread -o $$@ $$<
+$(BUILD)/corpora/targets/libpvplug-$(1).so: corpora/shared/libcount/plug.c
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(TARGET_CFLAGS) -O2 -fPIC -shared -o $$@ $$<
+$(BUILD)/corpora/targets/libcount-$(1): corpora/shared/libcount/main.c $(RUNTIME_OBJ) \
+		$(BUILD)/corpora/targets/libpvcount-$(1).so $(BUILD)/corpora/targets/libpvplug-$(1).so
+	$$(CC) $$(TARGET_CFLAGS) -O2 -o $$@ $$< $(RUNTIME_OBJ) \
+	  -L$(BUILD)/corpora/targets -l:libpvcount-$(1).so -Wl,-rpath,'$$$$ORIGIN' -pthread -ldl
+
+endef
+$(foreach f,$(SHARED_FLAVOURS),$(eval $(call shared_rules,$(f))))
 
 $(BUILD)/corpora/patches/%.so: corpora/patches/%.c include/patchvet/patch.h
 	@mkdir -p $(dir $@)

@@ -52,6 +52,8 @@ static struct json_object *function_json(const struct pv_function_report *f)
 {
 	struct json_object *o = json_object_new_object();
 	json_object_object_add(o, "name", json_object_new_string(f->name));
+	if (f->object)
+		json_object_object_add(o, "object", json_object_new_string(f->object));
 	json_object_object_add(o, "address", json_object_new_uint64(f->address));
 	json_object_object_add(o, "size", json_object_new_uint64(f->size));
 	json_object_object_add(o, "boundaries", offsets_json(f->boundaries, f->nboundaries));
@@ -121,16 +123,19 @@ void pv_analysis_print(FILE *out, const struct pv_analysis *a)
 		for (size_t j = 0; j < f->nrip_relative && used < sizeof(rip) - 4; j++)
 			used += (size_t)snprintf(rip + used, sizeof(rip) - used, "%s+%u",
 			                         j ? "," : "", f->rip_relative[j]);
+		char name[160];
+		snprintf(name, sizeof(name), "%s%s%s", f->name, f->object ? "@" : "",
+		         f->object ? f->object : "");
 		fprintf(out, "%-24s 0x%016" PRIx64 " %6" PRIu64 " %5u %4u %5s %6s %-8s %s\n",
-		        f->name, f->address, f->size, f->first_insn_len, f->padding_before,
+		        name, f->address, f->size, f->first_insn_len, f->padding_before,
 		        yes_no(f->endbr64), yes_no(f->fentry), rip,
 		        pv_hazards_format(f->hazards, hz, sizeof(hz)));
 	}
 	if (a->nfunctions == 1 || (a->patch && a->nfunctions <= 8)) {
 		for (size_t i = 0; i < a->nfunctions; i++) {
 			const struct pv_function_report *f = &a->functions[i];
-			fprintf(out, "\n%s: instruction boundaries in the first %d bytes:", f->name,
-			        PV_PROLOGUE_WINDOW);
+			fprintf(out, "\n%s%s%s: instruction boundaries in the first %d bytes:", f->name,
+			        f->object ? " in " : "", f->object ? f->object : "", PV_PROLOGUE_WINDOW);
 			for (size_t j = 0; j < f->nboundaries; j++)
 				fprintf(out, " %u", f->boundaries[j]);
 			fputc('\n', out);

@@ -11,6 +11,7 @@
 #include "../../reports/analysis.h"
 #include "../../reports/report.h"
 #include "../load/analysis.h"
+#include "../load/objects.h"
 #include "../load/image.h"
 #include "../load/patchfile.h"
 #include "../load/scenario.h"
@@ -44,8 +45,12 @@ static int run_one(const struct pv_scenario *sc, unsigned flavour, const char *d
 		e = pv_image_open(target_path, &target, err);
 	if (!e && sc->patch)
 		e = pv_patch_open(patch_path, &patch, err);
-	if (!e)
+	struct pv_objects objs = {0};
+	if (!e && patch && !(e = pv_objects_from_files(&objs, target, err)))
+		e = pv_analyze_in(&objs, patch, &a, err);
+	else if (!e)
 		e = pv_analyze(target, patch, NULL, 0, &a, err);
+	pv_objects_free(&objs);
 	if (e)
 		goto out;
 

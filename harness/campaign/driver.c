@@ -295,6 +295,15 @@ static int drive_job(struct drive *d, const struct pv_job *job, size_t index,
 		fatal = pv_result_reason(r, "%s", jerr.msg[0] ? jerr.msg : "refused, no reason given");
 		goto done;
 	}
+	if (rc == PV_ENOENT) {
+		/* Something the scenario names does not exist (a replaced
+		 * function, a symbol the patch needs): the user's to fix, said
+		 * once, before any engine is judged on it. */
+		r->failed = true;
+		pv_result_reason(r, "%s", jerr.msg);
+		return pv_error_set(err, PV_ENOENT, "%s: %s", job->scenario,
+		                    jerr.msg[0] ? jerr.msg : pv_strerror(rc));
+	}
 	if (rc) {
 		r->failed = true;
 		fatal = pv_result_reason(r, "%s", jerr.msg[0] ? jerr.msg : pv_strerror(rc));

@@ -29,4 +29,10 @@ struct pv_ineffective_func {
  * whose start is known (nothing of the old code is reachable there). */
 uint64_t pv_ineffective_watch(const struct pv_ineffective_func *f);
 
+/* After apply returned 0, a call of `name` at its entry (entry) still
+ * reaches the original code, and no GOT slot of it leads to the
+ * replacement; where (the object's name) may be NULL. */
+void pv_ineffective_word_entry(const char *name, const char *where, unsigned long long entry,
+                               char *buf, size_t len);
+
 #endif

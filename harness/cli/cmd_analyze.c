@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 
 #include "../load/analysis.h"
+#include "../load/objects.h"
 #include "../../reports/analysis.h"
 #include "cli.h"
 #include "../load/image.h"
@@ -67,8 +68,13 @@ int pv_cmd_analyze(int argc, char **argv)
 	int e = pv_image_open(argv[optind], &target, &err);
 	if (!e && patch_path)
 		e = pv_patch_open(patch_path, &patch, &err);
-	if (!e)
+	/* A patch's functions are looked up in the libraries too. */
+	struct pv_objects objs = {0};
+	if (!e && patch && !nnames && !(e = pv_objects_from_files(&objs, target, &err)))
+		e = pv_analyze_in(&objs, patch, &analysis, &err);
+	else if (!e)
 		e = pv_analyze(target, patch, names, nnames, &analysis, &err);
+	pv_objects_free(&objs);
 	if (e) {
 		rc = pv_cli_fail(&err);
 	} else if (json) {

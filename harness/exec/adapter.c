@@ -8,6 +8,7 @@
  * itself, to thread (byte >> 5) % threads just before the command starts),
  * and the delay between apply and revert (same rule). */
 #include "adapter.h"
+#include "../load/objects.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -239,6 +240,7 @@ struct ex_backend {
 	unsigned long iters;
 	const struct pv_engine *calibrated; /* the engine whose env calibrated iters */
 	char **envp;                  /* owned: environ plus the file's env */
+	struct pv_objects objs;       /* owned: the target's objects, as loaded */
 };
 
 static void free_env(struct ex_backend *b)
@@ -255,6 +257,7 @@ static void ex_close(void *handle)
 	if (!b)
 		return;
 	pt_target_close(&b->t);
+	pv_objects_free(&b->objs);
 	free(b->funcs);
 	free_env(b);
 	free(b);
@@ -276,6 +279,19 @@ static int ex_open(const struct pv_backend_config *cfg, void **handle, struct pv
 	if (rc) {
 		ex_close(b);
 		return rc;
+	}
+	/* Every replaced function must exist, in the program or a library
+	 * it needs (as found on disk; runs look again in what is loaded). */
+	struct pv_objects disk = {0};
+	rc = pv_objects_from_files(&disk, b->t.target, err);
+	for (size_t i = 0; !rc && i < n; i++) {
+		struct pv_found f;
+		rc = pv_objects_find(&disk, b->t.patch->replacements[i].old_name, true, &f, err);
+	}
+	pv_objects_free(&disk);
+	if (rc) {
+		ex_close(b);
+		return rc == PV_ENOMEM ? rc : PV_ENOENT;
 	}
 	for (size_t i = 0; i < n; i++) {
 		b->funcs[i].old_name = b->t.patch->replacements[i].old_name;
@@ -527,13 +543,16 @@ static void check_effect(struct ex_run *r)
 	const struct pv_patch *pa = r->b->t.patch;
 	size_t checked = 0, changed = 0;
 	for (size_t i = 0; i < pa->nreplacements; i++) {
-		const struct pv_symbol *s = NULL;
-		if (pv_image_find_function(r->b->t.target, pa->replacements[i].old_name, &s, NULL))
+		struct pv_found f;
+		struct pv_error scratch;
+		if (pv_objects_find(&r->b->objs, pa->replacements[i].old_name, true, &f, &scratch))
 			continue;
+		const struct pv_symbol *s = f.sym;
+		const struct pv_image *img = r->b->objs.v[f.obj].image;
 		size_t n = s->size && s->size < CMP_BYTES ? s->size : CMP_BYTES, avail = 0;
-		const unsigned char *orig = pv_image_at(r->b->t.target, s->value, &avail);
+		const unsigned char *orig = pv_image_at(img, s->value, &avail);
 		uint8_t now[CMP_BYTES];
-		if (!orig || avail < n || read_code(r->p, s->value + r->bias, now, n))
+		if (!orig || avail < n || read_code(r->p, f.addr, now, n))
 			continue;
 		checked++;
 		changed += memcmp(now, orig, n) != 0;
@@ -550,8 +569,23 @@ static void check_effect(struct ex_run *r)
 static void check_rollback(struct ex_run *r)
 {
 	struct pv_rollback_finding fd;
-	if (!pt_has_violation(r->p, PV_CHECK_ROLLBACK_BYTES) &&
-	    pt_code_diff(r->p, r->b->t.target, r->bias, &fd)) {
+	bool found = false;
+	const struct pv_objects *o = &r->b->objs;
+	const struct pv_patch *pa = r->b->t.patch;
+	for (size_t k = 0; k < o->n && !found && !pt_has_violation(r->p, PV_CHECK_ROLLBACK_BYTES);
+	     k++) {
+		/* The executable, and each library that holds a replaced function. */
+		bool holds = o->v[k].main;
+		for (size_t i = 0; i < pa->nreplacements && !holds; i++) {
+			struct pv_found f;
+			struct pv_error scratch;
+			holds = !pv_objects_find(o, pa->replacements[i].old_name, true, &f, &scratch) &&
+			        f.obj == k;
+		}
+		if (holds)
+			found = pt_code_diff(r->p, o->v[k].image, o->v[k].bias, &fd);
+	}
+	if (found) {
 		char where[32], detail[PV_CHECK_DETAIL_LEN];
 		snprintf(where, sizeof(where), "0x%llx", (unsigned long long)fd.addr);
 		pv_rollback_bytes_word(&fd, "revert", where, detail, sizeof(detail));
@@ -647,6 +681,12 @@ static int start(struct ex_run *r, struct pv_error *err)
 		return rc;
 	r->bias = pt_load_bias(p, b->t.target);
 	p->bias = r->bias;
+	/* At the entry point every library the program links is loaded. */
+	if ((rc = pt_run_to(p, b->t.target->entry + r->bias, PT_START_TIMEOUT_MS)))
+		return rc;
+	pv_objects_free(&b->objs);
+	if ((rc = pt_objects_read(p, b->t.target, r->bias, &b->objs, err)))
+		return rc;
 	if (b->t.verify && (rc = pt_park_main(p, b->t.verify + r->bias)))
 		return rc;
 	snprintf(r->pid, sizeof(r->pid), "%d", (int)p->pid);

@@ -178,6 +178,7 @@ const char *pv_hazard_id(unsigned bit)
 static void function_report_free(struct pv_function_report *f)
 {
 	free(f->name);
+	free(f->object);
 	free(f->branch_sources);
 }
 
@@ -612,8 +613,9 @@ static bool object_size_differs(const struct pv_image *target, const char *name,
 	return seen;
 }
 
-static int patch_report(const struct pv_image *target, const struct pv_patch *patch,
-                        struct pv_patch_report **out, struct pv_error *err)
+static int patch_report(const struct pv_image *target, const struct pv_objects *objs,
+                        const struct pv_patch *patch, struct pv_patch_report **out,
+                        struct pv_error *err)
 {
 	struct pv_patch_report *p = calloc(1, sizeof(*p));
 	if (!p)
@@ -633,7 +635,13 @@ static int patch_report(const struct pv_image *target, const struct pv_patch *pa
 			goto nomem;
 		/* An ambiguous local name counts as missing too: no engine
 		 * can tell which of the definitions the patch means. */
-		rr->found = target_function(target, rep->old_name) != NULL;
+		if (objs) {
+			struct pv_found fd;
+			struct pv_error scratch;
+			rr->found = !pv_objects_find(objs, rep->old_name, true, &fd, &scratch);
+		} else {
+			rr->found = target_function(target, rep->old_name) != NULL;
+		}
 		if (!rr->found && !listed(p->missing_functions, p->nmissing_functions, rep->old_name)) {
 			if (push_name(&p->missing_functions, &p->nmissing_functions, rep->old_name))
 				goto nomem;
@@ -660,8 +668,8 @@ nomem:
 }
 
 static int analyze_functions(const struct disasm *d, const struct pv_image *target,
-                             const struct pv_symbol *const *syms, size_t nsyms,
-                             struct pv_analysis *a, struct pv_error *err)
+                             const char *object, const struct pv_symbol *const *syms,
+                             size_t nsyms, struct pv_analysis *a, struct pv_error *err)
 {
 	struct range *ranges = NULL;
 	uint64_t *ends = NULL;
@@ -672,15 +680,22 @@ static int analyze_functions(const struct disasm *d, const struct pv_image *targ
 		return rc;
 	if (nsyms > 0 && (rc = scan_branches(d, target, ranges, nranges, &b, err)))
 		goto out;
-	a->functions = calloc(nsyms ? nsyms : 1, sizeof(*a->functions));
-	if (!a->functions) {
+	struct pv_function_report *grown =
+	        realloc(a->functions, (a->nfunctions + nsyms + 1) * sizeof(*a->functions));
+	if (!grown) {
 		rc = oom(target, err);
 		goto out;
 	}
+	a->functions = grown;
+	memset(a->functions + a->nfunctions, 0, (nsyms + 1) * sizeof(*a->functions));
 	for (size_t i = 0; i < nsyms; i++) {
 		const struct pv_symbol *s = syms[i];
 		struct pv_function_report *f = &a->functions[a->nfunctions++];
 		f->name = strdup(s->name);
+		if (object && !(f->object = strdup(object))) {
+			rc = oom(target, err);
+			goto out;
+		}
 		if (!f->name) {
 			rc = oom(target, err);
 			goto out;
@@ -731,9 +746,9 @@ int pv_analyze(const struct pv_image *target, const struct pv_patch *patch,
 		goto fail;
 	if ((rc = disasm_open(&d, err)))
 		goto fail;
-	if ((rc = analyze_functions(&d, target, syms, nsyms, a, err)))
+	if ((rc = analyze_functions(&d, target, NULL, syms, nsyms, a, err)))
 		goto fail;
-	if (patch && (rc = patch_report(target, patch, &a->patch, err)))
+	if (patch && (rc = patch_report(target, NULL, patch, &a->patch, err)))
 		goto fail;
 	disasm_close(&d);
 	free(syms);
@@ -744,4 +759,72 @@ fail:
 	free(syms);
 	pv_analysis_free(a);
 	return rc;
+}
+
+/* The executable's functions first, then by object, address and name, as
+ * pv_analyze sorts one image's. */
+static int cmp_report(const void *a, const void *b)
+{
+	const struct pv_function_report *x = a, *y = b;
+	if (!x->object != !y->object)
+		return x->object ? 1 : -1;
+	int c = x->object ? strcmp(x->object, y->object) : 0;
+	if (c)
+		return c;
+	if (x->address != y->address)
+		return x->address < y->address ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+int pv_analyze_in(const struct pv_objects *objs, const struct pv_patch *patch,
+                  struct pv_analysis **out, struct pv_error *err)
+{
+	*out = NULL;
+	if (!objs || !objs->n || !patch)
+		return pv_error_set(err, PV_EINVAL, "pv_analyze_in needs objects and a patch");
+	const struct pv_image *main_img = objs->v[0].image;
+	struct pv_analysis *a = calloc(1, sizeof(*a));
+	const struct pv_symbol **syms = calloc(patch->nreplacements + 1, sizeof(*syms));
+	struct disasm d = {0};
+	int rc = 0;
+	if (!a || !syms || !(a->target_path = strdup(main_img->path ? main_img->path : ""))) {
+		rc = oom(main_img, err);
+		goto out;
+	}
+	pv_image_build_id_hex(main_img, a->build_id, sizeof(a->build_id));
+	if ((rc = disasm_open(&d, err)))
+		goto out;
+	/* Object by object, the replaced functions that live there. */
+	for (size_t k = 0; !rc && k < objs->n; k++) {
+		size_t n = 0;
+		for (size_t i = 0; i < patch->nreplacements; i++) {
+			struct pv_found fd;
+			struct pv_error scratch;
+			if (pv_objects_find(objs, patch->replacements[i].old_name, true, &fd, &scratch) ||
+			    fd.obj != k)
+				continue;
+			bool dup = false;
+			for (size_t j = 0; j < n && !dup; j++)
+				dup = syms[j] == fd.sym;
+			if (!dup)
+				syms[n++] = fd.sym;
+		}
+		if (n)
+			rc = analyze_functions(&d, objs->v[k].image,
+			                       objs->v[k].main ? NULL : pv_object_name(&objs->v[k]),
+			                       syms, n, a, err);
+	}
+	if (!rc)
+		rc = patch_report(main_img, objs, patch, &a->patch, err);
+	if (!rc && a->nfunctions > 1)
+		qsort(a->functions, a->nfunctions, sizeof(*a->functions), cmp_report);
+out:
+	disasm_close(&d);
+	free(syms);
+	if (rc) {
+		pv_analysis_free(a);
+		return rc;
+	}
+	*out = a;
+	return 0;
 }

@@ -11,6 +11,7 @@
 #include <patchvet/error.h>
 
 #include "image.h"
+#include "objects.h"
 #include "patchfile.h"
 #include "../util/must_check.h"
 
@@ -20,6 +21,8 @@
 
 struct pv_function_report {
 	char *name;                       /* owned */
+	char *object;                     /* owned: the shared object it lives in,
+	                                     NULL for the executable */
 	uint64_t address;                 /* link-time address of the entry */
 	uint64_t size;                    /* st_size */
 	uint8_t boundaries[PV_PROLOGUE_WINDOW]; /* instruction starts in [0, min(size, 32)) */
@@ -66,6 +69,12 @@ struct pv_analysis {
 PV_MUST_CHECK int pv_analyze(const struct pv_image *target, const struct pv_patch *patch,
                const char *const *names, size_t nnames, struct pv_analysis **out,
                struct pv_error *err);
+
+/* The functions patch replaces, each analysed in whichever of objs defines
+ * it (pv_objects_find), and the patch report against them; addresses are
+ * link-time addresses of the object named in each report. */
+PV_MUST_CHECK int pv_analyze_in(const struct pv_objects *objs, const struct pv_patch *patch,
+                                struct pv_analysis **out, struct pv_error *err);
 
 void pv_analysis_free(struct pv_analysis *a);
 

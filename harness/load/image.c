@@ -388,6 +388,13 @@ static int load_symtab(struct loader *ld, size_t idx)
 		                    "%s: unreadable symbol table %s (libelf: %s)", ld->path,
 		                    sec->name, elf_errmsg(-1));
 	size_t count = sec->size / sizeof(Elf64_Sym);
+	/* The version of each dynamic symbol: a hidden one (bit 15) is an
+	 * older version kept for old binaries, which a new lookup never binds. */
+	Elf_Data *versym = NULL;
+	for (size_t k = 0; sec->type == SHT_DYNSYM && k < img->nsections && !versym; k++)
+		if (img->sections[k].type == SHT_GNU_versym && img->sections[k].link == idx &&
+		    img->sections[k].size / 2 == count)
+			versym = elf_getdata(elf_getscn(ld->elf, k), NULL);
 	for (size_t j = 1; j < count; j++) { /* entry 0 is the null symbol */
 		GElf_Sym sym;
 		if (!gelf_getsym(data, (int)j, &sym))
@@ -415,6 +422,9 @@ static int load_symtab(struct loader *ld, size_t idx)
 		s->bind = (uint8_t)GELF_ST_BIND(sym.st_info);
 		s->shndx = sym.st_shndx;
 		s->dynamic = sec->type == SHT_DYNSYM;
+		GElf_Versym ver;
+		s->hidden_version = versym && gelf_getversym(versym, (int)j, &ver) &&
+		                    (ver & 0x8000);
 	}
 	return 0;
 }

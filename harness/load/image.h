@@ -43,6 +43,7 @@ struct pv_symbol {
 	uint8_t bind;     /* STB_LOCAL, STB_GLOBAL, STB_WEAK */
 	uint16_t shndx;   /* SHN_UNDEF when the symbol is undefined */
 	bool dynamic;     /* from .dynsym rather than .symtab */
+	bool hidden_version; /* a non-default version (name@VER, not name@@VER) */
 };
 
 struct pv_image {

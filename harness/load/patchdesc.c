@@ -3,18 +3,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct pv_function_report *report_of(const struct pv_analysis *a, const char *name)
+static const struct pv_function_report *report_of(const struct pv_analysis *a,
+                                                  const char *object, uint64_t address,
+                                                  const char *name)
 {
-	for (size_t i = 0; i < a->nfunctions; i++)
-		if (!strcmp(a->functions[i].name, name))
-			return &a->functions[i];
+	for (size_t i = 0; i < a->nfunctions; i++) {
+		const struct pv_function_report *r = &a->functions[i];
+		if (r->address == address && !strcmp(r->name, name) &&
+		    (object ? r->object && !strcmp(r->object, object) : !r->object))
+			return r;
+	}
 	return NULL;
 }
 
-/* Most functions have one slot (PLT GOT or GOT); a few more is generous. */
+/* Most functions have one slot (PLT GOT or GOT) in each object that calls
+ * it; a few more is generous. */
 #define GOT_SLOTS_PER_FUNC 4
 
-static int describe_got(const struct pv_image *target, uint64_t bias, size_t nfuncs,
+/* The GOT slots of every object that lead to replaced function i: imports
+ * of its name anywhere, and the defining object's own slots for it. */
+static int describe_got(const struct pv_objects *objs, const size_t *where, size_t nfuncs,
                         struct pv_patch_view *v, struct pv_error *err)
 {
 	size_t n = 0;
@@ -22,22 +30,29 @@ static int describe_got(const struct pv_image *target, uint64_t bias, size_t nfu
 		const struct pv_patch_func *f = &v->funcs[i];
 		if (!f->old_addr || (f->prologue.hazards & PV_HAZARD_MISSING_FUNCTION))
 			continue;
-		uint64_t slots[GOT_SLOTS_PER_FUNC];
-		size_t ns = 0;
-		int rc = pv_image_got_slots(target, f->old_name, f->old_addr - bias, slots,
-		                            GOT_SLOTS_PER_FUNC, &ns, err);
-		if (rc)
-			return rc;
-		if (ns > GOT_SLOTS_PER_FUNC)
-			ns = GOT_SLOTS_PER_FUNC;
-		if (!ns)
-			continue;
-		struct pv_got_slot *g = realloc(v->got_slots, (n + ns) * sizeof(*g));
-		if (!g)
-			return pv_error_set(err, PV_ENOMEM, "out of memory describing GOT slots");
-		v->got_slots = g;
-		for (size_t k = 0; k < ns; k++)
-			g[n++] = (struct pv_got_slot){.func = i, .addr = slots[k] + bias};
+		const char *name = pv_objects_bare_name(f->old_name);
+		for (size_t k = 0; k < objs->n; k++) {
+			const struct pv_object *ob = &objs->v[k];
+			uint64_t slots[GOT_SLOTS_PER_FUNC];
+			size_t ns = 0;
+			/* Another object's slots lead to it by name only: no address
+			 * of that object is the function's. */
+			uint64_t link = k == where[i] ? f->old_addr - ob->bias : UINT64_MAX;
+			int rc = pv_image_got_slots(ob->image, name, link, slots, GOT_SLOTS_PER_FUNC,
+			                            &ns, err);
+			if (rc)
+				return rc;
+			if (ns > GOT_SLOTS_PER_FUNC)
+				ns = GOT_SLOTS_PER_FUNC;
+			if (!ns)
+				continue;
+			struct pv_got_slot *g = realloc(v->got_slots, (n + ns) * sizeof(*g));
+			if (!g)
+				return pv_error_set(err, PV_ENOMEM, "out of memory describing GOT slots");
+			v->got_slots = g;
+			for (size_t j = 0; j < ns; j++)
+				g[n++] = (struct pv_got_slot){.func = i, .addr = slots[j] + ob->bias};
+		}
 	}
 	v->ngot = n;
 	return 0;
@@ -47,14 +62,27 @@ int pv_patch_describe(const struct pv_image *target, uint64_t bias, const struct
                       const char *patch_path, uint64_t patch_base, struct pv_patch_view *v,
                       struct pv_error *err)
 {
-	int rc = pv_analyze(target, p, NULL, 0, &v->analysis, err);
+	struct pv_object one = {.path = (char *)target->path, .image = target, .bias = bias,
+	                        .main = true, .borrowed = true};
+	struct pv_objects objs = {.v = &one, .n = 1};
+	return pv_patch_describe_in(&objs, p, patch_path, patch_base, v, err);
+}
+
+int pv_patch_describe_in(const struct pv_objects *objs, const struct pv_patch *p,
+                         const char *patch_path, uint64_t patch_base, struct pv_patch_view *v,
+                         struct pv_error *err)
+{
+	int rc = pv_analyze_in(objs, p, &v->analysis, err);
 	if (rc)
 		return rc;
 	size_t n = p->nreplacements;
 	v->funcs = calloc(n ? n : 1, sizeof(*v->funcs));
 	v->boundaries = calloc(n ? n : 1, sizeof(*v->boundaries));
-	if (!v->funcs || !v->boundaries)
+	size_t *where = calloc(n ? n : 1, sizeof(*where));
+	if (!v->funcs || !v->boundaries || !where) {
+		free(where);
 		return pv_error_set(err, PV_ENOMEM, "out of memory describing the patch");
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct pv_replacement *r = &p->replacements[i];
 		struct pv_patch_func *f = &v->funcs[i];
@@ -62,13 +90,18 @@ int pv_patch_describe(const struct pv_image *target, uint64_t bias, const struct
 		f->new_name = r->new_name;
 		f->new_addr = patch_base + r->new_sym->value - p->min_vaddr;
 		f->new_size = r->new_sym->size;
-		const struct pv_symbol *old = NULL;
-		if (pv_image_find_function(target, r->old_name, &old, NULL) == 0) {
-			f->old_addr = old->value + bias;
-			f->old_size = old->size;
+		struct pv_found fd;
+		struct pv_error scratch;
+		const struct pv_function_report *fr = NULL;
+		if (!pv_objects_find(objs, r->old_name, true, &fd, &scratch)) {
+			const struct pv_object *ob = &objs->v[fd.obj];
+			where[i] = fd.obj;
+			f->old_addr = fd.addr;
+			f->old_size = fd.sym->size;
+			fr = report_of(v->analysis, ob->main ? NULL : pv_object_name(ob),
+			               fd.sym->value, fd.sym->name);
 		}
-		const struct pv_function_report *fr = report_of(v->analysis, r->old_name);
-		if (!old || !fr) {
+		if (!fr) {
 			/* The engine sees the hazard and refuses; nothing to watch. */
 			f->prologue.hazards = PV_HAZARD_MISSING_FUNCTION;
 			continue;
@@ -85,7 +118,8 @@ int pv_patch_describe(const struct pv_image *target, uint64_t bias, const struct
 			.hazards = fr->hazards,
 		};
 	}
-	rc = describe_got(target, bias, n, v, err);
+	rc = describe_got(objs, where, n, v, err);
+	free(where);
 	if (rc)
 		return rc;
 	v->desc = (struct pv_patch_desc){

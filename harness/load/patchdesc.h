@@ -35,6 +35,14 @@ PV_MUST_CHECK int pv_patch_describe(const struct pv_image *target, uint64_t bias
                       const char *patch_path, uint64_t patch_base, struct pv_patch_view *v,
                       struct pv_error *err);
 
+/* pv_patch_describe with each replaced function found in whichever of objs
+ * defines it (pv_objects_find: the executable first, then the shared
+ * objects in link-map order, or the object a "LIB:name" names), its old
+ * address loaded there; GOT slots of every object that lead to it. */
+PV_MUST_CHECK int pv_patch_describe_in(const struct pv_objects *objs, const struct pv_patch *p,
+                                       const char *patch_path, uint64_t patch_base,
+                                       struct pv_patch_view *v, struct pv_error *err);
+
 void pv_patch_view_free(struct pv_patch_view *v);
 
 #endif

@@ -167,8 +167,7 @@ int pv_patch_open(const char *path, struct pv_patch **out, struct pv_error *err)
 
 struct reloc_ctx {
 	const struct pv_patch *patch;
-	const struct pv_image *target;
-	uint64_t target_bias;
+	const struct pv_resolver *r;
 	uint64_t load_base;
 	unsigned char *buf;
 	struct pv_error *err;
@@ -236,29 +235,46 @@ static int resolve(const struct reloc_ctx *c, uint32_t symtab, uint32_t symidx, 
 		*s_out = c->load_base + (sym.st_value - c->patch->min_vaddr);
 		return 0;
 	}
-	bool ambiguous = false;
-	const struct pv_symbol *t = pv_image_find_symbol(c->target, name, &ambiguous);
-	if (t) {
-		if (t->type == STT_TLS || t->type == STT_GNU_IFUNC)
+	struct pv_found f;
+	struct pv_error ferr;
+	pv_error_clear(&ferr);
+	if (pv_objects_find(c->r->objects, name, false, &f, &ferr)) {
+		if (ELF64_ST_BIND(sym.st_info) == STB_WEAK) {
+			*s_out = 0;
+			return 0;
+		}
+		const struct pv_objects *os = c->r->objects;
+		if (f.ambiguous)
+			return pv_error_set(c->err, PV_ENOENT, "%s: symbol '%s' is ambiguous in %s: "
+			                                       "several local symbols have that name",
+			                    img->path, name, os->v[0].path);
+		if (strchr(name, ':') || os->n == 0)
+			return pv_error_set(c->err, PV_ENOENT, "%s: %s", img->path, ferr.msg);
+		if (os->n == 1)
+			return pv_error_set(c->err, PV_ENOENT, "%s: symbol '%s' is not defined in the "
+			                                       "patch nor in %s", img->path, name,
+			                    os->v[0].path);
+		return pv_error_set(c->err, PV_ENOENT, "%s: symbol '%s' is not defined in the patch "
+		                                       "nor in %s nor in the %zu shared objects it "
+		                                       "loaded", img->path, name, os->v[0].path,
+		                    os->n - 1);
+	}
+	const struct pv_object *ob = &c->r->objects->v[f.obj];
+	if (f.sym->type == STT_TLS)
+		return pv_error_set(c->err, PV_EUNSUPPORTED,
+		                    "%s: symbol '%s' is a thread-local symbol in %s, which patchvet "
+		                    "cannot resolve", img->path, name, ob->path);
+	if (f.sym->type == STT_GNU_IFUNC) {
+		/* The address is the resolver's: the implementation is what it
+		 * returns, in the target, for this machine. */
+		if (!c->r->ifunc)
 			return pv_error_set(c->err, PV_EUNSUPPORTED,
-			                    "%s: symbol '%s' is a %s symbol in %s, which patchvet "
-			                    "cannot resolve", img->path, name,
-			                    t->type == STT_TLS ? "thread-local" : "ifunc",
-			                    c->target->path);
-		*s_out = t->shndx == SHN_ABS ? t->value : t->value + c->target_bias;
-		return 0;
+			                    "%s: symbol '%s' is an ifunc symbol in %s, which patchvet "
+			                    "cannot resolve here", img->path, name, ob->path);
+		return c->r->ifunc(c->r->ctx, f.addr, s_out, c->err);
 	}
-	if (ambiguous)
-		return pv_error_set(c->err, PV_ENOENT,
-		                    "%s: symbol '%s' is ambiguous in %s: several local symbols "
-		                    "have that name", img->path, name, c->target->path);
-	if (ELF64_ST_BIND(sym.st_info) == STB_WEAK) {
-		*s_out = 0;
-		return 0;
-	}
-	return pv_error_set(c->err, PV_ENOENT,
-	                    "%s: symbol '%s' is not defined in the patch nor in %s", img->path,
-	                    name, c->target->path);
+	*s_out = f.addr;
+	return 0;
 }
 
 /* Offset into the buffer of a width-byte write at link-time address vaddr. */
@@ -317,9 +333,9 @@ static int apply_rela(const struct reloc_ctx *c, const struct pv_section *sec,
 		if (v < INT32_MIN || v > INT32_MAX)
 			return pv_error_set(c->err, PV_ERANGE,
 			                    "%s: the 32-bit relative reference to '%s' at 0x%llx cannot "
-			                    "reach it (distance 0x%llx); load the patch nearer to %s",
+			                    "reach it (distance 0x%llx); load the patch nearer to it",
 			                    path, name, (unsigned long long)r->r_offset,
-			                    (unsigned long long)v, c->target->path);
+			                    (unsigned long long)v);
 		int32_t v32 = (int32_t)v;
 		memcpy(c->buf + off, &v32, 4);
 		return 0;
@@ -402,6 +418,16 @@ int pv_patch_relocate(const struct pv_patch *patch, const struct pv_image *targe
                       uint64_t target_bias, uint64_t load_base, unsigned char **out,
                       struct pv_error *err)
 {
+	struct pv_object one = {.path = (char *)target->path, .image = target,
+	                        .bias = target_bias, .main = true, .borrowed = true};
+	struct pv_objects objs = {.v = &one, .n = 1};
+	struct pv_resolver r = {.objects = &objs};
+	return pv_patch_relocate_in(patch, &r, load_base, out, err);
+}
+
+int pv_patch_relocate_in(const struct pv_patch *patch, const struct pv_resolver *res,
+                         uint64_t load_base, unsigned char **out, struct pv_error *err)
+{
 	const struct pv_image *img = patch->image;
 	*out = NULL;
 	if (load_base % PAGE != 0)
@@ -426,8 +452,7 @@ int pv_patch_relocate(const struct pv_patch *patch, const struct pv_image *targe
 	}
 	struct reloc_ctx c = {
 		.patch = patch,
-		.target = target,
-		.target_bias = target_bias,
+		.r = res,
 		.load_base = load_base,
 		.buf = buf,
 		.err = err,

@@ -9,6 +9,7 @@
 #include <patchvet/error.h>
 
 #include "image.h"
+#include "objects.h"
 #include "../util/must_check.h"
 
 struct pv_replacement {
@@ -47,5 +48,20 @@ void pv_patch_close(struct pv_patch *patch);
 PV_MUST_CHECK int pv_patch_relocate(const struct pv_patch *patch, const struct pv_image *target,
                       uint64_t target_bias, uint64_t load_base, unsigned char **out,
                       struct pv_error *err);
+
+/* Where the undefined symbols of a patch come from: the objects of the
+ * target (pv_objects_find, the dynamic linker's order), and optionally how
+ * an ifunc is resolved in the target (the implementation its resolver at
+ * `resolver` chooses); without it an ifunc symbol is PV_EUNSUPPORTED. */
+struct pv_resolver {
+	const struct pv_objects *objects;
+	int (*ifunc)(void *ctx, uint64_t resolver, uint64_t *out, struct pv_error *err);
+	void *ctx;
+};
+
+/* pv_patch_relocate against every object of r, not one image. */
+PV_MUST_CHECK int pv_patch_relocate_in(const struct pv_patch *patch, const struct pv_resolver *r,
+                                       uint64_t load_base, unsigned char **out,
+                                       struct pv_error *err);
 
 #endif

@@ -44,6 +44,7 @@
 #include "../load/analysis.h"
 #include "../load/patchdesc.h"
 #include "../checks/crash.h"
+#include "../checks/ineffective.h"
 #include "../checks/liveness.h"
 #include "../checks/target_verify.h"
 #include "../model/sequence.h"
@@ -57,6 +58,8 @@ struct pt_backend {
 	unsigned char *image;         /* owned: the relocated patch */
 	uint64_t bias, patch_base;
 	bool placed;                  /* bias and patch_base are known */
+	struct pv_objects objs;       /* owned: the executable and its libraries */
+	uint64_t near;                /* the patch area goes within reach of this */
 	struct pv_patch_view view;    /* the patch as engines see it, owned */
 	struct pv_global_judge *global; /* owned: `consistency` of global engines */
 	enum pt_probes probes;
@@ -100,11 +103,12 @@ static int load_one(struct pt_backend *b, struct pt_proc *p, const struct pv_pat
 {
 	uint64_t span = pa->span;
 	int rc;
-	if (!b->placed && (rc = pt_find_gap(p, p->exe_lo, span, base)))
+	if (!b->placed && (rc = pt_find_gap(p, b->near ? b->near : p->exe_lo, span, base)))
 		return rc;
 	if ((rc = pt_map_fixed(p, *base, span, PROT_READ | PROT_WRITE)))
 		return rc;
-	if (!*image && (rc = pv_patch_relocate(pa, b->t.target, b->bias, *base, image, err)))
+	struct pv_resolver res = {.objects = &b->objs, .ifunc = pt_ifunc, .ctx = p};
+	if (!*image && (rc = pv_patch_relocate_in(pa, &res, *base, image, err)))
 		return rc;
 	if ((rc = pt_write(p, *base, *image, span)))
 		return rc;
@@ -166,6 +170,37 @@ int pt_park_main(struct pt_proc *p, uint64_t at)
 	return rc;
 }
 
+/* The target's objects, and where the patch area must be: within reach of
+ * the first replaced function. A replaced function that no object defines
+ * is the user's mistake, said before anything runs. */
+static int find_objects(struct pt_backend *b, struct pt_proc *p, struct pv_error *err)
+{
+	pv_objects_free(&b->objs);
+	int rc = pt_objects_read(p, b->t.target, b->bias, &b->objs, err);
+	const struct pv_patch *pas[PV_SEQ_MAX_PATCHES];
+	size_t npas = 0;
+	pas[npas++] = b->t.patch;
+	for (size_t i = 0; i < b->nextra; i++)
+		pas[npas++] = b->extra[i].patch;
+	b->near = 0;
+	for (size_t k = 0; !rc && k < npas; k++)
+		for (size_t i = 0; !rc && i < pas[k]->nreplacements; i++) {
+			struct pv_found f;
+			const char *name = pas[k]->replacements[i].old_name;
+			if ((rc = pv_objects_find(&b->objs, name, true, &f, err)))
+				break;
+			if (f.sym->type == STT_GNU_IFUNC)
+				rc = pv_error_set(err, PV_ENOENT,
+				                  "%s: '%s' is an ifunc in %s (its resolver picks one of "
+				                  "several implementations at load time), not a function "
+				                  "patchvet can replace", pas[k]->image->path, name,
+				                  pv_object_name(&b->objs.v[f.obj]));
+			if (!b->near && !b->objs.v[f.obj].main)
+				b->near = b->objs.v[f.obj].lo;
+		}
+	return rc;
+}
+
 /* Spawns the target and prepares it, stopped at its exec; main parked at
  * pv_verify when park is set; envp NULL: patchvet's environment. */
 static int setup_env(struct pt_backend *b, struct pt_proc *p, char *const envp[], bool park,
@@ -193,7 +228,11 @@ static int setup_env(struct pt_backend *b, struct pt_proc *p, char *const envp[]
 			p->ntext++;
 		}
 	}
-	if ((rc = pt_map_page(p, &p->threads[0])) || (rc = load_patch(b, p, err)))
+	/* At the entry point the dynamic linker has loaded every library the
+	 * program links: a patch can be resolved against them. */
+	if ((rc = pt_run_to(p, b->t.target->entry + bias, PT_START_TIMEOUT_MS)) ||
+	    (!b->placed && (rc = find_objects(b, p, err))) ||
+	    (rc = pt_map_page(p, &p->threads[0])) || (rc = load_patch(b, p, err)))
 		goto fail;
 	/* sync_core's membarrier needs a registration, which waits for an RCU
 	 * grace period: milliseconds that belong to no engine's pause. */
@@ -269,10 +308,13 @@ static int open_judge(struct pt_backend *b, struct pv_error *err)
 		if (!f->old_addr)
 			continue;
 		size_t avail = 0;
-		const unsigned char *code = pv_image_at(b->t.target, f->old_addr - b->bias, &avail);
+		const struct pv_object *ob = pv_objects_at(&b->objs, f->old_addr);
+		const unsigned char *code =
+		        ob ? pv_image_at(ob->image, f->old_addr - ob->bias, &avail) : NULL;
 		if (!code || avail < f->old_size) {
 			rc = pv_error_set(err, PV_EFORMAT, "%s: function %s is not inside one loaded "
-			                                   "segment", b->t.target_path, f->old_name);
+			                                   "segment", ob ? ob->path : b->t.target_path,
+			                  f->old_name);
 			break;
 		}
 		spec[k++] = (struct pv_global_func_spec){
@@ -296,6 +338,7 @@ static void bk_close(void *handle)
 	if (!b)
 		return;
 	pt_target_close(&b->t);
+	pv_objects_free(&b->objs);
 	pv_patch_view_free(&b->view);
 	pv_global_judge_close(b->global);
 	free(b->image);
@@ -386,10 +429,11 @@ static int bk_open(const struct pv_backend_config *cfg, void **handle, struct pv
 		pt_release(p);
 	free(p);
 	if (!rc)
-		rc = pv_patch_describe(b->t.target, b->bias, b->t.patch, b->t.patch_path, b->patch_base, &b->view, err);
+		rc = pv_patch_describe_in(&b->objs, b->t.patch, b->t.patch_path, b->patch_base,
+		                          &b->view, err);
 	for (size_t i = 0; !rc && i < b->nextra; i++)
-		rc = pv_patch_describe(b->t.target, b->bias, b->extra[i].patch, b->extra[i].path,
-		                       b->extra[i].base, &b->extra[i].view, err);
+		rc = pv_patch_describe_in(&b->objs, b->extra[i].patch, b->extra[i].path,
+		                          b->extra[i].base, &b->extra[i].view, err);
 	if (!rc)
 		rc = open_judge(b, err);
 	if (rc) {
@@ -409,14 +453,21 @@ static const struct pv_patch_desc *bk_patch(void *handle)
 
 static void symbolize(const struct pt_backend *b, uint64_t addr, char *buf, size_t len)
 {
-	const struct pv_image *img = b->t.target;
+	const struct pv_object *ob = pv_objects_at(&b->objs, addr);
+	const struct pv_image *img = ob ? ob->image : b->t.target;
+	uint64_t bias = ob ? ob->bias : b->bias;
 	for (size_t i = 0; i < img->nsymbols; i++) {
 		const struct pv_symbol *s = &img->symbols[i];
-		uint64_t lo = s->value + b->bias;
+		uint64_t lo = s->value + bias;
 		if ((s->type == STT_FUNC || s->type == STT_GNU_IFUNC) && s->shndx != SHN_UNDEF &&
 		    addr >= lo && addr < lo + s->size) {
-			snprintf(buf, len, "%s+%llu (0x%llx)", s->name, (unsigned long long)(addr - lo),
-			         (unsigned long long)addr);
+			if (ob && !ob->main)
+				snprintf(buf, len, "%s+%llu (0x%llx, %s)", s->name,
+				         (unsigned long long)(addr - lo), (unsigned long long)addr,
+				         pv_object_name(ob));
+			else
+				snprintf(buf, len, "%s+%llu (0x%llx)", s->name,
+				         (unsigned long long)(addr - lo), (unsigned long long)addr);
 			return;
 		}
 	}
@@ -465,9 +516,27 @@ bool pt_code_diff(struct pt_proc *p, const struct pv_image *target, uint64_t bia
 	return found;
 }
 
-/* rollback-bytes facts: every executable byte of the target against its
- * file, and every other code range the engine wrote against what it held
- * before; the first that differs. */
+/* Whether the run touched a shared object: a replaced function of one of
+ * the patches lives there, or the engine wrote there. */
+static bool touched(const struct pt_backend *b, const struct pt_run *run,
+                    const struct pv_object *ob)
+{
+	for (size_t i = 0; i < run->nwrites; i++)
+		if (run->writes[i].addr >= ob->lo && run->writes[i].addr < ob->hi)
+			return true;
+	for (size_t k = 0; k <= b->nextra; k++) {
+		const struct pv_patch_desc *d = k ? &b->extra[k - 1].view.desc : &b->view.desc;
+		for (size_t i = 0; i < d->nfuncs; i++)
+			if (d->funcs[i].old_addr >= ob->lo && d->funcs[i].old_addr < ob->hi)
+				return true;
+	}
+	return false;
+}
+
+/* rollback-bytes facts: every executable byte of the target and of every
+ * shared object the run touched against its file, and every other code
+ * range the engine wrote against what it held before; the first that
+ * differs. */
 static bool rollback_diff(void *ctx, struct pv_rollback_finding *f, char *where, size_t len)
 {
 	const struct pt_script *x = ctx;
@@ -477,13 +546,19 @@ static bool rollback_diff(void *ctx, struct pv_rollback_finding *f, char *where,
 		pv_error_clear(p->err);
 		return false; /* the first of a check is the one kept */
 	}
-	bool found = pt_code_diff(p, b->t.target, b->bias, f);
+	const struct pt_run *run = p->run;
+	bool found = false;
+	for (size_t k = 0; k < b->objs.n && !found; k++) {
+		const struct pv_object *ob = &b->objs.v[k];
+		if (ob->main || touched(b, run, ob))
+			found = pt_code_diff(p, ob->image, ob->bias, f);
+	}
 	if (found)
 		symbolize(b, f->addr, where, len);
-	const struct pt_run *run = p->run;
 	for (size_t i = 0; i < run->nwrites && !found; i++) {
 		const struct pt_write *w = &run->writes[i];
-		if (w->addr >= p->exe_lo && w->addr < p->exe_hi)
+		const struct pv_object *ob = pv_objects_at(&b->objs, w->addr);
+		if ((w->addr >= p->exe_lo && w->addr < p->exe_hi) || ob)
 			continue; /* judged against the file above */
 		bool own = w->addr >= p->patch_lo && w->addr < p->patch_hi;
 		for (size_t k = 0; k < run->nmaps; k++)
@@ -957,6 +1032,43 @@ static void end_run(struct pt_backend *b, struct pt_proc *p, struct pt_run *run,
 	free(p);
 }
 
+static int live_read(void *ctx, uint64_t addr, void *buf, size_t len);
+
+/* ineffective, once apply returned 0: a call of each replaced function, at
+ * its entry, must reach the replacement (jmps followed), or a GOT slot of
+ * it must lead there (an engine that redirects calls through the GOT).
+ * Entries that start with a call or a trap are left to the engine's
+ * handler, which the code alone does not show. */
+static void check_effect(struct pt_script *x)
+{
+	struct pt_backend *b = x->b;
+	struct pt_proc *p = x->p;
+	const struct pv_patch_desc *d = &b->view.desc;
+	const struct pv_patch_desc *descs[1] = {d};
+	for (size_t i = 0; i < d->nfuncs && !p->exited; i++) {
+		const struct pv_patch_func *f = &d->funcs[i];
+		uint64_t dest = 0;
+		if (!f->old_addr || pv_live_resolve(live_read, x, f->old_addr, &dest) ||
+		    pv_live_classify(descs, 1, f->old_name, dest) != -1)
+			continue;
+		bool via_got = false;
+		for (size_t k = 0; k < d->ngot_slots && !via_got; k++) {
+			uint64_t to = 0;
+			via_got = d->got_slots[k].func == i && !pt_read(p, d->got_slots[k].addr, &to, 8) &&
+			          to >= f->new_addr && to < f->new_addr + (f->new_size ? f->new_size : 1);
+		}
+		if (via_got)
+			continue;
+		const struct pv_object *ob = pv_objects_at(&b->objs, f->old_addr);
+		char detail[PV_CHECK_DETAIL_LEN];
+		pv_ineffective_word_entry(f->old_name, ob && !ob->main ? pv_object_name(ob) : NULL,
+		                          (unsigned long long)f->old_addr, detail, sizeof(detail));
+		pt_violation(p, PV_CHECK_INEFFECTIVE, -1, f->old_addr, "%s", detail);
+		break;
+	}
+	pv_error_clear(p->err);
+}
+
 static int bk_run(void *handle, const struct pv_engine *engine, void *engine_state,
                   const uint8_t *stream, size_t len, struct pv_run_result *res,
                   struct pv_error *err)
@@ -994,6 +1106,8 @@ static int bk_run(void *handle, const struct pv_engine *engine, void *engine_sta
 	pt_steer_release(p);
 	struct pt_script x = {.b = b, .p = p, .sp = &sp, .engine = engine};
 	struct pv_script sc = {.ops = &pt_script_ops, .ctx = &x, .engine = engine, .res = res};
+	if (res->apply_rc == 0 && !p->exited)
+		check_effect(&x);
 	if (res->apply_rc == PV_EBUSY && !p->exited)
 		pv_script_rollback(&sc, "apply gave up");
 	int taken = 0;

@@ -551,6 +551,51 @@ int pt_wait_thread(struct pt_proc *p, struct pt_thread *t, int timeout_ms, int *
 	return 0;
 }
 
+int pt_run_to(struct pt_proc *p, uint64_t at, int timeout_ms)
+{
+	struct pt_thread *t = &p->threads[0];
+	static const uint8_t trap = 0xcc;
+	uint8_t orig;
+	if (!t->live || !t->stopped || p->nthreads != 1)
+		return pv_error_set(p->err, PV_ESTATE, "the process must be stopped with one thread "
+		                                       "to run it to its entry point");
+	if (pt_read(p, at, &orig, 1) || pt_write(p, at, &trap, 1))
+		return pv_error_set(p->err, PV_EIO, "cannot set a breakpoint at the entry point "
+		                                    "0x%llx of process %d", (unsigned long long)at,
+		                    (int)p->pid);
+	int rc = cont(p, t, 0);
+	double deadline = pt_now() + timeout_ms / 1e3;
+	while (!rc) {
+		int sig = 0;
+		enum pt_ev e = wait_thread(p, t, deadline, &sig);
+		if (e == PT_EV_NONE) {
+			rc = pv_error_set(p->err, PV_ETIMEDOUT, "process %d did not reach its entry point "
+			                                        "within %d ms", (int)p->pid, timeout_ms);
+			if (!ptrace(PTRACE_INTERRUPT, t->tid, NULL, NULL))
+				await_stop(p, t);
+			break;
+		}
+		if (e == PT_EV_EXIT) {
+			rc = pv_error_set(p->err, PV_ESTATE, "process %d ended before its entry point "
+			                                     "(its dynamic linker failed?)", (int)p->pid);
+			break;
+		}
+		if (e == PT_EV_SIGNAL && sig == SIGTRAP && t->regs.rip == at + 1) {
+			t->regs.rip = at;
+			if (ptrace(PTRACE_SETREGS, t->tid, NULL, &t->regs))
+				rc = pv_error_set(p->err, PV_EIO, "cannot set the registers of process "
+				                                  "%d: %s", (int)p->pid, strerror(errno));
+			break;
+		}
+		/* A library constructor's own signal goes on to it. */
+		rc = cont(p, t, e == PT_EV_SIGNAL ? sig : 0);
+	}
+	if (t->live && pt_write(p, at, &orig, 1) && !rc)
+		rc = pv_error_set(p->err, PV_EIO, "cannot remove the breakpoint at 0x%llx",
+		                  (unsigned long long)at);
+	return rc;
+}
+
 /* ------------------------------------------------------------ spawn */
 
 int pt_exe_range(struct pt_proc *p)

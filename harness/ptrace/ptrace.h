@@ -48,6 +48,7 @@
 
 #include "../model/backend.h"
 #include "../load/image.h"
+#include "../load/objects.h"
 #include "../checks/consistency_global.h"
 #include "../checks/registry.h"
 #include "../checks/rollback_bytes.h"
@@ -358,6 +359,12 @@ int pt_spawn(char *const argv[], struct pt_proc *p, struct pv_error *err);
 int pt_spawn_env(char *const argv[], char *const envp[], struct pt_proc *p,
                  struct pv_error *err);
 
+/* Runs the only thread of a process stopped at its exec to address at
+ * (the executable's entry point: the dynamic linker has loaded and
+ * initialised every library by then) and stops it there, at most
+ * timeout_ms. */
+int pt_run_to(struct pt_proc *p, uint64_t at, int timeout_ms);
+
 /* exe_lo and exe_hi from /proc/PID/maps. */
 int pt_exe_range(struct pt_proc *p);
 
@@ -422,6 +429,18 @@ void pt_detach(struct pt_proc *p);
 int pt_detach_all(struct pt_proc *p);
 int pt_reattach(struct pt_proc *p);
 bool pt_reap_detached(struct pt_proc *p);
+
+/* ------------------------------------------------------------ objects.c */
+
+/* The executable (exe, loaded at bias, borrowed) then every shared object
+ * the dynamic linker's list names, in its order, appended to out. A static
+ * executable, or one stopped before its dynamic linker ran, gives only
+ * itself. */
+int pt_objects_read(struct pt_proc *p, const struct pv_image *exe, uint64_t bias,
+                    struct pv_objects *out, struct pv_error *err);
+/* A pv_resolver's ifunc (ctx: the struct pt_proc, stopped, thread 0 free
+ * to call on, the harness page mapped): the resolver run in the process. */
+int pt_ifunc(void *ctx, uint64_t resolver, uint64_t *out, struct pv_error *err);
 
 /* ------------------------------------------------------------ inject.c */
 
