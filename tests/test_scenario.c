@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -579,4 +580,180 @@ Test(scenario, mutated_files_never_crash)
 			cr_assert_neq(l.err.msg[0], '\0', "round %d: no message", round);
 		}
 	}
+}
+
+/* ------------------------------------------------------------ [program] */
+
+Test(scenario, program_every_key)
+{
+	struct loaded l = load_text(
+		"[scenario]\ntarget = /usr/bin/true\npatch = counter-fix\n"
+		"[program]\n"
+		"command = {target} -p 4 \"two words\" {dir}/in.bin\n"
+		"env = LC_ALL=C OMP_NUM_THREADS=4\n"
+		"cwd = {dir}\n"
+		"stdin = {dir}/in.bin\n"
+		"stdout = {workdir}/out.gz\n"
+		"timeout = 30\n"
+		"ready = port {port}\n"
+		"load = /bin/sh -c \"exit 0\" {port}\n"
+		"verify = load\n"
+		"stop = signal TERM 5\n"
+		"window = 0.25\n");
+	cr_assert_eq(l.rc, 0, "%s", l.err.msg);
+	const struct pv_program *pg = l.sc->program;
+	cr_assert_not_null(pg);
+	cr_assert_str_eq(pg->command, "{target} -p 4 \"two words\" {dir}/in.bin");
+	cr_assert_str_eq(pg->env, "LC_ALL=C OMP_NUM_THREADS=4");
+	cr_assert_str_eq(pg->cwd, "{dir}");
+	cr_assert_str_eq(pg->stdin_path, "{dir}/in.bin");
+	cr_assert_str_eq(pg->stdout_path, "{workdir}/out.gz");
+	cr_assert_float_eq(pg->timeout, 30.0, 1e-9);
+	cr_assert_eq(pg->ready, PV_READY_PORT);
+	cr_assert_str_eq(pg->ready_arg, "{port}");
+	cr_assert_not_null(pg->load);
+	cr_assert_eq(pg->verify, PV_VERIFY_LOAD);
+	cr_assert_eq(pg->stop, PV_STOP_SIGNAL);
+	cr_assert_eq(pg->stop_signal, SIGTERM);
+	cr_assert_float_eq(pg->stop_wait, 5.0, 1e-9);
+	cr_assert_float_eq(pg->window, 0.25, 1e-9);
+	cr_assert_eq(pg->dir[0], '/', "{dir} is absolute: %s", pg->dir);
+
+	char **argv = NULL;
+	struct pv_error err = {0};
+	struct pv_program_vars v = {.target = "/bin/x", .dir = "/s d", .workdir = "/w", .port = 77};
+	cr_assert_eq(pv_program_split(pg->command, &v, &argv, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(argv[0], "/bin/x");
+	cr_assert_str_eq(argv[1], "-p");
+	cr_assert_str_eq(argv[2], "4");
+	cr_assert_str_eq(argv[3], "two words");
+	cr_assert_str_eq(argv[4], "/s d/in.bin");
+	cr_assert_null(argv[5]);
+	pv_argv_free(argv);
+	pv_scenario_free(l.sc);
+}
+
+Test(scenario, program_defaults_and_other_forms)
+{
+	struct loaded l = load_text("[scenario]\ntarget = ./prog\n[program]\ncommand = {target}\n");
+	cr_assert_eq(l.rc, 0, "%s", l.err.msg);
+	const struct pv_program *pg = l.sc->program;
+	cr_assert_str_eq(pg->cwd, "{workdir}");
+	cr_assert_null(pg->env);
+	cr_assert_null(pg->stdin_path);
+	cr_assert_null(pg->stdout_path);
+	cr_assert_null(pg->load);
+	cr_assert_float_eq(pg->timeout, PV_PROGRAM_TIMEOUT_S, 1e-9);
+	cr_assert_float_eq(pg->window, PV_PROGRAM_WINDOW_S, 1e-9);
+	cr_assert_eq(pg->ready, PV_READY_DELAY);
+	cr_assert_float_eq(pg->ready_delay, 0.0, 1e-9);
+	cr_assert_eq(pg->verify, PV_VERIFY_EXIT);
+	cr_assert_eq(pg->stop, PV_STOP_EXIT);
+	pv_scenario_free(l.sc);
+
+	static const struct {
+		const char *line;
+		enum pv_ready ready;
+		const char *arg;
+	} readies[] = {
+		{"ready = port 8080", PV_READY_PORT, "8080"},
+		{"ready = file {workdir}/pid", PV_READY_FILE, "{workdir}/pid"},
+		{"ready = output listening on port", PV_READY_OUTPUT, "listening on port"},
+		{"ready = delay 0.5", PV_READY_DELAY, NULL},
+	};
+	for (size_t i = 0; i < sizeof(readies) / sizeof(readies[0]); i++) {
+		char text[256];
+		snprintf(text, sizeof(text), "[scenario]\ntarget = /bin/true\n[program]\n"
+		                             "command = {target}\n%s\n", readies[i].line);
+		l = load_text(text);
+		cr_assert_eq(l.rc, 0, "%s: %s", readies[i].line, l.err.msg);
+		cr_assert_eq(l.sc->program->ready, readies[i].ready);
+		if (readies[i].arg)
+			cr_assert_str_eq(l.sc->program->ready_arg, readies[i].arg);
+		else
+			cr_assert_float_eq(l.sc->program->ready_delay, 0.5, 1e-9);
+		pv_scenario_free(l.sc);
+	}
+	l = load_text("[scenario]\ntarget = /bin/true\n[program]\ncommand = {target}\n"
+	              "verify = /usr/bin/cmp {workdir}/out {dir}/expected\nstop = signal SIGINT 1.5\n");
+	cr_assert_eq(l.rc, 0, "%s", l.err.msg);
+	cr_assert_eq(l.sc->program->verify, PV_VERIFY_COMMAND);
+	cr_assert_str_eq(l.sc->program->verify_command, "/usr/bin/cmp {workdir}/out {dir}/expected");
+	cr_assert_eq(l.sc->program->stop_signal, SIGINT);
+	cr_assert_float_eq(l.sc->program->stop_wait, 1.5, 1e-9);
+	pv_scenario_free(l.sc);
+	/* Without [program], nothing changes. */
+	l = load_text("[scenario]\ntarget = counter\n");
+	cr_assert_eq(l.rc, 0, "%s", l.err.msg);
+	cr_assert_null(l.sc->program);
+	pv_scenario_free(l.sc);
+}
+
+Test(scenario, program_malformed_values)
+{
+	static const struct {
+		const char *line, *word;
+	} bad[] = {
+		{"command = {target} \"open", "double quote is not closed"},
+		{"command = {target} {port2}", "unknown placeholder {port2}"},
+		{"command =", "no command"},
+		{"colour = red", "unknown key 'colour' in [program]"},
+		{"env = LC_ALL", "not NAME=VALUE"},
+		{"env = =x", "not NAME=VALUE"},
+		{"env = 1A=x", "not NAME=VALUE"},
+		{"cwd =", "cwd is empty"},
+		{"cwd = {nowhere}", "unknown placeholder"},
+		{"stdin = {dir}/{bad}", "unknown placeholder"},
+		{"stdout = /tmp/out", "not a file under {workdir}"},
+		{"stdout = {workdir}/", "not a file under {workdir}"},
+		{"timeout = 0", "out of range"},
+		{"timeout = ten", "not a number of seconds"},
+		{"timeout = 1e3", "not a number of seconds"},
+		{"timeout = -1", "not a number of seconds"},
+		{"ready = socket 80", "expected `port N`"},
+		{"ready = port", "needs a port"},
+		{"ready = port 70000", "out of range"},
+		{"ready = port http", "not a whole number"},
+		{"ready = file", "needs a path"},
+		{"ready = output", "needs a text"},
+		{"ready = delay soon", "not a number of seconds"},
+		{"load = \"x", "double quote is not closed"},
+		{"verify = {oops}", "unknown placeholder"},
+		{"stop = kill", "expected `exit` or `signal"},
+		{"stop = signal TERM", "needs a signal name and the seconds"},
+		{"stop = signal BOGUS 5", "unknown signal 'BOGUS'"},
+		{"stop = signal TERM 0", "out of range"},
+		{"stop = signal TERM 5 6", "expected `exit` or `signal"},
+		{"window = 0", "out of range"},
+		{"window = .", "not a number of seconds"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[256];
+		/* The command first unless the line is the command. */
+		bool cmd = !strncmp(bad[i].line, "command", 7);
+		snprintf(text, sizeof(text),
+		         "[scenario]\ntarget = /bin/true\n[program]\n%s%s\nverify = /bin/true\n"
+		         "stop = signal TERM 1\n",
+		         cmd ? "" : "command = {target}\n", bad[i].line);
+		if (!strncmp(bad[i].line, "stop", 4) || !strncmp(bad[i].line, "verify", 6))
+			snprintf(text, sizeof(text), "[scenario]\ntarget = /bin/true\n[program]\n"
+			                             "command = {target}\n%s\n", bad[i].line);
+		struct loaded l = load_text(text);
+		expect_format(&l, cmd ? 4 : 5, bad[i].word);
+	}
+}
+
+Test(scenario, program_keys_together)
+{
+	struct loaded l = load_text("[scenario]\ntarget = /bin/true\n[program]\nready = delay 1\n");
+	expect_format(&l, 3, "missing key 'command' in [program]");
+	l = load_text("[scenario]\ntarget = /bin/true\n[program]\ncommand = x\n"
+	              "stop = signal TERM 2\n");
+	expect_format(&l, 3, "verify = exit needs stop = exit");
+	l = load_text("[scenario]\ntarget = /bin/true\n[program]\ncommand = x\nverify = load\n");
+	expect_format(&l, 5, "verify = load needs a `load` command");
+	l = load_text("[scenario]\ntarget = /bin/true\n[program]\ncommand = x\ncommand = y\n");
+	expect_format(&l, 5, "duplicate key 'command' in [program]");
+	l = load_text("[scenario]\ntarget = /bin/true\n[program]\ncommand = x\n[program]\n");
+	cr_assert_eq(l.rc, PV_EFORMAT, "%s", l.err.msg);
 }

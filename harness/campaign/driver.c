@@ -9,6 +9,7 @@
 
 #include "../model/version.h"
 #include "../util/files.h"
+#include "../util/exit.h"
 #include "driver_sequence.h"
 #include "../load/reproducer.h"
 #include "../util/clock.h"
@@ -303,6 +304,15 @@ static int drive_job(struct drive *d, const struct pv_job *job, size_t index,
 		pv_result_reason(r, "%s", jerr.msg);
 		return pv_error_set(err, PV_ENOENT, "%s: %s", job->scenario,
 		                    jerr.msg[0] ? jerr.msg : pv_strerror(rc));
+	}
+	if (rc && rc != PV_EREFUSED && (job->program || job->attach_pid)) {
+		/* The program itself does not run as its scenario says: the
+		 * user's input to fix, not a verdict. */
+		r->failed = true;
+		fatal = pv_error_set(err, pv_exit_for(rc) == PV_EXIT_USAGE ? rc : PV_EINVAL,
+		                     "scenario %s: %s", job->scenario,
+		                     jerr.msg[0] ? jerr.msg : pv_strerror(rc));
+		goto done;
 	}
 	if (rc) {
 		r->failed = true;

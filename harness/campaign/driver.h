@@ -51,6 +51,12 @@ struct pv_job {
 	const struct pv_job_alt *alts;      /* flavours to try when the engine
 	                                       refuses `flavour` (not asked for) */
 	size_t nalts;
+	/* A real program (the scenario's [program]), NULL: a corpus target;
+	 * its {workdir}s go under work_dir (--out). A program that does not
+	 * pass its run without an engine at open ends the campaign (exit 2). */
+	const struct pv_program *program;
+	const char *work_dir;
+	int attach_pid;          /* > 0: every run in this running process (--pid) */
 };
 
 /* What the progress callback sees: this job and the whole campaign. */

@@ -29,7 +29,9 @@ static int open_one(const struct pv_backend_ops *ops, enum pv_mem_model mem,
 	struct pv_backend_config bc = {.target_path = target, .patch_path = job->patch,
 	                               .workload = job->workload, .mem_model = mem,
 	                               .extra_patches = job->extra_patches,
-	                               .nextra = job->nextra, .fault = job->fault};
+	                               .nextra = job->nextra, .fault = job->fault,
+	                               .program = job->program, .work_dir = job->work_dir,
+	                               .attach_pid = job->attach_pid};
 	int rc = ops->open(&bc, h, err);
 	if (rc)
 		return rc;

@@ -62,6 +62,8 @@ struct plan {
 	struct pv_loaded_engine **loaded;
 	size_t nloaded;
 	unsigned fault;          /* --fault, every job */
+	const char *work_dir;    /* --out: program scenarios' {workdir}s */
+	int pid;                 /* --pid */
 };
 
 /* Ptrace runs are real processes (about a tenth of a second each): the
@@ -242,6 +244,10 @@ static int plan_scenario(struct plan *p, const char *what, const char *data,
 		return pv_error_set(err, PV_EINVAL, "%sscenario %s does not list %s among its "
 		                                    "backends (%s)", where, sc->name,
 		                    pv_backend_name(backend), sc->file);
+	if (sc->program && backend == PV_BACKEND_EMU)
+		return pv_error_set(err, PV_EINVAL, "%sscenario %s runs a real program ([program] in "
+		                                    "%s): it runs on --backend ptrace, not emu",
+		                    where, sc->name, sc->file);
 	if (!(sc->flavours & flavour))
 		return pv_error_set(err, PV_EINVAL, "%sscenario %s is not built in flavour %s (%s)",
 		                    where, sc->name, pv_flavour_name(flavour), sc->file);
@@ -315,6 +321,9 @@ static int plan_job(struct plan *p, size_t scen, const struct pv_engine *engine,
 		j->nalts = s->nalts;
 	}
 	j->fault = (enum pv_fault)p->fault;
+	j->program = s->sc->program;
+	j->work_dir = p->work_dir;
+	j->attach_pid = p->pid;
 	ex[p->njobs] = x;
 	bk[p->njobs] = s->backend;
 	p->njobs++;
@@ -576,6 +585,8 @@ static int plan_and_drive(const struct pv_run_options *o, const char *data_dir,
 	if (rc)
 		return rc;
 	p->fault = o->fault;
+	p->work_dir = o->out_dir;
+	p->pid = o->pid;
 	rc = from_expected ? plan_expected(p, o, data_dir, expected, err)
 	                   : plan_explicit(p, o, data_dir, *backends, err);
 	if (!rc && !p->njobs && !from_expected)

@@ -52,6 +52,7 @@ struct pv_run_options {
 	unsigned formats;        /* enum pv_report_format bits (reports/report.h) */
 	const char *sequence;    /* --sequence, checked; NULL when not given */
 	unsigned fault;          /* --fault: enum pv_fault (emulator/emu.h) */
+	int pid;                 /* --pid: run in this running process (ptrace), 0: none */
 	struct pv_run_progress progress; /* all NULL: nothing shown */
 };
 

@@ -40,6 +40,7 @@ static const char run_help_campaigns[] =
 	"                    [--time SECONDS] [--shard I/N] [--jobs N] [--stop-at-first]\n"
 	"                    [--out DIR] [--format LIST]\n"
 	"                    [--sequence STEPS] [--fault crash|stall|slowdown]\n"
+	"       patchvet run --pid PID --engine E --scenario S [--schedules N]\n"
 	"       patchvet run --resume DIR\n"
 	"\n"
 	"Without --engine and --backend: the default campaign. The patchability\n"
@@ -91,6 +92,12 @@ static const char run_help_tail[] =
 	"finished: every engine x scenario x backend whose result was final is kept\n"
 	"(DIR/.checkpoint/, removed once the reports are written), the others run\n"
 	"again. The results equal those of an uninterrupted run.\n"
+	"\n"
+	"--pid PID applies and reverts S's patch in process PID, which must run S's\n"
+	"target (one schedule, or N): patchvet never kills it and leaves it running\n"
+	"and untraced, even when patchvet itself is killed (no thread is ever in a\n"
+	"group-stop; no thread is steered, no signal sent). The last line says\n"
+	"whether the patch was left applied.\n"
 	"\n"
 	"An engine is a built-in name, a plugin (path/to/engine.so), or exec:FILE: an\n"
 	"external patcher described by FILE, run on ptrace (docs/exec-adapter.md).\n"
@@ -185,6 +192,24 @@ static int run_engine_campaign(const struct pv_run_options *o, struct pv_error *
 
 static int run_command(int argc, char **argv, const char *resume_dir);
 
+/* --pid: one engine, one scenario, on ptrace, in one process; one schedule
+ * unless --schedules says more. */
+static int check_pid(struct pv_run_options *o)
+{
+	if (o->nengines != 1 || o->nscenarios != 1)
+		return pv_cli_usage("run", "--pid takes one --engine and one --scenario (the patch to "
+		                           "apply and revert in process %d)", o->pid);
+	if (o->backend && strcmp(o->backend, "ptrace"))
+		return pv_cli_usage("run", "--pid runs on --backend ptrace, not %s", o->backend);
+	if (o->sequence || o->fault || o->jobs > 1 || o->resuming)
+		return pv_cli_usage("run", "--pid takes no --sequence, --fault, --jobs or --resume: "
+		                           "the process is not patchvet's to restart or fault");
+	o->backend = "ptrace";
+	if (!o->schedules_given)
+		o->schedules = 1;
+	return -1;
+}
+
 int pv_cmd_run(int argc, char **argv)
 {
 	/* --resume DIR: the interrupted run's own arguments, from its
@@ -239,6 +264,7 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 		{"format", required_argument, NULL, 'F'},
 		{"sequence", required_argument, NULL, 'Q'},
 		{"fault", required_argument, NULL, 'U'},
+		{"pid", required_argument, NULL, 'p'},
 		{"help", no_argument, NULL, 'h'},
 	};
 	/* --engine, --scenario, --backend, --schedules, --seed, --flavour,
@@ -275,7 +301,7 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 	int c, rc = -1;
 	optind = 1;
 	opterr = 0;
-	while (rc < 0 && (c = getopt_long(argc, argv, "+s:e:b:n:S:f:x:o:F:T:P:j:1hQ:U:", opts, NULL)) != -1) {
+	while (rc < 0 && (c = getopt_long(argc, argv, "+s:e:b:n:S:f:x:o:F:T:P:j:1hQ:U:p:", opts, NULL)) != -1) {
 		int taken = pv_cli_options_take(&so, c, optarg);
 		if (taken >= 0) {
 			rc = taken ? taken : rc;
@@ -325,6 +351,14 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 				rc = pv_cli_usage("run", "--fault wants crash, stall or slowdown, not '%s'",
 				                  optarg);
 			break;
+		case 'p': {
+			uint64_t v;
+			if (pv_cli_parse_count(optarg, 1, INT_MAX, &v))
+				rc = pv_cli_usage("run", "--pid wants the id of a running process, not '%s'",
+				                  optarg);
+			o.pid = (int)v;
+			break;
+		}
 		case 'h': run_help_print(stdout); rc = PV_EXIT_OK; break;
 		default:
 			if (c >= PARAM_OPT && c < PARAM_OPT + (int)np) {
@@ -366,6 +400,8 @@ static int run_command(int argc, char **argv, const char *resume_dir)
 	if (rc < 0 && o.fault && o.sequence)
 		rc = pv_cli_usage("run", "--fault and --sequence: put the fault in the sequence "
 		                         "instead, as a step fault:%s", pv_fault_name(o.fault));
+	if (rc < 0 && o.pid)
+		rc = check_pid(&o);
 	if (rc < 0 && o.fault && !o.backend)
 		o.backend = "emu";
 	if (rc < 0 && xi->unbounded_schedules && !o.schedules_given)

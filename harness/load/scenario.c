@@ -4,6 +4,8 @@
 #include "../model/sequence.h"
 #include "ini.h"
 
+#include <math.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -29,6 +31,17 @@ enum key_id {
 	K_PARAM,
 	K_PATCHES,
 	K_SEQUENCE,
+	K_COMMAND,
+	K_ENV,
+	K_CWD,
+	K_STDIN,
+	K_STDOUT,
+	K_TIMEOUT,
+	K_READY,
+	K_LOAD,
+	K_VERIFY,
+	K_STOP,
+	K_WINDOW,
 	K_COUNT
 };
 
@@ -46,9 +59,21 @@ static const struct key_spec {
 	[K_PARAM] = {"workload", "param"},
 	[K_PATCHES] = {"scenario", "patches"},
 	[K_SEQUENCE] = {"scenario", "sequence"},
+	[K_COMMAND] = {"program", "command"},
+	[K_ENV] = {"program", "env"},
+	[K_CWD] = {"program", "cwd"},
+	[K_STDIN] = {"program", "stdin"},
+	[K_STDOUT] = {"program", "stdout"},
+	[K_TIMEOUT] = {"program", "timeout"},
+	[K_READY] = {"program", "ready"},
+	[K_LOAD] = {"program", "load"},
+	[K_VERIFY] = {"program", "verify"},
+	[K_STOP] = {"program", "stop"},
+	[K_WINDOW] = {"program", "window"},
 };
 
-static const char *const section_names[] = {"scenario", "workload"};
+static const char *const section_names[] = {"scenario", "workload", "program"};
+#define SECTION_PROGRAM 2
 #define SECTION_COUNT (sizeof(section_names) / sizeof(section_names[0]))
 
 static const char *const flavour_names[] = {"plain", "pad", "fentry", "cet"};
@@ -203,6 +228,225 @@ static int parse_reference(struct parse *p, const char *key, const char *value, 
 	return set_string(p, field, value);
 }
 
+/* ---------------------------------------------------------------- [program] */
+
+/* Placeholders a load-time check expands (any values do). */
+static const struct pv_program_vars check_vars = {
+	.target = "/t", .dir = "/d", .workdir = "/w", .port = 1};
+
+/* A command line: splits and expands as a run will. */
+static int check_command(struct parse *p, const char *key, const char *value)
+{
+	char q[QUOTE_MAX + 4];
+	char **argv = NULL;
+	struct pv_error e;
+	pv_error_clear(&e);
+	int rc = pv_program_split(value, &check_vars, &argv, &e);
+	pv_argv_free(argv);
+	if (rc)
+		return fail(p, rc, p->line, "%s = '%s': %s", key, pv_ini_quote(q, sizeof(q), value),
+		            e.msg);
+	return 0;
+}
+
+/* A path or a text: non-empty, its placeholders known. */
+static int check_text(struct parse *p, const char *key, const char *value)
+{
+	char q[QUOTE_MAX + 4];
+	if (!*value)
+		return fail(p, PV_EFORMAT, p->line, "%s is empty; leave the key out for its default",
+		            key);
+	char *out = NULL;
+	struct pv_error e;
+	pv_error_clear(&e);
+	int rc = pv_program_expand(value, &check_vars, &out, &e);
+	free(out);
+	if (rc)
+		return fail(p, rc, p->line, "%s = '%s': %s", key, pv_ini_quote(q, sizeof(q), value),
+		            e.msg);
+	return 0;
+}
+
+/* Seconds: a decimal number in [min, max] (min excluded when open). */
+static int parse_seconds(struct parse *p, const char *key, const char *value, double min,
+                         bool open, double max, double *out)
+{
+	char q[QUOTE_MAX + 4];
+	const char *s = value;
+	size_t digits = 0;
+	for (; *s >= '0' && *s <= '9'; s++)
+		digits++;
+	if (*s == '.')
+		for (s++; *s >= '0' && *s <= '9'; s++)
+			digits++;
+	double v = !digits || *s ? NAN : strtod(value, NULL);
+	if (isnan(v))
+		return fail(p, PV_EFORMAT, p->line, "%s = '%s' is not a number of seconds (like 0.5)%s",
+		            key, pv_ini_quote(q, sizeof(q), value), hash_hint(value));
+	if (v < min || (open && v == min) || v > max)
+		return fail(p, PV_EFORMAT, p->line, "%s = %s is out of range (%s%g to %g seconds)", key,
+		            pv_ini_quote(q, sizeof(q), value), open ? "more than " : "", min, max);
+	*out = v;
+	return 0;
+}
+
+static int parse_ready(struct parse *p, struct pv_program *pg, const char *value)
+{
+	char q[QUOTE_MAX + 4];
+	size_t n = strcspn(value, " \t");
+	const char *arg = value + n;
+	while (*arg == ' ' || *arg == '\t')
+		arg++;
+	static const char *const kinds[] = {"delay", "port", "file", "output"};
+	size_t k = 0;
+	while (k < 4 && (strlen(kinds[k]) != n || strncmp(value, kinds[k], n)))
+		k++;
+	if (k == 4)
+		return fail(p, PV_EFORMAT, p->line, "ready = '%s': expected `port N`, `file PATH`, "
+		                                    "`output TEXT` or `delay SECONDS`",
+		            pv_ini_quote(q, sizeof(q), value));
+	if (!*arg)
+		return fail(p, PV_EFORMAT, p->line, "ready = %s needs %s", kinds[k],
+		            k == 0 ? "a number of seconds" : k == 1 ? "a port (a number or {port})"
+		            : k == 2 ? "a path" : "a text");
+	pg->ready = (enum pv_ready)k;
+	if (k == PV_READY_DELAY)
+		return parse_seconds(p, "ready = delay", arg, 0, false, 3600, &pg->ready_delay);
+	if (k == PV_READY_PORT && strcmp(arg, "{port}")) {
+		unsigned long port;
+		if (parse_unsigned(p, "ready = port", arg, 1, 65535, &port))
+			return p->rc;
+	}
+	if (k == PV_READY_FILE && check_text(p, "ready = file", arg))
+		return p->rc;
+	return set_string(p, &pg->ready_arg, arg);
+}
+
+static int parse_verify(struct parse *p, struct pv_program *pg, const char *value)
+{
+	if (!strcmp(value, "exit"))
+		pg->verify = PV_VERIFY_EXIT;
+	else if (!strcmp(value, "load"))
+		pg->verify = PV_VERIFY_LOAD;
+	else if (check_command(p, "verify", value))
+		return p->rc;
+	else
+		pg->verify = PV_VERIFY_COMMAND;
+	return pg->verify == PV_VERIFY_COMMAND ? set_string(p, &pg->verify_command, value) : 0;
+}
+
+static int parse_stop(struct parse *p, struct pv_program *pg, const char *value)
+{
+	char q[QUOTE_MAX + 4];
+	if (!strcmp(value, "exit")) {
+		pg->stop = PV_STOP_EXIT;
+		return 0;
+	}
+	char word[16], sig[16], secs[32], extra[2];
+	int n = sscanf(value, "%15s %15s %31s %1s", word, sig, secs, extra);
+	if (n < 1 || strcmp(word, "signal") || n == 4)
+		return fail(p, PV_EFORMAT, p->line, "stop = '%s': expected `exit` or `signal NAME "
+		                                    "SECONDS` (like `signal TERM 5`)",
+		            pv_ini_quote(q, sizeof(q), value));
+	if (n < 3)
+		return fail(p, PV_EFORMAT, p->line, "stop = '%s': `signal` needs a signal name and "
+		                                    "the seconds to wait for the exit (like "
+		                                    "`signal TERM 5`)", pv_ini_quote(q, sizeof(q), value));
+	if (!(pg->stop_signal = pv_signal_from_name(sig)))
+		return fail(p, PV_EFORMAT, p->line, "stop = '%s': unknown signal '%s' (TERM, INT, HUP, "
+		                                    "QUIT, USR1, USR2, KILL, WINCH or a number)",
+		            pv_ini_quote(q, sizeof(q), value), sig);
+	pg->stop = PV_STOP_SIGNAL;
+	return parse_seconds(p, "stop = signal", secs, 0, true, 3600, &pg->stop_wait);
+}
+
+static int parse_env(struct parse *p, const char *value)
+{
+	char q[QUOTE_MAX + 4];
+	if (check_command(p, "env", value))
+		return p->rc;
+	char **argv = NULL;
+	struct pv_error e;
+	pv_error_clear(&e);
+	if (pv_program_split(value, &check_vars, &argv, &e))
+		return fail(p, PV_EFORMAT, p->line, "env: %s", e.msg);
+	int rc = 0;
+	for (size_t i = 0; !rc && argv[i]; i++) {
+		const char *w = argv[i];
+		size_t n = strspn(w, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_0123456789");
+		if (!n || w[n] != '=' || (w[0] >= '0' && w[0] <= '9'))
+			rc = fail(p, PV_EFORMAT, p->line, "env: '%s' is not NAME=VALUE",
+			          pv_ini_quote(q, sizeof(q), w));
+	}
+	pv_argv_free(argv);
+	return rc;
+}
+
+static int set_program_key(struct parse *p, enum key_id id, const char *value)
+{
+	struct pv_scenario *sc = p->sc;
+	if (!sc->program) {
+		if (!(sc->program = calloc(1, sizeof(*sc->program))))
+			return fail(p, PV_ENOMEM, p->line, "out of memory");
+		sc->program->timeout = PV_PROGRAM_TIMEOUT_S;
+		sc->program->window = PV_PROGRAM_WINDOW_S;
+	}
+	struct pv_program *pg = sc->program;
+	const char *key = key_specs[id].name;
+	switch (id) {
+	case K_COMMAND:
+		return check_command(p, key, value) ? p->rc : set_string(p, &pg->command, value);
+	case K_ENV:
+		return parse_env(p, value) ? p->rc : set_string(p, &pg->env, value);
+	case K_CWD:
+		return check_text(p, key, value) ? p->rc : set_string(p, &pg->cwd, value);
+	case K_STDIN:
+		return check_text(p, key, value) ? p->rc : set_string(p, &pg->stdin_path, value);
+	case K_STDOUT:
+		if (check_text(p, key, value))
+			return p->rc;
+		if (strncmp(value, "{workdir}/", 10) || !value[10])
+			return fail(p, PV_EFORMAT, p->line, "stdout = '%s' is not a file under {workdir} "
+			                                    "(patchvet writes nothing outside its --out "
+			                                    "directory); write stdout = {workdir}/NAME",
+			            value);
+		return set_string(p, &pg->stdout_path, value);
+	case K_TIMEOUT:
+		return parse_seconds(p, key, value, 0, true, 86400, &pg->timeout);
+	case K_READY:
+		return parse_ready(p, pg, value);
+	case K_LOAD:
+		return check_command(p, key, value) ? p->rc : set_string(p, &pg->load, value);
+	case K_VERIFY:
+		return parse_verify(p, pg, value);
+	case K_STOP:
+		return parse_stop(p, pg, value);
+	case K_WINDOW:
+		return parse_seconds(p, key, value, 0, true, 3600, &pg->window);
+	default:
+		break;
+	}
+	return fail(p, PV_EINTERNAL, p->line, "unhandled key %s", key);
+}
+
+/* The keys of [program] together. */
+static int check_program(struct parse *p)
+{
+	const struct pv_program *pg = p->sc->program;
+	int at = p->section_line[SECTION_PROGRAM];
+	if (!pg || !pg->command)
+		return fail(p, PV_EFORMAT, at, "missing key 'command' in [program]");
+	if (pg->verify == PV_VERIFY_EXIT && pg->stop != PV_STOP_EXIT)
+		return fail(p, PV_EFORMAT, p->key_line[K_VERIFY] ? p->key_line[K_VERIFY] : at,
+		            "verify = exit needs stop = exit (a program stopped by a signal has no "
+		            "exit status of its own to judge); give verify = load or a command");
+	if (pg->verify == PV_VERIFY_LOAD && !pg->load)
+		return fail(p, PV_EFORMAT, p->key_line[K_VERIFY], "verify = load needs a `load` command");
+	if (!p->sc->program->cwd && !(p->sc->program->cwd = strdup("{workdir}")))
+		return fail(p, PV_ENOMEM, at, "out of memory");
+	return 0;
+}
+
 static int set_key(struct parse *p, enum key_id id, const char *value)
 {
 	struct pv_scenario *sc = p->sc;
@@ -254,6 +498,18 @@ static int set_key(struct parse *p, enum key_id id, const char *value)
 		pv_sequence_free(&seq);
 		return set_string(p, &sc->sequence, value);
 	}
+	case K_COMMAND:
+	case K_ENV:
+	case K_CWD:
+	case K_STDIN:
+	case K_STDOUT:
+	case K_TIMEOUT:
+	case K_READY:
+	case K_LOAD:
+	case K_VERIFY:
+	case K_STOP:
+	case K_WINDOW:
+		return set_program_key(p, id, value);
 	case K_COUNT:
 		break;
 	}
@@ -302,7 +558,7 @@ static int parse_file(const char *file, struct pv_scenario *sc, struct pv_error 
 		.max_bytes = SCENARIO_MAX_BYTES,
 		.sections = section_names,
 		.nsections = SECTION_COUNT,
-		.expected = "[scenario] or [workload]",
+		.expected = "[scenario], [workload] or [program]",
 		.unique_sections = true,
 	};
 	struct parse p = {.file = file, .err = err, .sc = sc};
@@ -313,6 +569,8 @@ static int parse_file(const char *file, struct pv_scenario *sc, struct pv_error 
 		return fail(&p, PV_EFORMAT, 0,
 		            p.section_line[0] ? "missing key 'target' in [scenario]"
 		                              : "no [scenario] section (it must name a target)");
+	if (p.section_line[SECTION_PROGRAM])
+		return check_program(&p);
 	return 0;
 }
 
@@ -454,6 +712,7 @@ void pv_scenario_free(struct pv_scenario *sc)
 	free(sc->patch);
 	free(sc->patches);
 	free(sc->sequence);
+	pv_program_free(sc->program);
 	free(sc);
 }
 
@@ -477,6 +736,8 @@ int pv_scenario_load(const char *name_or_path, const char *data_dir,
 		rc = pv_error_set(err, PV_ENOMEM, "out of memory");
 	if (!rc)
 		rc = parse_file(sc->file, sc, err);
+	if (!rc && sc->program && !(sc->program->dir = realpath(sc->dir, NULL)))
+		rc = pv_error_set(err, PV_EIO, "%s: %s", sc->dir, strerror(errno));
 	if (!rc && !sc->description && !(sc->description = strdup("")))
 		rc = pv_error_set(err, PV_ENOMEM, "out of memory");
 	if (rc) {

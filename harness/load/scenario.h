@@ -13,6 +13,11 @@
  *     iterations = 1000
  *     param = 0
  *
+ *     [program]               ; a real program, not built for patchvet
+ *     command = {target} -p 4 {dir}/input.bin
+ *     ready = port {port}     ; also: env cwd stdin stdout timeout load
+ *     verify = exit           ;       stop window (docs/patchvet.1)
+ *
  * Paths (anything containing a '/') are relative to the scenario file. */
 #ifndef PV_HARNESS_SCENARIO_H
 #define PV_HARNESS_SCENARIO_H
@@ -22,6 +27,7 @@
 #include <patchvet/error.h>
 
 #include "../../engines/catalogue.h"
+#include "../model/program.h"
 #include "../util/must_check.h"
 
 enum pv_flavour {
@@ -49,6 +55,10 @@ struct pv_scenario {
 	                        as written; NULL when absent (any) */
 	char *sequence;      /* `sequence = apply:a,apply:b,revert-all`, checked
 	                        when loaded; NULL when absent */
+	/* A real program (its `[program]` section; [workload] then means
+	 * nothing), NULL when absent: the target runs as
+	 * `TARGET WORKERS ITERATIONS PARAM`. */
+	struct pv_program *program;
 };
 
 /* Loads a scenario by built-in name (data_dir/scenarios/NAME/scenario.ini) or

@@ -14,6 +14,7 @@
 
 #include "run.h"
 #include "campaign.h"
+#include "program.h"
 #include "sequence.h"
 
 struct pv_backend_config {
@@ -26,6 +27,15 @@ struct pv_backend_config {
 	                                     loaded next to it; NULL when none */
 	size_t nextra;
 	enum pv_fault fault;          /* injected after apply (backends that can) */
+	/* A real program (the scenario's [program] section; valid until
+	 * close), NULL: the target runs as `TARGET WORKERS ITERATIONS PARAM`.
+	 * Its per-run {workdir}s are made under work_dir (the campaign's --out
+	 * directory) and removed after each run. */
+	const struct pv_program *program;
+	const char *work_dir;
+	/* > 0: every run attaches to this running process instead of starting
+	 * one, and leaves it running, untraced (ptrace: `run --pid`). */
+	int attach_pid;
 };
 
 struct pv_backend_ops {

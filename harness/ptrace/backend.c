@@ -77,6 +77,9 @@ struct pt_backend {
 		struct pv_patch_view view; /* owned */
 	} extra[PV_SEQ_MAX_PATCHES - 1];
 	size_t nextra;
+	struct pt_program *prog;      /* owned: a program scenario's (program.c), or NULL */
+	pid_t attach_pid;             /* > 0: runs in this running process (pid.c) */
+	unsigned pid_runs, pid_left;  /* its runs, and those that left the patch applied */
 };
 
 /* ------------------------------------------------------------ setup */
@@ -206,7 +209,9 @@ static int find_objects(struct pt_backend *b, struct pt_proc *p, struct pv_error
 static int setup_env(struct pt_backend *b, struct pt_proc *p, char *const envp[], bool park,
                      struct pv_error *err)
 {
-	int rc = pt_spawn_env(b->t.argv, envp, p, err);
+	int rc = b->attach_pid ? pt_pid_attach(b->attach_pid, &b->t, p, err)
+	         : b->prog     ? pt_program_spawn(b->prog, p, err)
+	                       : pt_spawn_env(b->t.argv, envp, p, err);
 	if (rc)
 		return rc;
 	uint64_t bias = pt_load_bias(p, b->t.target);
@@ -341,6 +346,11 @@ static void bk_close(void *handle)
 	pv_objects_free(&b->objs);
 	pv_patch_view_free(&b->view);
 	pv_global_judge_close(b->global);
+	pt_program_close(b->prog);
+	if (b->pid_runs)
+		fprintf(stderr, "patchvet: process %d: %s; it runs on, untraced\n", (int)b->attach_pid,
+		        b->pid_left ? "the patch was LEFT APPLIED (its code is not the file's)"
+		                    : "the patch is not applied (its code is the file's again)");
 	free(b->image);
 	for (size_t i = 0; i < b->nextra; i++) {
 		free(b->extra[i].path);
@@ -412,8 +422,16 @@ static int bk_open(const struct pv_backend_config *cfg, void **handle, struct pv
 	}
 	/* A run must still be working while the engine applies and reverts,
 	 * whatever the scenario's count (chosen for the emulator) makes of it
-	 * natively. */
-	if ((rc = pt_target_calibrate(&b->t, NULL, NULL, iters, PT_MIN_RUN_MS, err))) {
+	 * natively; a program scenario says itself how long it runs. */
+	b->attach_pid = cfg->attach_pid > 0 ? (pid_t)cfg->attach_pid : 0;
+	if (b->attach_pid)
+		b->t.verify = 0; /* nothing of its own is ever written into it */
+	if (cfg->program && !b->attach_pid && (rc = pt_program_open(cfg, &b->prog, err))) {
+		bk_close(b);
+		return rc;
+	}
+	b->t.workers = b->prog || b->attach_pid ? 0 : b->t.workers;
+	if (!b->prog && !b->attach_pid && (rc = pt_target_calibrate(&b->t, NULL, NULL, iters, PT_MIN_RUN_MS, err))) {
 		bk_close(b);
 		return rc;
 	}
@@ -425,7 +443,9 @@ static int bk_open(const struct pv_backend_config *cfg, void **handle, struct pv
 	}
 	p->err = err;
 	rc = setup(b, p, err);
-	if (!rc)
+	if (!rc && b->prog)
+		rc = pt_program_dry_run(b->prog, p, err); /* calibration's counterpart */
+	else if (!rc)
 		pt_release(p);
 	free(p);
 	if (!rc)
@@ -647,6 +667,10 @@ void pt_start_workers(struct pt_proc *p, unsigned workers, bool restart)
 
 static void delay(struct pt_proc *p)
 {
+	if (p->run && p->run->program) {
+		pt_program_window(p->run->program, p);
+		return;
+	}
 	unsigned b = pt_decide(p, 2);
 	pt_pump(p, pt_now() + (b & 15) * DELAY_UNIT_S);
 }
@@ -710,9 +734,11 @@ static int start_run(struct pt_backend *b, const struct pv_engine *engine,
 		run->global = b->global;
 	p->run = run;
 	run->workers = b->t.workers;
+	run->program = b->prog;
 	int rc = setup(b, p, serr);
 	if (rc) {
 		pv_error_set(err, rc, "%s", serr->msg);
+		pt_program_end(b->prog);
 		free(run);
 		free(p);
 		return rc;
@@ -724,7 +750,13 @@ static int start_run(struct pt_backend *b, const struct pv_engine *engine,
 	sp->patch_bias = b->patch_base - b->t.patch->min_vaddr;
 	b->last_steer = 0;
 	b->last_steer_thread = -1;
-	pt_start_workers(p, b->t.workers, false);
+	run->gentle = b->attach_pid > 0;
+	if (b->prog)
+		pt_program_start(b->prog, p);
+	else if (b->attach_pid)
+		pt_pid_start(p);
+	else
+		pt_start_workers(p, b->t.workers, false);
 	pt_unwind_open(p, sp->patch_path, sp->patch_bias, &sp->unwind);
 	*runp = run;
 	*pp = p;
@@ -1013,12 +1045,20 @@ static void end_run(struct pt_backend *b, struct pt_proc *p, struct pt_run *run,
                     struct pt_space *sp, struct pv_run_result *res)
 {
 	unstall(p);
-	bool killed = finish(p);
+	bool killed = b->attach_pid ? false : b->prog ? pt_program_stop(b->prog, p) : finish(p);
 	pt_release(p);
+	if (b->attach_pid) {
+		b->pid_runs++;
+		b->pid_left += p->left_applied;
+	}
 	char where[160];
 	if (p->crash.seen)
 		symbolize(b, p->crash.pc, where, sizeof(where));
-	pt_judge_exit(p, res, killed, p->crash.seen ? where : NULL, NULL);
+	if (b->prog)
+		pt_program_judge(b->prog, p, res, killed, p->crash.seen ? where : NULL);
+	else
+		pt_judge_exit(p, res, killed, p->crash.seen ? where : NULL, NULL);
+	pt_program_end(b->prog);
 	b->last_pause_ms = run->longest_pause_ms;
 	b->last_signals = run->signals_sent;
 	b->last_probe_ms = run->probe_ms;
@@ -1084,7 +1124,7 @@ static int bk_run(void *handle, const struct pv_engine *engine, void *engine_sta
 	if (rc)
 		return rc;
 	delay(p);
-	if (p->exited) {
+	if (p->exited || (b->prog && !pt_program_ready(b->prog))) {
 		/* Nothing to patch any more: the target ended on its own. */
 		res->apply_rc = PV_EBUSY;
 		snprintf(res->engine_error, sizeof(res->engine_error),
@@ -1248,7 +1288,10 @@ static int restart(void *ctx, struct pv_error *err)
 	sp->target = b->t.target;
 	sp->patch_path = b->t.patch_path;
 	sp->patch_bias = b->patch_base - b->t.patch->min_vaddr;
-	pt_start_workers(p, b->t.workers, true);
+	if (b->prog)
+		pt_program_start(b->prog, p);
+	else
+		pt_start_workers(p, b->t.workers, true);
 	pt_unwind_open(p, sp->patch_path, sp->patch_bias, &sp->unwind);
 	return 0;
 }

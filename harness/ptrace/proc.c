@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -60,8 +61,22 @@ static struct pt_thread *add_thread(struct pt_proc *p, pid_t tid)
 	struct pt_thread *t = pt_thread_by_tid(p, tid);
 	if (t)
 		return t;
-	if (p->nthreads == PT_MAX_THREADS)
+	if (p->nthreads == PT_MAX_THREADS) {
+		/* A program that makes a thread per request (a server) outlives
+		 * the table: a slot of a thread that is gone is taken again. */
+		for (size_t i = 1; i < p->nthreads; i++) {
+			t = &p->threads[i];
+			if (t->live || t->stopped)
+				continue;
+			free(t->snap);
+			memset(t, 0, sizeof(*t));
+			t->tid = tid;
+			t->id = (unsigned)i;
+			t->live = true;
+			return t;
+		}
 		return NULL;
+	}
 	t = &p->threads[p->nthreads];
 	memset(t, 0, sizeof(*t));
 	t->tid = tid;
@@ -634,8 +649,11 @@ int pt_exe_range(struct pt_proc *p)
 	return 0;
 }
 
-/* The child between fork and exec: only async-signal-safe calls. */
-static void child(char *const argv[], char *const envp[], int gate, int errfd, pid_t parent)
+/* The child between fork and exec: only async-signal-safe calls. in and
+ * out are its stdin and stdout (-1: /dev/null), cwd where it runs (NULL:
+ * here). */
+static void child(char *const argv[], const struct pt_spawn_opts *o, int in, int out,
+                  int gate, int errfd, pid_t parent)
 {
 	setpgid(0, 0);
 	/* If patchvet dies before its seize, so does the target. */
@@ -645,15 +663,18 @@ static void child(char *const argv[], char *const envp[], int gate, int errfd, p
 	/* Same addresses in every run: the engine plans once per job. */
 	personality(ADDR_NO_RANDOMIZE);
 	int null = open("/dev/null", O_RDWR);
-	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(errfd, 2) < 0)
+	if (null < 0 || dup2(in >= 0 ? in : null, 0) < 0 || dup2(out >= 0 ? out : null, 1) < 0 ||
+	    dup2(errfd, 2) < 0)
+		_exit(127);
+	if (o->cwd && chdir(o->cwd))
 		_exit(127);
 	char c;
 	/* Wait until the parent has seized us (EOF: it gave up). */
 	if (read(gate, &c, 1) != 1)
 		_exit(127);
 	close_range(3, ~0u, 0);
-	if (envp)
-		execve(argv[0], argv, envp);
+	if (o->envp)
+		execve(argv[0], argv, o->envp);
 	else
 		execv(argv[0], argv);
 	_exit(127);
@@ -667,6 +688,46 @@ int pt_spawn(char *const argv[], struct pt_proc *p, struct pv_error *err)
 int pt_spawn_env(char *const argv[], char *const envp[], struct pt_proc *p,
                  struct pv_error *err)
 {
+	struct pt_spawn_opts o = {.envp = envp};
+	return pt_spawn_with(argv, &o, p, err);
+}
+
+/* The files of o opened here, so their errors are sentences. */
+static int open_std(const struct pt_spawn_opts *o, int *in, int *out, struct pv_error *err)
+{
+	struct stat st;
+	*in = *out = -1;
+	if (o->cwd && (stat(o->cwd, &st) || !S_ISDIR(st.st_mode)))
+		return pv_error_set(err, PV_ENOENT, "%s: not a directory to run the program in",
+		                    o->cwd);
+	if (o->stdin_path && (*in = open(o->stdin_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0)
+		return pv_error_set(err, errno == ENOENT ? PV_ENOENT : PV_EIO,
+		                    "%s: cannot open it as the program's stdin: %s", o->stdin_path,
+		                    strerror(errno));
+	if (*in >= 0 && (fstat(*in, &st) || !S_ISREG(st.st_mode))) {
+		close(*in);
+		*in = -1;
+		return pv_error_set(err, PV_EINVAL, "%s: the program's stdin must be a regular file",
+		                    o->stdin_path);
+	}
+	if (*in >= 0)
+		fcntl(*in, F_SETFL, 0);
+	if (o->stdout_path &&
+	    (*out = open(o->stdout_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	                 0644)) < 0) {
+		int e = errno;
+		if (*in >= 0)
+			close(*in);
+		*in = -1;
+		return pv_error_set(err, PV_EIO, "%s: cannot create it for the program's stdout: %s",
+		                    o->stdout_path, strerror(e));
+	}
+	return 0;
+}
+
+int pt_spawn_with(char *const argv[], const struct pt_spawn_opts *o, struct pt_proc *p,
+                  struct pv_error *err)
+{
 	p->pid = -1;
 	p->mem_fd = -1;
 	p->out_fd = -1;
@@ -674,20 +735,37 @@ int pt_spawn_env(char *const argv[], char *const envp[], struct pt_proc *p,
 	if (access(argv[0], X_OK))
 		return pv_error_set(err, errno == ENOENT ? PV_ENOENT : PV_EIO, "%s: cannot execute "
 		                    "it: %s", argv[0], strerror(errno));
+	int in, outf;
+	int orc = open_std(o, &in, &outf, err);
+	if (orc)
+		return orc;
 	int gate[2], out[2];
-	if (pipe2(gate, O_CLOEXEC))
+	if (pipe2(gate, O_CLOEXEC)) {
+		if (in >= 0)
+			close(in);
+		if (outf >= 0)
+			close(outf);
 		return pv_error_set(err, PV_EIO, "cannot make a pipe: %s", strerror(errno));
+	}
 	if (pipe2(out, O_CLOEXEC)) {
 		close(gate[0]);
 		close(gate[1]);
+		if (in >= 0)
+			close(in);
+		if (outf >= 0)
+			close(outf);
 		return pv_error_set(err, PV_EIO, "cannot make a pipe: %s", strerror(errno));
 	}
 	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid == 0)
-		child(argv, envp, gate[0], out[1], parent);
+		child(argv, o, in, outf, gate[0], out[1], parent);
 	close(gate[0]);
 	close(out[1]);
+	if (in >= 0)
+		close(in);
+	if (outf >= 0)
+		close(outf);
 	if (pid < 0) {
 		close(gate[1]);
 		close(out[0]);
@@ -741,6 +819,10 @@ int pt_spawn_env(char *const argv[], char *const envp[], struct pt_proc *p,
 
 void pt_release(struct pt_proc *p)
 {
+	if (p->attached) {
+		pt_pid_release(p); /* never killed: given back */
+		return;
+	}
 	if (p->pid > 0 && !p->exited) {
 		/* The leader is not reaped, so the group id is still ours. */
 		kill(-p->pid, SIGKILL);

@@ -237,6 +237,9 @@ struct pt_run {
 		unsigned len;
 	} slow[4];
 	unsigned nslow;                    /* detours in place */
+	struct pt_program *program;        /* a program scenario's (program.c), or NULL */
+	bool gentle;                       /* a process patchvet did not start (pid.c):
+	                                      no steering, no signals */
 };
 
 /* The process and everything known about it. */
@@ -265,6 +268,10 @@ struct pt_proc {
 	struct pt_run *run;     /* NULL outside a run */
 	struct pv_error *err;   /* where space operations leave messages */
 	struct pt_regset scratch; /* for injections, so nothing big is on the stack */
+	/* A process patchvet did not start (pid.c): pt_release gives it back. */
+	bool attached;
+	const struct pv_image *attached_image; /* its executable's file */
+	bool left_applied;      /* at its release, its code was not the file's */
 };
 
 /* ------------------------------------------------------------ backend.c */
@@ -358,6 +365,18 @@ int pt_spawn(char *const argv[], struct pt_proc *p, struct pv_error *err);
 /* pt_spawn with envp as the target's environment (NULL: patchvet's own). */
 int pt_spawn_env(char *const argv[], char *const envp[], struct pt_proc *p,
                  struct pv_error *err);
+/* How pt_spawn_with starts a program; every field may be NULL (patchvet's
+ * environment, its directory, /dev/null for stdin and stdout). stdout_path
+ * is created (truncated); stdin_path must be a regular file. stderr always
+ * goes to p->output. */
+struct pt_spawn_opts {
+	char *const *envp;
+	const char *cwd;
+	const char *stdin_path;
+	const char *stdout_path;
+};
+int pt_spawn_with(char *const argv[], const struct pt_spawn_opts *o, struct pt_proc *p,
+                  struct pv_error *err);
 
 /* Runs the only thread of a process stopped at its exec to address at
  * (the executable's entry point: the dynamic linker has loaded and
@@ -410,6 +429,51 @@ void pt_drain_output(struct pt_proc *p);
 /* Memory through /proc/PID/mem. */
 int pt_read(struct pt_proc *p, uint64_t addr, void *buf, size_t len);
 int pt_write(struct pt_proc *p, uint64_t addr, const void *buf, size_t len);
+
+/* ------------------------------------------------------------ program.c */
+
+/* A real program as the target (harness/model/program.h); program.c says
+ * what a run does with it. open: cfg's program, target and work_dir;
+ * spawn: a fresh {workdir} and {port}, the command started (stopped at its
+ * exec, as pt_spawn); start: resumed, ready awaited (a liveness violation
+ * when not within the timeout), the load driver started; window: the
+ * stream-chosen delay in [0, window); stop: the end awaited or the stop
+ * signal sent (true when the program had to be killed: liveness recorded);
+ * judge (after pt_release): crash and the oracle; end: the load driver
+ * killed, the {workdir} removed (every path; close ends too). dry_run: one
+ * run of a spawned p without an engine, released and ended; 0, or
+ * PV_EINVAL and one sentence saying what failed. */
+struct pt_program;
+PV_MUST_CHECK int pt_program_open(const struct pv_backend_config *cfg,
+                                  struct pt_program **out, struct pv_error *err);
+void pt_program_close(struct pt_program *pr);
+PV_MUST_CHECK int pt_program_spawn(struct pt_program *pr, struct pt_proc *p,
+                                   struct pv_error *err);
+void pt_program_start(struct pt_program *pr, struct pt_proc *p);
+bool pt_program_ready(const struct pt_program *pr);
+void pt_program_window(struct pt_program *pr, struct pt_proc *p);
+bool pt_program_stop(struct pt_program *pr, struct pt_proc *p);
+void pt_program_judge(struct pt_program *pr, struct pt_proc *p, struct pv_run_result *res,
+                      bool killed, const char *crash_where);
+void pt_program_end(struct pt_program *pr);
+PV_MUST_CHECK int pt_program_dry_run(struct pt_program *pr, struct pt_proc *p,
+                                     struct pv_error *err);
+
+/* ------------------------------------------------------------ pid.c */
+
+/* `run --pid`: pt_pid_attach seizes running process pid (which must run
+ * t's target) as pt_attach does and marks p attached, so that pt_release
+ * gives it back (pt_pid_release: patchvet's mappings removed when the code
+ * is the file's again, else left_applied; every thread detached) instead
+ * of killing it. */
+PV_MUST_CHECK int pt_pid_attach(pid_t pid, const struct pt_target *t, struct pt_proc *p,
+                                struct pv_error *err);
+void pt_pid_release(struct pt_proc *p);
+/* The start of a run in it: every thread runs on for PT_PID_SETTLE_MS
+ * before anything else is done to it (most of a run's time is then spent
+ * where a patchvet killed by SIGKILL leaves nothing behind). */
+#define PT_PID_SETTLE_MS 50
+void pt_pid_start(struct pt_proc *p);
 
 /* ------------------------------------------------------------ attach.c */
 

@@ -78,7 +78,7 @@ static int fault_point(struct pt_space *s)
 			sleep_us(us);
 		else
 			pt_pump(p, pt_now() + us / 1e6);
-	} else if (b < 0x40) {
+	} else if (b < 0x40 && !run->gentle) {
 		int sig = b < 0x38 ? caught_signal(p) : 0;
 		if (!sig)
 			sig = (b & 8) ? SIGCONT : SIGWINCH;
@@ -180,6 +180,11 @@ static int sp_write(struct pv_space *vs, uint64_t addr, const void *buf, size_t 
 			if (unit > len - done)
 				unit = len - done;
 		}
+		/* In a process patchvet did not start, a stopped world is
+		 * written in one go: were patchvet killed between two units,
+		 * its threads would run on half-written code. */
+		if (p->run && p->run->gentle && p->world_stopped)
+			unit = len - done;
 		pt_judge_global(s, addr + done, b + done, unit);
 		if ((rc = pt_write(p, addr + done, b + done, unit)))
 			return rc;

@@ -42,7 +42,7 @@ bool pt_steer_trap(struct pt_proc *p, struct pt_thread *t)
 void pt_steer(struct pt_proc *p)
 {
 	struct pt_run *run = p->run;
-	if (!run || !run->desc || p->exited)
+	if (!run || !run->desc || p->exited || run->gentle)
 		return;
 	struct pt_steer *st = &run->steer;
 	memset(st, 0, sizeof(*st));
