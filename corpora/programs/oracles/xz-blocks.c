@@ -24,9 +24,10 @@
  * block of n bytes; with CRC32 the switches must be at multiples of 4 KiB
  * (xz's calls are), which leaves about (n / 4096)^2 / 2^33.
  *
- * It prints one line: the counts of old, new and mixed blocks (so version
- * mixing shows), and exits 0; or one line saying what is wrong, and exits 1
- * (2 on bad usage or unreadable files). */
+ * It prints one line on stderr (where patchvet shows the first line of a
+ * failed oracle): the counts of old, new and mixed blocks (so version mixing
+ * shows), and exits 0; or what is wrong, and exits 1 (2 on bad usage or
+ * unreadable files). */
 #include <errno.h>
 #include <inttypes.h>
 #include <lzma.h>
@@ -170,11 +171,11 @@ int main(int argc, char **argv)
 	    lzma_stream_header_decode(&header, xz) != LZMA_OK ||
 	    lzma_stream_footer_decode(&footer, xz + xz_len - LZMA_STREAM_HEADER_SIZE) != LZMA_OK ||
 	    footer.backward_size > xz_len - 2 * LZMA_STREAM_HEADER_SIZE) {
-		printf("xz-blocks: %s is not one whole .xz stream (%zu bytes)\n", argv[2], xz_len);
+		fprintf(stderr, "xz-blocks: %s is not one whole .xz stream (%zu bytes)\n", argv[2], xz_len);
 		return 1;
 	}
 	if (header.check != LZMA_CHECK_CRC64 && header.check != LZMA_CHECK_CRC32) {
-		printf("xz-blocks: %s: the check is neither CRC64 nor CRC32 (type %d)\n", argv[2],
+		fprintf(stderr, "xz-blocks: %s: the check is neither CRC64 nor CRC32 (type %d)\n", argv[2],
 		       header.check);
 		return 1;
 	}
@@ -191,14 +192,14 @@ int main(int argc, char **argv)
 	size_t index_at = xz_len - LZMA_STREAM_HEADER_SIZE - footer.backward_size;
 	if (lzma_index_buffer_decode(&idx, &memlimit, NULL, xz + index_at, &ipos,
 	                             footer.backward_size) != LZMA_OK) {
-		printf("xz-blocks: %s: the index does not decode\n", argv[2]);
+		fprintf(stderr, "xz-blocks: %s: the index does not decode\n", argv[2]);
 		return 1;
 	}
 
 	/* The data, checks ignored: the checks are judged below. */
 	uint64_t out_len = lzma_index_uncompressed_size(idx);
 	if (out_len != in_len) {
-		printf("xz-blocks: %s holds %" PRIu64 " bytes, the input %zu\n", argv[2], out_len,
+		fprintf(stderr, "xz-blocks: %s holds %" PRIu64 " bytes, the input %zu\n", argv[2], out_len,
 		       in_len);
 		return 1;
 	}
@@ -212,7 +213,7 @@ int main(int argc, char **argv)
 	lzma_ret dr = lzma_stream_buffer_decode(&dlimit, LZMA_IGNORE_CHECK, NULL, xz, &xpos, xz_len,
 	                                        out, &opos, out_len);
 	if (dr != LZMA_OK || opos != in_len) {
-		printf("xz-blocks: %s does not decode (liblzma error %d after %zu bytes)\n", argv[2],
+		fprintf(stderr, "xz-blocks: %s does not decode (liblzma error %d after %zu bytes)\n", argv[2],
 		       dr, opos);
 		return 1;
 	}
@@ -220,7 +221,7 @@ int main(int argc, char **argv)
 		size_t i = 0;
 		while (out[i] == in[i])
 			i++;
-		printf("xz-blocks: the data of %s differs from the input at byte %zu\n", argv[2], i);
+		fprintf(stderr, "xz-blocks: the data of %s differs from the input at byte %zu\n", argv[2], i);
 		return 1;
 	}
 
@@ -291,7 +292,7 @@ int main(int argc, char **argv)
 			free(v);
 		}
 		if (j2 < 0) {
-			printf("xz-blocks: block %u (bytes %" PRIu64 "-%" PRIu64 " of the data) stores "
+			fprintf(stderr, "xz-blocks: block %u (bytes %" PRIu64 "-%" PRIu64 " of the data) stores "
 			       "%s %0*" PRIx64 ": not the %s of its data (%0*" PRIx64 "), nor "
 			       "the new function's, nor any mix of whole old and new calls\n",
 			       nb, (uint64_t)it.block.uncompressed_file_offset,
@@ -310,7 +311,7 @@ int main(int argc, char **argv)
 			                              "%sblock %u: new from byte %zu to %zu of %zu",
 			                              mixed_len ? "; " : "", nb, a, b, n);
 	}
-	printf("xz-blocks: %u blocks (%s), data as the input: %u old, %u new, %u mixed%s%s%s\n",
+	fprintf(stderr, "xz-blocks: %u blocks (%s), data as the input: %u old, %u new, %u mixed%s%s%s\n",
 	       nb, crc.name, n_old, n_new, n_mixed, mixed_len ? " (" : "", mixed, mixed_len ? ")" : "");
 	lzma_index_end(idx, NULL);
 	free(in);
