@@ -193,18 +193,20 @@ static void jmp_bytes(const struct site *s, uint8_t out[JMP_LEN])
 }
 
 /* Sites of every replacement, for a patch loaded at base. */
-static int plan(const struct pv_image *target, const struct pv_patch *patch, uint64_t bias,
-                uint64_t base, struct state *s, struct pv_error *err)
+static int plan(const struct pv_objects *objs, const struct pv_patch *patch, uint64_t base,
+                struct state *s, struct pv_error *err)
 {
 	for (size_t i = 0; i < patch->nreplacements; i++) {
 		const struct pv_replacement *r = &patch->replacements[i];
-		const struct pv_symbol *old = NULL;
-		if (pv_image_find_function(target, r->old_name, &old, NULL))
-			return pv_error_set(err, PV_ENOENT, "the target has no function %s", r->old_name);
+		struct pv_found f;
+		if (pv_objects_find(objs, r->old_name, true, &f, err))
+			return PV_ENOENT;
+		const struct pv_symbol *old = f.sym;
+		uint64_t bias = objs->v[f.obj].bias;
 		if (s->nsites == MAX_SITES)
 			return pv_error_set(err, PV_ERANGE, "more than %d replacements", MAX_SITES);
 		size_t avail = 0;
-		const unsigned char *code = pv_image_at(target, old->value, &avail);
+		const unsigned char *code = pv_image_at(objs->v[f.obj].image, old->value, &avail);
 		static const uint8_t endbr64[4] = {0xf3, 0x0f, 0x1e, 0xfa};
 		unsigned skip = code && avail >= 4 && !memcmp(code, endbr64, 4) ? 4 : 0;
 		if (old->size < skip + JMP_LEN)
@@ -315,12 +317,25 @@ static int apply(struct pt_proc *p, const char *patch_path, const char *target_p
 	uint64_t bias = 0;
 	if (!rc && target->elf_type == ET_DYN)
 		bias = p->exe_lo - (lo & ~(PT_PAGE - 1));
-	if (!rc && !(rc = pt_find_gap(p, p->exe_lo, patch->span, &s->base)))
+	/* The program and its libraries, as its dynamic linker loaded them:
+	 * the patch goes within reach of the first replaced function. */
+	struct pv_objects objs = {0};
+	uint64_t near = p->exe_lo;
+	if (!rc)
+		rc = pt_objects_read(p, target, bias, &objs, err);
+	if (!rc && patch->nreplacements) {
+		struct pv_found f;
+		if (!pv_objects_find(&objs, patch->replacements[0].old_name, true, &f, err))
+			near = objs.v[f.obj].lo;
+	}
+	if (!rc && !(rc = pt_find_gap(p, near, patch->span, &s->base)))
 		s->span = patch->span;
+	struct pv_resolver res = {.objects = &objs};
 	if (!rc)
-		rc = pv_patch_relocate(patch, target, bias, s->base, &image, err);
+		rc = pv_patch_relocate_in(patch, &res, s->base, &image, err);
 	if (!rc)
-		rc = plan(target, patch, bias, s->base, s, err);
+		rc = plan(&objs, patch, s->base, s, err);
+	pv_objects_free(&objs);
 	if (!rc && !(rc = load_patch(p, patch, image, s->base)))
 		mapped = true;
 	if (!rc)

@@ -651,15 +651,44 @@ static void exec_maps(pid_t pid, struct xmaps *m)
 
 /* rollback-leak: an executable mapping that appeared since before the tool
  * first ran (its patch, a trampoline) and is still there after revert. */
+static bool in_maps(const struct xmaps *m, const uint64_t r[2])
+{
+	for (size_t k = 0; k < m->n; k++)
+		if (m->r[k][0] == r[0] && m->r[k][1] == r[1])
+			return true;
+	return false;
+}
+
+/* A mapping the target makes and unmaps itself (a library it loads and
+ * unloads) is the target's: the new mappings are looked at again while the
+ * target runs on, and one that goes away was not the tool's. */
+#define LEAK_LOOKS 10
+#define LEAK_LOOK_MS 5
+
 static void check_leak(struct ex_run *r, const struct xmaps *before)
 {
-	struct xmaps now;
-	exec_maps(r->p->pid, &now);
-	for (size_t i = 0; i < now.n; i++) {
-		bool old = false;
-		for (size_t k = 0; !old && k < before->n; k++)
-			old = now.r[i][0] == before->r[k][0] && now.r[i][1] == before->r[k][1];
-		if (!old) {
+	struct pt_proc *p = r->p;
+	struct xmaps now, later;
+	exec_maps(p->pid, &now);
+	bool fresh[XMAPS_MAX] = {false}, any = false;
+	for (size_t i = 0; i < now.n; i++)
+		any |= fresh[i] = !in_maps(before, now.r[i]);
+	if (any) {
+		bool stopped = p->world_stopped;
+		if (stopped)
+			pt_resume_all(p);
+		for (unsigned k = 0; k < LEAK_LOOKS && !p->exited; k++) {
+			pt_pump(p, pt_now() + LEAK_LOOK_MS / 1e3);
+			exec_maps(p->pid, &later);
+			for (size_t i = 0; i < now.n; i++)
+				fresh[i] &= in_maps(&later, now.r[i]);
+		}
+		if (stopped && !p->exited)
+			pt_stop_all(p, NULL);
+		pv_error_clear(p->err);
+	}
+	for (size_t i = 0; i < now.n && !p->exited; i++) {
+		if (fresh[i]) {
 			pt_violation(r->p, PV_CHECK_ROLLBACK_LEAK, -1, now.r[i][0],
 			             "after revert, an executable mapping of %llu bytes at 0x%llx that "
 			             "was not there before the tool ran is still there",

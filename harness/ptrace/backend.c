@@ -236,8 +236,16 @@ static int setup_env(struct pt_backend *b, struct pt_proc *p, char *const envp[]
 	/* At the entry point the dynamic linker has loaded every library the
 	 * program links: a patch can be resolved against them. */
 	if ((rc = pt_run_to(p, b->t.target->entry + bias, PT_START_TIMEOUT_MS)) ||
-	    (!b->placed && (rc = find_objects(b, p, err))) ||
-	    (rc = pt_map_page(p, &p->threads[0])) || (rc = load_patch(b, p, err)))
+	    (!b->placed && (rc = find_objects(b, p, err))))
+		goto fail;
+	/* The patch was relocated against the first run's libraries. */
+	if (b->placed && b->objs.n > 1 && !pt_objects_same(p, &b->objs)) {
+		rc = pv_error_set(err, PV_EUNSUPPORTED, "%s loaded its libraries at other addresses "
+		                                        "than in the first run: is address space "
+		                                        "randomisation forced on?", b->t.target_path);
+		goto fail;
+	}
+	if ((rc = pt_map_page(p, &p->threads[0])) || (rc = load_patch(b, p, err)))
 		goto fail;
 	/* sync_core's membarrier needs a registration, which waits for an RCU
 	 * grace period: milliseconds that belong to no engine's pause. */
@@ -746,6 +754,7 @@ static int start_run(struct pt_backend *b, const struct pv_engine *engine,
 	p->err = serr;
 	pt_space_init(sp, p, b->mem_model);
 	sp->target = b->t.target;
+	sp->objects = &b->objs;
 	sp->patch_path = b->t.patch_path;
 	sp->patch_bias = b->patch_base - b->t.patch->min_vaddr;
 	b->last_steer = 0;
@@ -1074,6 +1083,21 @@ static void end_run(struct pt_backend *b, struct pt_proc *p, struct pt_run *run,
 
 static int live_read(void *ctx, uint64_t addr, void *buf, size_t len);
 
+/* Whether the first bytes of replaced function f (as far as a 5-byte jmp
+ * reaches, or the whole function when shorter) are still those of its file. */
+static bool entry_is_files(const struct pt_backend *b, struct pt_script *x,
+                           const struct pv_patch_func *f)
+{
+	const struct pv_object *ob = pv_objects_at(&b->objs, f->old_addr);
+	size_t n = 16, avail = 0;
+	if (f->old_size && f->old_size < n)
+		n = (size_t)f->old_size;
+	const unsigned char *orig =
+	        ob ? pv_image_at(ob->image, f->old_addr - ob->bias, &avail) : NULL;
+	uint8_t now[16];
+	return orig && avail >= n && !live_read(x, f->old_addr, now, n) && !memcmp(now, orig, n);
+}
+
 /* ineffective, once apply returned 0: a call of each replaced function, at
  * its entry, must reach the replacement (jmps followed), or a GOT slot of
  * it must lead there (an engine that redirects calls through the GOT).
@@ -1088,8 +1112,18 @@ static void check_effect(struct pt_script *x)
 	for (size_t i = 0; i < d->nfuncs && !p->exited; i++) {
 		const struct pv_patch_func *f = &d->funcs[i];
 		uint64_t dest = 0;
-		if (!f->old_addr || pv_live_resolve(live_read, x, f->old_addr, &dest) ||
-		    pv_live_classify(descs, 1, f->old_name, dest) != -1)
+		if (!f->old_addr)
+			continue;
+		/* The jmps lead elsewhere, or to a trap or a call, which only
+		 * the engine can say where it goes: unless the entry is still
+		 * the file's own code (which may itself jump through a pointer,
+		 * as a dispatching function does). */
+		int live = pv_live_resolve(live_read, x, f->old_addr, &dest)
+		                   ? -2
+		                   : pv_live_classify(descs, 1, f->old_name, dest);
+		if (live == -2 && entry_is_files(b, x, f))
+			live = -1;
+		if (live != -1)
 			continue;
 		bool via_got = false;
 		for (size_t k = 0; k < d->ngot_slots && !via_got; k++) {
@@ -1286,6 +1320,7 @@ static int restart(void *ctx, struct pv_error *err)
 	p->err = serr;
 	pt_space_init(sp, p, b->mem_model);
 	sp->target = b->t.target;
+	sp->objects = &b->objs;
 	sp->patch_path = b->t.patch_path;
 	sp->patch_bias = b->patch_base - b->t.patch->min_vaddr;
 	if (b->prog)
@@ -1404,6 +1439,7 @@ int pt_backend_prepare(void *handle, unsigned workers, unsigned long iterations,
 	p->err = err;
 	pt_space_init(sp, p, b->mem_model);
 	sp->target = b->t.target;
+	sp->objects = &b->objs;
 	sp->patch_path = b->t.patch_path;
 	sp->patch_bias = b->patch_base - b->t.patch->min_vaddr;
 	return 0;

@@ -74,6 +74,18 @@ int pt_objects_read(struct pt_proc *p, const struct pv_image *exe, uint64_t bias
 	return rc;
 }
 
+bool pt_objects_same(struct pt_proc *p, const struct pv_objects *o)
+{
+	struct pv_objects now = {0};
+	struct pv_error scratch;
+	bool same = o->n && !pt_objects_read(p, o->v[0].image, o->v[0].bias, &now, &scratch) &&
+	            now.n == o->n;
+	for (size_t i = 1; same && i < o->n; i++)
+		same = now.v[i].bias == o->v[i].bias && !strcmp(now.v[i].path, o->v[i].path);
+	pv_objects_free(&now);
+	return same;
+}
+
 int pt_ifunc(void *ctx, uint64_t resolver, uint64_t *out, struct pv_error *err)
 {
 	struct pt_proc *p = ctx;

@@ -502,6 +502,9 @@ bool pt_reap_detached(struct pt_proc *p);
  * itself. */
 int pt_objects_read(struct pt_proc *p, const struct pv_image *exe, uint64_t bias,
                     struct pv_objects *out, struct pv_error *err);
+/* Whether the process loaded the same objects at the same addresses as o
+ * says (the executable first, as pt_objects_read gives it). */
+bool pt_objects_same(struct pt_proc *p, const struct pv_objects *o);
 /* A pv_resolver's ifunc (ctx: the struct pt_proc, stopped, thread 0 free
  * to call on, the harness page mapped): the resolver run in the process. */
 int pt_ifunc(void *ctx, uint64_t resolver, uint64_t *out, struct pv_error *err);
@@ -608,6 +611,7 @@ struct pt_space {
 	struct pt_unwind *unwind; /* owned, made at the first backtrace */
 	enum pv_mem_model mem_model;
 	const struct pv_image *target; /* for symbol */
+	const struct pv_objects *objects; /* for symbol, when known: the libraries too */
 	const char *patch_path;        /* for the unwinder */
 	uint64_t patch_bias;
 };

@@ -699,6 +699,16 @@ static int sp_symbol(struct pv_space *vs, const char *name, uint64_t *addr, uint
 {
 	struct pt_space *s = space_of(vs);
 	struct pt_proc *p = s->proc;
+	if (s->objects && s->objects->n) {
+		struct pv_found f;
+		struct pv_error scratch;
+		if (pv_objects_find(s->objects, name, false, &f, &scratch))
+			return pv_error_set(p->err, PV_ENOENT, "the target has no symbol %s", name);
+		*addr = f.addr;
+		if (size)
+			*size = f.sym->size;
+		return 0;
+	}
 	const struct pv_symbol *sym = s->target ? pv_image_find_symbol(s->target, name, NULL)
 	                                        : NULL;
 	if (!sym)

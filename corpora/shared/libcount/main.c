@@ -2,7 +2,8 @@
  * libpvcount, `iterations` times. With param 1, worker 0 also starts a
  * thread late that loads and unloads another library (libpvplug) in a loop
  * while the others work: mappings and threads the target makes itself,
- * which no check may blame on the engine. */
+ * which no check may blame on the engine. With param 2, pv_verify fails
+ * when some call ran the replacement: how a test sees that it ran. */
 #include <dlfcn.h>
 #include <unistd.h>
 #include <pthread.h>
@@ -27,7 +28,7 @@ static void *churn(void *arg)
 		if (h) {
 			int (*f)(int) = (int (*)(int))dlsym(h, "plug_twice");
 			if (f && f(21) == 42)
-				loads++;
+				__atomic_add_fetch(&loads, 1, __ATOMIC_RELAXED);
 			dlclose(h);
 		}
 	}
@@ -51,6 +52,10 @@ void pv_worker(unsigned index, const struct pv_workload *w)
 		n++;
 	}
 	if (late) {
+		/* The late thread has loaded the library at least once, or
+		 * had two seconds to. */
+		for (int k = 0; k < 20000 && !__atomic_load_n(&loads, __ATOMIC_RELAXED); k++)
+			usleep(100);
 		churning = 0;
 		pthread_join(t, NULL);
 	}
@@ -74,6 +79,12 @@ int pv_verify(const struct pv_workload *w)
 	}
 	if (a < (long)sum || a > 2 * (long)sum) {
 		fprintf(stderr, "libcount: %ld for %lu calls: calls were lost or doubled\n", a, sum);
+		return 1;
+	}
+	/* param 2: a test's proof that a patch ran, the one way a target can
+	 * tell (a call added 2). */
+	if (w->param == 2 && a > (long)sum) {
+		fprintf(stderr, "libcount: the replacement ran (%ld for %lu calls)\n", a, sum);
 		return 1;
 	}
 	if (w->param == 1 && !loads) {
