@@ -139,6 +139,31 @@ static int open_engine(const char *file, const char *override, struct pv_session
 	return 0;
 }
 
+/* A reproducer of a program scenario runs the program as its scenario
+ * says: the recorded scenario file is read again for its [program]. */
+static int open_program(struct pv_session *s, const char *file, struct pv_backend_config *cfg,
+                        struct pv_error *err)
+{
+	const struct pv_reproducer *r = s->repro;
+	if (!s->native || !r->scenario_file[0] || access(r->scenario_file, R_OK))
+		return 0;
+	struct pv_error serr;
+	pv_error_clear(&serr);
+	if (pv_scenario_load(r->scenario_file, NULL, &s->scenario, &serr) || !s->scenario->program)
+		return 0; /* a corpus scenario, or one that changed: as recorded */
+	char *slash = strrchr(file, '/');
+	if (!slash)
+		snprintf(s->work_dir, sizeof(s->work_dir), ".");
+	else if (snprintf(s->work_dir, sizeof(s->work_dir), "%.*s", (int)(slash - file), file) >=
+	         (int)sizeof(s->work_dir))
+		return pv_error_set(err, PV_ERANGE, "%s: path too long", file);
+	if (!s->work_dir[0])
+		snprintf(s->work_dir, sizeof(s->work_dir), "/");
+	cfg->program = s->scenario->program;
+	cfg->work_dir = s->work_dir;
+	return 0;
+}
+
 static int open_session(const char *file, const char *engine, struct pv_session *s,
                         struct pv_error *err)
 {
@@ -179,7 +204,7 @@ static int open_session(const char *file, const char *engine, struct pv_session 
 		.workload = {.workers = r->workers, .iterations = r->iterations, .param = r->param},
 		.mem_model = mm,
 	};
-	if ((rc = open_lifecycle(s, file, &cfg, err)))
+	if ((rc = open_lifecycle(s, file, &cfg, err)) || (rc = open_program(s, file, &cfg, err)))
 		return rc;
 	if ((rc = s->ops->open(&cfg, &s->handle, err)))
 		return rc;
@@ -282,5 +307,6 @@ void pv_session_close(struct pv_session *s)
 	pv_engine_unload(s->loaded);
 	free(s->loaded);
 	pv_reproducer_free(s->repro);
+	pv_scenario_free(s->scenario);
 	free(s);
 }

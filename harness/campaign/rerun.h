@@ -30,6 +30,11 @@ struct pv_session {
 	struct pv_sequence *seq;          /* owned */
 	void *states[PV_SEQ_MAX_PATCHES]; /* states[0] is state */
 	const char *extra[PV_SEQ_MAX_PATCHES]; /* borrowed from repro */
+	/* A real program's scenario (its [program]), read again from the
+	 * recorded scenario file; its {workdir}s go beside the reproducer
+	 * (under the run's --out). NULL: a corpus target. */
+	struct pv_scenario *scenario;     /* owned */
+	char work_dir[PATH_MAX];
 };
 
 /* Loads file and opens its backend. PV_EREFUSED (with the engine's reason

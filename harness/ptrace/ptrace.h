@@ -272,6 +272,8 @@ struct pt_proc {
 	bool attached;
 	const struct pv_image *attached_image; /* its executable's file */
 	bool left_applied;      /* at its release, its code was not the file's */
+	uint64_t sys_insn;      /* a `syscall` of its own code, for injections
+	                           without the harness page (0: none found) */
 };
 
 /* ------------------------------------------------------------ backend.c */
@@ -472,7 +474,7 @@ void pt_pid_release(struct pt_proc *p);
 /* The start of a run in it: every thread runs on for PT_PID_SETTLE_MS
  * before anything else is done to it (most of a run's time is then spent
  * where a patchvet killed by SIGKILL leaves nothing behind). */
-#define PT_PID_SETTLE_MS 50
+#define PT_PID_SETTLE_MS 200
 void pt_pid_start(struct pt_proc *p);
 
 /* ------------------------------------------------------------ attach.c */
