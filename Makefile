@@ -181,6 +181,51 @@ $(BUILD)/corpora/expected: corpora/expected
 	@mkdir -p $(dir $@)
 	cp $< $@
 
+# ---------------------------------------------------------------- programs
+# corpora/programs: unmodified Debian programs as targets (ci/deps.sh installs
+# their packages), each scenario with its load driver and oracle. Built into
+# $(BUILD)/corpora/programs/ (scenario files, patches, the xz oracle and the
+# generated inputs under data/) and run from there:
+#   build/patchvet run --engine stw-jmp --backend ptrace \
+#     --scenario build/corpora/programs/NAME
+# Not installed (the inputs are tens of MB, made by seq). The patches may call
+# libc, so they are built without -nostdlib.
+PROGRAMS_DIR    := $(BUILD)/corpora/programs
+PROGRAM_PATCHES := $(basename $(notdir $(wildcard corpora/programs/patches/*.c)))
+PROGRAM_FILES   := $(filter-out corpora/programs/selfcheck/%,$(wildcard corpora/programs/*/scenario.ini corpora/programs/*/*.sh)) \
+                   corpora/programs/expected
+PROGRAMS := $(PROGRAM_PATCHES:%=$(PROGRAMS_DIR)/patches/%.so) \
+            $(PROGRAM_FILES:corpora/programs/%=$(PROGRAMS_DIR)/%) \
+            $(PROGRAMS_DIR)/bin/xz-blocks \
+            $(PROGRAMS_DIR)/data/seq-5M.txt $(PROGRAMS_DIR)/data/seq-1600k.txt
+.PHONY: programs programs-selfcheck
+programs: $(PROGRAMS)
+all: programs
+
+$(PROGRAMS_DIR)/patches/%.so: corpora/programs/patches/%.c $(wildcard corpora/programs/patches/*.h) \
+                             include/patchvet/patch.h
+	@mkdir -p $(dir $@)
+	$(CC) $(TARGET_CFLAGS) -O2 -fPIC -shared -o $@ $<
+$(PROGRAMS_DIR)/bin/xz-blocks: corpora/programs/oracles/xz-blocks.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< -llzma
+$(PROGRAMS_DIR)/%: corpora/programs/%
+	@mkdir -p $(dir $@)
+	cp $< $@
+# Inputs: text made by seq, the same bytes on every machine.
+$(PROGRAMS_DIR)/data/seq-5M.txt:
+	@mkdir -p $(dir $@)
+	seq 1 5000000 > $@.tmp && mv $@.tmp $@
+$(PROGRAMS_DIR)/data/seq-1600k.txt:
+	@mkdir -p $(dir $@)
+	seq 1 1600000 > $@.tmp && mv $@.tmp $@
+
+# Every program natively, without patchvet: unpatched, with each patch's
+# code preloaded (LD_PRELOAD), with a preloaded mix of old and new calls,
+# and with deliberately broken functions that each oracle must reject.
+programs-selfcheck: programs
+	bash corpora/programs/selfcheck/selfcheck.sh $(PROGRAMS_DIR)
+
 # ---------------------------------------------------------------- tools
 # pv-patcher: a standalone patcher built from stw-jmp, driven through
 # `--engine exec:FILE` (docs/exec-adapter.md, tests/test_exec.c).

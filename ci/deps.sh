@@ -16,6 +16,12 @@ packages=(
   binutils                   # objdump, used by tests to cross-check capstone
   libxml2-utils              # xmllint: tests parse the JUnit report with a real XML parser
   chromium                   # headless: tests render the HTML report
+  # corpora/programs: real programs as targets, their load drivers and oracles
+  pigz                       # zlib crc32 on 4 compression threads
+  xz-utils liblzma-dev       # liblzma lzma_crc64 on 4 workers; the xz oracle links liblzma
+  memcached                  # a server with 4 worker threads
+  libmemcached-tools         # memcaslap (memaslap): its load and verification
+  gzip                       # the pigz oracle (its own inflate and CRC-32)
 )
 
 missing=()

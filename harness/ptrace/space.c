@@ -61,7 +61,10 @@ static int caught_signal(struct pt_proc *p)
  * runs in the middle of apply or revert), else, or when it catches none,
  * SIGWINCH (byte & 8 clear) or SIGCONT, whose default actions do nothing to
  * a running process (both still wake a thread blocked in a system call,
- * which the kernel restarts); else nothing. */
+ * which the kernel restarts); else nothing. A real program (a [program]
+ * scenario) never gets a caught one: there SIGUSR1 or SIGHUP are commands
+ * (memcached shuts down gracefully on SIGUSR1, daemons reload on SIGHUP),
+ * which a corpus target's handlers are not. */
 static int fault_point(struct pt_space *s)
 {
 	struct pt_proc *p = s->proc;
@@ -79,7 +82,7 @@ static int fault_point(struct pt_space *s)
 		else
 			pt_pump(p, pt_now() + us / 1e6);
 	} else if (b < 0x40 && !run->gentle) {
-		int sig = b < 0x38 ? caught_signal(p) : 0;
+		int sig = b < 0x38 && !run->program ? caught_signal(p) : 0;
 		if (!sig)
 			sig = (b & 8) ? SIGCONT : SIGWINCH;
 		size_t n = p->nthreads;
