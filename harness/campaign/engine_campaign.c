@@ -633,6 +633,13 @@ static int plan_and_drive(const struct pv_run_options *o, const char *data_dir,
 		cfg.backend = job_ops(p, lo);
 		cfg.schedules = p->backend[lo] == PV_BACKEND_PTRACE ? *ptrace_schedules
 		                                                    : o->schedules;
+		/* A real program's run takes seconds: unless told, as many
+		 * schedules as the default campaign gives a ptrace job. */
+		bool program = false;
+		for (size_t k = lo; k < hi; k++)
+			program |= p->jobs[k].program != NULL;
+		if (program && !o->schedules_given && cfg.schedules > DEFAULT_PTRACE_SCHEDULES)
+			cfg.schedules = DEFAULT_PTRACE_SCHEDULES;
 		cfg.explorer = o->explorer;
 		cfg.explorer.seed = o->seed;
 		/* ptrace and exec take their timing from streams: the default
