@@ -69,6 +69,7 @@ struct pt_program {
 	bool load_ran, load_exited;
 	int load_status;
 	char load_first[160];         /* first line of its stderr */
+	bool signalled;               /* stop = signal: it was sent */
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -367,6 +368,7 @@ int pt_program_spawn(struct pt_program *pr, struct pt_proc *p, struct pv_error *
 		return rc;
 	}
 	pr->state = PT_PROGRAM_STARTING;
+	pr->signalled = false;
 	return 0;
 }
 
@@ -491,6 +493,7 @@ bool pt_program_stop(struct pt_program *pr, struct pt_proc *p)
 		return false;
 	}
 	kill(p->pid, pg->stop_signal);
+	pr->signalled = true;
 	if (pt_pump_until(p, pt_now() + pg->stop_wait, NULL, NULL) == PV_ETIMEDOUT) {
 		pt_violation(p, PV_CHECK_LIVENESS, -1, 0, "the program did not stop within %g s of "
 		             "SIG%s", pg->stop_wait, sigabbrev_np(pg->stop_signal));
@@ -546,6 +549,16 @@ void pt_program_judge(struct pt_program *pr, struct pt_proc *p, struct pv_run_re
 	}
 	if (pr->state != PT_PROGRAM_READY)
 		return;
+	/* A program the scenario stops with a signal runs until then: ending
+	 * by itself once patched is what its oracle may not see. (Before
+	 * apply, the run already says the target ended first.) */
+	if (pg->stop == PV_STOP_SIGNAL && !pr->signalled && res->apply_rc == 0) {
+		word_status(p->status, st, sizeof(st));
+		pt_violation(p, PV_CHECK_TARGET_VERIFY, -1, 0, "the program ended by itself (%s) "
+		             "before it was stopped with SIG%s%s%.100s", st,
+		             sigabbrev_np(pg->stop_signal), first[0] ? ": " : "", first);
+		return;
+	}
 	int status = -1;
 	switch (pg->verify) {
 	case PV_VERIFY_EXIT:
