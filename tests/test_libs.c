@@ -312,3 +312,32 @@ Test(libs, the_guides_debian_program_example_works_as_written, .timeout = 300)
 	free(out);
 	pv_test_rmdir_all(dir);
 }
+
+/* analyze --pid: the objects of a running process, read from /proc, the
+ * process neither stopped nor changed; bad --pid use is exit 2. */
+Test(libs, analyze_reads_a_running_processs_objects, .timeout = 60)
+{
+	char *pid = pv_test_sh("sh -c '%s 1 2000000000 0 >/dev/null 2>&1 & echo $!'",
+	                       PV_CORPUS_TARGET("libcount-plain"));
+	pid[strcspn(pid, "\n")] = '\0';
+	usleep(200000); /* its dynamic linker has loaded libpvcount */
+	char *argv[] = {BIN, "analyze", "--pid", pid, "--patch", PV_CORPUS_PATCH("libcount-fix"),
+	                NULL};
+	struct pv_test_output o = run(argv, 30);
+	cr_expect_eq(o.status, 0, "exit %d: %s", o.status, o.err);
+	cr_expect(strstr(o.out, "lib_bump@libpvcount-plain.so"), "%s", o.out);
+	cr_expect_null(strstr(o.out, "missing-function"), "%s", o.out);
+	pv_test_output_free(&o);
+	char status[64];
+	snprintf(status, sizeof(status), "/proc/%s/status", pid);
+	char *st = pv_test_sh("grep -E '^(State|TracerPid)' %s", status);
+	cr_expect(strstr(st, "TracerPid:\t0"), "%s", st);
+	free(st);
+	char *bad[] = {BIN, "analyze", "--pid", "0", "--patch", PV_CORPUS_PATCH("libcount-fix"),
+	               NULL};
+	o = run(bad, 30);
+	cr_expect_eq(o.status, 2, "exit %d", o.status);
+	pv_test_output_free(&o);
+	free(pv_test_sh("kill %s", pid));
+	free(pid);
+}

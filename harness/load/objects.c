@@ -286,3 +286,54 @@ int pv_objects_from_files(struct pv_objects *o, const struct pv_image *exe, stru
 	}
 	return rc;
 }
+
+/* ---------------------------------------------------------------- running */
+
+int pv_objects_from_maps(struct pv_objects *o, const struct pv_image *exe, long pid,
+                         struct pv_error *err)
+{
+	char path[64], line[4608];
+	snprintf(path, sizeof(path), "/proc/%ld/maps", pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return pv_error_set(err, PV_ENOENT, "cannot read %s: is process %ld running, and "
+		                                    "yours to look at?", path, pid);
+	int rc = 0;
+	bool first = true;
+	while (!rc && fgets(line, sizeof(line), f)) {
+		unsigned long long lo, hi, off;
+		int at = 0;
+		if (sscanf(line, "%llx-%llx %*s %llx %*s %*s %n", &lo, &hi, &off, &at) < 3 || !at ||
+		    line[at] != '/' || off != 0)
+			continue;
+		char *file = line + at;
+		file[strcspn(file, "\n")] = '\0';
+		if (have(o, file))
+			continue;
+		/* The executable is the first file mapped at offset 0; the
+		 * others count when they are ELF objects (not data files). */
+		const struct pv_image *img = first ? exe : NULL;
+		struct pv_image *opened = NULL;
+		struct pv_error scratch;
+		if (!img && pv_image_open(file, &opened, &scratch))
+			continue;
+		img = img ? img : opened;
+		uint64_t min = UINT64_MAX;
+		for (size_t i = 0; i < img->nsegments; i++)
+			if (img->segments[i].vaddr < min)
+				min = img->segments[i].vaddr;
+		uint64_t bias = min == UINT64_MAX ? 0 : lo - (min & ~0xfffull);
+		if (img->elf_type != ET_DYN)
+			bias = 0;
+		rc = pv_objects_add(o, file, img, bias, first, err);
+		if (!rc && opened)
+			o->v[o->n - 1].borrowed = false; /* the list owns what it opened */
+		else if (rc)
+			pv_image_close(opened);
+		first = false;
+	}
+	fclose(f);
+	if (!rc && !o->n)
+		rc = pv_error_set(err, PV_ENOENT, "%s names no file mapped at offset 0", path);
+	return rc;
+}

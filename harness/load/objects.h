@@ -44,6 +44,13 @@ void pv_objects_free(struct pv_objects *o);
 PV_MUST_CHECK int pv_objects_from_files(struct pv_objects *o, const struct pv_image *exe,
                                         struct pv_error *err);
 
+/* The objects running process pid has mapped (/proc/PID/maps): exe, its
+ * executable (borrowed), first, then every other ELF file it mapped, in
+ * address order, each at the address it is loaded at. Nothing of the
+ * process is stopped or changed. */
+PV_MUST_CHECK int pv_objects_from_maps(struct pv_objects *o, const struct pv_image *exe,
+                                       long pid, struct pv_error *err);
+
 /* Where a symbol lives, loaded. */
 struct pv_found {
 	size_t obj;                   /* index into o->v */
