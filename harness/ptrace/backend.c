@@ -238,6 +238,7 @@ static int setup_env(struct pt_backend *b, struct pt_proc *p, char *const envp[]
 	if ((!b->attach_pid && (rc = pt_run_to(p, b->t.target->entry + bias, PT_START_TIMEOUT_MS))) ||
 	    (!b->placed && (rc = find_objects(b, p, err))))
 		goto fail;
+	p->objects = &b->objs;
 	/* The patch was relocated against the first run's libraries (a
 	 * running process keeps them where they are, and may load more). */
 	if (!b->attach_pid && b->placed && b->objs.n > 1 && !pt_objects_same(p, &b->objs)) {
@@ -744,7 +745,14 @@ static int start_run(struct pt_backend *b, const struct pv_engine *engine,
 	p->run = run;
 	run->workers = b->t.workers;
 	run->program = b->prog;
-	int rc = setup(b, p, serr);
+	int rc = 0;
+	if (b->attach_pid && b->pid_left)
+		rc = pv_error_set(serr, PV_ESTATE, "process %d still runs the patch an earlier "
+		                                   "schedule applied (the engine's revert did not "
+		                                   "remove it): no further schedule can start there",
+		                  (int)b->attach_pid);
+	if (!rc)
+		rc = setup(b, p, serr);
 	if (rc) {
 		pv_error_set(err, rc, "%s", serr->msg);
 		pt_program_end(b->prog);
@@ -1060,6 +1068,9 @@ static void end_run(struct pt_backend *b, struct pt_proc *p, struct pt_run *run,
 	if (b->attach_pid) {
 		b->pid_runs++;
 		b->pid_left += p->left_applied;
+		snprintf(res->info, sizeof(res->info), "process %d: %s, running untraced",
+		         (int)b->attach_pid, p->left_applied ? "the patch was LEFT APPLIED"
+		                                            : "the patch is not applied");
 	}
 	char where[160];
 	if (p->crash.seen)

@@ -116,8 +116,15 @@ void pt_pid_release(struct pt_proc *p)
 {
 	if (p->pid > 0 && !p->exited && !pt_stop_all(p, NULL)) {
 		struct pv_rollback_finding f;
+		/* Every object's code, the libraries' too: a patched library
+		 * function still leads into the patch area. */
 		p->left_applied = p->attached_image &&
 		                  pt_code_diff(p, p->attached_image, p->bias, &f);
+		for (size_t i = 0; p->objects && i < p->objects->n && !p->left_applied; i++)
+			if (!p->objects->v[i].main)
+				p->left_applied = pt_code_diff(p, p->objects->v[i].image,
+				                               p->objects->v[i].bias, &f);
+		pv_error_clear(p->err);
 		struct pt_thread *t = NULL;
 		bool temp = false;
 		if (!p->left_applied && !pt_worker_thread(p, &t, &temp) && t) {

@@ -271,6 +271,7 @@ struct pt_proc {
 	/* A process patchvet did not start (pid.c): pt_release gives it back. */
 	bool attached;
 	const struct pv_image *attached_image; /* its executable's file */
+	const struct pv_objects *objects; /* its executable and libraries, when known */
 	bool left_applied;      /* at its release, its code was not the file's */
 	uint64_t sys_insn;      /* a `syscall` of its own code, for injections
 	                           without the harness page (0: none found) */
