@@ -341,3 +341,30 @@ Test(libs, analyze_reads_a_running_processs_objects, .timeout = 60)
 	free(pv_test_sh("kill %s", pid));
 	free(pid);
 }
+
+/* run --pid on a process whose replaced function lives in a library: it
+ * runs on, untraced, whether the engine's revert removed the patch or gave
+ * up (then the patch area stays where the library's code leads). */
+Test(libs, pid_on_a_library_function_leaves_the_process_running, .timeout = 120)
+{
+	char *pid = pv_test_sh("sh -c '%s 2 3000000000 0 >/dev/null 2>&1 & echo $!'",
+	                       PV_CORPUS_TARGET("libcount-plain"));
+	pid[strcspn(pid, "\n")] = '\0';
+	usleep(300000);
+	char *dir = pv_test_tmpdir("libs");
+	char out[512];
+	snprintf(out, sizeof(out), "%s/out", dir);
+	char *argv[] = {BIN, "run", "--pid", pid, "--engine", "stw-jmp", "--scenario", "libcount",
+	                "--backend", "ptrace", "--schedules", "2", "--out", out, NULL};
+	struct pv_test_output o = run(argv, 90);
+	cr_expect(strstr(o.out, "process "), "%s%s", o.out, o.err);
+	cr_expect(strstr(o.out, "running untraced"), "%s", o.out);
+	pv_test_output_free(&o);
+	char *st = pv_test_sh("grep -E '^(State|TracerPid)' /proc/%s/status 2>&1", pid);
+	cr_expect(strstr(st, "TracerPid:\t0"), "%s", st);
+	cr_expect(strstr(st, "State:\tR") || strstr(st, "State:\tS"), "%s", st);
+	free(st);
+	free(pv_test_sh("kill %s", pid));
+	free(pid);
+	pv_test_rmdir_all(dir);
+}
