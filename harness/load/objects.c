@@ -166,8 +166,12 @@ int pv_objects_find(const struct pv_objects *o, const char *name, bool functions
 			if (functions) {
 				struct pv_error e2;
 				pv_error_clear(&e2);
-				if (pv_image_find_function(img, name, &s, &e2))
+				if (pv_image_find_function(img, name, &s, &e2)) {
 					s = NULL;
+					/* Several local functions of that name: which one is
+					 * meant cannot be told, not even by looking further. */
+					ambiguous = !pv_image_find_symbol(img, name, &ambiguous) && ambiguous;
+				}
 			}
 			out->ambiguous = !s && ambiguous;
 			if (!s && ambiguous)

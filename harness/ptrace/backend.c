@@ -198,8 +198,8 @@ static int find_objects(struct pt_backend *b, struct pt_proc *p, struct pv_error
 				                  "several implementations at load time), not a function "
 				                  "patchvet can replace", pas[k]->image->path, name,
 				                  pv_object_name(&b->objs.v[f.obj]));
-			if (!b->near && !b->objs.v[f.obj].main)
-				b->near = b->objs.v[f.obj].lo;
+			if (!b->near)
+				b->near = b->objs.v[f.obj].main ? p->exe_lo : b->objs.v[f.obj].lo;
 		}
 	return rc;
 }
