@@ -572,19 +572,18 @@ static void check_rollback(struct ex_run *r)
 	bool found = false;
 	const struct pv_objects *o = &r->b->objs;
 	const struct pv_patch *pa = r->b->t.patch;
-	for (size_t k = 0; k < o->n && !found && !pt_has_violation(r->p, PV_CHECK_ROLLBACK_BYTES);
-	     k++) {
-		/* The executable, and each library that holds a replaced function. */
-		bool holds = o->v[k].main;
-		for (size_t i = 0; i < pa->nreplacements && !holds; i++) {
-			struct pv_found f;
-			struct pv_error scratch;
-			holds = !pv_objects_find(o, pa->replacements[i].old_name, true, &f, &scratch) &&
-			        f.obj == k;
-		}
-		if (holds)
-			found = pt_code_diff(r->p, o->v[k].image, o->v[k].bias, &fd);
+	/* The executable, and each library that holds a replaced function. */
+	bool holds[PV_OBJECTS_MAX] = {false};
+	for (size_t i = 0; i < pa->nreplacements; i++) {
+		struct pv_found f;
+		struct pv_error scratch;
+		if (!pv_objects_find(o, pa->replacements[i].old_name, true, &f, &scratch))
+			holds[f.obj] = true;
 	}
+	for (size_t k = 0; k < o->n && !found && !pt_has_violation(r->p, PV_CHECK_ROLLBACK_BYTES);
+	     k++)
+		if (o->v[k].main || holds[k])
+			found = pt_code_diff(r->p, o->v[k].image, o->v[k].bias, &fd);
 	if (found) {
 		char where[32], detail[PV_CHECK_DETAIL_LEN];
 		snprintf(where, sizeof(where), "0x%llx", (unsigned long long)fd.addr);
@@ -713,9 +712,12 @@ static int start(struct ex_run *r, struct pv_error *err)
 	/* At the entry point every library the program links is loaded. */
 	if ((rc = pt_run_to(p, b->t.target->entry + r->bias, PT_START_TIMEOUT_MS)))
 		return rc;
-	pv_objects_free(&b->objs);
-	if ((rc = pt_objects_read(p, b->t.target, r->bias, &b->objs, err)))
-		return rc;
+	/* Read once, and again only when this run loaded them elsewhere. */
+	if (!b->objs.n || !pt_objects_same(p, &b->objs)) {
+		pv_objects_free(&b->objs);
+		if ((rc = pt_objects_read(p, b->t.target, r->bias, &b->objs, err)))
+			return rc;
+	}
 	if (b->t.verify && (rc = pt_park_main(p, b->t.verify + r->bias)))
 		return rc;
 	snprintf(r->pid, sizeof(r->pid), "%d", (int)p->pid);

@@ -784,30 +784,36 @@ int pv_analyze_in(const struct pv_objects *objs, const struct pv_patch *patch,
 		return pv_error_set(err, PV_EINVAL, "pv_analyze_in needs objects and a patch");
 	const struct pv_image *main_img = objs->v[0].image;
 	struct pv_analysis *a = calloc(1, sizeof(*a));
-	const struct pv_symbol **syms = calloc(patch->nreplacements + 1, sizeof(*syms));
+	size_t nrep = patch->nreplacements;
+	const struct pv_symbol **syms = calloc(nrep + 1, sizeof(*syms));
+	struct pv_found *where = calloc(nrep + 1, sizeof(*where));
+	bool *found = calloc(nrep + 1, sizeof(*found));
 	struct disasm d = {0};
 	int rc = 0;
-	if (!a || !syms || !(a->target_path = strdup(main_img->path ? main_img->path : ""))) {
+	if (!a || !syms || !where || !found ||
+	    !(a->target_path = strdup(main_img->path ? main_img->path : ""))) {
 		rc = oom(main_img, err);
 		goto out;
 	}
 	pv_image_build_id_hex(main_img, a->build_id, sizeof(a->build_id));
 	if ((rc = disasm_open(&d, err)))
 		goto out;
+	for (size_t i = 0; i < nrep; i++) {
+		struct pv_error scratch;
+		found[i] = !pv_objects_find(objs, patch->replacements[i].old_name, true, &where[i],
+		                            &scratch);
+	}
 	/* Object by object, the replaced functions that live there. */
 	for (size_t k = 0; !rc && k < objs->n; k++) {
 		size_t n = 0;
-		for (size_t i = 0; i < patch->nreplacements; i++) {
-			struct pv_found fd;
-			struct pv_error scratch;
-			if (pv_objects_find(objs, patch->replacements[i].old_name, true, &fd, &scratch) ||
-			    fd.obj != k)
+		for (size_t i = 0; i < nrep; i++) {
+			if (!found[i] || where[i].obj != k)
 				continue;
 			bool dup = false;
 			for (size_t j = 0; j < n && !dup; j++)
-				dup = syms[j] == fd.sym;
+				dup = syms[j] == where[i].sym;
 			if (!dup)
-				syms[n++] = fd.sym;
+				syms[n++] = where[i].sym;
 		}
 		if (n)
 			rc = analyze_functions(&d, objs->v[k].image,
@@ -821,6 +827,8 @@ int pv_analyze_in(const struct pv_objects *objs, const struct pv_patch *patch,
 out:
 	disasm_close(&d);
 	free(syms);
+	free(where);
+	free(found);
 	if (rc) {
 		pv_analysis_free(a);
 		return rc;

@@ -31,17 +31,20 @@ static uint64_t r_debug_addr(struct pt_proc *p, const struct pv_image *exe, uint
 	return 0;
 }
 
-int pt_objects_read(struct pt_proc *p, const struct pv_image *exe, uint64_t bias,
-                    struct pv_objects *out, struct pv_error *err)
+/* Calls visit(ctx, file, l_addr) for each shared object of the link map, in
+ * its order (the executable and the vDSO, which are no such file, left
+ * out); stops at visit's first non-zero return. */
+static int walk_link_map(struct pt_proc *p, const struct pv_image *exe, uint64_t bias,
+                         int (*visit)(void *ctx, const char *file, uint64_t l_addr),
+                         void *ctx, struct pv_error *err)
 {
-	int rc = pv_objects_add(out, exe->path, exe, bias, true, err);
-	uint64_t rd = rc ? 0 : r_debug_addr(p, exe, bias);
-	if (rc || !rd)
-		return rc;
-	uint64_t lm = 0;
+	uint64_t rd = r_debug_addr(p, exe, bias), lm = 0;
+	if (!rd)
+		return 0;
 	if (pt_read(p, rd + offsetof(struct r_debug, r_map), &lm, sizeof(lm)))
 		return pv_error_set(err, PV_EIO, "cannot read the dynamic linker's list of objects "
 		                                 "in process %d", (int)p->pid);
+	int rc = 0;
 	for (unsigned k = 0; lm && !rc && k < LINK_MAP_MAX; k++) {
 		struct link_map m;
 		char name[4096];
@@ -68,22 +71,53 @@ int pt_objects_read(struct pt_proc *p, const struct pv_image *exe, uint64_t bias
 		/* The executable comes first with no name; the vDSO has a name
 		 * that is no file. */
 		if (k > 0 && name[0] == '/')
-			rc = pv_objects_add(out, name, NULL, (uint64_t)m.l_addr, false, err);
+			rc = visit(ctx, name, (uint64_t)m.l_addr);
 		lm = (uint64_t)(uintptr_t)m.l_next;
 	}
 	return rc;
 }
 
+struct adding {
+	struct pv_objects *out;
+	struct pv_error *err;
+};
+
+static int add_one(void *ctx, const char *file, uint64_t l_addr)
+{
+	struct adding *a = ctx;
+	return pv_objects_add(a->out, file, NULL, l_addr, false, a->err);
+}
+
+int pt_objects_read(struct pt_proc *p, const struct pv_image *exe, uint64_t bias,
+                    struct pv_objects *out, struct pv_error *err)
+{
+	int rc = pv_objects_add(out, exe->path, exe, bias, true, err);
+	struct adding a = {out, err};
+	return rc ? rc : walk_link_map(p, exe, bias, add_one, &a, err);
+}
+
+struct comparing {
+	const struct pv_objects *o;
+	size_t next;                  /* the object the next entry must be */
+};
+
+static int compare_one(void *ctx, const char *file, uint64_t l_addr)
+{
+	struct comparing *c = ctx;
+	if (c->next >= c->o->n || c->o->v[c->next].bias != l_addr ||
+	    strcmp(c->o->v[c->next].path, file))
+		return 1;
+	c->next++;
+	return 0;
+}
+
 bool pt_objects_same(struct pt_proc *p, const struct pv_objects *o)
 {
-	struct pv_objects now = {0};
+	/* Names and addresses only: no file is opened again. */
+	struct comparing c = {o, 1};
 	struct pv_error scratch;
-	bool same = o->n && !pt_objects_read(p, o->v[0].image, o->v[0].bias, &now, &scratch) &&
-	            now.n == o->n;
-	for (size_t i = 1; same && i < o->n; i++)
-		same = now.v[i].bias == o->v[i].bias && !strcmp(now.v[i].path, o->v[i].path);
-	pv_objects_free(&now);
-	return same;
+	return o->n && !walk_link_map(p, o->v[0].image, o->v[0].bias, compare_one, &c, &scratch) &&
+	       c.next == o->n;
 }
 
 int pt_ifunc(void *ctx, uint64_t resolver, uint64_t *out, struct pv_error *err)
